@@ -1,0 +1,47 @@
+# actorweave — build, test dependencies, tests and benchmarks.
+# `make test` is the whole suite (CI runs exactly it through .ci/run).
+
+GO        ?= go
+GOTESTFLAGS ?= -race -count=1 -timeout 80m
+
+.PHONY: all build node deps test test-go vet fmt-check killtest-long fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o actorweave ./cmd/actorweave
+
+## node: build and start a single node on the embedded default (Pebble in ./actorweave-data).
+node: build
+	./actorweave node
+
+## deps: everything the tests need that is not a Go module (npm packages, Debian packages, test modules).
+deps:
+	./scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test-go:
+	$(GO) test $(GOTESTFLAGS) ./...
+
+## test: the whole suite, from a fresh clone.
+test: deps fmt-check vet test-go
+
+## killtest-long: the kill -9 durability test, 200 rounds.
+killtest-long:
+	AW_KILL_ROUNDS=200 $(GO) test -count=1 -timeout 120m -run TestKill9 -v ./persistence/...
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./ans104/
+
+bench: build
+	./actorweave bench
+
+clean:
+	rm -rf actorweave .cache testdata/build
