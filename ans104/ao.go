@@ -29,7 +29,7 @@ func Kind(d *DataItem) (string, error) {
 			return t.Value, nil
 		}
 	}
-	return "", &TagError{Kind: "data item", Tag: "Type"}
+	return "", &TagError{Kind: "data", Tag: "Type"}
 }
 
 // checkAO applies the rules every AO item follows: Data-Protocol is "ao", and no tag name or value
