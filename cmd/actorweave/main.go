@@ -25,6 +25,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newKeygenCmd(),
+		newItemCmd(),
 	)
 	return root
 }
