@@ -57,11 +57,12 @@ type Limits struct {
 	MaxTags          int // ANS-104 allows 128
 	MaxTagNameBytes  int // ANS-104 allows 1024
 	MaxTagValueBytes int // ANS-104 allows 3072
+	MaxTagsBytes     int // all tags, Avro-encoded; arbundles refuses items over 4096
 }
 
 // DefaultLimits are the ANS-104 limits and the reference units' 10 MiB body size.
 func DefaultLimits() Limits {
-	return Limits{MaxItemBytes: 10 << 20, MaxTags: 128, MaxTagNameBytes: 1024, MaxTagValueBytes: 3072}
+	return Limits{MaxItemBytes: 10 << 20, MaxTags: 128, MaxTagNameBytes: 1024, MaxTagValueBytes: 3072, MaxTagsBytes: 4096}
 }
 
 // DataItem is one ANS-104 data item. Target and Anchor are nil when absent, else 32 bytes.
@@ -133,6 +134,9 @@ func Parse(b []byte, lim Limits) (*DataItem, error) {
 	nTagBytes, err := r.u64("tag bytes length")
 	if err != nil {
 		return nil, err
+	}
+	if lim.MaxTagsBytes > 0 && nTagBytes > uint64(lim.MaxTagsBytes) {
+		return nil, &LimitError{What: "tag bytes", Detail: fmt.Sprintf("%d bytes of tags, limit %d", nTagBytes, lim.MaxTagsBytes)}
 	}
 	if nTagBytes > uint64(len(b)-r.off) {
 		return nil, &TruncatedError{Field: "tags", Need: clampInt(nTagBytes), Have: len(b) - r.off}

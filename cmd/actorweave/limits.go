@@ -13,4 +13,5 @@ func bindItemLimits(fs *pflag.FlagSet, lim *ans104.Limits) {
 	fs.IntVar(&lim.MaxTags, "max-tags", lim.MaxTags, "most tags a data item may carry")
 	fs.IntVar(&lim.MaxTagNameBytes, "max-tag-name-bytes", lim.MaxTagNameBytes, "longest tag name, in bytes")
 	fs.IntVar(&lim.MaxTagValueBytes, "max-tag-value-bytes", lim.MaxTagValueBytes, "longest tag value, in bytes")
+	fs.IntVar(&lim.MaxTagsBytes, "max-tags-bytes", lim.MaxTagsBytes, "most bytes all tags of an item may take, Avro-encoded (arbundles refuses more than 4096)")
 }
