@@ -23,6 +23,8 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand()
+	root.AddCommand(
+		newEvalCmd(),
+	)
 	return root
 }
