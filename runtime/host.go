@@ -339,7 +339,7 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 		in := h.inst
 		sp := in.stackSave(ctx)
 		f := h.takeFn(m, idx, params, results)
-		stack := make([]uint64, max(len(params), len(results)))
+		stack := make([]uint64, max(len(params), len(results), 1))
 		copy(stack, s[1:1+len(params)])
 		err := f.CallWithStack(ctx, stack)
 		h.pool[idx] = append(h.pool[idx], f)

@@ -206,8 +206,10 @@ func strftime(mem api.Memory, dst, maxsize, format, tm uint32) uint32 {
 			fmt.Fprintf(&b, "%d", year)
 		case 'z':
 			b.WriteString("+0000")
-		case 'Z':
-			b.WriteString("GMT")
+		case 'Z': // the glue prints tm_zone (musl points it at the tzset names)
+			if zp, ok := mem.ReadUint32Le(tm + 40); ok && zp != 0 {
+				b.WriteString(readCString(mem, zp, 256))
+			}
 		case '%':
 			b.WriteByte('%')
 		default:

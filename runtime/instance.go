@@ -81,7 +81,7 @@ func (e *Engine) Restore(ctx context.Context, m *Module, limits Limits, mem []by
 	if err != nil {
 		return nil, err
 	}
-	if err := in.restoreMemory(ctx, mem, hostVars{dateCounter: 10000}); err != nil {
+	if err := in.restoreMemory(ctx, mem, freshVars()); err != nil {
 		in.closeModules(ctx)
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 	in := &Instance{eng: e, mod: m, limits: limits, fns: map[string]api.Function{}}
 	in.host = &host{gen: m.gen, thisProgram: e.cfg.ThisProgram, memLimit: limits.MemoryLimit,
 		heapMax: m.heapMax, stdio: e.Stdio, inst: in, pool: map[uint32][]api.Function{},
-		vars: hostVars{dateCounter: 10000}}
+		vars: freshVars()}
 	if err := in.instantiate(ctx); err != nil {
 		return nil, err
 	}
@@ -295,6 +295,9 @@ func (in *Instance) boot(ctx context.Context) (err error) {
 	return nil
 }
 
+// freshVars is the host state of a new instance.
+func freshVars() hostVars { return hostVars{dateCounter: 10000} }
+
 func utf16Len(s string) int {
 	n := 0
 	for _, r := range s {
@@ -441,6 +444,9 @@ func (in *Instance) revert(ctx context.Context) error {
 			return fmt.Errorf("replay of journal entry %d diverged (non-deterministic module or host)", i)
 		}
 	}
+	// The reference CU drops an instance after an error and continues in a fresh one: the host
+	// state the module can observe (tzset done, the v3/v4 date counter) starts afresh too.
+	in.host.vars = freshVars()
 	in.rebase()
 	return nil
 }

@@ -47,28 +47,38 @@ if [ -z "$luadir" ]; then
 	luadir=$(ls -d "$src"/lua5.3-*/src | head -n1)
 fi
 
+printf '#define DEB_HOST_MULTIARCH "wasm32-emscripten"\n' >"$src/lua5.3-deb-multiarch.h" # Debian's luaconf.h wants it
+
 export NODE_PATH=/usr/share/nodejs   # emcc's JS optimizer needs acorn (Debian's node-acorn)
-export EM_CACHE_QUIET=1
 mods="$root/runtime/testdata/modules"
 meter="$root/testdata/node/meter.cjs"
-common=(-O2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=524288000
+[ -d "$root/testdata/node/node_modules/@permaweb/wasm-metering" ] || { log "run scripts/deps.sh (npm ci in testdata/node) first"; exit 1; }
+# The memory layout of the aos 1.x builds: 6 MiB initial, growth allowed up to 500 MiB.
+common=(-O2 -DLUA_COMPAT_5_2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=524288000
 	-sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,_emscripten_stack_init,_emscripten_stack_get_end
-	-sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node)
+	-sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node --js-library "$mods/library.js")
+shared=("$mods/shim.c" "$mods/shim.h" "$mods/msg.h" "$mods/library.js" "$0" "$meter")
 
-newer() { # newer OUT SRC... : true when OUT is missing or older than any SRC
+stale() { # stale OUT SRC... : true when OUT is missing or older than any SRC
 	local o=$1; shift
 	[ -e "$o" ] || return 0
+	local s
 	for s in "$@"; do [ "$s" -nt "$o" ] && return 0; done
 	return 1
 }
 
-build() { # build NAME SOURCES... : emcc to NAME.raw.wasm (+ .js glue), then meter to NAME.wasm
+# build NAME DEPS -- EMCC-ARGS... : emcc to NAME.raw.wasm (+ NAME.raw.js, emscripten's own glue),
+# then meter it into NAME.wasm with the reference loader's metering rewrite.
+build() {
 	local name=$1; shift
-	local deps=("$@" "$0" "$meter")
-	if newer "$out/$name.wasm" "${deps[@]}"; then
+	local deps=()
+	while [ "$1" != "--" ]; do deps+=("$1"); shift; done
+	shift
+	if stale "$out/$name.wasm" "${deps[@]}" "${shared[@]}"; then
 		log "building $name"
-		emcc "${common[@]}" "${CFLAGS_EXTRA[@]}" "$@" -o "$out/$name.raw.js"
-		node "$meter" "$out/$name.raw.wasm" "$out/$name.wasm"
+		emcc "${common[@]}" "$@" "$mods/shim.c" -o "$out/$name.raw.js"
+		node "$meter" "$out/$name.raw.wasm" "$out/$name.wasm.tmp"
+		mv "$out/$name.wasm.tmp" "$out/$name.wasm"
 	fi
 }
 
@@ -80,25 +90,22 @@ for c in "$luadir"/*.c; do
 	b=$(basename "$c" .c)
 	case "$b" in lua|luac) continue ;; esac
 	o="$luaobj/$b.o"
-	if newer "$o" "$c"; then emcc -O2 -DLUA_COMPAT_5_2 -c "$c" -o "$o"; fi
+	if stale "$o" "$c"; then emcc -O2 -DLUA_COMPAT_5_2 -I"$src" -c "$c" -o "$o"; fi
 	lua_objs+=("$o")
 done
 
-CFLAGS_EXTRA=(-I"$luadir" -DLUA_COMPAT_5_2)
+# Lua processes: lua/NAME.c + lua/NAME.lua (the program, embedded as a C string).
 for m in "$mods"/lua/*.c; do
 	name=$(basename "$m" .c)
-	lua_src="${m%.c}.lua"
-	# The Lua program is embedded as a C string by the wrapper (generated header).
 	hdr="$src/$name.lua.h"
-	if newer "$hdr" "$lua_src"; then
-		node -e 'const fs=require("fs");const s=fs.readFileSync(process.argv[1],"utf8");fs.writeFileSync(process.argv[2],"static const char PROCESS_LUA[] = "+JSON.stringify(s)+";\n")' "$lua_src" "$hdr"
+	if stale "$hdr" "${m%.c}.lua"; then
+		node -e 'const fs=require("fs");fs.writeFileSync(process.argv[2],"static const char PROCESS_LUA[] = "+JSON.stringify(fs.readFileSync(process.argv[1],"utf8"))+";\n")' "${m%.c}.lua" "$hdr"
 	fi
-	CFLAGS_EXTRA=(-I"$luadir" -I"$src" -DLUA_COMPAT_5_2 -DPROCESS_LUA_H="\"$name.lua.h\"")
-	build "$name" "$m" "$mods/lua/shim.c" "${lua_objs[@]}"
+	build "$name" "$m" "$hdr" -- -I"$luadir" -I"$src" -DPROCESS_LUA_H="\"$name.lua.h\"" "$m" "${lua_objs[@]}"
 done
 
-CFLAGS_EXTRA=()
+# Small C programs: c/NAME.c.
 for m in "$mods"/c/*.c; do
-	build "$(basename "$m" .c)" "$m" "$mods/lua/shim.c"
+	build "$(basename "$m" .c)" "$m" -- "$m"
 done
 log "modules in $out"

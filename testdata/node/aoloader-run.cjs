@@ -8,7 +8,8 @@
 //   AW_MODULE=F AW_FORMAT=FMT [AW_ENV=FILE] [AW_COMPUTE_LIMIT=N] node aoloader-run.cjs < messages.jsonl
 //     prints one JSON line per message: {Output, Messages, Spawns, Assignments, Error, GasUsed,
 //     MemorySha256, MemoryBytes}. As in a CU, a message that errors (a throw, or a result with
-//     Error) does not advance memory: the next message starts from the memory before it.
+//     Error) does not advance memory: the next message starts from the memory before it, and
+//     after a throw in a fresh loader instance.
 //   AW_MODULE=F AW_FORMAT=FMT AW_BENCH=N [AW_UNSAFE_MEMORY=1] node aoloader-run.cjs
 //     evaluates N messages `Eval x = (x or 0) + 1; return x` and prints {mode, n, seconds, rate}.
 //     Default mode passes the previous Memory back in (as the loader tests and the CU do);
@@ -42,6 +43,12 @@ function errorString (e) {
   return JSON.stringify(e)
 }
 
+// The module's stdout/stderr (console.log etc. in the glue) must not mix with the result lines.
+const toStderr = (...a) => { process.stderr.write(a.map(String).join(' ') + '\n') }
+console.log = toStderr
+console.info = toStderr
+console.warn = toStderr
+
 async function main () {
   const o = options(process.env)
   const AoLoader = require('@permaweb/ao-loader')
@@ -49,7 +56,7 @@ async function main () {
   const env = o.env ? JSON.parse(fs.readFileSync(o.env, 'utf8')) : DEFAULT_ENV
   const opts = { format: o.format, computeLimit: o.computeLimit }
   if (o.unsafe) opts.UNSAFE_MEMORY = true
-  const handle = await AoLoader(wasm, opts)
+  let handle = await AoLoader(wasm, opts)
 
   if (o.bench > 0) {
     const owner = env.Process.Owner
@@ -80,6 +87,9 @@ async function main () {
       else out.Error = errorString(r.Error)
     } catch (e) {
       out = { Error: errorString(e) }
+      // As the CU does, drop the instance after a throw and continue in a fresh one from the
+      // memory before the message (the old one may have its stack pointer left mid-call).
+      handle = await AoLoader(wasm, opts)
     }
     const cur = mem || Buffer.alloc(0)
     out.MemorySha256 = crypto.createHash('sha256').update(cur).digest('hex')
