@@ -228,6 +228,14 @@ func (in *Instance) mallocString(ctx context.Context, s string) uint32 {
 	return p
 }
 
+// unlimitGas lifts the gas limit for the host's own calls into the module (stack API, malloc,
+// boot), which must not fail because the message before them ran out of gas.
+func (in *Instance) unlimitGas() {
+	if in.limit != nil {
+		in.limit.Set(uint64(1<<63 - 1))
+	}
+}
+
 func (in *Instance) gasUsed() uint64 {
 	if in.used == nil {
 		return 0
@@ -404,6 +412,7 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 		return nil, errors.New("instance is closed")
 	}
 	res, reply, err := in.eval(ctx, msg, env)
+	in.unlimitGas()
 	if err == nil && res.Error == "" {
 		if size := uint64(in.wm.Memory().Size()); size > in.limits.MemoryLimit {
 			res = &Result{Error: fmt.Sprintf("memory limit exceeded: %d bytes > %d", size, in.limits.MemoryLimit), GasUsed: res.GasUsed}
@@ -437,6 +446,7 @@ func (in *Instance) revert(ctx context.Context) error {
 	}
 	for i, j := range in.journal {
 		res, reply, err := in.eval(context.WithoutCancel(ctx), j.msg, j.env)
+		in.unlimitGas()
 		if err != nil {
 			return fmt.Errorf("replay of journal entry %d: %w", i, err)
 		}
