@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newKeygenCmd(),
 		newItemCmd(),
+		newEvalCmd(),
 	)
 	return root
 }
