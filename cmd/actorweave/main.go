@@ -23,6 +23,10 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCmd())
+	root.AddCommand(
+		newKeygenCmd(),
+		newItemCmd(),
+		newBenchCmd(),
+	)
 	return root
 }

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	graphql "github.com/graph-gophers/graphql-go"
+
+	"github.com/actorweave/actorweave/ans104"
+)
+
+// The subset of the Arweave gateway GraphQL schema that AO clients use: transactions by ids,
+// owners, recipients and tags. Items are the ones the node holds; blocks are not served (the node
+// is not an Arweave node): block is null, as for a pending transaction.
+const gqlSchema = `
+schema { query: Query }
+type Query {
+  transaction(id: ID!): Transaction
+  transactions(ids: [ID!], owners: [String!], recipients: [String!], tags: [TagFilter!], bundledIn: [ID!],
+               first: Int = 10, after: String, sort: SortOrder = HEIGHT_DESC): TransactionConnection!
+}
+input TagFilter { name: String!, values: [String!]!, op: TagOperator = EQ }
+enum TagOperator { EQ NEQ }
+enum SortOrder { HEIGHT_ASC HEIGHT_DESC }
+type TransactionConnection { pageInfo: PageInfo!, edges: [TransactionEdge!]! }
+type TransactionEdge { cursor: String!, node: Transaction! }
+type PageInfo { hasNextPage: Boolean! }
+type Transaction {
+  id: ID!
+  anchor: String!
+  signature: String!
+  recipient: String!
+  owner: Owner!
+  fee: Amount!
+  quantity: Amount!
+  data: MetaData!
+  tags: [Tag!]!
+  block: Block
+  bundledIn: Bundle
+}
+type Owner { address: String!, key: String! }
+type Amount { winston: String!, ar: String! }
+type MetaData { size: String!, type: String }
+type Tag { name: String!, value: String! }
+type Block { id: ID!, timestamp: Int!, height: Int!, previous: ID! }
+type Bundle { id: ID! }
+`
+
+// maxGraphQLFirst bounds one page, as gateways do.
+const maxGraphQLFirst = 1000
+
+type gqlRoot struct{ b Backend }
+
+type gqlTagFilter struct {
+	Name   string
+	Values []string
+	Op     *string
+}
+
+type gqlTransactionsArgs struct {
+	IDs        *[]graphql.ID
+	Owners     *[]string
+	Recipients *[]string
+	Tags       *[]gqlTagFilter
+	BundledIn  *[]graphql.ID
+	First      *int32
+	After      *string
+	Sort       *string
+}
+
+func (r *gqlRoot) Transaction(ctx context.Context, args struct{ ID graphql.ID }) (*gqlTx, error) {
+	id, err := ans104.ParseID(string(args.ID))
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	page, err := r.b.QueryItems(ctx, ItemQuery{IDs: []ans104.ID{id}, First: 1})
+	if err != nil || len(page.Items) == 0 {
+		return nil, err
+	}
+	return &gqlTx{it: page.Items[0]}, nil
+}
+
+func (r *gqlRoot) Transactions(ctx context.Context, args gqlTransactionsArgs) (*gqlConn, error) {
+	q := ItemQuery{First: 10, Desc: true}
+	if args.First != nil {
+		q.First = int(*args.First)
+	}
+	if q.First < 0 || q.First > maxGraphQLFirst {
+		return nil, badRequest("first must be between 0 and " + strconv.Itoa(maxGraphQLFirst))
+	}
+	if args.After != nil {
+		q.After = *args.After
+	}
+	if args.Sort != nil && *args.Sort == "HEIGHT_ASC" {
+		q.Desc = false
+	}
+	if args.BundledIn != nil && len(*args.BundledIn) > 0 {
+		// The node holds no bundles it did not make; nothing is bundled in a given id.
+		return &gqlConn{page: &ItemPage{}}, nil
+	}
+	if args.IDs != nil {
+		for _, s := range *args.IDs {
+			id, err := ans104.ParseID(string(s))
+			if err != nil {
+				return nil, badRequest(err.Error())
+			}
+			q.IDs = append(q.IDs, id)
+		}
+		if len(q.IDs) == 0 {
+			return &gqlConn{page: &ItemPage{}}, nil
+		}
+	}
+	if args.Owners != nil {
+		q.Owners = *args.Owners
+	}
+	if args.Recipients != nil {
+		q.Recipients = *args.Recipients
+	}
+	if args.Tags != nil {
+		for _, t := range *args.Tags {
+			if t.Op != nil && *t.Op == "NEQ" {
+				return nil, &apiError{msg: "tag filter op NEQ is not supported", kind: ErrUnsupported}
+			}
+			q.Tags = append(q.Tags, TagFilter{Name: t.Name, Values: t.Values})
+		}
+	}
+	page, err := r.b.QueryItems(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &gqlConn{page: page}, nil
+}
+
+type gqlConn struct{ page *ItemPage }
+
+func (c *gqlConn) PageInfo() *gqlPageInfo { return &gqlPageInfo{c.page.HasMore} }
+func (c *gqlConn) Edges() []*gqlEdge {
+	out := make([]*gqlEdge, len(c.page.Items))
+	for i := range c.page.Items {
+		cursor := ""
+		if i < len(c.page.Cursors) {
+			cursor = c.page.Cursors[i]
+		}
+		out[i] = &gqlEdge{cursor: cursor, tx: &gqlTx{it: c.page.Items[i]}}
+	}
+	return out
+}
+
+type gqlPageInfo struct{ more bool }
+
+func (p *gqlPageInfo) HasNextPage() bool { return p.more }
+
+type gqlEdge struct {
+	cursor string
+	tx     *gqlTx
+}
+
+func (e *gqlEdge) Cursor() string { return e.cursor }
+func (e *gqlEdge) Node() *gqlTx   { return e.tx }
+
+type gqlTx struct{ it StoredItem }
+
+func (t *gqlTx) ID() graphql.ID       { return graphql.ID(t.it.Item.ID().String()) }
+func (t *gqlTx) Anchor() string       { return anchorString(t.it.Item) }
+func (t *gqlTx) Signature() string    { return ans104.EncodeB64(t.it.Item.Signature) }
+func (t *gqlTx) Recipient() string    { return targetOf(t.it.Item) }
+func (t *gqlTx) Owner() *gqlOwner     { return &gqlOwner{t.it.Item} }
+func (t *gqlTx) Fee() *gqlAmount      { return &gqlAmount{} }
+func (t *gqlTx) Quantity() *gqlAmount { return &gqlAmount{} }
+func (t *gqlTx) Data() *gqlMeta       { return &gqlMeta{t.it.Item} }
+func (t *gqlTx) Tags() []*gqlTag {
+	out := make([]*gqlTag, len(t.it.Item.Tags))
+	for i, tag := range t.it.Item.Tags {
+		out[i] = &gqlTag{tag}
+	}
+	return out
+}
+func (t *gqlTx) Block() *gqlBlock      { return nil }
+func (t *gqlTx) BundledIn() *gqlBundle { return nil }
+
+func anchorString(d *ans104.DataItem) string {
+	if a := anchorOf(d, false); a != nil {
+		return *a
+	}
+	return ""
+}
+
+type gqlOwner struct{ d *ans104.DataItem }
+
+func (o *gqlOwner) Address() string { return o.d.OwnerAddress() }
+func (o *gqlOwner) Key() string     { return ans104.EncodeB64(o.d.Owner) }
+
+type gqlAmount struct{}
+
+func (gqlAmount) Winston() string { return "0" }
+func (gqlAmount) Ar() string      { return "0" }
+
+type gqlMeta struct{ d *ans104.DataItem }
+
+func (m *gqlMeta) Size() string { return strconv.Itoa(len(m.d.Data)) }
+func (m *gqlMeta) Type() *string {
+	if v, ok := m.d.Tags.Get("Content-Type"); ok {
+		return &v
+	}
+	return nil
+}
+
+type gqlTag struct{ t ans104.Tag }
+
+func (t *gqlTag) Name() string  { return t.t.Name }
+func (t *gqlTag) Value() string { return t.t.Value }
+
+type gqlBlock struct{}
+
+func (gqlBlock) ID() graphql.ID       { return "" }
+func (gqlBlock) Timestamp() int32     { return 0 }
+func (gqlBlock) Height() int32        { return 0 }
+func (gqlBlock) Previous() graphql.ID { return "" }
+
+type gqlBundle struct{}
+
+func (gqlBundle) ID() graphql.ID { return "" }
+
+func newGraphQL(b Backend) (*graphql.Schema, error) {
+	return graphql.ParseSchema(gqlSchema, &gqlRoot{b: b}, graphql.UseFieldResolvers(), graphql.MaxDepth(10))
+}
+
+type gqlRequest struct {
+	Query         string                 `json:"query"`
+	OperationName string                 `json:"operationName"`
+	Variables     map[string]interface{} `json:"variables"`
+}
+
+func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
+	var req gqlRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		writeError(w, r, badRequest("GraphQL body must be JSON {query, variables}: "+err.Error()))
+		return
+	}
+	resp := s.gql.Exec(r.Context(), req.Query, req.OperationName, req.Variables)
+	writeJSON(w, http.StatusOK, resp)
+}

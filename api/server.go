@@ -1,0 +1,513 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	graphql "github.com/graph-gophers/graphql-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/actorweave/actorweave/ans104"
+)
+
+// Config bounds what the HTTP layer accepts. Every field has a default (DefaultConfig) and a flag
+// on `actorweave node`.
+type Config struct {
+	Limits ans104.Limits // data items from outside
+	// ResultTimeout bounds how long GET /result waits for an evaluation.
+	ResultTimeout time.Duration
+	// RequestTimeout bounds every other request.
+	RequestTimeout time.Duration
+	// MaxDryRunBytes bounds a dry-run JSON body.
+	MaxDryRunBytes int64
+}
+
+// DefaultConfig: the reference units' 10 MiB items, 30 s for results, 10 s for the rest.
+func DefaultConfig() Config {
+	return Config{Limits: ans104.DefaultLimits(), ResultTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second,
+		MaxDryRunBytes: 10 << 20}
+}
+
+// Server is the node's HTTP API: the MU, SU and CU routes and the gateway subset aoconnect needs,
+// on one port.
+type Server struct {
+	b       Backend
+	cfg     Config
+	gql     *graphql.Schema
+	mux     *http.ServeMux
+	metrics *httpMetrics
+	gather  prometheus.Gatherer
+}
+
+// New builds the routes. reg receives the HTTP metrics; gather serves /metrics (both may be the
+// same prometheus.Registry).
+func New(b Backend, cfg Config, reg prometheus.Registerer, gather prometheus.Gatherer) (*Server, error) {
+	gql, err := newGraphQL(b)
+	if err != nil {
+		return nil, fmt.Errorf("api: graphql schema: %w", err)
+	}
+	s := &Server{b: b, cfg: cfg, gql: gql, mux: http.NewServeMux(), metrics: newHTTPMetrics(reg), gather: gather}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	h := func(route string, f func(http.ResponseWriter, *http.Request)) http.Handler {
+		return s.metrics.wrap(route, http.HandlerFunc(f))
+	}
+	s.mux.Handle("GET /{$}", h("GET /", s.handleRoot))
+	s.mux.Handle("POST /{$}", h("POST /", s.handlePost))
+	s.mux.Handle("GET /timestamp", h("GET /timestamp", s.handleTimestamp))
+	s.mux.Handle("GET /healthz", h("GET /healthz", s.handleHealth))
+	s.mux.Handle("GET /health", h("GET /healthz", s.handleHealth))
+	s.mux.Handle("GET /info", h("GET /info", s.handleInfo))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+	s.mux.Handle("POST /graphql", h("POST /graphql", s.handleGraphQL))
+	s.mux.Handle("POST /tx", h("POST /tx", s.handlePublish))
+	s.mux.Handle("POST /tx/arweave", h("POST /tx", s.handlePublish))
+	s.mux.Handle("POST /dry-run", h("POST /dry-run", s.handleDryRun))
+	s.mux.Handle("POST /monitor/{pid}", h("POST /monitor", s.handleMonitor(true)))
+	s.mux.Handle("DELETE /monitor/{pid}", h("DELETE /monitor", s.handleMonitor(false)))
+	s.mux.Handle("GET /{id}", h("GET /:id", s.handleGetID))
+	// Two-segment GETs are dispatched by hand: "/{id}/latest" and "/result/{id}" overlap as
+	// ServeMux patterns.
+	s.mux.Handle("GET /{a}/{b}", h("GET /:a/:b", s.handleGetTwo))
+}
+
+func (s *Server) handleGetTwo(w http.ResponseWriter, r *http.Request) {
+	a, b := r.PathValue("a"), r.PathValue("b")
+	switch {
+	case a == "result":
+		s.handleResult(w, r, b)
+	case a == "results":
+		s.handleResults(w, r, b)
+	case a == "processes":
+		s.handleProcess(w, r, b)
+	case a == "state":
+		s.handleState(w, r, b)
+	case a == "raw":
+		s.handleRaw(w, r, b)
+	case a == "cron":
+		writeError(w, r, &apiError{msg: "cron results are not served yet", kind: ErrNotImplemented})
+	case b == "latest":
+		s.handleLatest(w, r, a)
+	case b == "data":
+		s.handleRaw(w, r, a)
+	default:
+		writeError(w, r, &apiError{msg: "no route GET /" + a + "/" + b, kind: ErrNotFound})
+	}
+}
+
+func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+}
+
+func parseID(what, s string) (ans104.ID, error) {
+	id, err := ans104.ParseID(s)
+	if err != nil {
+		return id, badRequest(what + ": " + err.Error())
+	}
+	return id, nil
+}
+
+func processIDParam(r *http.Request, required bool) (ans104.ID, bool, error) {
+	v := r.URL.Query().Get("process-id")
+	if v == "" {
+		if required {
+			return ans104.ID{}, false, badRequest("the process-id query parameter is required")
+		}
+		return ans104.ID{}, false, nil
+	}
+	id, err := parseID("process-id", v)
+	return id, err == nil, err
+}
+
+// readItem reads a body of at most the item limit and parses and verifies it.
+func (s *Server) readItem(w http.ResponseWriter, r *http.Request) (*ans104.DataItem, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.cfg.Limits.MaxItemBytes)))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &apiError{msg: fmt.Sprintf("data item over the %d-byte limit", s.cfg.Limits.MaxItemBytes), kind: ErrTooLarge}
+		}
+		return nil, badRequest("reading body: " + err.Error())
+	}
+	if len(body) == 0 {
+		return nil, badRequest("the body must be a signed ANS-104 data item")
+	}
+	return ans104.ParseAndVerify(body, s.cfg.Limits)
+}
+
+// --- messenger -------------------------------------------------------------------------------
+
+func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	if qs.Has("process-id") || qs.Has("assign") {
+		s.handleAssign(w, r)
+		return
+	}
+	item, err := s.readItem(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	kind, err := ans104.Kind(item)
+	if err == nil && kind != ans104.KindProcess && kind != ans104.KindMessage {
+		err = badRequest(fmt.Sprintf("Type %q cannot be posted here: only Process and Message items are scheduled (publish modules with POST /tx)", kind))
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	ack, err := s.b.Submit(ctx, item)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"message": "Processing DataItem", "id": ack.ID.String(), "timestamp": ack.Timestamp})
+}
+
+func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	if qs.Get("process-id") == "" || qs.Get("assign") == "" {
+		writeError(w, r, badRequest("If sending assign or process-id, you must send both."))
+		return
+	}
+	pid, err := parseID("process-id", qs.Get("process-id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(qs.Get("assign")) != ans104.IDLen {
+		writeError(w, r, badRequest("assign param must be 43 characters"))
+		return
+	}
+	msg, err := parseID("assign", qs.Get("assign"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	req := AssignRequest{Process: pid, Message: msg, BaseLayer: qs.Has("base-layer")}
+	if ex := qs.Get("exclude"); ex != "" {
+		req.Exclude = strings.Split(ex, ",")
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	ack, err := s.b.Assign(ctx, req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"message": "Processing Assignment", "id": ack.ID.String(), "timestamp": ack.Timestamp})
+}
+
+func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pid, err := parseID("process id", r.PathValue("pid"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		ctx, cancel := s.ctx(r)
+		defer cancel()
+		if err := s.b.Monitor(ctx, pid, on); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		if on {
+			io.WriteString(w, "Monitoring process")
+		} else {
+			io.WriteString(w, "Process deleted")
+		}
+	}
+}
+
+// --- scheduler -------------------------------------------------------------------------------
+
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	ts, _ := s.b.Clock()
+	writeJSON(w, http.StatusOK, map[string]string{"timestamp": strconv.FormatInt(ts, 10), "address": s.b.SchedulerAddress()})
+}
+
+func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) {
+	ts, h := s.b.Clock()
+	writeJSON(w, http.StatusOK, map[string]string{"timestamp": strconv.FormatInt(ts, 10), "block_height": ans104.FormatBlockHeight(h)})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request, id string) {
+	pid, err := parseID("process id", id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	p, err := s.b.Process(ctx, pid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderProcess(p))
+}
+
+func (s *Server) handleLatest(w http.ResponseWriter, r *http.Request, id string) {
+	pid, err := parseID("process id", id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	e, err := s.b.Latest(ctx, pid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderEntry(e, r.URL.Query().Has("show-anchor")))
+}
+
+// handleGetID serves GET /:id, which three roles share: with process-id it is the SU's message
+// lookup; for a process id it is the SU's paginated log (with the process's tags as headers, which
+// is what the reference MU reads from a gateway); for any other item it is the gateway's data
+// with tags as headers.
+func (s *Server) handleGetID(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID("id", r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	pid, hasPID, err := processIDParam(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	showAnchor := r.URL.Query().Has("show-anchor")
+	if hasPID && pid != id {
+		e, err := s.b.LogEntry(ctx, pid, id)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, renderEntry(e, showAnchor))
+		return
+	}
+	if p, err := s.b.Process(ctx, id); err == nil {
+		q, err := parseLogQuery(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		page, err := s.b.Log(ctx, id, q)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		setTagHeaders(w, p.Item)
+		writeJSON(w, http.StatusOK, renderPage(page, q.ByNonce(), showAnchor))
+		return
+	} else if !errors.Is(err, ErrNotFound) {
+		writeError(w, r, err)
+		return
+	}
+	if hasPID {
+		writeError(w, r, &apiError{msg: "Message or Process not found", kind: ErrNotFound})
+		return
+	}
+	s.serveItem(w, r, ctx, id)
+}
+
+// --- compute ---------------------------------------------------------------------------------
+
+func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, idText string) {
+	id, err := parseID("message id", idText)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	pid, _, err := processIDParam(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
+	defer cancel()
+	res, err := s.b.Result(ctx, pid, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderResult(res))
+}
+
+func (s *Server) handleResults(w http.ResponseWriter, r *http.Request, idText string) {
+	pid, err := parseID("process id", idText)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q, err := parseResultsQuery(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	page, err := s.b.Results(ctx, pid, q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderResultsPage(page, q.Desc))
+}
+
+func (s *Server) handleDryRun(w http.ResponseWriter, r *http.Request) {
+	pid, _, err := processIDParam(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxDryRunBytes))
+	if err != nil {
+		writeError(w, r, &apiError{msg: fmt.Sprintf("dry-run body over %d bytes", s.cfg.MaxDryRunBytes), kind: ErrTooLarge})
+		return
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		writeError(w, r, badRequest("dry-run body must be a JSON message object: "+err.Error()))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
+	defer cancel()
+	res, err := s.b.DryRun(ctx, pid, body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderResult(res))
+}
+
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request, idText string) {
+	pid, err := parseID("process id", idText)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
+	defer cancel()
+	st, err := s.b.State(ctx, pid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Last-Timestamp", strconv.FormatInt(st.Timestamp, 10))
+	h.Set("Last-Ordinate", strconv.FormatUint(st.Nonce, 10))
+	h.Set("Last-Block-Height", strconv.FormatUint(st.BlockHeight, 10))
+	h.Set("Content-Length", strconv.Itoa(len(st.Memory)))
+	w.Write(st.Memory)
+}
+
+// --- gateway ---------------------------------------------------------------------------------
+
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	_, height := s.b.Clock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"network": "actorweave", "version": 5, "release": 1, "height": height, "current": "",
+		"blocks": height, "peers": 0, "queue_length": 0, "node_state_latency": 0,
+	})
+}
+
+func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
+	item, err := s.readItem(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if err := s.b.Publish(ctx, item); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": item.ID().String(), "timestamp": time.Now().UnixMilli()})
+}
+
+func (s *Server) handleRaw(w http.ResponseWriter, r *http.Request, idText string) {
+	id, err := parseID("id", idText)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	s.serveItem(w, r, ctx, id)
+}
+
+func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, ctx context.Context, id ans104.ID) {
+	it, err := s.b.Item(ctx, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	setTagHeaders(w, it.Item)
+	ct := it.Item.Tags.Value("Content-Type")
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(it.Item.Data)))
+	if r.Method != http.MethodHead {
+		w.Write(it.Item.Data)
+	}
+}
+
+// setTagHeaders serves an item's tags as response headers, as arweave.net does and as the reference
+// MU reads them (a "type: Process" header marks a process).
+func setTagHeaders(w http.ResponseWriter, d *ans104.DataItem) {
+	h := w.Header()
+	for _, t := range d.Tags {
+		name := strings.ToLower(t.Name)
+		if name == "content-type" || name == "content-length" || !validHeader(name, t.Value) {
+			continue
+		}
+		h.Add(name, t.Value)
+	}
+	h.Set("x-arweave-id", d.ID().String())
+}
+
+func validHeader(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", c) {
+			return false
+		}
+	}
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
