@@ -33,6 +33,8 @@ type AppendConfig struct {
 	AssignmentBytes int
 	MessageBytes    int
 	Logger          *slog.Logger
+	// Store tweaks the store's options (cache, memtable...) before each run; nil keeps the defaults.
+	Store func(*persistence.Options)
 }
 
 // DefaultAppendConfig is the configuration the issue asks for.
@@ -161,6 +163,9 @@ type procState struct {
 func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool, mode persistence.CommitMode, writers int) (AppendResult, error) {
 	fs := persistence.NewSyncCountingFS(nil)
 	o := persistence.DefaultOptions()
+	if cfg.Store != nil {
+		cfg.Store(&o)
+	}
 	o.NoSync, o.Commit, o.FS, o.Logger = !fsync, mode, fs, cfg.Logger
 	st, err := persistence.Open(dir, o)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -37,6 +38,9 @@ func newBenchAppendCmd() *cobra.Command {
 		commit   string
 		out      string
 		baseline bool
+		cpuprof  string
+		cacheMB  int64
+		memMB    uint64
 		cfg      = d
 	)
 	cmd := &cobra.Command{
@@ -57,6 +61,25 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 			cfg.Fsync = []bool{true}
 			if baseline {
 				cfg.Fsync = append(cfg.Fsync, false)
+			}
+			if cpuprof != "" {
+				f, err := os.Create(cpuprof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			cfg.Store = func(o *persistence.Options) {
+				if cacheMB > 0 {
+					o.BlockCacheBytes = cacheMB << 20
+				}
+				if memMB > 0 {
+					o.MemTableBytes = memMB << 20
+				}
 			}
 			rep, err := bench.RunAppend(c.Context(), cfg)
 			if err != nil {
@@ -83,6 +106,9 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 	f.StringVar(&out, "out", "", "also write the report as JSON to this file")
 	f.StringVar(&commit, "commit", "pipeline", "comma-separated group-commit modes: pipeline, serial")
 	f.BoolVar(&baseline, "baseline", true, "also measure with fsync off, as a baseline ratio")
+	f.StringVar(&cpuprof, "cpuprofile", "", "write a Go CPU profile of the whole run to this file")
+	f.Int64Var(&cacheMB, "cache-mb", 0, "Pebble block cache in MiB (default: the store's default)")
+	f.Uint64Var(&memMB, "memtable-mb", 0, "Pebble memtable size in MiB (default: the store's default)")
 	f.IntVar(&cfg.AssignmentBytes, "assignment-bytes", d.AssignmentBytes, "bytes per assignment item")
 	f.IntVar(&cfg.MessageBytes, "message-bytes", d.MessageBytes, "bytes per message item")
 	return cmd
