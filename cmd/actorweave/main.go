@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		newKeygenCmd(),
 		newItemCmd(),
 		newEvalCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

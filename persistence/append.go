@@ -1,0 +1,120 @@
+package persistence
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+)
+
+func (s *Store) checkEntry(e *Entry) error {
+	where := fmt.Sprintf("entry %d of process %s", e.Nonce, b64(e.Process))
+	switch {
+	case e.Process == ID{}:
+		return newErr(ErrInvalid, "entry has a zero process id")
+	case e.AssignmentID == ID{}:
+		return newErr(ErrInvalid, where+" has a zero assignment id")
+	case len(e.Assignment) == 0:
+		return newErr(ErrInvalid, where+" has no assignment bytes")
+	case len(e.Message) > 0 && e.MessageID == ID{}:
+		return newErr(ErrInvalid, where+" has message bytes but a zero message id")
+	case len(e.Assignment) > s.opts.MaxAssignmentBytes:
+		return newErr(ErrLimit, fmt.Sprintf("%s: assignment is %d bytes, MaxAssignmentBytes is %d", where, len(e.Assignment), s.opts.MaxAssignmentBytes))
+	case len(e.Message) > s.opts.MaxMessageBytes:
+		return newErr(ErrLimit, fmt.Sprintf("%s: message is %d bytes, MaxMessageBytes is %d", where, len(e.Message), s.opts.MaxMessageBytes))
+	}
+	return nil
+}
+
+// Append adds e at the end of its process's log and returns once it is durable (fsync'd, with
+// group commit sharing the fsync among concurrent appends). It refuses, without writing anything:
+//   - ErrUnknownProcess: e.Process was never registered with PutProcess;
+//   - ErrStaleEpoch / ErrEpochAhead: e.Epoch differs from the process's current epoch;
+//   - ErrNonceGap: e.Nonce is not exactly the last nonce + 1 (0 for the first entry);
+//   - ErrHashChain: e.HashChain is not the link that follows the previous entry (§2.4);
+//   - ErrMessageExists: e.MessageID is already in this process's log;
+//   - ErrAssignmentExists: e.AssignmentID is already stored;
+//   - ErrInvalid / ErrLimit: malformed or oversized input.
+//
+// All checks and the write happen under the process's lock, so of two concurrent appends to one
+// process at most one can pass; the epoch check is in that same step (DESIGN.md invariant 2).
+// Appends to one process are therefore serial: one in flight per process, each waiting its fsync.
+func (s *Store) Append(ctx context.Context, e Entry) error {
+	if err := s.checkEntry(&e); err != nil {
+		return err
+	}
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	hd, err := s.heads.acquire(ctx, e.Process)
+	if err != nil {
+		return err
+	}
+	fresh := false
+	defer func() { s.heads.release(e.Process, hd, fresh) }()
+	if err := s.loadHead(e.Process, hd); err != nil {
+		return err
+	}
+	if err := s.validate(hd, &e); err != nil {
+		fresh = true
+		return err
+	}
+	b := s.db.NewBatch()
+	_ = b.Set(logKey(e.Process, e.Nonce), encodeEntry(&e), nil)
+	_ = b.Set(tsKey(e.Process, e.Timestamp, e.Nonce), nil, nil)
+	_ = b.Set(assignmentKey(e.AssignmentID), binary.BigEndian.AppendUint64(append([]byte(nil), e.Process[:]...), e.Nonce), nil)
+	if e.MessageID != (ID{}) {
+		_ = b.Set(msgKey(e.MessageID, e.Process), binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+	}
+	if err := s.commit(b); err != nil {
+		// The outcome is unknown (the batch may or may not be in the WAL): drop the cached head so
+		// the next append re-reads the truth from Pebble.
+		return fmt.Errorf("persistence: append entry %d of process %s: %w", e.Nonce, b64(e.Process), err)
+	}
+	hd.count, hd.lastHC, hd.lastAsgID, fresh = e.Nonce+1, e.HashChain, e.AssignmentID, true
+	return nil
+}
+
+// validate checks e against the process head and the id indexes. Called with the head lock held.
+func (s *Store) validate(hd *head, e *Entry) error {
+	pid := b64(e.Process)
+	if !hd.exists {
+		return newErr(ErrUnknownProcess, "append to process "+pid)
+	}
+	if e.Epoch < hd.epoch {
+		return newErr(ErrStaleEpoch, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d", pid, e.Epoch, hd.epoch))
+	}
+	if e.Epoch > hd.epoch {
+		return newErr(ErrEpochAhead, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d (SetEpoch first)", pid, e.Epoch, hd.epoch))
+	}
+	if e.Nonce != hd.count {
+		return newErr(ErrNonceGap, fmt.Sprintf("append nonce %d to process %s: next nonce is %d", e.Nonce, pid, hd.count))
+	}
+	want := FirstHashChain(e.Process)
+	if hd.count > 0 {
+		want = NextHashChain(hd.lastAsgID, hd.lastHC)
+	}
+	if e.HashChain != want {
+		return newErr(ErrHashChain, fmt.Sprintf("append nonce %d to process %s: hash chain %s, expected %s", e.Nonce, pid, b64(e.HashChain), b64(want)))
+	}
+	if e.MessageID != (ID{}) {
+		dup, err := s.has(msgKey(e.MessageID, e.Process))
+		if err != nil {
+			return err
+		}
+		if dup {
+			return newErr(ErrMessageExists, fmt.Sprintf("message %s already in process %s", b64(e.MessageID), pid))
+		}
+	}
+	// Assignment ids are signatures over tags that include the process id, so a duplicate across
+	// processes is not a race this lock needs to cover; within the process it is exact.
+	dup, err := s.has(assignmentKey(e.AssignmentID))
+	if err != nil {
+		return err
+	}
+	if dup {
+		return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s (nonce %d of process %s)", b64(e.AssignmentID), e.Nonce, pid))
+	}
+	return nil
+}

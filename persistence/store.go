@@ -1,0 +1,143 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Store is the node's Pebble database. All methods are safe for concurrent use.
+type Store struct {
+	db    *pebble.DB
+	opts  Options
+	wo    *pebble.WriteOptions
+	log   *slog.Logger
+	heads *heads
+	cache *pebble.Cache
+
+	// closeMu: every operation holds it for reading; Close takes it for writing, so Close waits for
+	// in-flight appends to finish and later calls get ErrClosed instead of touching a closed DB.
+	closeMu sync.RWMutex
+	closed  bool
+
+	committer *committer // nil unless Options.Commit == CommitSerial
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(o.BlockCacheBytes)
+	po := &pebble.Options{
+		FS:                 o.FS,
+		Cache:              cache,
+		MemTableSize:       o.MemTableBytes,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{o.Logger.With("component", "pebble")},
+	}
+	// Bloom filters make the dedup Gets (message and assignment ids, mostly absent) cheap once the
+	// keys have left the memtable; Pebble copies L0's policy to the lower levels.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	po.EnsureDefaults()
+	db, err := pebble.Open(dir, po)
+	cache.Unref() // the DB holds its own reference
+	if err != nil {
+		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:    db,
+		opts:  o,
+		wo:    pebble.Sync,
+		log:   o.Logger.With("component", "persistence"),
+		heads: newHeads(o.HeadCacheSize),
+	}
+	if o.NoSync {
+		s.wo = pebble.NoSync
+	}
+	if o.Commit == CommitSerial {
+		s.committer = newCommitter(db, s.wo, o.MaxGroupEntries, o.MaxGroupBytes)
+	}
+	return s, nil
+}
+
+// Close waits for in-flight operations, then closes the database. Later calls return ErrClosed.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.committer != nil {
+		s.committer.stop()
+	}
+	return s.db.Close()
+}
+
+// enter marks the start of an operation; the returned func ends it.
+func (s *Store) enter() (func(), error) {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, &Error{Kind: ErrClosed, Detail: "operation after Close"}
+	}
+	return s.closeMu.RUnlock, nil
+}
+
+// commit makes b durable (unless NoSync) through the configured group-commit path and closes b.
+func (s *Store) commit(b *pebble.Batch) error {
+	if s.committer != nil {
+		return s.committer.commit(b)
+	}
+	defer b.Close()
+	return b.Commit(s.wo)
+}
+
+// get reads a key and copies its value; ok is false when the key is absent.
+func (s *Store) get(key []byte) (val []byte, ok bool, err error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	val = append([]byte(nil), v...)
+	closer.Close()
+	return val, true, nil
+}
+
+// has reports whether key exists without copying its value.
+func (s *Store) has(key []byte) (bool, error) {
+	_, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	closer.Close()
+	return true, nil
+}
+
+// pebbleLogger sends Pebble's logs to slog instead of the standard logger. Pebble's informational
+// lines (WAL recovery, file counts) go to Debug: they are routine on every open.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+}
+
+// Fatalf is called by Pebble on unrecoverable corruption and must not return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "fatal", true)
+	panic("pebble: " + msg)
+}
