@@ -27,7 +27,7 @@ const (
 	prefixCheckpoint = 'c'
 )
 
-func cursorKey(pid ID) []byte { return append([]byte{prefixCursor}, pid[:]...) }
+func cursorKey(pid ID) []byte    { return append([]byte{prefixCursor}, pid[:]...) }
 func resultPrefix(pid ID) []byte { return append([]byte{prefixResult}, pid[:]...) }
 func resultKey(pid ID, nonce uint64) []byte {
 	return binary.BigEndian.AppendUint64(resultPrefix(pid), nonce)
