@@ -73,6 +73,8 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 }
 
 // Restore creates an instance whose memory is mem (a Snapshot of an instance of the same module).
+// Restore takes ownership of mem (it becomes the instance's base snapshot, reused later): the
+// caller must not use it afterwards.
 // Like the reference loader, the snapshot is memory only: globals and host state come from a
 // fresh boot, so restoring boots the module once per Module and engine, and afterwards only
 // instantiates it and sets the stack pointer to the value the boot left.
@@ -85,7 +87,8 @@ func (e *Engine) Restore(ctx context.Context, m *Module, limits Limits, mem []by
 		in.closeModules(ctx)
 		return nil, err
 	}
-	in.rebase()
+	in.base, in.baseVars = mem, in.host.vars // equal to the memory now: no second copy
+	in.snapshots++
 	return in, nil
 }
 
@@ -123,7 +126,8 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		in.limit = meter.ExportedGlobal("limit").(api.MutableGlobal)
 		in.limit.Set(uint64(1<<63 - 1))
 	}
-	rctx := experimental.WithImportResolver(ctx, func(name string) api.Module {
+	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit))
+	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module {
 		if name == "metering" {
 			return in.meter
 		}
