@@ -30,6 +30,8 @@ type Instance struct {
 	host  *host
 	fns   map[string]api.Function
 	alive bool
+	// deadlineHit is set by the deadline timer of a metered module (see eval).
+	deadlineHit bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -110,7 +112,7 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 // instantiate creates the wazero module instance (and its per-instance host modules).
 func (in *Instance) instantiate(ctx context.Context) error {
 	e, m := in.eng, in.mod
-	hosts, err := in.host.buildHostModules(ctx, e.rt, m.imports)
+	hosts, err := in.host.buildHostModules(ctx, m.rt, m.imports)
 	if err != nil {
 		return err
 	}
@@ -133,7 +135,7 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		}
 		return in.hosts[name]
 	})
-	wm, err := e.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	wm, err := m.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		in.closeModules(ctx)
 		return fmt.Errorf("instantiate module: %w", err)
@@ -400,6 +402,9 @@ func (in *Instance) Snapshot() ([]byte, [32]byte) {
 	return out, sha256.Sum256(out)
 }
 
+// MemoryBytes returns the size of the linear memory.
+func (in *Instance) MemoryBytes() int { return int(in.wm.Memory().Size()) }
+
 // MemorySha256 returns the SHA-256 of the whole linear memory and its size, without a copy.
 func (in *Instance) MemorySha256() ([32]byte, int) {
 	mem := in.wm.Memory()
@@ -474,6 +479,7 @@ func (e *evalError) Error() string { return e.msg }
 func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, reply []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
 	defer cancel()
+	in.deadlineHit = false
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
@@ -493,6 +499,19 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 	if in.used != nil {
 		in.used.Set(0)
 		in.limit.Set(in.limits.ComputeLimit)
+		// The deadline of a metered module: when it passes, the limit drops below any count, so
+		// the next basic block's usegas traps. The compiled code then needs no termination checks.
+		fired := make(chan struct{})
+		timer := time.AfterFunc(in.limits.Deadline, func() {
+			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
+			in.deadlineHit = true
+			close(fired)
+		})
+		defer func() {
+			if !timer.Stop() {
+				<-fired
+			}
+		}()
 	}
 	sp := in.stackSave(ctx)
 	size := func(b []byte) uint64 {
@@ -529,6 +548,8 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
 	switch {
+	case in.deadlineHit:
+		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case in.used != nil && in.used.Get() > in.limits.ComputeLimit:
 		return &evalError{"out of gas!"}
 	case errors.As(err, &ee) && (ee.ExitCode() == sys.ExitCodeDeadlineExceeded || ee.ExitCode() == sys.ExitCodeContextCanceled),
@@ -554,4 +575,3 @@ func firstLine(s string) string {
 	return s
 }
 
-var _ = time.Second
