@@ -24,7 +24,7 @@ type Engine struct {
 	// rtGuarded runs modules without metering, whose only bound on time is a context deadline.
 	rtGuarded wazero.Runtime
 	cache     wazero.CompilationCache
-	meter wazero.CompiledModule
+	meter     wazero.CompiledModule
 	// Stdio receives what modules write to stdout/stderr (nil: discarded).
 	Stdio io.Writer
 

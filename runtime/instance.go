@@ -574,4 +574,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
