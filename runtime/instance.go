@@ -12,6 +12,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/actorweave/actorweave/runtime/internal/wasmbin"
 )
 
 // Instance is one live activation of a process: a wazero module instance booted the way the
@@ -141,6 +143,11 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		return fmt.Errorf("instantiate module: %w", err)
 	}
 	in.wm = wm
+	if m.inlineMeter {
+		in.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
+		in.limit = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
+		in.limit.Set(uint64(1<<63 - 1))
+	}
 	in.fns = map[string]api.Function{}
 	in.host.pool = map[uint32][]api.Function{}
 	in.alive = true
