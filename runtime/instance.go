@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -33,7 +34,7 @@ type Instance struct {
 	fns   map[string]api.Function
 	alive bool
 	// deadlineHit is set by the deadline timer of a metered module (see eval).
-	deadlineHit bool
+	deadlineHit atomic.Bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -486,7 +487,7 @@ func (e *evalError) Error() string { return e.msg }
 func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, reply []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
 	defer cancel()
-	in.deadlineHit = false
+	in.deadlineHit.Store(false)
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
@@ -510,8 +511,8 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 		// the next basic block's usegas traps. The compiled code then needs no termination checks.
 		fired := make(chan struct{})
 		timer := time.AfterFunc(in.limits.Deadline, func() {
+			in.deadlineHit.Store(true)
 			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
-			in.deadlineHit = true
 			close(fired)
 		})
 		defer func() {
@@ -555,7 +556,7 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
 	switch {
-	case in.deadlineHit:
+	case in.deadlineHit.Load():
 		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case in.used != nil && in.used.Get() > in.limits.ComputeLimit:
 		return &evalError{"out of gas!"}
