@@ -34,14 +34,14 @@ func BenchmarkEval(b *testing.B) { benchEval(b, DefaultSnapshotEvery) }
 // BenchmarkEvalSnapshotEvery: the cost of the base snapshot interval; every=1 is the design that
 // copies the whole memory after every message.
 func BenchmarkEvalSnapshotEvery(b *testing.B) {
-	for _, every := range []int{1, 4, 16, 64} {
+	for _, every := range []int{1, 8, 32, 64} {
 		b.Run(fmt.Sprintf("every=%d", every), func(b *testing.B) { benchEval(b, every) })
 	}
 }
 
 // BenchmarkErrorRevert: an error message with a journal of k successful messages to replay.
 func BenchmarkErrorRevert(b *testing.B) {
-	for _, k := range []int{0, 16, 63} {
+	for _, k := range []int{0, 8, 31, 63} {
 		b.Run(fmt.Sprintf("journal=%d", k), func(b *testing.B) {
 			ctx := context.Background()
 			e := newTestEngine(b, nil)
