@@ -102,10 +102,14 @@ type evalLine struct {
 // runAoLoader evaluates msgs in the reference loader and returns one line per message.
 func runAoLoader(t testing.TB, module, format string, msgs [][]byte, computeLimit uint64) []evalLine {
 	t.Helper()
+	return runAoLoaderFile(t, filepath.Join(repoRoot(t), "testdata", "build", "wasm", module+".wasm"), format, msgs, computeLimit)
+}
+
+func runAoLoaderFile(t testing.TB, path, format string, msgs [][]byte, computeLimit uint64) []evalLine {
+	t.Helper()
 	driver := aoLoaderDriver(t)
 	cmd := exec.Command("node", driver)
-	cmd.Env = append(os.Environ(), "AW_MODULE="+filepath.Join(repoRoot(t), "testdata", "build", "wasm", module+".wasm"),
-		"AW_FORMAT="+format, "TZ=UTC")
+	cmd.Env = append(os.Environ(), "AW_MODULE="+path, "AW_FORMAT="+format, "TZ=UTC")
 	if computeLimit > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("AW_COMPUTE_LIMIT=%d", computeLimit))
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/actorweave/actorweave/runtime/internal/wasmbin"
 )
 
 // Instance is one live activation of a process: a wazero module instance booted the way the
@@ -30,6 +33,8 @@ type Instance struct {
 	host  *host
 	fns   map[string]api.Function
 	alive bool
+	// deadlineHit is set by the deadline timer of a metered module (see eval).
+	deadlineHit atomic.Bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -73,6 +78,8 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 }
 
 // Restore creates an instance whose memory is mem (a Snapshot of an instance of the same module).
+// Restore takes ownership of mem (it becomes the instance's base snapshot, reused later): the
+// caller must not use it afterwards.
 // Like the reference loader, the snapshot is memory only: globals and host state come from a
 // fresh boot, so restoring boots the module once per Module and engine, and afterwards only
 // instantiates it and sets the stack pointer to the value the boot left.
@@ -85,7 +92,8 @@ func (e *Engine) Restore(ctx context.Context, m *Module, limits Limits, mem []by
 		in.closeModules(ctx)
 		return nil, err
 	}
-	in.rebase()
+	in.base, in.baseVars = mem, in.host.vars // equal to the memory now: no second copy
+	in.snapshots++
 	return in, nil
 }
 
@@ -107,7 +115,7 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 // instantiate creates the wazero module instance (and its per-instance host modules).
 func (in *Instance) instantiate(ctx context.Context) error {
 	e, m := in.eng, in.mod
-	hosts, err := in.host.buildHostModules(ctx, e.rt, m.imports)
+	hosts, err := in.host.buildHostModules(ctx, m.rt, m.imports)
 	if err != nil {
 		return err
 	}
@@ -123,18 +131,24 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		in.limit = meter.ExportedGlobal("limit").(api.MutableGlobal)
 		in.limit.Set(uint64(1<<63 - 1))
 	}
-	rctx := experimental.WithImportResolver(ctx, func(name string) api.Module {
+	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit))
+	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module {
 		if name == "metering" {
 			return in.meter
 		}
 		return in.hosts[name]
 	})
-	wm, err := e.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	wm, err := m.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		in.closeModules(ctx)
 		return fmt.Errorf("instantiate module: %w", err)
 	}
 	in.wm = wm
+	if m.inlineMeter {
+		in.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
+		in.limit = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
+		in.limit.Set(uint64(1<<63 - 1))
+	}
 	in.fns = map[string]api.Function{}
 	in.host.pool = map[uint32][]api.Function{}
 	in.alive = true
@@ -396,6 +410,9 @@ func (in *Instance) Snapshot() ([]byte, [32]byte) {
 	return out, sha256.Sum256(out)
 }
 
+// MemoryBytes returns the size of the linear memory.
+func (in *Instance) MemoryBytes() int { return int(in.wm.Memory().Size()) }
+
 // MemorySha256 returns the SHA-256 of the whole linear memory and its size, without a copy.
 func (in *Instance) MemorySha256() ([32]byte, int) {
 	mem := in.wm.Memory()
@@ -470,6 +487,7 @@ func (e *evalError) Error() string { return e.msg }
 func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, reply []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
 	defer cancel()
+	in.deadlineHit.Store(false)
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
@@ -489,6 +507,19 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 	if in.used != nil {
 		in.used.Set(0)
 		in.limit.Set(in.limits.ComputeLimit)
+		// The deadline of a metered module: when it passes, the limit drops below any count, so
+		// the next basic block's usegas traps. The compiled code then needs no termination checks.
+		fired := make(chan struct{})
+		timer := time.AfterFunc(in.limits.Deadline, func() {
+			in.deadlineHit.Store(true)
+			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
+			close(fired)
+		})
+		defer func() {
+			if !timer.Stop() {
+				<-fired
+			}
+		}()
 	}
 	sp := in.stackSave(ctx)
 	size := func(b []byte) uint64 {
@@ -525,6 +556,8 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
 	switch {
+	case in.deadlineHit.Load():
+		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case in.used != nil && in.used.Get() > in.limits.ComputeLimit:
 		return &evalError{"out of gas!"}
 	case errors.As(err, &ee) && (ee.ExitCode() == sys.ExitCodeDeadlineExceeded || ee.ExitCode() == sys.ExitCodeContextCanceled),
@@ -549,5 +582,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-var _ = time.Second

@@ -69,7 +69,7 @@ async function main () {
       if (!o.unsafe) mem = r.Memory
     }
     const seconds = Number(hrtime() - start) / 1e9
-    console.log(JSON.stringify({ mode: o.unsafe ? 'ao-loader UNSAFE_MEMORY' : 'ao-loader default', n: o.bench, seconds, rate: o.bench / seconds }))
+    process.stdout.write(JSON.stringify({ mode: o.unsafe ? 'ao-loader UNSAFE_MEMORY' : 'ao-loader default', n: o.bench, seconds, rate: o.bench / seconds }) + '\n')
     return
   }
 

@@ -20,7 +20,9 @@ static const char *fail(const char *msg) {
 	return errbuf;
 }
 
-int main(void) {
+/* boot creates the Lua state; main() calls it (aos 1.x), and handle() does when main() was not
+ * run (the emscripten4 start-up runs only the constructors, and aos 2.x boots in handle). */
+static int boot(void) {
 	lua_State *L = luaL_newstate();
 	if (L == NULL) return 1;
 	luaL_openlibs(L);
@@ -33,10 +35,12 @@ int main(void) {
 	return 0;
 }
 
+int main(void) { return boot(); }
+
 EMSCRIPTEN_KEEPALIVE
 const char *handle(const char *msg, const char *env) {
+	if (wasm_lua_state == NULL && boot() != 0) return fail("lua state did not boot");
 	lua_State *L = wasm_lua_state;
-	if (L == NULL) return fail("lua state not booted");
 	lua_settop(L, 0); /* the previous reply was kept on the stack until now */
 	lua_getglobal(L, "handle");
 	lua_pushstring(L, msg);
