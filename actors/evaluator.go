@@ -97,14 +97,24 @@ func (e *evaluator) advance(entries []evalEntry) {
 // kick schedules a chunk of evaluation after the messages already queued, so that requests
 // interleave with a long catch-up.
 func (e *evaluator) kick(ctx actor.Context) {
-	if !e.continuing && e.next < e.head && e.broken == nil {
+	if !e.continuing && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()) {
 		e.continuing = true
 		ctx.Send(ctx.Self(), &evalContinue{})
 	}
 }
 
+// wanted reports whether someone waits for an entry not evaluated yet (lazy evaluation).
+func (e *evaluator) wanted() bool {
+	for n := range e.waiters {
+		if n >= e.next {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *evaluator) runChunk(ctx actor.Context) {
-	for i := 0; i < e.host.cfg.EvalChunk && e.next < e.head && e.broken == nil; i++ {
+	for i := 0; i < e.host.cfg.EvalChunk && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()); i++ {
 		e.evalNext(ctx)
 	}
 	if e.broken != nil {

@@ -35,6 +35,10 @@ type Config struct {
 	CheckpointOnPassivate int
 	// EvalChunk is how many entries the evaluator runs before it lets other requests in.
 	EvalChunk int
+	// LazyEval evaluates a process only when something asks for a result, a dry-run or its state,
+	// as the reference compute unit does. The default (false) evaluates every entry as soon as it
+	// is durable, which is what pushes outbox messages without anyone asking.
+	LazyEval bool
 	// PushRetryMax bounds the backoff between delivery attempts of one push.
 	PushRetryMax time.Duration
 	// RemoteHost is the address Proto.Actor remote listens on (port chosen by the OS).

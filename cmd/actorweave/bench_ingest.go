@@ -51,9 +51,9 @@ and peak memory.`,
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "processes\tclients\tacked\terrors\tacked/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tevaluated/s\tcpu cores\tpeak RSS MiB\t")
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t\n", rep.Processes, rep.Clients,
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.3f\t%.2f\t%.0f\t\n", rep.Processes, rep.Clients,
 				rep.Acked, rep.Errors, rep.AckedPerSec, rep.P50ms, rep.P90ms, rep.P99ms, rep.MaxMs, rep.EvaluatedPerSec,
-				rep.CPUCores, float64(rep.RSSBytes)/(1<<20))
+				rep.AckCPUms, rep.CPUCores, float64(rep.RSSBytes)/(1<<20))
 			tw.Flush()
 			if rep.FirstError != "" {
 				fmt.Fprintln(c.ErrOrStderr(), "first error:", rep.FirstError)
@@ -74,6 +74,7 @@ and peak memory.`,
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")
 	f.BoolVar(&cfg.WaitEvaluated, "wait-evaluated", cfg.WaitEvaluated, "wait until every message is evaluated")
+	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
 	f.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run")
 	return cmd
