@@ -63,14 +63,14 @@ type IngestReport struct {
 	EvaluatedPerSec float64 `json:"evaluated_per_sec"`
 	// AckCPUms is the CPU time (node and clients, in-process) per message during the
 	// acknowledgement phase: unlike a rate, it does not depend on what else the machine runs.
-	AckCPUms        float64 `json:"ack_cpu_ms_per_msg"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
-	CPUCores        float64 `json:"cpu_cores"`
-	RSSBytes        uint64  `json:"rss"`
-	HeapBytes       uint64  `json:"heap"`
-	InProcessNode   bool    `json:"in_process_node"`
-	LazyEval        bool    `json:"lazy_eval"`
-	FirstError      string  `json:"first_error,omitempty"`
+	AckCPUms      float64 `json:"ack_cpu_ms_per_msg"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	CPUCores      float64 `json:"cpu_cores"`
+	RSSBytes      uint64  `json:"rss"`
+	HeapBytes     uint64  `json:"heap"`
+	InProcessNode bool    `json:"in_process_node"`
+	LazyEval      bool    `json:"lazy_eval"`
+	FirstError    string  `json:"first_error,omitempty"`
 }
 
 // RunIngest runs the scenario. Messages are signed before the clock starts, so that the figures
