@@ -37,30 +37,33 @@ func startNode(t *testing.T) *node.Node {
 
 // summary is what testdata/node/aoconnect-e2e.mjs prints.
 type summary struct {
-	ProcessA                 string          `json:"processA"`
-	MessageID                string          `json:"messageId"`
-	EvalOutput               json.RawMessage `json:"evalOutput"`
-	SecondOutput             json.RawMessage `json:"secondOutput"`
-	ResultsCount             int             `json:"resultsCount"`
-	ResultsOutputs           []any           `json:"resultsOutputs"`
-	ResultsCursorsAreStrings bool            `json:"resultsCursorsAreStrings"`
-	ResultsDescFirst         json.RawMessage `json:"resultsDescFirst"`
-	DryrunOutput             json.RawMessage `json:"dryrunOutput"`
-	AfterDryrunOutput        json.RawMessage `json:"afterDryrunOutput"`
-	ProcessB                 string          `json:"processB"`
+	ProcessA                 string            `json:"processA"`
+	MessageID                string            `json:"messageId"`
+	EvalOutput               json.RawMessage   `json:"evalOutput"`
+	SecondOutput             json.RawMessage   `json:"secondOutput"`
+	ResultsCount             int               `json:"resultsCount"`
+	ResultsOutputs           []any             `json:"resultsOutputs"`
+	ResultsCursorsAreStrings bool              `json:"resultsCursorsAreStrings"`
+	ResultsAfterFirst        []json.RawMessage `json:"resultsAfterFirst"`
+	ResultsDescFirst         json.RawMessage   `json:"resultsDescFirst"`
+	DryrunOutput             json.RawMessage   `json:"dryrunOutput"`
+	AfterDryrunOutput        json.RawMessage   `json:"afterDryrunOutput"`
+	ProcessB                 string            `json:"processB"`
 	PongSentByB              struct {
 		Target string       `json:"Target"`
 		Data   string       `json:"Data"`
 		Tags   []ans104.Tag `json:"Tags"`
 	} `json:"pongSentByB"`
-	PongAtA        string          `json:"pongAtA"`
-	AssignmentID   string          `json:"assignmentId"`
-	AssignedOutput json.RawMessage `json:"assignedOutput"`
-	InboxA         []struct{ Id, From, Action string }
-	SpawnsInResult int    `json:"spawnsInResult"`
-	SpawnedNotice  string `json:"spawnedNotice"`
-	ChildID        string `json:"childId"`
-	ChildAnswer    string `json:"childAnswer"`
+	PongAtA             string          `json:"pongAtA"`
+	AssignmentID        string          `json:"assignmentId"`
+	AssignedOutput      json.RawMessage `json:"assignedOutput"`
+	InboxA              []struct{ Id, From, Action string }
+	SpawnsInResult      int    `json:"spawnsInResult"`
+	SpawnedNotice       string `json:"spawnedNotice"`
+	ChildID             string `json:"childId"`
+	ChildAnswer         string `json:"childAnswer"`
+	UnknownModuleError  string `json:"unknownModuleError"`
+	UnknownProcessError string `json:"unknownProcessError"`
 }
 
 // TestAOConnect runs testdata/node/aoconnect-e2e.mjs, the unmodified aoconnect in legacy mode with
@@ -114,6 +117,8 @@ func TestAOConnect(t *testing.T) {
 		t.Fatalf("summary %q: %v", stdout.String(), err)
 	}
 
+	checkErrors(t, &s)
+
 	// spawn: the process exists on the node, owned by the wallet, with the node as its scheduler.
 	pid, err := ans104.ParseID(s.ProcessA)
 	if err != nil {
@@ -148,6 +153,9 @@ func TestAOConnect(t *testing.T) {
 	// results: the process's own evaluation (nonce 0) and the two Evals.
 	if s.ResultsCount != 3 || !s.ResultsCursorsAreStrings {
 		t.Errorf("results: %d edges (want 3: spawn + 2 Evals), cursors strings: %v; outputs %v", s.ResultsCount, s.ResultsCursorsAreStrings, s.ResultsOutputs)
+	}
+	if len(s.ResultsAfterFirst) != 1 || string(s.ResultsAfterFirst[0]) != "42" {
+		t.Errorf("results from the first edge's cursor, limit 1: %s, want [42]", s.ResultsAfterFirst)
 	}
 	if got := string(s.ResultsDescFirst); got != "43" {
 		t.Errorf("results sort DESC limit 1: first output %s, want 43", got)
@@ -209,6 +217,20 @@ func TestAOConnect(t *testing.T) {
 	}
 	if want := "New Message From " + owner + ": Action = Hello"; s.ChildAnswer != want {
 		t.Errorf("the child's answer: %q, want %q", s.ChildAnswer, want)
+	}
+}
+
+// checkErrors: bad input reaches aoconnect's caller as an error, with the node's status and
+// message where the node answered.
+func checkErrors(t *testing.T, s *summary) {
+	t.Helper()
+	// aoconnect's spawn looks the module up in GraphQL first; for an id the node does not hold the
+	// answer has no edges (as arweave.net answers), and aoconnect fails on it before posting.
+	if s.UnknownModuleError == "no error" || s.UnknownModuleError == "" {
+		t.Errorf("spawn of an unknown module: %q", s.UnknownModuleError)
+	}
+	if !strings.Contains(s.UnknownProcessError, "404") || !strings.Contains(s.UnknownProcessError, "not found") {
+		t.Errorf("message to an unknown process: %q", s.UnknownProcessError)
 	}
 }
 

@@ -84,6 +84,9 @@ const page = await ao.results({ process: a, sort: 'ASC', limit: 25 })
 summary.resultsCount = page.edges.length
 summary.resultsOutputs = page.edges.map((e) => evalOutput(e.node) ?? e.node.Output?.data ?? null)
 summary.resultsCursorsAreStrings = page.edges.every((e) => typeof e.cursor === 'string' && e.cursor.length > 0)
+// Paging: the cursor of the first edge, passed back as from, starts after it.
+const next = await ao.results({ process: a, from: page.edges[0]?.cursor, sort: 'ASC', limit: 1 })
+summary.resultsAfterFirst = next.edges.map((e) => evalOutput(e.node))
 const desc = await ao.results({ process: a, sort: 'DESC', limit: 1 })
 summary.resultsDescFirst = evalOutput(desc.edges[0]?.node)
 const dry = await ao.dryrun({ process: a, data: 'return x * 10', tags: [{ name: 'Action', value: 'Eval' }], Owner: owner })
@@ -122,5 +125,10 @@ if (childId) {
   const r = await ao.result({ process: childId, message: hello })
   summary.childAnswer = r.Output?.data ?? null
 }
+
+// 4. Bad input is refused with the node's status and message, which aoconnect passes on.
+const nowhere = 'A'.repeat(43)
+summary.unknownModuleError = await ao.spawn({ module: nowhere, scheduler, signer }).then(() => 'no error', (e) => String(e?.message ?? e))
+summary.unknownProcessError = await send(nowhere, 'Eval', 'return 1').then(() => 'no error', (e) => String(e?.message ?? e))
 
 console.log(JSON.stringify(summary))
