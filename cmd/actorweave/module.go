@@ -84,7 +84,7 @@ tags; without them the node's defaults apply.`,
 		},
 	}
 	o.bindNode(cmd)
-	o.bindWallet(cmd, "signing key, a JWK file made by `actorweave keygen` (ed25519 or RSA)")
+	o.bindWallet(cmd, "signing key, a JWK file made by \"actorweave keygen\" (ed25519 or RSA)")
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "", "Module-Format, e.g. wasm32-unknown-emscripten2")
 	f.StringVar(&memoryLimit, "memory-limit", "", "Memory-Limit tag, e.g. 512-mb")

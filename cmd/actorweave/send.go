@@ -22,7 +22,8 @@ node answers once the message is durably scheduled.
 
 The message id is printed on the first line. With --wait the command then waits for the
 message's evaluation and prints its result (Output, Messages, Spawns, Assignments, Error,
-GasUsed) as JSON, as "actorweave result" does.`,
+GasUsed) as JSON, as "actorweave result" does. An evaluation that failed is printed like any
+other, with its Error; the exit status is 0 once the message is scheduled.`,
 		Example: `  actorweave send --process PID --action Eval --data 'x = (x or 0) + 1; return x' --wait --wallet wallet.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,7 +73,7 @@ GasUsed) as JSON, as "actorweave result" does.`,
 		},
 	}
 	o.bindNode(cmd)
-	o.bindWallet(cmd, "signing key, a JWK file made by `actorweave keygen`")
+	o.bindWallet(cmd, "signing key, a JWK file made by \"actorweave keygen\"")
 	o.bindMessage(cmd)
 	f := cmd.Flags()
 	f.StringVar(&process, "process", "", "id of the process to send to")

@@ -51,10 +51,10 @@ The process id is printed as the last line.`,
 		},
 	}
 	o.bindNode(cmd)
-	o.bindWallet(cmd, "signing key and owner of the process, a JWK file made by `actorweave keygen`")
+	o.bindWallet(cmd, "signing key and owner of the process, a JWK file made by \"actorweave keygen\"")
 	o.bindMessage(cmd)
 	f := cmd.Flags()
-	f.StringVar(&module, "module", "", "id of the module to run (from `actorweave module publish`)")
+	f.StringVar(&module, "module", "", "id of the module to run (from \"actorweave module publish\")")
 	f.StringVar(&scheduler, "scheduler", "", "scheduler address (default: the node's own)")
 	return cmd
 }
