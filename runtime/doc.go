@@ -100,10 +100,23 @@
 // has taught it the stack pointer between messages), sets the stack pointer, and writes the image.
 // Like the reference loader, a snapshot is memory only.
 //
-// # Figures (2-core shared machine, noisy: compare within a run)
+// # Figures (2-core machine shared with other benchmarks: compare within a run)
 //
-// See the package benchmarks (go test -run '^$' -bench . ./runtime/) and scripts/bench-eval.sh.
-// Numbers quoted in the project's reports come from those commands.
+// go test -run '^$' -bench 'BenchmarkEval$|UndoCost|ErrorRevert|Compile|InstantiateBoot|Restore' \
+// -benchtime 2s -count 2 ./runtime/ (one run, two samples each):
+//
+//	eval, aos-like, x = (x or 0) + 1       517-527 µs/msg (320 µs on a quieter run)
+//	UndoCost (memory 9-13 MB)              eval 352-376 µs, full copy 440-444 µs (1.2x eval),
+//	                                       journal append 1.4 µs
+//	error revert, journal of 0/8/31/63     1.2 / 5.7-5.9 / 11-13 / 30 ms
+//	compile, cold / warm disk cache        339-379 ms / 14 ms
+//	instantiate + boot (Lua)               4.4-4.7 ms
+//	restore 9,175,040 B / 64 MiB snapshot  6.4-6.5 ms / 44-47 ms
+//
+// scripts/bench-eval.sh 2000 3 (make bench-eval), 2,000 Eval messages, actorweave eval against
+// @permaweb/ao-loader 0.0.49 under node 20 in the same run: actorweave 1,955-2,350 msg/s net of
+// start-up (--memory-hash=false; 162-189 msg/s when hashing 9 MB per message), ao-loader default
+// 135-191 msg/s, UNSAFE_MEMORY 226-322 msg/s: 11.4-17.3x the default mode, 6.8-8.7x UNSAFE_MEMORY.
 //
 // # Test modules
 //
