@@ -181,7 +181,7 @@ func BenchmarkUndoCost(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		r, reply, err := in.eval(ctx, m, []byte(testEnv))
+		r, reply, err := in.eval(ctx, m, []byte(testEnv), in.limits.Deadline)
 		in.unlimitGas()
 		t1 := time.Now()
 		if err != nil || r.Error != "" {

@@ -428,7 +428,7 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 	if in.wm == nil {
 		return nil, errors.New("instance is closed")
 	}
-	res, reply, err := in.eval(ctx, msg, env)
+	res, reply, err := in.eval(ctx, msg, env, in.limits.Deadline)
 	in.unlimitGas()
 	if err == nil && res.Error == "" {
 		if size := uint64(in.wm.Memory().Size()); size > in.limits.MemoryLimit {
@@ -462,7 +462,9 @@ func (in *Instance) revert(ctx context.Context) error {
 		return err
 	}
 	for i, j := range in.journal {
-		res, reply, err := in.eval(context.WithoutCancel(ctx), j.msg, j.env)
+		// These messages finished within the deadline once; a replay on a loaded machine gets
+		// more room rather than failing the instance.
+		res, reply, err := in.eval(context.WithoutCancel(ctx), j.msg, j.env, replayDeadlineFactor*in.limits.Deadline)
 		in.unlimitGas()
 		if err != nil {
 			return fmt.Errorf("replay of journal entry %d: %w", i, err)
@@ -478,14 +480,17 @@ func (in *Instance) revert(ctx context.Context) error {
 	return nil
 }
 
+// replayDeadlineFactor multiplies the deadline of replayed journal messages.
+const replayDeadlineFactor = 10
+
 // evalError is a failure of the evaluation itself (trap, gas, deadline); it becomes Result.Error.
 type evalError struct{ msg string }
 
 func (e *evalError) Error() string { return e.msg }
 
 // eval runs handle once: strings on the stack as the glue's ccall does, metering reset, deadline.
-func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, reply []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
+func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Duration) (res *Result, reply []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	in.deadlineHit.Store(false)
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
@@ -510,7 +515,7 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 		// The deadline of a metered module: when it passes, the limit drops below any count, so
 		// the next basic block's usegas traps. The compiled code then needs no termination checks.
 		fired := make(chan struct{})
-		timer := time.AfterFunc(in.limits.Deadline, func() {
+		timer := time.AfterFunc(deadline, func() {
 			in.deadlineHit.Store(true)
 			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
 			close(fired)
