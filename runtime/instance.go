@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,14 +26,10 @@ type Instance struct {
 
 	wm    api.Module
 	hosts map[string]api.Module
-	meter api.Module
-	used  api.MutableGlobal
-	limit api.MutableGlobal
+	gas   *gasMeter // nil for modules without metering
 	host  *host
 	fns   map[string]api.Function
 	alive bool
-	// deadlineHit is set by the deadline timer of a metered module (see eval).
-	deadlineHit atomic.Bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -114,30 +109,17 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 
 // instantiate creates the wazero module instance (and its per-instance host modules).
 func (in *Instance) instantiate(ctx context.Context) error {
-	e, m := in.eng, in.mod
+	m := in.mod
+	if m.metered {
+		in.gas = &gasMeter{inlined: m.inlineMeter}
+	}
 	hosts, err := in.host.buildHostModules(ctx, m.rt, m.imports)
 	if err != nil {
 		return err
 	}
 	in.hosts = hosts
-	if m.metered {
-		meter, err := e.rt.InstantiateModule(ctx, e.meter, wazero.NewModuleConfig().WithName(""))
-		if err != nil {
-			in.closeModules(ctx)
-			return fmt.Errorf("metering module: %w", err)
-		}
-		in.meter = meter
-		in.used = meter.ExportedGlobal("used").(api.MutableGlobal)
-		in.limit = meter.ExportedGlobal("limit").(api.MutableGlobal)
-		in.limit.Set(uint64(1<<63 - 1))
-	}
 	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit))
-	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module {
-		if name == "metering" {
-			return in.meter
-		}
-		return in.hosts[name]
-	})
+	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module { return in.hosts[name] })
 	wm, err := m.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		in.closeModules(ctx)
@@ -145,9 +127,11 @@ func (in *Instance) instantiate(ctx context.Context) error {
 	}
 	in.wm = wm
 	if m.inlineMeter {
-		in.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
-		in.limit = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
-		in.limit.Set(uint64(1<<63 - 1))
+		in.gas.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
+		in.gas.soft = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
+	}
+	if in.gas != nil {
+		in.gas.unlimit()
 	}
 	in.fns = map[string]api.Function{}
 	in.host.pool = map[uint32][]api.Function{}
@@ -164,10 +148,6 @@ func (in *Instance) closeModules(ctx context.Context) {
 		_ = h.Close(ctx)
 	}
 	in.hosts = nil
-	if in.meter != nil {
-		_ = in.meter.Close(ctx)
-		in.meter = nil
-	}
 	in.alive = false
 }
 
@@ -245,16 +225,16 @@ func (in *Instance) mallocString(ctx context.Context, s string) uint32 {
 // unlimitGas lifts the gas limit for the host's own calls into the module (stack API, malloc,
 // boot), which must not fail because the message before them ran out of gas.
 func (in *Instance) unlimitGas() {
-	if in.limit != nil {
-		in.limit.Set(uint64(1<<63 - 1))
+	if in.gas != nil {
+		in.gas.unlimit()
 	}
 }
 
 func (in *Instance) gasUsed() uint64 {
-	if in.used == nil {
+	if in.gas == nil {
 		return 0
 	}
-	return in.used.Get()
+	return uint64(in.gas.get())
 }
 
 // boot runs the start-up sequence of the reference glue for the module's format.
@@ -492,7 +472,6 @@ func (e *evalError) Error() string { return e.msg }
 func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Duration) (res *Result, reply []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	in.deadlineHit.Store(false)
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
@@ -509,22 +488,8 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 	if hasEnd {
 		stackEnd = in.mustCall(ctx, "emscripten_stack_get_end")
 	}
-	if in.used != nil {
-		in.used.Set(0)
-		in.limit.Set(in.limits.ComputeLimit)
-		// The deadline of a metered module: when it passes, the limit drops below any count, so
-		// the next basic block's usegas traps. The compiled code then needs no termination checks.
-		fired := make(chan struct{})
-		timer := time.AfterFunc(deadline, func() {
-			in.deadlineHit.Store(true)
-			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
-			close(fired)
-		})
-		defer func() {
-			if !timer.Stop() {
-				<-fired
-			}
-		}()
+	if in.gas != nil {
+		in.gas.start(ctx, in.limits.ComputeLimit, time.Now().Add(deadline))
 	}
 	sp := in.stackSave(ctx)
 	size := func(b []byte) uint64 {
@@ -561,9 +526,9 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
 	switch {
-	case in.deadlineHit.Load():
+	case in.gas != nil && in.gas.deadlineHit:
 		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
-	case in.used != nil && in.used.Get() > in.limits.ComputeLimit:
+	case in.gas != nil && (in.gas.outOfGas || in.gas.get() > in.gas.hard):
 		return &evalError{"out of gas!"}
 	case errors.As(err, &ee) && (ee.ExitCode() == sys.ExitCodeDeadlineExceeded || ee.ExitCode() == sys.ExitCodeContextCanceled),
 		ctx.Err() != nil:
