@@ -44,29 +44,34 @@
 //
 // Modules that import metering.usegas are charged as the reference charges them: used += n at every
 // call, out of gas ("out of gas!") when used > Compute-Limit, reset before each message; GasUsed is
-// used. A Go host function per call costs ~35-40 ns (wasm-abi.md §4.3). Two WebAssembly-side
-// counters are implemented:
+// used. Metered modules call usegas at every basic block: 98,151 calls for one small aos-like Eval.
 //
-//   - inline (internal/wasmbin.InlineMeter, the default): each `call usegas` is replaced by the same
-//     arithmetic on two exported globals added to the module; the import stays, unused, so that no
-//     index moves. The rewrite refuses any opcode it does not know, and then:
-//   - an auxiliary 91-byte module linked as "metering" keeps the counter; each block pays a
-//     cross-module call (98,151 usegas calls for one small aos-like Eval).
+//   - inline (internal/wasmbin.InlineMeter, the default): each `call usegas` is replaced by the
+//     counting itself on two globals added to (and exported by) the module: used += n; if used >
+//     soft { usegas(0) }. The import keeps its index, so nothing is renumbered; it is bound to a Go
+//     check that decides out of gas, deadline and cancellation, and sets the next soft limit
+//     meterQuantum (50M gas, ~0.2-0.4 ms) ahead. The rewrite refuses any opcode it does not know;
+//   - otherwise usegas is a Go function counting every call (~35-40 ns a call, wasm-abi.md §4.3).
 //
-// Measured on the aos-like module (BenchmarkEval and ad-hoc variants, 2-core machine): no metering
-// 228 µs/msg; auxiliary module 679 µs; inline 320-380 µs. GasUsed is identical in all cases and to
-// the reference (TestDifferentialAoLoader).
+// The regular return to Go matters: compiled WebAssembly cannot be preempted, so a module that never
+// leaves it holds up every stop-the-world of the Go runtime. A first design (an auxiliary WebAssembly
+// module holding the counter, as wasm-abi.md §4.3 proposes, with the deadline set from a timer
+// goroutine) hung the whole test process when a collection started during an endless loop: the
+// collection waited for the loop, the loop for the timer (TestDeadlineWhileCollecting reproduces it).
+// Measured on the aos-like module: no metering 228 µs/msg; auxiliary metering module 679 µs (a
+// cross-module call per block); inline 320-380 µs. GasUsed is the same in every variant and the same
+// as the reference (TestDifferentialAoLoader, TestGoUsegasMatchesInline).
 //
 // # Limits
 //
 // Memory-Limit: emscripten_resize_heap refuses growth beyond it (malloc fails; Lua reports "not
 // enough memory"), the module's initial memory must fit, and a message that leaves memory above it
 // (memory.grow) is an Error. Compute-Limit: as above (metered modules only). Deadline: a wall-clock
-// bound per message. For metered modules a timer drops the gas limit below any count, so the next
-// basic block traps; wazero's WithCloseOnContextDone would instead add a termination check to every
-// loop and call of the compiled code, measured 5x slower on the aos-like module (1,140 vs 228
-// µs/msg), so only unmetered modules are compiled with it (a second wazero runtime). A message too
-// large for the module's C stack is an Error before it runs (the reference would overwrite memory).
+// bound per message, checked by the meter at every quantum for metered modules. Modules without
+// metering are compiled in a second wazero runtime with WithCloseOnContextDone, whose compiled code
+// leaves for Go at every loop iteration and call: measured 5x slower (1,140 vs 228 µs/msg on the
+// aos-like module built without metering), but it is their only bound. A message too large for the
+// module's C stack is an Error before it runs (the reference would overwrite memory below the stack).
 //
 // # Errors never advance state
 //
