@@ -82,3 +82,24 @@ func TestGoUsegasMatchesInline(t *testing.T) {
 		}
 	}
 }
+
+// TestBootIsLimited: the start-up runs module code under the same compute limit.
+func TestBootIsLimited(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t, nil)
+	m, err := e.Compile(ctx, testModule(t, "aoslike"), FormatEmscripten2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Instantiate(ctx, m, Limits{ComputeLimit: 1000}); err == nil || !strings.Contains(err.Error(), "out of gas") {
+		t.Fatalf("boot with 1000 gas: %v", err)
+	}
+	in, err := e.Instantiate(ctx, m, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(ctx)
+	if r, err := in.Handle(ctx, msg("1", "Eval", "return 3"), []byte(testEnv)); err != nil || outputData(t, r) != "3" {
+		t.Fatalf("%v %+v", err, r)
+	}
+}

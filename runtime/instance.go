@@ -64,12 +64,24 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 	if err != nil {
 		return nil, err
 	}
-	if err := in.boot(ctx); err != nil {
+	if err := in.bootLimited(ctx); err != nil {
 		in.closeModules(ctx)
 		return nil, err
 	}
 	in.rebase()
 	return in, nil
+}
+
+// bootLimited boots under the instance's compute limit and deadline: the start-up is module
+// code too (the reference loader counts its gas against the same limit).
+func (in *Instance) bootLimited(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
+	defer cancel()
+	if in.gas != nil {
+		in.gas.start(ctx, in.limits.ComputeLimit, time.Now().Add(in.limits.Deadline))
+		defer in.gas.unlimit()
+	}
+	return in.boot(ctx)
 }
 
 // Restore creates an instance whose memory is mem (a Snapshot of an instance of the same module).
@@ -322,7 +334,7 @@ func (in *Instance) restoreMemory(ctx context.Context, img []byte, vars hostVars
 	m.mu.Unlock()
 	if !booted {
 		// Learn the stack pointer between messages from one real boot.
-		if err := in.boot(ctx); err != nil {
+		if err := in.bootLimited(ctx); err != nil {
 			return err
 		}
 		m.mu.Lock()
