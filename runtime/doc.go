@@ -108,20 +108,23 @@
 // # Figures (2-core machine shared with other benchmarks: compare within a run)
 //
 // go test -run '^$' -bench 'BenchmarkEval$|UndoCost|ErrorRevert|Compile|InstantiateBoot|Restore' \
-// -benchtime 2s -count 2 ./runtime/ (one run, two samples each):
+// -benchtime 2s -count 2 ./runtime/ (one run, two samples each, load average ~7 on 2 cores):
 //
-//	eval, aos-like, x = (x or 0) + 1       517-527 µs/msg (320 µs on a quieter run)
-//	UndoCost (memory 9-13 MB)              eval 352-376 µs, full copy 440-444 µs (1.2x eval),
-//	                                       journal append 1.4 µs
-//	error revert, journal of 0/8/31/63     1.2 / 5.7-5.9 / 11-13 / 30 ms
-//	compile, cold / warm disk cache        339-379 ms / 14 ms
-//	instantiate + boot (Lua)               4.4-4.7 ms
-//	restore 9,175,040 B / 64 MiB snapshot  6.4-6.5 ms / 44-47 ms
+//	eval, aos-like, x = (x or 0) + 1       381-465 µs/msg
+//	UndoCost (memory 13 MB)                eval 319-325 µs, full copy 396 µs (1.22-1.24x eval),
+//	                                       journal append 1.2-1.3 µs
+//	error revert, journal of 0/8/31/63     1.2-1.6 / 5.0 / 12-15 / 22-25 ms
+//	compile, cold / warm disk cache        235-238 ms / 13.6-14.3 ms
+//	instantiate + boot (Lua)               5.0-5.2 ms
+//	restore 9,175,040 B / 64 MiB snapshot  6.6-6.8 ms / 41-43 ms
 //
 // scripts/bench-eval.sh 2000 3 (make bench-eval), 2,000 Eval messages, actorweave eval against
-// @permaweb/ao-loader 0.0.49 under node 20 in the same run: actorweave 1,955-2,350 msg/s net of
-// start-up (--memory-hash=false; 162-189 msg/s when hashing 9 MB per message), ao-loader default
-// 135-191 msg/s, UNSAFE_MEMORY 226-322 msg/s: 11.4-17.3x the default mode, 6.8-8.7x UNSAFE_MEMORY.
+// @permaweb/ao-loader 0.0.49 under node 20 in the same run, msg/s net of start-up, wall (CPU):
+//
+//	actorweave eval (--memory-hash=false)  2,385-2,684 (2,579-2,852); 228-254 wall when hashing
+//	ao-loader default mode                 204-220 (220-223)
+//	ao-loader UNSAFE_MEMORY                253-287 (269-303)
+//	ratio to default / to UNSAFE_MEMORY    11.0-12.7x (11.6-12.9x) / 8.3-10.6x (8.9-10.6x)
 //
 // # Test modules
 //
