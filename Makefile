@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: all build node deps test test-go vet fmt-check killtest-long killtest-node-long fuzz bench clean
+.PHONY: all build node deps test test-go vet fmt-check killtest-long killtest-node-long fuzz bench bench-eval clean
 
 all: build
 
@@ -46,6 +46,10 @@ fuzz:
 
 bench: build
 	./actorweave bench
+
+## bench-eval: actorweave eval vs @permaweb/ao-loader (default, UNSAFE_MEMORY), 2,000 Eval messages, same run.
+bench-eval: deps
+	./scripts/bench-eval.sh 2000 3
 
 clean:
 	rm -rf actorweave .cache testdata/build

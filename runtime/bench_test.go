@@ -2,14 +2,20 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // Benchmarks measure; they never pass or fail on time. Compare figures only within one run
 // (see doc.go for the numbers and the commands).
 
 const evalX = "x = (x or 0) + 1; return x"
+
+// grow9MB grows the aos-like process to 9,175,040 bytes (140 pages), the memory of the aos
+// module after 2,001 messages in wasm-abi.md.
+const grow9MB = "t = {} for i = 1, 4000 do t[i] = string.rep('x', 400) .. i end return #t"
 
 func benchEval(b *testing.B, every int) {
 	ctx := context.Background()
@@ -119,12 +125,12 @@ func BenchmarkInstantiateBoot(b *testing.B) {
 }
 
 // BenchmarkRestore: a new instance from a memory snapshot. The 9 MB image is the aos-like
-// process after growing its heap; the 64 MB one is the same image with 55 MB of free heap.
+// process grown to 9,175,040 bytes; the 64 MB one is the same image with 55 MB of free heap.
 func BenchmarkRestore(b *testing.B) {
 	ctx := context.Background()
 	e := newTestEngine(b, nil)
 	in := newTestInstance(b, e, "aoslike", Limits{})
-	r, err := in.Handle(ctx, msg("1", "Eval", "t = {} for i = 1, 40000 do t[i] = 'x' .. i end return #t"), []byte(testEnv))
+	r, err := in.Handle(ctx, msg("1", "Eval", grow9MB), []byte(testEnv))
 	if err != nil || r.Error != "" {
 		b.Fatal(err, r)
 	}
@@ -155,4 +161,48 @@ func BenchmarkMemoryCopy9MB(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		copy(dst, src)
 	}
+}
+
+// BenchmarkUndoCost measures, in the same loop, what each way of keeping the memory from before
+// a message costs per message: the evaluation itself, a full copy of the memory (the rejected
+// design: copy before every message), and a journal append (the chosen design; plus a full copy
+// every DefaultSnapshotEvery messages, i.e. copy/64 amortised).
+func BenchmarkUndoCost(b *testing.B) {
+	ctx := context.Background()
+	e := newTestEngine(b, func(c *Config) { c.SnapshotEvery = 1 << 30 })
+	in := newTestInstance(b, e, "aoslike", Limits{})
+	// Grow the process to the 9,175,040 bytes of an aos process after 2,000 messages.
+	if r, err := in.Handle(ctx, msg("0", "Eval", grow9MB), []byte(testEnv)); err != nil || r.Error != "" {
+		b.Fatal(err, r)
+	}
+	m := msg("1", "Eval", evalX)
+	buf := make([]byte, 0)
+	var evalNs, copyNs, journalNs int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		r, reply, err := in.eval(ctx, m, []byte(testEnv), in.limits.Deadline)
+		in.unlimitGas()
+		t1 := time.Now()
+		if err != nil || r.Error != "" {
+			b.Fatal(err, r)
+		}
+		mem, _ := in.wm.Memory().Read(0, in.wm.Memory().Size())
+		if cap(buf) < len(mem) {
+			buf = make([]byte, len(mem))
+		}
+		copy(buf[:len(mem)], mem)
+		t2 := time.Now()
+		in.journal = append(in.journal[:0], journalEntry{msg: append([]byte(nil), m...), env: []byte(testEnv), reply: sha256.Sum256(reply)})
+		t3 := time.Now()
+		evalNs += t1.Sub(t0).Nanoseconds()
+		copyNs += t2.Sub(t1).Nanoseconds()
+		journalNs += t3.Sub(t2).Nanoseconds()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(evalNs)/n/1e3, "eval-µs")
+	b.ReportMetric(float64(copyNs)/n/1e3, "fullcopy-µs")
+	b.ReportMetric(float64(journalNs)/n/1e3, "journal-µs")
+	b.ReportMetric(float64(copyNs)/float64(evalNs), "fullcopy/eval")
+	b.ReportMetric(float64(in.wm.Memory().Size()), "memory-bytes")
 }

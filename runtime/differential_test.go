@@ -55,6 +55,12 @@ func TestDifferentialAoLoader(t *testing.T) {
 			{"alloc", "600000", true}, {"alloc", "1", true}, {"alloc", "150000", true},
 		}},
 		{module: "timeio", cases: []diffCase{{"t", "", true}, {"t", "", true}}},
+		// The same Lua process without metering: GasUsed is 0 on both sides, and here the module
+		// runs in the runtime whose compiled code checks for the deadline.
+		{module: "aoslike.raw", cases: []diffCase{
+			{"Eval", "return 1+1", true}, {"Eval", "error('boom')", true}, {"Throw", "x", true},
+			{"Eval", "t = {} for i = 1, 50000 do t[i] = 'x' .. i end return #t", true},
+		}},
 	}
 	for _, s := range suites {
 		t.Run(fmt.Sprintf("%s/limit=%d", s.module, s.computeLimit), func(t *testing.T) {

@@ -66,6 +66,9 @@ type importFn struct {
 }
 
 func (h *host) fn(imp importFn) api.GoModuleFunc {
+	if imp.module == "metering" && imp.name == "usegas" {
+		return h.inst.gas.usegas
+	}
 	switch imp.canonical {
 	case "abort", "_abort_js":
 		return func(context.Context, api.Module, []uint64) { panic(errAbort) }
@@ -375,9 +378,6 @@ func (h *host) takeFn(m api.Module, idx uint32, params, results []api.ValueType)
 func (h *host) buildHostModules(ctx context.Context, r wazero.Runtime, imports []importFn) (map[string]api.Module, error) {
 	byModule := map[string][]importFn{}
 	for _, imp := range imports {
-		if imp.module == "metering" {
-			continue
-		}
 		byModule[imp.module] = append(byModule[imp.module], imp)
 	}
 	out := map[string]api.Module{}

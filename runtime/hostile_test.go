@@ -33,16 +33,21 @@ func TestHostileModules(t *testing.T) {
 		{"unbounded C recursion", "sjlj", "recurse", "", Limits{}, "out of bounds memory access", 60 * time.Second},
 		{"C endless loop, deadline", "sjlj", "loop", "", Limits{Deadline: 300 * time.Millisecond, ComputeLimit: DefaultComputeLimit}, "deadline exceeded", 20 * time.Second},
 		{"malloc beyond the memory limit", "heap", "alloc", "100000", Limits{MemoryLimit: 32 << 20}, "malloc of 100000 KiB failed", 10 * time.Second},
+		// Unmetered builds: only the deadline bounds them (wazero closes the instance; the revert
+		// continues in a fresh one).
+		{"unmetered C endless loop, deadline", "sjlj.raw", "loop", "", Limits{Deadline: 300 * time.Millisecond}, "deadline exceeded", 20 * time.Second},
+		{"unmetered Lua endless loop, deadline", "aoslike.raw", "Eval", "while true do end", Limits{Deadline: 300 * time.Millisecond}, "deadline exceeded", 20 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newTestEngine(t, nil)
 			in := newTestInstance(t, e, c.module, c.limits)
+			lua := strings.HasPrefix(c.module, "aoslike")
 			warm := "x = 41 return x"
-			if c.module != "aoslike" {
+			if !lua {
 				warm = "1"
 			}
-			warmAction := map[string]string{"aoslike": "Eval", "sjlj": "jump", "heap": "alloc"}[c.module]
+			warmAction := map[string]string{"aoslike": "Eval", "aoslike.raw": "Eval", "sjlj": "jump", "sjlj.raw": "jump", "heap": "alloc"}[c.module]
 			if r, err := in.Handle(ctx, msg("1", warmAction, warm), []byte(testEnv)); err != nil || r.Error != "" {
 				t.Fatalf("warm-up: %v %+v", err, r)
 			}
@@ -67,7 +72,7 @@ func TestHostileModules(t *testing.T) {
 				t.Fatalf("%s exists: a command ran on the host", marker)
 			}
 			// The process goes on from its state before the hostile message.
-			if c.module == "aoslike" {
+			if lua {
 				r, err = in.Handle(ctx, msg("3", "Eval", "x = x + 1 return x"), []byte(testEnv))
 				if err != nil || r.Error != "" || outputData(t, r) != "42" {
 					t.Fatalf("after: %v %+v", err, r)

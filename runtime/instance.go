@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,14 +26,10 @@ type Instance struct {
 
 	wm    api.Module
 	hosts map[string]api.Module
-	meter api.Module
-	used  api.MutableGlobal
-	limit api.MutableGlobal
+	gas   *gasMeter // nil for modules without metering
 	host  *host
 	fns   map[string]api.Function
 	alive bool
-	// deadlineHit is set by the deadline timer of a metered module (see eval).
-	deadlineHit atomic.Bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -69,12 +64,24 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 	if err != nil {
 		return nil, err
 	}
-	if err := in.boot(ctx); err != nil {
+	if err := in.bootLimited(ctx); err != nil {
 		in.closeModules(ctx)
 		return nil, err
 	}
 	in.rebase()
 	return in, nil
+}
+
+// bootLimited boots under the instance's compute limit and deadline: the start-up is module
+// code too (the reference loader counts its gas against the same limit).
+func (in *Instance) bootLimited(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
+	defer cancel()
+	if in.gas != nil {
+		in.gas.start(ctx, in.limits.ComputeLimit, time.Now().Add(in.limits.Deadline))
+		defer in.gas.unlimit()
+	}
+	return in.boot(ctx)
 }
 
 // Restore creates an instance whose memory is mem (a Snapshot of an instance of the same module).
@@ -114,30 +121,17 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 
 // instantiate creates the wazero module instance (and its per-instance host modules).
 func (in *Instance) instantiate(ctx context.Context) error {
-	e, m := in.eng, in.mod
+	m := in.mod
+	if m.metered {
+		in.gas = &gasMeter{inlined: m.inlineMeter}
+	}
 	hosts, err := in.host.buildHostModules(ctx, m.rt, m.imports)
 	if err != nil {
 		return err
 	}
 	in.hosts = hosts
-	if m.metered {
-		meter, err := e.rt.InstantiateModule(ctx, e.meter, wazero.NewModuleConfig().WithName(""))
-		if err != nil {
-			in.closeModules(ctx)
-			return fmt.Errorf("metering module: %w", err)
-		}
-		in.meter = meter
-		in.used = meter.ExportedGlobal("used").(api.MutableGlobal)
-		in.limit = meter.ExportedGlobal("limit").(api.MutableGlobal)
-		in.limit.Set(uint64(1<<63 - 1))
-	}
 	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit))
-	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module {
-		if name == "metering" {
-			return in.meter
-		}
-		return in.hosts[name]
-	})
+	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module { return in.hosts[name] })
 	wm, err := m.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		in.closeModules(ctx)
@@ -145,9 +139,11 @@ func (in *Instance) instantiate(ctx context.Context) error {
 	}
 	in.wm = wm
 	if m.inlineMeter {
-		in.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
-		in.limit = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
-		in.limit.Set(uint64(1<<63 - 1))
+		in.gas.used = wm.ExportedGlobal(wasmbin.GasUsedExport).(api.MutableGlobal)
+		in.gas.soft = wm.ExportedGlobal(wasmbin.GasLimitExport).(api.MutableGlobal)
+	}
+	if in.gas != nil {
+		in.gas.unlimit()
 	}
 	in.fns = map[string]api.Function{}
 	in.host.pool = map[uint32][]api.Function{}
@@ -168,10 +164,6 @@ func (in *Instance) closeModules(ctx context.Context) {
 		_ = cm.Close(ctx)
 	}
 	in.host.compiled = nil
-	if in.meter != nil {
-		_ = in.meter.Close(ctx)
-		in.meter = nil
-	}
 	in.alive = false
 }
 
@@ -257,16 +249,16 @@ func (in *Instance) mallocString(ctx context.Context, s string) uint32 {
 // unlimitGas lifts the gas limit for the host's own calls into the module (stack API, malloc,
 // boot), which must not fail because the message before them ran out of gas.
 func (in *Instance) unlimitGas() {
-	if in.limit != nil {
-		in.limit.Set(uint64(1<<63 - 1))
+	if in.gas != nil {
+		in.gas.unlimit()
 	}
 }
 
 func (in *Instance) gasUsed() uint64 {
-	if in.used == nil {
+	if in.gas == nil {
 		return 0
 	}
-	return in.used.Get()
+	return uint64(in.gas.get())
 }
 
 // boot runs the start-up sequence of the reference glue for the module's format.
@@ -354,7 +346,7 @@ func (in *Instance) restoreMemory(ctx context.Context, img []byte, vars hostVars
 	m.mu.Unlock()
 	if !booted {
 		// Learn the stack pointer between messages from one real boot.
-		if err := in.boot(ctx); err != nil {
+		if err := in.bootLimited(ctx); err != nil {
 			return err
 		}
 		m.mu.Lock()
@@ -440,7 +432,7 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 	if in.wm == nil {
 		return nil, errors.New("instance is closed")
 	}
-	res, reply, err := in.eval(ctx, msg, env)
+	res, reply, err := in.eval(ctx, msg, env, in.limits.Deadline)
 	in.unlimitGas()
 	if err == nil && res.Error == "" {
 		if size := uint64(in.wm.Memory().Size()); size > in.limits.MemoryLimit {
@@ -474,7 +466,9 @@ func (in *Instance) revert(ctx context.Context) error {
 		return err
 	}
 	for i, j := range in.journal {
-		res, reply, err := in.eval(context.WithoutCancel(ctx), j.msg, j.env)
+		// These messages finished within the deadline once; a replay on a loaded machine gets
+		// more room rather than failing the instance.
+		res, reply, err := in.eval(context.WithoutCancel(ctx), j.msg, j.env, replayDeadlineFactor*in.limits.Deadline)
 		in.unlimitGas()
 		if err != nil {
 			return fmt.Errorf("replay of journal entry %d: %w", i, err)
@@ -490,16 +484,18 @@ func (in *Instance) revert(ctx context.Context) error {
 	return nil
 }
 
+// replayDeadlineFactor multiplies the deadline of replayed journal messages.
+const replayDeadlineFactor = 10
+
 // evalError is a failure of the evaluation itself (trap, gas, deadline); it becomes Result.Error.
 type evalError struct{ msg string }
 
 func (e *evalError) Error() string { return e.msg }
 
 // eval runs handle once: strings on the stack as the glue's ccall does, metering reset, deadline.
-func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, reply []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, in.limits.Deadline)
+func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Duration) (res *Result, reply []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	in.deadlineHit.Store(false)
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
@@ -516,22 +512,8 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 	if hasEnd {
 		stackEnd = in.mustCall(ctx, "emscripten_stack_get_end")
 	}
-	if in.used != nil {
-		in.used.Set(0)
-		in.limit.Set(in.limits.ComputeLimit)
-		// The deadline of a metered module: when it passes, the limit drops below any count, so
-		// the next basic block's usegas traps. The compiled code then needs no termination checks.
-		fired := make(chan struct{})
-		timer := time.AfterFunc(in.limits.Deadline, func() {
-			in.deadlineHit.Store(true)
-			in.limit.Set(uint64(1) << 63) // math.MinInt64 as the module's signed i64
-			close(fired)
-		})
-		defer func() {
-			if !timer.Stop() {
-				<-fired
-			}
-		}()
+	if in.gas != nil {
+		in.gas.start(ctx, in.limits.ComputeLimit, time.Now().Add(deadline))
 	}
 	sp := in.stackSave(ctx)
 	size := func(b []byte) uint64 {
@@ -568,9 +550,9 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte) (res *Result, rep
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
 	switch {
-	case in.deadlineHit.Load():
+	case in.gas != nil && in.gas.deadlineHit:
 		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
-	case in.used != nil && in.used.Get() > in.limits.ComputeLimit:
+	case in.gas != nil && (in.gas.outOfGas || in.gas.get() > in.gas.hard):
 		return &evalError{"out of gas!"}
 	case errors.As(err, &ee) && (ee.ExitCode() == sys.ExitCodeDeadlineExceeded || ee.ExitCode() == sys.ExitCodeContextCanceled),
 		ctx.Err() != nil:

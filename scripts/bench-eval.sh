@@ -5,10 +5,15 @@
 #
 #   scripts/bench-eval.sh [N] [ROUNDS]      (defaults 2000 and 3; needs `make deps`)
 #
-# actorweave's rate is net of start-up: (N-1) / (time of N messages - time of 1 message), both
-# whole `actorweave eval` runs with a warm compilation cache. The reference rates come from the
-# driver's own clock around its handle() loop (start-up excluded). Rounds alternate the three so
-# that noise from other work on the machine spreads over all of them. Measured, never asserted.
+# Two measures per side, both net of start-up:
+#   wall: actorweave (N-1) / (wall time of N messages - wall time of 1 message), whole
+#         `actorweave eval` runs with a warm compilation cache; ao-loader: the driver's own clock
+#         around its handle() loop.
+#   cpu:  the same with CPU time (user+system) instead of wall time: on a shared machine it is
+#         much less disturbed by other work than wall time.
+# actorweave runs with --memory-hash=false, as the reference side does not hash memory either; the
+# rate with hashing (SHA-256 of the whole memory after every message) is printed too. Each round
+# runs the three in turn. Measured, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,26 +27,37 @@ go build -o "$work/actorweave" ./cmd/actorweave
 msg='{"Id":"1","Owner":"OWNER","From":"OWNER","Target":"PROCESS","Module":"MODULE","Timestamp":"0","Block-Height":"0","Tags":[{"name":"Action","value":"Eval"}],"Data":"x = (x or 0) + 1; return x"}'
 awk -v n="$n" -v m="$msg" 'BEGIN { for (i = 0; i < n; i++) print m }' >"$work/msgs.jsonl"
 head -n 1 "$work/msgs.jsonl" >"$work/one.jsonl"
-# --memory-hash=false: the reference side does not hash memory either (with hashing, see the
-# extra column: SHA-256 of ~9 MB per message costs more than a small message's evaluation).
-aw() { "$work/actorweave" eval --module "$mod" --format wasm32-unknown-emscripten2 --cache-dir "$work/cache" "${@:2}" <"$1"; }
-aw "$work/one.jsonl" >/dev/null # warm the compilation cache
-now() { date +%s%N; }
-rate() { awk -v n="$1" -v ns="$2" 'BEGIN { printf "%.1f", n / (ns / 1e9) }'; }
+
+# run_aw INPUT OUT [FLAGS...]: prints "WALL_NS CPU_S" of one actorweave eval run.
+run_aw() {
+	local in=$1 out=$2
+	shift 2
+	local t0 t1 cpu
+	TIMEFORMAT='%U %S'
+	t0=$(date +%s%N)
+	cpu=$( { time "$work/actorweave" eval --module "$mod" --format wasm32-unknown-emscripten2 \
+		--cache-dir "$work/cache" "$@" <"$in" >"$out"; } 2>&1 )
+	t1=$(date +%s%N)
+	echo "$((t1 - t0)) $(echo "$cpu" | awk '{ print $1 + $2 }')"
+}
+run_aw "$work/one.jsonl" /dev/null >/dev/null # warm the compilation cache
+field() { echo "$1" | grep -o "\"$2\":[0-9.e+-]*" | cut -d: -f2; }
+
 for r in $(seq 1 "$rounds"); do
-	t0=$(now); aw "$work/one.jsonl" >/dev/null; t1=$(now)
-	aw "$work/msgs.jsonl" --memory-hash=false >"$work/out.jsonl"; t2=$(now)
-	aw "$work/msgs.jsonl" >/dev/null; t3=$(now)
+	read -r w1 c1 < <(run_aw "$work/one.jsonl" /dev/null --memory-hash=false)
+	read -r wn cn < <(run_aw "$work/msgs.jsonl" "$work/out.jsonl" --memory-hash=false)
 	last=$(tail -n 1 "$work/out.jsonl" | grep -o '"output":[0-9]*')
 	[ "$last" = "\"output\":$n" ] || { echo "actorweave: last output $last, want $n" >&2; exit 1; }
-	awr=$(rate $((n - 1)) $(((t2 - t1) - (t1 - t0))))
-	awtotal=$(rate "$n" $((t2 - t1)))
-	awhash=$(rate $((n - 1)) $(((t3 - t2) - (t1 - t0))))
+	read -r wh ch < <(run_aw "$work/msgs.jsonl" /dev/null)
 	def=$(AW_MODULE="$mod" AW_FORMAT=wasm32-unknown-emscripten2 AW_BENCH="$n" node testdata/node/aoloader-run.cjs 2>/dev/null)
 	uns=$(AW_MODULE="$mod" AW_FORMAT=wasm32-unknown-emscripten2 AW_BENCH="$n" AW_UNSAFE_MEMORY=1 node testdata/node/aoloader-run.cjs 2>/dev/null)
-	defr=$(echo "$def" | grep -o '"rate":[0-9.]*' | cut -d: -f2)
-	unsr=$(echo "$uns" | grep -o '"rate":[0-9.]*' | cut -d: -f2)
-	awk -v r="$r" -v n="$n" -v aw="$awr" -v awt="$awtotal" -v awh="$awhash" -v d="$defr" -v u="$unsr" 'BEGIN {
-		printf "round %d, %d messages: actorweave eval %.0f msg/s (%.0f incl. start-up, %.0f with --memory-hash) | ao-loader default %.0f msg/s | ao-loader UNSAFE_MEMORY %.0f msg/s | actorweave/default %.1fx, actorweave/unsafe %.1fx\n",
-			r, n, aw, awt, awh, d, u, aw / d, aw / u }'
+	awk -v r="$r" -v n="$n" -v w1="$w1" -v c1="$c1" -v wn="$wn" -v cn="$cn" -v wh="$wh" \
+		-v dw="$(field "$def" rate)" -v dc="$(field "$def" cpuRate)" \
+		-v uw="$(field "$uns" rate)" -v uc="$(field "$uns" cpuRate)" 'BEGIN {
+		aw = (n - 1) / ((wn - w1) / 1e9); ac = (n - 1) / (cn - c1); ah = (n - 1) / ((wh - w1) / 1e9)
+		printf "round %d, %d messages, msg/s wall (cpu):\n", r, n
+		printf "  actorweave eval           %6.0f (%6.0f)   with --memory-hash %.0f (wall)\n", aw, ac, ah
+		printf "  ao-loader default         %6.0f (%6.0f)   actorweave/default       %5.1fx (%5.1fx)\n", dw, dc, aw / dw, ac / dc
+		printf "  ao-loader UNSAFE_MEMORY   %6.0f (%6.0f)   actorweave/UNSAFE_MEMORY %5.1fx (%5.1fx)\n", uw, uc, aw / uw, ac / uc
+	}'
 done

@@ -46,7 +46,13 @@ time) does not advance memory: the next message starts from the memory before it
 The env (--env) is the JSON the module receives with every message; without it:
   ` + defaultEvalEnv + `
 
-Supported formats: wasm32-unknown-emscripten, -emscripten2, -emscripten3, -emscripten4.`,
+Each line is passed to the module as given (whitespace removed). The reference loader passes
+JSON.stringify(msg), so lines in that form give byte-identical results. --this-program is argv[0]
+inside the module; it lies on the C stack, so memory hashes and gas depend on it (the reference
+loader uses node's script path).
+
+Supported formats: wasm32-unknown-emscripten, -emscripten2, -emscripten3, -emscripten4
+(wasm64 formats are refused: wazero has no memory64).`,
 		Example: `  echo '{"Id":"1","Owner":"OWNER","From":"OWNER","Tags":[{"name":"Action","value":"Eval"}],"Data":"return 1+1"}' |
     actorweave eval --module process.wasm --format wasm32-unknown-emscripten2`,
 		Args: cobra.NoArgs,

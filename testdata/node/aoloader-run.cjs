@@ -11,7 +11,8 @@
 //     Error) does not advance memory: the next message starts from the memory before it, and
 //     after a throw in a fresh loader instance.
 //   AW_MODULE=F AW_FORMAT=FMT AW_BENCH=N [AW_UNSAFE_MEMORY=1] node aoloader-run.cjs
-//     evaluates N messages `Eval x = (x or 0) + 1; return x` and prints {mode, n, seconds, rate}.
+//     evaluates N messages `Eval x = (x or 0) + 1; return x` and prints {mode, n, seconds, rate,
+//     cpuSeconds, cpuRate} (wall clock and CPU time of the node process around the loop).
 //     Default mode passes the previous Memory back in (as the loader tests and the CU do);
 //     AW_UNSAFE_MEMORY=1 uses UNSAFE_MEMORY and passes null.
 'use strict'
@@ -61,6 +62,7 @@ async function main () {
   if (o.bench > 0) {
     const owner = env.Process.Owner
     let mem = null
+    const cpu0 = process.cpuUsage()
     const start = hrtime()
     for (let i = 0; i < o.bench; i++) {
       const msg = { Id: String(i), Owner: owner, From: owner, Target: env.Process.Id, Module: 'MODULE', Timestamp: '0', 'Block-Height': '0', Tags: [{ name: 'Action', value: 'Eval' }], Data: 'x = (x or 0) + 1; return x' }
@@ -69,7 +71,9 @@ async function main () {
       if (!o.unsafe) mem = r.Memory
     }
     const seconds = Number(hrtime() - start) / 1e9
-    process.stdout.write(JSON.stringify({ mode: o.unsafe ? 'ao-loader UNSAFE_MEMORY' : 'ao-loader default', n: o.bench, seconds, rate: o.bench / seconds }) + '\n')
+    const cpu = process.cpuUsage(cpu0)
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6
+    process.stdout.write(JSON.stringify({ mode: o.unsafe ? 'ao-loader UNSAFE_MEMORY' : 'ao-loader default', n: o.bench, seconds, rate: o.bench / seconds, cpuSeconds, cpuRate: o.bench / cpuSeconds }) + '\n')
     return
   }
 

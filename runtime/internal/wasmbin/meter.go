@@ -13,15 +13,15 @@ const (
 )
 
 // InlineMeter rewrites a module that imports metering.usegas (i32) so that every call to that
-// import is replaced by the same arithmetic done inline on two new exported mutable i64 globals:
+// import is replaced by the counting done inline on two new exported mutable i64 globals:
 //
-//	used += sign_extend(n); if used > limit { unreachable }
+//	used += sign_extend(n); if used > limit { usegas(0) }
 //
-// which is what the reference loader's usegas does (used > limit throws "out of gas!"). Metered
-// modules call usegas at every basic block (about 100k times per small aos message); an inline
-// counter avoids a cross-module call each time. The import is kept, unused, so that no function
-// index changes. It returns an error for anything it does not handle (the caller then runs the
-// module unmodified).
+// Metered modules call usegas at every basic block (about 100k times per small aos message); the
+// inline counter leaves the compiled code only when used passes limit, which the host uses as a
+// soft limit (out of gas, deadline, and a regular return to Go). The import keeps its index, so no
+// function index changes. It returns an error for anything it does not handle (the caller then
+// runs the module unmodified).
 func InlineMeter(wasm []byte) ([]byte, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
 		return nil, errors.New("wasm: not a version 1 binary")
@@ -82,7 +82,9 @@ func InlineMeter(wasm []byte) ([]byte, error) {
 	inline = appendU32(append(inline, 0x24), used)        // global.set used
 	inline = appendU32(append(inline, 0x23), used)        // global.get used
 	inline = appendU32(append(inline, 0x23), limit)       // global.get limit
-	inline = append(inline, 0x55, 0x04, 0x40, 0x00, 0x0b) // i64.gt_s; if; unreachable; end
+	inline = append(inline, 0x55, 0x04, 0x40, 0x41, 0x00) // i64.gt_s; if; i32.const 0
+	inline = appendU32(append(inline, 0x10), uint32(usegas))
+	inline = append(inline, 0x0b) // call usegas; end
 
 	newGlobal := []byte{0x7e, 0x01, 0x42, 0x00, 0x0b} // mut i64 = i64.const 0
 	out := append([]byte(nil), wasm[:8]...)
