@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -24,7 +25,8 @@ type Store struct {
 	closeMu sync.RWMutex
 	closed  bool
 
-	committer *committer // nil unless Options.Commit == CommitSerial
+	committer *committer   // nil unless Options.Commit == CommitSerial
+	filter    *dedupFilter // nil when Options.NoDedupFilter
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -59,6 +61,16 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	if o.NoSync {
 		s.wo = pebble.NoSync
+	}
+	if !o.NoDedupFilter {
+		s.filter = newDedupFilter(o.DedupFilterBytes)
+		start := time.Now()
+		n, err := loadFilter(db, s.filter)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.log.Debug("dedup filter loaded", "keys", n, "took", time.Since(start))
 	}
 	if o.Commit == CommitSerial {
 		s.committer = newCommitter(db, s.wo, o.MaxGroupEntries, o.MaxGroupBytes)
@@ -140,4 +152,12 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "fatal", true)
 	panic("pebble: " + msg)
+}
+
+// mayHave reports whether key may be stored: the filter answers "no" without touching Pebble.
+func (s *Store) mayHave(key []byte) (bool, error) {
+	if s.filter != nil && !s.filter.mayContain(key) {
+		return false, nil
+	}
+	return s.has(key)
 }

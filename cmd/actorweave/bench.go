@@ -41,6 +41,7 @@ func newBenchAppendCmd() *cobra.Command {
 		cpuprof  string
 		cacheMB  int64
 		memMB    uint64
+		noFilter bool
 		cfg      = d
 	)
 	cmd := &cobra.Command{
@@ -80,6 +81,7 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 				if memMB > 0 {
 					o.MemTableBytes = memMB << 20
 				}
+				o.NoDedupFilter = noFilter
 			}
 			rep, err := bench.RunAppend(c.Context(), cfg)
 			if err != nil {
@@ -109,6 +111,7 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 	f.StringVar(&cpuprof, "cpuprofile", "", "write a Go CPU profile of the whole run to this file")
 	f.Int64Var(&cacheMB, "cache-mb", 0, "Pebble block cache in MiB (default: the store's default)")
 	f.Uint64Var(&memMB, "memtable-mb", 0, "Pebble memtable size in MiB (default: the store's default)")
+	f.BoolVar(&noFilter, "no-dedup-filter", false, "turn off the store's in-memory dedup filter (every append does the Pebble Gets)")
 	f.IntVar(&cfg.AssignmentBytes, "assignment-bytes", d.AssignmentBytes, "bytes per assignment item")
 	f.IntVar(&cfg.MessageBytes, "message-bytes", d.MessageBytes, "bytes per message item")
 	return cmd
