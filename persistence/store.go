@@ -18,7 +18,6 @@ type Store struct {
 	wo    *pebble.WriteOptions
 	log   *slog.Logger
 	heads *heads
-	cache *pebble.Cache
 
 	// closeMu: every operation holds it for reading; Close takes it for writing, so Close waits for
 	// in-flight appends to finish and later calls get ErrClosed instead of touching a closed DB.
@@ -27,6 +26,29 @@ type Store struct {
 
 	committer *committer   // nil unless Options.Commit == CommitSerial
 	filter    *dedupFilter // nil when Options.NoDedupFilter
+	stalls    stallStats
+}
+
+// stallStats counts Pebble write stalls (memtables or L0 full because flushes and compactions lag):
+// they are where append tail latency comes from when the machine is short of CPU or disk.
+type stallStats struct {
+	mu    sync.Mutex
+	count int64
+	total time.Duration
+	began time.Time
+}
+
+// Stats is a snapshot of store counters.
+type Stats struct {
+	WriteStalls        int64         // Pebble write stalls since Open
+	WriteStallDuration time.Duration // their total duration
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	s.stalls.mu.Lock()
+	defer s.stalls.mu.Unlock()
+	return Stats{WriteStalls: s.stalls.count, WriteStallDuration: s.stalls.total}
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -35,6 +57,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &Store{opts: o, log: o.Logger.With("component", "persistence"), heads: newHeads(o.HeadCacheSize), wo: pebble.Sync}
 	cache := pebble.NewCache(o.BlockCacheBytes)
 	po := &pebble.Options{
 		FS:                 o.FS,
@@ -42,6 +65,23 @@ func Open(dir string, o Options) (*Store, error) {
 		MemTableSize:       o.MemTableBytes,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{o.Logger.With("component", "pebble")},
+		EventListener: &pebble.EventListener{
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				s.stalls.mu.Lock()
+				s.stalls.count++
+				s.stalls.began = time.Now()
+				s.stalls.mu.Unlock()
+				s.log.Warn("pebble write stall", "reason", info.Reason)
+			},
+			WriteStallEnd: func() {
+				s.stalls.mu.Lock()
+				if !s.stalls.began.IsZero() {
+					s.stalls.total += time.Since(s.stalls.began)
+					s.stalls.began = time.Time{}
+				}
+				s.stalls.mu.Unlock()
+			},
+		},
 	}
 	// Bloom filters make the dedup Gets (message and assignment ids, mostly absent) cheap once the
 	// keys have left the memtable; Pebble copies L0's policy to the lower levels.
@@ -52,13 +92,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
 	}
-	s := &Store{
-		db:    db,
-		opts:  o,
-		wo:    pebble.Sync,
-		log:   o.Logger.With("component", "persistence"),
-		heads: newHeads(o.HeadCacheSize),
-	}
+	s.db = db
 	if o.NoSync {
 		s.wo = pebble.NoSync
 	}
