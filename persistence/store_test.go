@@ -472,3 +472,25 @@ func TestConcurrentAppendsWithEviction(t *testing.T) {
 		t.Fatal("no append succeeded")
 	}
 }
+
+// TestProcessOwnAssignment: in process-assignment mode (AOP-6) nonce 0 is the process's own
+// assignment, which names no message; it is stored without a message index entry.
+func TestProcessOwnAssignment(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	c := mustPut(t, s, newProcess(t))
+	e := c.next(t, nil)
+	e.MessageID = ID{}
+	if err := s.Append(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	c.accepted(e)
+	if _, err := s.ByMessageID(ID{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("zero message id indexed: %v", err)
+	}
+	got, err := s.Entry(c.pid, 0)
+	if err != nil || got.MessageID != (ID{}) || got.Message != nil {
+		t.Fatalf("own assignment: %+v %v", got, err)
+	}
+	c.appendN(t, s, 2)
+}
