@@ -56,7 +56,7 @@ type gqlRoot struct{ b Backend }
 type gqlTagFilter struct {
 	Name   string
 	Values []string
-	Op     *string
+	Op     string
 }
 
 type gqlTransactionsArgs struct {
@@ -65,9 +65,9 @@ type gqlTransactionsArgs struct {
 	Recipients *[]string
 	Tags       *[]gqlTagFilter
 	BundledIn  *[]graphql.ID
-	First      *int32
+	First      int32
 	After      *string
-	Sort       *string
+	Sort       string
 }
 
 func (r *gqlRoot) Transaction(ctx context.Context, args struct{ ID graphql.ID }) (*gqlTx, error) {
@@ -83,18 +83,12 @@ func (r *gqlRoot) Transaction(ctx context.Context, args struct{ ID graphql.ID })
 }
 
 func (r *gqlRoot) Transactions(ctx context.Context, args gqlTransactionsArgs) (*gqlConn, error) {
-	q := ItemQuery{First: 10, Desc: true}
-	if args.First != nil {
-		q.First = int(*args.First)
-	}
+	q := ItemQuery{First: int(args.First), Desc: args.Sort != "HEIGHT_ASC"}
 	if q.First < 0 || q.First > maxGraphQLFirst {
 		return nil, badRequest("first must be between 0 and " + strconv.Itoa(maxGraphQLFirst))
 	}
 	if args.After != nil {
 		q.After = *args.After
-	}
-	if args.Sort != nil && *args.Sort == "HEIGHT_ASC" {
-		q.Desc = false
 	}
 	if args.BundledIn != nil && len(*args.BundledIn) > 0 {
 		// The node holds no bundles it did not make; nothing is bundled in a given id.
@@ -120,7 +114,7 @@ func (r *gqlRoot) Transactions(ctx context.Context, args gqlTransactionsArgs) (*
 	}
 	if args.Tags != nil {
 		for _, t := range *args.Tags {
-			if t.Op != nil && *t.Op == "NEQ" {
+			if t.Op == "NEQ" {
 				return nil, &apiError{msg: "tag filter op NEQ is not supported", kind: ErrUnsupported}
 			}
 			q.Tags = append(q.Tags, TagFilter{Name: t.Name, Values: t.Values})

@@ -21,10 +21,10 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Run the reproducible benchmarks (append: durable Pebble log appends)",
+		Short: "Run the reproducible benchmarks (append: durable log appends; ingest: signed messages over HTTP)",
 	}
 	appendCmd := newBenchAppendCmd()
-	cmd.AddCommand(appendCmd)
+	cmd.AddCommand(appendCmd, newBenchIngestCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
 	}

@@ -24,8 +24,10 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newNodeCmd(),
 		newKeygenCmd(),
 		newItemCmd(),
+		newEvalCmd(),
 		newBenchCmd(),
 	)
 	return root

@@ -1,0 +1,447 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/compute"
+	"github.com/actorweave/actorweave/messenger"
+	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/runtime"
+)
+
+// evalEntry is a log entry handed from the grain to its evaluator with the item already parsed,
+// so that fresh entries are evaluated without reading them back from the store.
+type evalEntry struct {
+	entry persistence.Entry
+	item  *ans104.DataItem
+}
+
+// evaluator is the compute unit of one process: it owns the process's module instance and
+// evaluates the log in nonce order, each result committed with its pushes in one batch, the
+// pushes handed to the pusher only once durable.
+type evaluator struct {
+	host     *Host
+	pid      ans104.ID
+	proc     *ans104.DataItem
+	moduleID ans104.ID
+	head     uint64 // entries in the log, as the grain last told
+	next     uint64 // entries evaluated
+
+	inst    *runtime.Instance
+	lm      *loadedModule
+	limits  runtime.Limits
+	env     []byte
+	broken  error
+	queue   []evalEntry
+	waiters map[uint64][]*actor.PID
+
+	continuing      bool
+	sinceCheckpoint int
+	lastTS          int64
+	lastHeight      uint64
+}
+
+func (*evalProgress) NotInfluenceReceiveTimeout() {}
+
+func (e *evaluator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		e.waiters = map[uint64][]*actor.PID{}
+		n, err := e.host.deps.Store.Evaluated(e.pid)
+		if err != nil {
+			e.broken = err
+		}
+		e.next = n
+	case *headAdvanced:
+		e.advance(m.entries)
+		e.kick(ctx)
+	case *evalContinue:
+		e.continuing = false
+		e.runChunk(ctx)
+	case *resultRequest:
+		e.result(ctx, m)
+	case *dryRunRequest:
+		res, err := e.dryRun(ctx, m.body)
+		ctx.Respond(&dryRunResponse{result: res, err: err})
+	case *stateRequest:
+		st, err := e.state(ctx)
+		ctx.Respond(&stateResponse{state: st, err: err})
+	case *passivate:
+		e.passivate()
+		ctx.Respond(&passivated{})
+	case *actor.Stopped:
+		e.closeInstance()
+	}
+}
+
+func (e *evaluator) advance(entries []evalEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	first := entries[0].entry.Nonce
+	if first == e.next+uint64(len(e.queue)) {
+		e.queue = append(e.queue, entries...)
+	} else {
+		e.queue = nil // not contiguous with what we hold: read from the store instead
+	}
+	e.head = max(e.head, entries[len(entries)-1].entry.Nonce+1)
+}
+
+// kick schedules a chunk of evaluation after the messages already queued, so that requests
+// interleave with a long catch-up.
+func (e *evaluator) kick(ctx actor.Context) {
+	if !e.continuing && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()) {
+		e.continuing = true
+		ctx.Send(ctx.Self(), &evalContinue{})
+	}
+}
+
+// wanted reports whether someone waits for an entry not evaluated yet (lazy evaluation).
+func (e *evaluator) wanted() bool {
+	for n := range e.waiters {
+		if n >= e.next {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *evaluator) runChunk(ctx actor.Context) {
+	for i := 0; i < e.host.cfg.EvalChunk && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()); i++ {
+		e.evalNext(ctx)
+	}
+	if e.broken != nil {
+		e.failWaiters(ctx)
+	}
+	ctx.Send(ctx.Parent(), &evalProgress{evaluated: e.next})
+	e.kick(ctx)
+}
+
+func (e *evaluator) result(ctx actor.Context, m *resultRequest) {
+	if m.nonce < e.next {
+		b, err := e.host.deps.Store.Result(e.pid, m.nonce)
+		ctx.Respond(&resultResponse{result: b, err: err})
+		return
+	}
+	if e.broken != nil {
+		ctx.Respond(&resultResponse{err: e.broken})
+		return
+	}
+	if m.nonce >= e.head {
+		ctx.Respond(&resultResponse{err: fmt.Errorf("%w: entry %d of process %s", persistence.ErrNotFound, m.nonce, e.pid)})
+		return
+	}
+	e.waiters[m.nonce] = append(e.waiters[m.nonce], ctx.Sender())
+	e.kick(ctx)
+}
+
+func (e *evaluator) failWaiters(ctx actor.Context) {
+	for n, ws := range e.waiters {
+		for _, w := range ws {
+			ctx.Send(w, &resultResponse{err: e.broken})
+		}
+		delete(e.waiters, n)
+	}
+}
+
+// entryAt returns the next entry to evaluate, from the queue or the store.
+func (e *evaluator) entryAt(n uint64) (evalEntry, error) {
+	for len(e.queue) > 0 && e.queue[0].entry.Nonce < n {
+		e.queue = e.queue[1:]
+	}
+	if len(e.queue) > 0 && e.queue[0].entry.Nonce == n {
+		ee := e.queue[0]
+		e.queue = e.queue[1:]
+		return ee, nil
+	}
+	ent, err := e.host.deps.Store.Entry(e.pid, n)
+	if err != nil {
+		return evalEntry{}, err
+	}
+	return evalEntry{entry: ent}, nil
+}
+
+// messageOf parses an entry into what compute.MessageJSON needs.
+func (e *evaluator) messageOf(ee evalEntry) (*compute.Entry, error) {
+	asgItem, err := ans104.Parse(ee.entry.Assignment, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("assignment %d: %w", ee.entry.Nonce, err)
+	}
+	asg, err := ans104.AsAssignment(asgItem)
+	if err != nil {
+		return nil, fmt.Errorf("assignment %d: %w", ee.entry.Nonce, err)
+	}
+	ce := &compute.Entry{Assignment: asg, AssignmentItem: asgItem, Message: ee.item}
+	switch {
+	case ee.entry.MessageID == (persistence.ID{}):
+		ce.Message = e.proc
+	case ce.Message != nil:
+	case len(ee.entry.Message) > 0:
+		if ce.Message, err = ans104.Parse(ee.entry.Message, ans104.Limits{}); err != nil {
+			return nil, fmt.Errorf("message %d: %w", ee.entry.Nonce, err)
+		}
+	default:
+		// An assignment of a message held elsewhere on this node (or nowhere: then the module
+		// sees the bare assignment).
+		if it, err := e.host.findItem(ee.entry.MessageID); err == nil {
+			ce.Message = it
+		}
+	}
+	return ce, nil
+}
+
+func (e *evaluator) ensureInstance() error {
+	if e.inst != nil {
+		return nil
+	}
+	ctx := context.Background()
+	lm, err := e.host.module(ctx, e.moduleID)
+	if err != nil {
+		return err
+	}
+	e.lm = lm
+	if e.limits, err = limitsFor(e.proc, lm.item); err != nil {
+		return err
+	}
+	if e.env, err = compute.EnvJSON(e.proc, lm.item); err != nil {
+		return err
+	}
+	from := uint64(0)
+	if e.next > 0 {
+		cp, err := e.host.deps.Store.LatestCheckpoint(e.pid, e.next-1)
+		switch {
+		case err == nil:
+			if e.inst, err = e.host.deps.Engine.Restore(ctx, lm.mod, e.limits, cp.Memory); err != nil {
+				return fmt.Errorf("restore checkpoint %d: %w", cp.Nonce, err)
+			}
+			from = cp.Nonce + 1
+			e.lastTS, e.lastHeight = cp.Timestamp, cp.BlockHeight
+		case errors.Is(err, persistence.ErrNotFound):
+		default:
+			return err
+		}
+	}
+	if e.inst == nil {
+		if e.inst, err = e.host.deps.Engine.Instantiate(ctx, lm.mod, e.limits); err != nil {
+			return fmt.Errorf("instantiate: %w", err)
+		}
+	}
+	// Replay what was evaluated after the checkpoint: deterministic evaluation (DESIGN.md
+	// invariant 3) rebuilds the same memory; results and pushes are already stored.
+	for n := from; n < e.next; n++ {
+		ee, err := e.entryAt(n)
+		if err != nil {
+			return err
+		}
+		ce, err := e.messageOf(ee)
+		if err != nil {
+			return err
+		}
+		msg, err := compute.MessageJSON(ce, e.moduleID)
+		if err != nil {
+			return err
+		}
+		if _, err := e.inst.Handle(ctx, msg, e.env); err != nil {
+			return fmt.Errorf("replay of entry %d: %w", n, err)
+		}
+		e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
+		e.sinceCheckpoint++
+		e.host.metrics.replayed.Inc()
+	}
+	return nil
+}
+
+func (e *evaluator) evalNext(ctx actor.Context) {
+	if err := e.ensureInstance(); err != nil {
+		e.broken = fmt.Errorf("process %s cannot be evaluated: %w", e.pid, err)
+		e.host.log.Error("evaluation stopped", "process", e.pid, "err", err)
+		e.closeInstance()
+		return
+	}
+	n := e.next
+	ee, err := e.entryAt(n)
+	if err != nil {
+		e.broken = err
+		return
+	}
+	ce, err := e.messageOf(ee)
+	if err != nil {
+		e.broken = err
+		return
+	}
+	msg, err := compute.MessageJSON(ce, e.moduleID)
+	if err != nil {
+		e.broken = err
+		return
+	}
+	start := time.Now()
+	res, err := e.inst.Handle(context.Background(), msg, e.env)
+	if err != nil {
+		// The instance is unusable; the message's result is an Error and the next evaluation
+		// rebuilds the instance from the last checkpoint and the log.
+		res = &runtime.Result{Error: err.Error()}
+		e.closeInstance()
+	}
+	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
+	stored := StoredResult{Output: res.Output, Messages: res.Messages, Spawns: res.Spawns, Assignments: res.Assignments,
+		Error: res.Error, GasUsed: res.GasUsed, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
+	var pushes []messenger.Push
+	if res.Error == "" && (len(res.Messages)+len(res.Spawns)+len(res.Assignments)) > 0 {
+		src := messenger.Source{Process: e.pid, Module: e.moduleID, Message: ce.Assignment.Message,
+			PushedFor: messenger.PushedForOf(ce.Message), Scheduler: e.host.address}
+		if src.Message.IsZero() {
+			src.Message = e.pid
+		}
+		var rejected []messenger.Rejected
+		if pushes, rejected, err = messenger.Plan(src, res.Messages, res.Spawns, res.Assignments, e.host.deps.Signer); err != nil {
+			e.broken = fmt.Errorf("signing pushes: %w", err)
+			return
+		}
+		stored.Rejected = rejected
+	}
+	body, err := json.Marshal(stored)
+	if err != nil {
+		e.broken = err
+		return
+	}
+	ev := persistence.Evaluation{Process: e.pid, Nonce: n, Result: body}
+	for _, p := range pushes {
+		pp := persistence.Push{Kind: uint8(p.Kind), Target: p.Target, Message: p.Message, Exclude: p.Exclude}
+		if p.Item != nil {
+			pp.Item = p.Item.Bytes()
+		}
+		ev.Pushes = append(ev.Pushes, pp)
+	}
+	if err := e.host.deps.Store.CommitEvaluation(context.Background(), ev); err != nil {
+		e.broken = fmt.Errorf("recording the evaluation of entry %d: %w", n, err)
+		return
+	}
+	e.next = n + 1
+	e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
+	e.sinceCheckpoint++
+	e.host.metrics.evaluated.Inc()
+	if len(ev.Pushes) > 0 {
+		pending := make([]persistence.PendingPush, len(ev.Pushes))
+		for i, p := range ev.Pushes {
+			pending[i] = persistence.PendingPush{Process: e.pid, Nonce: n, Seq: uint32(i), Push: p}
+		}
+		e.host.pusher.enqueue(e.pid, pending)
+	}
+	for _, w := range e.waiters[n] {
+		ctx.Send(w, &resultResponse{result: body})
+	}
+	delete(e.waiters, n)
+	if e.sinceCheckpoint >= e.host.cfg.CheckpointEvery && e.inst != nil {
+		e.checkpoint()
+	}
+}
+
+func (e *evaluator) checkpoint() {
+	if e.inst == nil || e.next == 0 {
+		return
+	}
+	mem, sum := e.inst.Snapshot()
+	size, err := e.host.deps.Store.PutCheckpoint(persistence.Checkpoint{Process: e.pid, Nonce: e.next - 1,
+		Timestamp: e.lastTS, BlockHeight: e.lastHeight, SHA256: sum, Memory: mem})
+	if err != nil {
+		e.host.log.Warn("checkpoint failed", "process", e.pid, "err", err)
+		return
+	}
+	e.sinceCheckpoint = 0
+	e.host.metrics.checkpoints.Inc()
+	e.host.metrics.checkpointBytes.Observe(float64(size))
+}
+
+// catchUp evaluates everything in the log (for dry-runs and state reads).
+func (e *evaluator) catchUp(ctx actor.Context) error {
+	for e.next < e.head && e.broken == nil {
+		e.evalNext(ctx)
+	}
+	if e.broken != nil {
+		return e.broken
+	}
+	return e.ensureInstance()
+}
+
+func (e *evaluator) dryRun(actx actor.Context, body []byte) (*StoredResult, error) {
+	if err := e.catchUp(actx); err != nil {
+		return nil, err
+	}
+	msg, err := compute.DryRunJSON(body, e.pid, e.moduleID, e.lastTS, e.lastHeight)
+	if err != nil {
+		return nil, err
+	}
+	mem, _ := e.inst.Snapshot()
+	ctx := context.Background()
+	tmp, err := e.host.deps.Engine.Restore(ctx, e.lm.mod, e.limits, mem)
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.Close(ctx)
+	res, err := tmp.Handle(ctx, msg, e.env)
+	if err != nil {
+		return nil, err
+	}
+	e.host.metrics.dryRuns.Inc()
+	return &StoredResult{Output: res.Output, Messages: res.Messages, Spawns: res.Spawns, Assignments: res.Assignments,
+		Error: res.Error, GasUsed: res.GasUsed, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
+}
+
+func (e *evaluator) state(actx actor.Context) (*MemoryState, error) {
+	if err := e.catchUp(actx); err != nil {
+		return nil, err
+	}
+	mem, _ := e.inst.Snapshot()
+	var nonce uint64
+	if e.next > 0 {
+		nonce = e.next - 1
+	}
+	return &MemoryState{Memory: mem, Nonce: nonce, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
+}
+
+func (e *evaluator) passivate() {
+	if e.sinceCheckpoint >= e.host.cfg.CheckpointOnPassivate {
+		e.checkpoint()
+	}
+	e.closeInstance()
+}
+
+func (e *evaluator) closeInstance() {
+	if e.inst != nil {
+		_ = e.inst.Close(context.Background())
+		e.inst = nil
+	}
+}
+
+// limitsFor reads Memory-Limit and Compute-Limit: the process's tag wins over the module's.
+func limitsFor(proc, module *ans104.DataItem) (runtime.Limits, error) {
+	var l runtime.Limits
+	pick := func(name string) string {
+		if v := proc.Tags.Value(name); v != "" {
+			return v
+		}
+		return module.Tags.Value(name)
+	}
+	if v := pick("Memory-Limit"); v != "" {
+		n, err := runtime.ParseMemoryLimit(v)
+		if err != nil {
+			return l, fmt.Errorf("Memory-Limit %q: %w", v, err)
+		}
+		l.MemoryLimit = n
+	}
+	if v := pick("Compute-Limit"); v != "" {
+		n, err := runtime.ParseComputeLimit(v)
+		if err != nil {
+			return l, fmt.Errorf("Compute-Limit %q: %w", v, err)
+		}
+		l.ComputeLimit = n
+	}
+	return l, nil
+}

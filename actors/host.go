@@ -1,0 +1,232 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/runtime"
+)
+
+// KindProcess is the grain kind of AO processes.
+const KindProcess = "process"
+
+// Config tunes the actors. Every field has a default (DefaultConfig) and a flag on `actorweave node`.
+type Config struct {
+	// IdleTimeout passivates a process that received nothing for this long: its module instance is
+	// dropped (after a checkpoint if it advanced enough) and its actor stops.
+	IdleTimeout time.Duration
+	// MaxBatch bounds how many submits one durable append of a process carries.
+	MaxBatch int
+	// CheckpointEvery takes a checkpoint of a process's memory every this many evaluations.
+	CheckpointEvery int
+	// CheckpointOnPassivate takes one on passivation if at least this many evaluations happened
+	// since the last (fewer are cheaper to replay than to store).
+	CheckpointOnPassivate int
+	// EvalChunk is how many entries the evaluator runs before it lets other requests in.
+	EvalChunk int
+	// LazyEval evaluates a process only when something asks for a result, a dry-run or its state,
+	// as the reference compute unit does. The default (false) evaluates every entry as soon as it
+	// is durable, which is what pushes outbox messages without anyone asking.
+	LazyEval bool
+	// PushRetryMax bounds the backoff between delivery attempts of one push.
+	PushRetryMax time.Duration
+	// RemoteHost is the address Proto.Actor remote listens on (port chosen by the OS).
+	RemoteHost string
+	Logger     *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{IdleTimeout: 60 * time.Second, MaxBatch: 256, CheckpointEvery: 1000, CheckpointOnPassivate: 16,
+		EvalChunk: 32, PushRetryMax: 30 * time.Second, RemoteHost: "127.0.0.1"}
+}
+
+// Deps are the host's collaborators.
+type Deps struct {
+	Store  *persistence.Store
+	Engine *runtime.Engine
+	// Signer is the node key: it signs assignments and pushed items.
+	Signer ans104.Signer
+	// Clock returns the scheduler's wall clock in ms; BlockHeight the current Arweave height.
+	Clock       func() int64
+	BlockHeight func() uint64
+	Registerer  prometheus.Registerer
+}
+
+// Host runs the process grains of one node.
+type Host struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+	lookup  *lookup
+	props   *actor.Props
+	address string // the node key's wallet address (the Scheduler of its processes)
+	pusher  *pusher
+	metrics *metrics
+
+	modMu   sync.Mutex
+	modules map[ans104.ID]*loadedModule
+}
+
+type loadedModule struct {
+	once sync.Once
+	item *ans104.DataItem
+	mod  *runtime.Module
+	tags *ans104.Module
+	err  error
+}
+
+// Start starts the actor system, the single-member cluster and the pusher, and resumes delivering
+// the pushes a previous run left undelivered.
+func Start(cfg Config, deps Deps) (*Host, error) {
+	d := DefaultConfig()
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = d.IdleTimeout
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = d.MaxBatch
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = d.CheckpointEvery
+	}
+	if cfg.CheckpointOnPassivate <= 0 {
+		cfg.CheckpointOnPassivate = d.CheckpointOnPassivate
+	}
+	if cfg.EvalChunk <= 0 {
+		cfg.EvalChunk = d.EvalChunk
+	}
+	if cfg.PushRetryMax <= 0 {
+		cfg.PushRetryMax = d.PushRetryMax
+	}
+	if cfg.RemoteHost == "" {
+		cfg.RemoteHost = d.RemoteHost
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
+		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{}}
+	h.metrics = newMetrics(deps.Registerer, h)
+	h.system = actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
+		return cfg.Logger.With("component", "protoactor")
+	}))
+	kind := cluster.NewKind(KindProcess, actor.PropsFromProducer(func() actor.Actor { return &processActor{host: h} }))
+	provider := &singleMember{kinds: []string{KindProcess}}
+	ccfg := cluster.Configure("actorweave", provider, h.lookup, remote.Configure(cfg.RemoteHost, 0),
+		cluster.WithKinds(kind))
+	h.cluster = cluster.New(h.system, ccfg)
+	h.lookup.spawn = h.spawn
+	h.cluster.StartMember()
+	h.props = h.cluster.GetClusterKind(KindProcess).Props
+	h.pusher = newPusher(h)
+	if err := h.pusher.resume(); err != nil {
+		h.Stop(context.Background())
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Host) spawn(identity string) (*actor.PID, error) {
+	props := cluster.WithClusterIdentity(h.props, &cluster.ClusterIdentity{Identity: identity, Kind: KindProcess})
+	return h.system.Root.SpawnNamed(props, "process/"+identity)
+}
+
+// Stop passivates every process (checkpointing as on idle), stops delivering and shuts the actor
+// system down.
+func (h *Host) Stop(ctx context.Context) error {
+	h.pusher.stop()
+	for _, pid := range h.lookup.pids() {
+		_ = h.system.Root.PoisonFuture(pid).Wait()
+	}
+	h.cluster.Shutdown(false)
+	return nil
+}
+
+// Address is the node key's wallet address.
+func (h *Host) Address() string { return h.address }
+
+// Active is the number of processes with a live activation.
+func (h *Host) Active() int { return h.lookup.active() }
+
+// request sends msg to the grain of pid and waits for its reply. It is the only way requests reach
+// grains: one attempt, our own timeout, and a re-resolve only when the activation was already gone
+// (a dead letter means the message was never processed, so resending is safe).
+func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error) {
+	timeout := 30 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	identity := pid.String()
+	for attempt := 0; ; attempt++ {
+		a, err := h.lookup.acquire(ctx, identity)
+		if err != nil {
+			return nil, err
+		}
+		res, err := h.system.Root.RequestFuture(a.pid, msg, timeout).Result()
+		h.lookup.release(a)
+		if errors.Is(err, actor.ErrDeadLetter) && attempt < 5 {
+			h.lookup.stopped(identity, a.pid)
+			continue
+		}
+		if errors.Is(err, actor.ErrTimeout) {
+			return nil, fmt.Errorf("process %s did not answer within %v: %w", pid, timeout.Round(time.Millisecond), context.DeadlineExceeded)
+		}
+		return res, err
+	}
+}
+
+// module loads and compiles a module once per host.
+func (h *Host) module(ctx context.Context, id ans104.ID) (*loadedModule, error) {
+	h.modMu.Lock()
+	lm := h.modules[id]
+	if lm == nil {
+		lm = &loadedModule{}
+		h.modules[id] = lm
+	}
+	h.modMu.Unlock()
+	lm.once.Do(func() {
+		it, err := h.deps.Store.GetItem(id)
+		if err != nil {
+			lm.err = fmt.Errorf("module %s: %w", id, err)
+			return
+		}
+		item, err := ans104.Parse(it.Raw, ans104.Limits{})
+		if err != nil {
+			lm.err = fmt.Errorf("module %s: %w", id, err)
+			return
+		}
+		if lm.tags, err = ans104.AsModule(item); err != nil {
+			lm.err = fmt.Errorf("module %s: %w", id, err)
+			return
+		}
+		lm.item = item
+		if lm.mod, err = h.deps.Engine.Compile(ctx, item.Data, lm.tags.Format); err != nil {
+			lm.err = fmt.Errorf("module %s: %w", id, err)
+		}
+	})
+	if lm.err != nil {
+		// Do not cache failures for ever: a module published later, or a transient error, retries.
+		h.modMu.Lock()
+		if h.modules[id] == lm {
+			delete(h.modules, id)
+		}
+		h.modMu.Unlock()
+	}
+	return lm, lm.err
+}

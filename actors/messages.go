@@ -1,0 +1,105 @@
+package actors
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/messenger"
+)
+
+// Requests to a process grain and their replies. They stay in-process for now (one member); the
+// cluster issue puts them in a proto envelope for the wire.
+
+// submitRequest schedules a verified Process or Message item on the grain's process.
+type submitRequest struct {
+	item *ans104.DataItem
+}
+
+// assignRequest schedules an existing message (held by this node or not) on the process.
+type assignRequest struct {
+	message ans104.ID
+	exclude []string
+}
+
+// Ack is a durable scheduling.
+type Ack struct {
+	ID        ans104.ID // the item's id, or the assignment's for the assign flow
+	Nonce     uint64
+	Timestamp int64
+}
+
+type submitResponse struct {
+	ack Ack
+	err error
+}
+
+// resultRequest waits until entry nonce is evaluated.
+type resultRequest struct{ nonce uint64 }
+
+type resultResponse struct {
+	result []byte
+	err    error
+}
+
+// dryRunRequest evaluates a message on a throwaway copy of the latest state.
+type dryRunRequest struct{ body []byte }
+
+type dryRunResponse struct {
+	result *StoredResult
+	err    error
+}
+
+// stateRequest asks for the latest memory.
+type stateRequest struct{}
+
+type stateResponse struct {
+	state *MemoryState
+	err   error
+}
+
+// MemoryState is a process's memory after its latest evaluation.
+type MemoryState struct {
+	Memory      []byte
+	Nonce       uint64
+	Timestamp   int64
+	BlockHeight uint64
+}
+
+// Internal messages.
+type appendDone struct {
+	batch []*pendingSubmit
+	err   error
+}
+
+type headAdvanced struct{ entries []evalEntry }
+type evalContinue struct{}
+type evalProgress struct {
+	evaluated uint64
+	idle      bool
+}
+type passivate struct{}
+type passivated struct{}
+
+// StoredResult is how a result is kept in the store and served: the CU's fields plus where it sits.
+type StoredResult struct {
+	Output      json.RawMessage      `json:"Output,omitempty"`
+	Messages    []json.RawMessage    `json:"Messages"`
+	Spawns      []json.RawMessage    `json:"Spawns"`
+	Assignments []json.RawMessage    `json:"Assignments"`
+	Error       string               `json:"Error,omitempty"`
+	GasUsed     uint64               `json:"GasUsed"`
+	Nonce       uint64               `json:"Nonce"`
+	Timestamp   int64                `json:"Timestamp"`
+	BlockHeight uint64               `json:"BlockHeight"`
+	Rejected    []messenger.Rejected `json:"Rejected,omitempty"`
+}
+
+// Errors of the actors, wrapped with detail.
+var (
+	ErrProcessNotFound = errors.New("process not found")
+	ErrProcessExists   = errors.New("process already exists")
+	ErrModuleNotFound  = errors.New("module not found")
+	ErrWrongProcess    = errors.New("item does not belong to this process")
+	ErrStopping        = errors.New("node is stopping")
+)

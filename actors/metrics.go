@@ -1,0 +1,43 @@
+package actors
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	acked, evaluated, replayed, dryRuns                 prometheus.Counter
+	activations, passivations, checkpoints              prometheus.Counter
+	pushesDelivered                                     prometheus.Counter
+	pushesPending                                       prometheus.Gauge
+	ackLatency, evalLatency, batchSize, checkpointBytes prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "actorweave", Name: name, Help: help})
+	}
+	hist := func(name, help string, b []float64) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "actorweave", Name: name, Help: help, Buckets: b})
+	}
+	m := &metrics{
+		acked:           c("acked_total", "Items acknowledged: durable in a process's log."),
+		evaluated:       c("evaluations_total", "Log entries evaluated."),
+		replayed:        c("replayed_total", "Log entries re-evaluated to rebuild memory after a checkpoint."),
+		dryRuns:         c("dry_runs_total", "Dry-runs evaluated."),
+		activations:     c("activations_total", "Process activations."),
+		passivations:    c("passivations_total", "Process passivations."),
+		checkpoints:     c("checkpoints_total", "Memory checkpoints written."),
+		pushesDelivered: c("pushes_delivered_total", "Outbox messages, spawns and assignments delivered."),
+		pushesPending: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "actorweave", Name: "pushes_pending",
+			Help: "Pushes recorded but not yet delivered."}),
+		ackLatency:      hist("ack_seconds", "Time from a submit reaching its process to its durable acknowledgement.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
+		evalLatency:     hist("evaluation_seconds", "Time to evaluate one log entry.", prometheus.ExponentialBuckets(0.00005, 2, 18)),
+		batchSize:       hist("append_batch_entries", "Entries per durable append of one process.", prometheus.ExponentialBuckets(1, 2, 10)),
+		checkpointBytes: hist("checkpoint_bytes", "Compressed checkpoint size.", prometheus.ExponentialBuckets(1024, 4, 10)),
+	}
+	if reg != nil {
+		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
+			m.pushesDelivered, m.pushesPending, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
+				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }))
+	}
+	return m
+}

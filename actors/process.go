@@ -1,0 +1,389 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/scheduler"
+)
+
+// processActor is the grain of one AO process: the scheduler unit for it. It assigns each submitted
+// item its place in the log and acknowledges only once the assignment is durable (DESIGN.md
+// invariant 1). While one batch is being made durable the next submits gather into the next batch,
+// so a busy process shares fsyncs between its own messages, not only with other processes.
+type processActor struct {
+	host *Host
+	pid  ans104.ID
+	id   string
+	self *actor.PID
+
+	loadErr error
+	proc    *ans104.DataItem // nil until the process is spawned
+	module  ans104.ID
+	epoch   uint64
+	sched   scheduler.State
+	head    uint64 // entries in the log
+
+	inflight   bool
+	pending    []*pendingSubmit
+	pendingIDs map[ans104.ID]bool
+
+	evaluator *actor.PID
+	evaluated uint64
+	stopping  bool
+}
+
+type pendingSubmit struct {
+	sender   *actor.PID
+	received time.Time
+	item     *ans104.DataItem // the scheduled item; nil for an assignment of a message held elsewhere
+	msgID    ans104.ID        // zero for the process's own assignment
+	exclude  []string
+	entry    persistence.Entry
+	ack      Ack
+}
+
+func (p *processActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		p.started(ctx)
+	case *submitRequest:
+		p.submit(ctx, m)
+	case *assignRequest:
+		p.assign(ctx, m)
+	case *appendDone:
+		p.appended(ctx, m)
+	case *resultRequest, *dryRunRequest, *stateRequest:
+		if err := p.ready(); err != nil {
+			ctx.Respond(errorReply(m, err))
+			return
+		}
+		p.ensureEvaluator(ctx)
+		ctx.Forward(p.evaluator)
+	case *evalProgress:
+		p.evaluated = m.evaluated
+	case *actor.ReceiveTimeout:
+		p.maybePassivate(ctx)
+	case *passivated:
+		ctx.Stop(ctx.Self())
+	case *actor.Stopped:
+		p.host.lookup.stopped(p.id, p.self)
+		p.host.metrics.passivations.Inc()
+	}
+}
+
+func errorReply(req any, err error) any {
+	switch req.(type) {
+	case *resultRequest:
+		return &resultResponse{err: err}
+	case *dryRunRequest:
+		return &dryRunResponse{err: err}
+	case *stateRequest:
+		return &stateResponse{err: err}
+	}
+	return &submitResponse{err: err}
+}
+
+func (p *processActor) started(ctx actor.Context) {
+	p.self = ctx.Self()
+	ci := cluster.GetClusterIdentity(ctx)
+	if ci == nil {
+		p.loadErr = errors.New("activation without a cluster identity")
+		return
+	}
+	p.id = ci.Identity
+	pid, err := ans104.ParseID(ci.Identity)
+	if err != nil {
+		p.loadErr = fmt.Errorf("activation for %q: %w", ci.Identity, err)
+		return
+	}
+	p.pid = pid
+	p.sched = scheduler.Fresh(pid)
+	p.pendingIDs = map[ans104.ID]bool{}
+	p.loadErr = p.load()
+	p.host.metrics.activations.Inc()
+	ctx.SetReceiveTimeout(p.host.cfg.IdleTimeout)
+}
+
+// load reads the process and the end of its log: the scheduler continues from the last durable
+// assignment, whatever happened before.
+func (p *processActor) load() error {
+	st := p.host.deps.Store
+	rec, err := st.Process(p.pid)
+	if errors.Is(err, persistence.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	item, err := ans104.Parse(rec.Item, ans104.Limits{})
+	if err != nil {
+		return fmt.Errorf("stored process item: %w", err)
+	}
+	p.proc, p.module, p.epoch = item, rec.ModuleID, rec.Epoch
+	last, ok, err := st.Head(p.pid)
+	if err != nil || !ok {
+		return err
+	}
+	asg, err := parseAssignment(last.Assignment)
+	if err != nil {
+		return fmt.Errorf("last assignment of the log: %w", err)
+	}
+	p.sched = scheduler.FromAssignment(asg, last.AssignmentID)
+	p.head = last.Nonce + 1
+	if p.evaluated, err = st.Evaluated(p.pid); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseAssignment(raw []byte) (*ans104.Assignment, error) {
+	item, err := ans104.Parse(raw, ans104.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return ans104.AsAssignment(item)
+}
+
+func (p *processActor) ready() error {
+	if p.loadErr != nil {
+		return p.loadErr
+	}
+	if p.proc == nil {
+		return fmt.Errorf("%w: %s", ErrProcessNotFound, p.pid)
+	}
+	return nil
+}
+
+func (p *processActor) submit(ctx actor.Context, m *submitRequest) {
+	if p.loadErr != nil {
+		ctx.Respond(&submitResponse{err: p.loadErr})
+		return
+	}
+	item := m.item
+	kind, _ := ans104.Kind(item)
+	if kind == ans104.KindProcess {
+		p.spawn(ctx, item)
+		return
+	}
+	if err := p.ready(); err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
+	if item.TargetID() != p.pid {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: message targets %s", ErrWrongProcess, item.TargetID())})
+		return
+	}
+	p.enqueue(ctx, &pendingSubmit{item: item, msgID: item.ID()})
+}
+
+// spawn registers the process and schedules its own assignment at nonce 0 (the process-assignment
+// mode of the reference scheduler: the process is the first entry of its log and is evaluated like
+// any message).
+func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
+	if item.ID() != p.pid {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: process item %s sent to %s", ErrWrongProcess, item.ID(), p.pid)})
+		return
+	}
+	if p.proc != nil || p.head > 0 {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %s", ErrProcessExists, p.pid)})
+		return
+	}
+	proc, err := ans104.AsProcess(item)
+	if err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.host.module(cctx, proc.Module); err != nil {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %v (publish the module to this node first)", ErrModuleNotFound, err)})
+		return
+	}
+	st := p.host.deps.Store
+	now := p.host.deps.Clock()
+	rec := persistence.Process{ID: p.pid, ModuleID: proc.Module, Owner: item.Owner, Item: item.Bytes(),
+		Timestamp: now, BlockHeight: p.host.deps.BlockHeight(), Epoch: p.epoch}
+	for _, t := range item.Tags {
+		rec.Tags = append(rec.Tags, persistence.Tag{Name: t.Name, Value: t.Value})
+	}
+	if err := st.PutProcess(cctx, rec); err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
+	if err := st.PutItem(cctx, persistence.Item{ID: p.pid, Raw: item.Bytes(), Owner: item.OwnerAddress(), Tags: rec.Tags,
+		Timestamp: now, BlockHeight: rec.BlockHeight}); err != nil {
+		p.host.log.Warn("indexing process item", "process", p.pid, "err", err)
+	}
+	p.proc, p.module = item, proc.Module
+	p.enqueue(ctx, &pendingSubmit{item: item})
+}
+
+func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
+	if err := p.ready(); err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
+	item, err := p.host.findItem(m.message)
+	if err != nil {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("assign %s: %w", m.message, err)})
+		return
+	}
+	ps := &pendingSubmit{msgID: m.message, exclude: m.exclude}
+	_ = item // the message stays where it is; the evaluator reads it from there
+	p.enqueue(ctx, ps)
+}
+
+func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
+	if !ps.msgID.IsZero() {
+		if p.pendingIDs[ps.msgID] {
+			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
+			return
+		}
+		locs, err := p.host.deps.Store.ByMessageID(ps.msgID)
+		if errors.Is(err, persistence.ErrNotFound) {
+			err = nil
+		}
+		if err != nil {
+			ctx.Respond(&submitResponse{err: err})
+			return
+		}
+		for _, l := range locs {
+			if l.Process == p.pid {
+				ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
+				return
+			}
+		}
+		p.pendingIDs[ps.msgID] = true
+	}
+	ps.sender = ctx.Sender()
+	ps.received = time.Now()
+	p.pending = append(p.pending, ps)
+	p.flush(ctx)
+}
+
+func (p *processActor) duplicate(id ans104.ID) error {
+	return fmt.Errorf("message %s already exists in process %s: %w", id, p.pid, persistence.ErrMessageExists)
+}
+
+// flush starts the durable append of everything pending, unless an append is in flight: then the
+// pending submits wait and go together in the next batch.
+func (p *processActor) flush(ctx actor.Context) {
+	if p.inflight || len(p.pending) == 0 {
+		return
+	}
+	n := min(len(p.pending), p.host.cfg.MaxBatch)
+	batch := make([]*pendingSubmit, 0, n)
+	entries := make([]persistence.Entry, 0, n)
+	st := p.sched
+	for _, ps := range p.pending[:n] {
+		a, err := scheduler.Next(st, scheduler.Input{Message: ps.msgID, Clock: p.host.deps.Clock(),
+			BlockHeight: p.host.deps.BlockHeight(), Epoch: p.epoch, Exclude: ps.exclude})
+		var asg *ans104.DataItem
+		if err == nil {
+			asg, err = scheduler.Sign(a, p.host.deps.Signer)
+		}
+		if err != nil {
+			p.reply(ctx, ps, Ack{}, err)
+			continue
+		}
+		st = st.Advance(a, asg.ID())
+		ps.entry = persistence.Entry{Process: p.pid, Nonce: a.Nonce, Epoch: a.Epoch, Timestamp: a.Timestamp,
+			BlockHeight: a.BlockHeight, HashChain: a.HashChain, AssignmentID: asg.ID(), Assignment: asg.Bytes(),
+			MessageID: ps.msgID}
+		if ps.item != nil && !ps.msgID.IsZero() {
+			ps.entry.Message = ps.item.Bytes()
+		}
+		ps.ack = Ack{ID: ps.msgID, Nonce: a.Nonce, Timestamp: a.Timestamp}
+		if ps.item == nil && !ps.msgID.IsZero() {
+			ps.ack.ID = asg.ID() // the assign flow answers with the assignment's id
+		} else if ps.msgID.IsZero() {
+			ps.ack.ID = p.pid
+		}
+		batch = append(batch, ps)
+		entries = append(entries, ps.entry)
+	}
+	p.pending = append(p.pending[:0], p.pending[n:]...)
+	if len(batch) == 0 {
+		p.flush(ctx)
+		return
+	}
+	p.sched = st
+	p.inflight = true
+	self, store, root := ctx.Self(), p.host.deps.Store, p.host.system.Root
+	p.host.metrics.batchSize.Observe(float64(len(batch)))
+	go func() {
+		err := store.AppendBatch(context.Background(), p.pid, entries)
+		root.Send(self, &appendDone{batch: batch, err: err})
+	}()
+}
+
+func (p *processActor) appended(ctx actor.Context, m *appendDone) {
+	p.inflight = false
+	if m.err != nil {
+		// The scheduler state ran ahead of the log: read the truth back before anything else.
+		p.sched = scheduler.Fresh(p.pid)
+		p.head = 0
+		if err := p.load(); err != nil {
+			p.loadErr = err
+		}
+		for _, ps := range m.batch {
+			p.reply(ctx, ps, Ack{}, m.err)
+		}
+		p.flush(ctx)
+		return
+	}
+	entries := make([]evalEntry, 0, len(m.batch))
+	for _, ps := range m.batch {
+		p.reply(ctx, ps, ps.ack, nil)
+		entries = append(entries, evalEntry{entry: ps.entry, item: ps.item})
+	}
+	p.head += uint64(len(m.batch))
+	p.host.metrics.acked.Add(float64(len(m.batch)))
+	p.ensureEvaluator(ctx)
+	ctx.Send(p.evaluator, &headAdvanced{entries: entries})
+	p.flush(ctx)
+}
+
+func (p *processActor) reply(ctx actor.Context, ps *pendingSubmit, ack Ack, err error) {
+	delete(p.pendingIDs, ps.msgID)
+	if ps.sender != nil {
+		ctx.Send(ps.sender, &submitResponse{ack: ack, err: err})
+	}
+	if err == nil {
+		p.host.metrics.ackLatency.Observe(time.Since(ps.received).Seconds())
+	}
+}
+
+func (p *processActor) ensureEvaluator(ctx actor.Context) {
+	if p.evaluator != nil {
+		return
+	}
+	ev := &evaluator{host: p.host, pid: p.pid, proc: p.proc, moduleID: p.module, head: p.head}
+	p.evaluator = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ev }))
+}
+
+// maybePassivate stops an idle activation: nothing in flight, nothing pending, the log fully
+// evaluated, and (checked by the registry) no request on its way to it.
+func (p *processActor) maybePassivate(ctx actor.Context) {
+	if p.stopping || p.inflight || len(p.pending) > 0 || p.evaluated < p.head {
+		return
+	}
+	if !p.host.lookup.tryStop(p.id, p.self) {
+		return
+	}
+	p.stopping = true
+	ctx.SetReceiveTimeout(0)
+	if p.evaluator == nil {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	ctx.Request(p.evaluator, &passivate{})
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actorweave/actorweave/bench"
+)
+
+func newBenchIngestCmd() *cobra.Command {
+	cfg := bench.DefaultIngestConfig()
+	var module, out, cpuprof string
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Signed messages over HTTP to P processes: acknowledged/s, evaluated/s, latency, CPU, memory",
+		Long: `Starts a node in-process (or uses --node URL), publishes --module, spawns --processes processes,
+signs --messages Eval messages with ed25519 (before the clock starts), and posts them from --clients
+concurrent HTTP clients. Reports acknowledged messages/s and p50/p90/p99/max acknowledgement
+latency, then waits until every message is evaluated and reports evaluated messages/s, CPU time
+and peak memory.`,
+		Example: `  make deps && actorweave bench ingest --processes 100 --clients 64 --messages 20000 --out ingest.json`,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if module == "" {
+				module = "testdata/build/wasm/aoslike.wasm"
+			}
+			wasm, err := os.ReadFile(module)
+			if err != nil {
+				return fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
+			}
+			cfg.Module = wasm
+			cfg.Progress = c.ErrOrStderr()
+			if cpuprof != "" {
+				f, err := os.Create(cpuprof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			rep, err := bench.RunIngest(c.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "processes\tclients\tacked\terrors\tacked/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tevaluated/s\tcpu cores\tpeak RSS MiB\t")
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.3f\t%.2f\t%.0f\t\n", rep.Processes, rep.Clients,
+				rep.Acked, rep.Errors, rep.AckedPerSec, rep.P50ms, rep.P90ms, rep.P99ms, rep.MaxMs, rep.EvaluatedPerSec,
+				rep.AckCPUms, rep.CPUCores, float64(rep.RSSBytes)/(1<<20))
+			tw.Flush()
+			if rep.FirstError != "" {
+				fmt.Fprintln(c.ErrOrStderr(), "first error:", rep.FirstError)
+			}
+			if out != "" {
+				b, _ := json.MarshalIndent(map[string]any{"scenario": "ingest", "machine": bench.ThisMachine(), "report": rep}, "", "  ")
+				return os.WriteFile(out, append(b, '\n'), 0o644)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Node, "node", "", "URL of a running node (default: start one in-process in a temporary folder)")
+	f.StringVar(&module, "module", "", "process module (default testdata/build/wasm/aoslike.wasm)")
+	f.StringVar(&cfg.Format, "format", cfg.Format, "Module-Format of --module")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries")
+	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes the messages are spread over")
+	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
+	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")
+	f.BoolVar(&cfg.WaitEvaluated, "wait-evaluated", cfg.WaitEvaluated, "wait until every message is evaluated")
+	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
+	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	f.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run")
+	return cmd
+}

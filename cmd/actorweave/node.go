@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actorweave/actorweave/node"
+	"github.com/actorweave/actorweave/runtime"
+)
+
+func newNodeCmd() *cobra.Command {
+	cfg := node.DefaultConfig()
+	var configPath, logLevel string
+	var memoryLimit string
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run a node: the MU, SU and CU roles of AO on one HTTP port",
+		Long: `Run an actorweave node. It keeps its state in --data (Pebble, the node key, the compiled-module
+cache) and serves the AO messenger, scheduler and compute APIs, and the gateway subset aoconnect
+needs, on --listen. Point aoconnect's MU_URL, CU_URL and GATEWAY_URL at it.
+
+Every flag can also be set with an environment variable ACTORWEAVE_<FLAG> (ACTORWEAVE_LISTEN,
+ACTORWEAVE_IDLE_TIMEOUT, ...) or in a JSON file given with --config; a flag on the command line wins
+over the environment, which wins over the file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnvAndConfig(cmd, configPath); err != nil {
+				return err
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if memoryLimit != "" {
+				n, err := runtime.ParseMemoryLimit(memoryLimit)
+				if err != nil {
+					return fmt.Errorf("--memory-limit: %w", err)
+				}
+				cfg.Runtime.Limits.MemoryLimit = n
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n, err := node.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
+			select {
+			case <-ctx.Done():
+			case err := <-waitErr(n):
+				if err != nil {
+					return err
+				}
+			}
+			cfg.Logger.Info("shutting down: passivating processes")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return n.Close(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "JSON file of settings (flag names as keys)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (Pebble store, node key, compiled-module cache)")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address to serve on")
+	f.StringVar(&cfg.KeyFile, "key", "", "node key, a JWK (ed25519 or Arweave RSA); default: <data>/node-key.json, an ed25519 key created on first start")
+	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
+	bindItemLimits(f, &cfg.API.Limits)
+	f.DurationVar(&cfg.API.ResultTimeout, "result-timeout", cfg.API.ResultTimeout, "how long GET /result and dry-runs wait for an evaluation")
+	f.DurationVar(&cfg.API.RequestTimeout, "request-timeout", cfg.API.RequestTimeout, "bound of every other request")
+	f.Int64Var(&cfg.API.MaxDryRunBytes, "max-dry-run-bytes", cfg.API.MaxDryRunBytes, "largest dry-run body")
+	f.DurationVar(&cfg.Actors.IdleTimeout, "idle-timeout", cfg.Actors.IdleTimeout, "passivate a process after this long without requests")
+	f.IntVar(&cfg.Actors.MaxBatch, "max-batch", cfg.Actors.MaxBatch, "most submits of one process made durable in one append")
+	f.BoolVar(&cfg.Actors.LazyEval, "lazy-eval", false, "evaluate a process only when a result, dry-run or state is asked for (as the reference CU); outbox messages are then pushed only then")
+	f.IntVar(&cfg.Actors.CheckpointEvery, "checkpoint-every", cfg.Actors.CheckpointEvery, "checkpoint a process's memory every N evaluations")
+	f.IntVar(&cfg.Actors.CheckpointOnPassivate, "checkpoint-on-passivate", cfg.Actors.CheckpointOnPassivate, "on passivation, checkpoint if at least N evaluations happened since the last")
+	f.StringVar(&memoryLimit, "memory-limit", "", "default Memory-Limit of processes whose module and process name none (e.g. 512-mb)")
+	f.Uint64Var(&cfg.Runtime.Limits.ComputeLimit, "compute-limit", cfg.Runtime.Limits.ComputeLimit, "default Compute-Limit (gas) of processes whose module and process name none")
+	f.DurationVar(&cfg.Runtime.Limits.Deadline, "deadline", cfg.Runtime.Limits.Deadline, "wall-clock bound of one message's evaluation")
+	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
+	return cmd
+}
+
+func waitErr(n *node.Node) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- n.Wait() }()
+	return c
+}

@@ -1,0 +1,157 @@
+package compute
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/actorweave/actorweave/ans104"
+)
+
+// Entry is one log entry as evaluation needs it.
+type Entry struct {
+	Assignment     *ans104.Assignment // parsed tags of the assignment item
+	AssignmentItem *ans104.DataItem
+	// Message is the scheduled item (a Message, or the Process item itself at the start of the
+	// log); nil for an assignment of a message this node does not hold.
+	Message *ans104.DataItem
+}
+
+// messageJSON is the message object the reference CU passes to the module (servers/cu
+// effects/ao-su.js mapNode): field names and types as it sends them.
+type messageJSON struct {
+	ID          string       `json:"Id"`
+	Signature   string       `json:"Signature"`
+	Data        string       `json:"Data"`
+	Owner       string       `json:"Owner"`
+	Target      string       `json:"Target"`
+	Anchor      string       `json:"Anchor"`
+	From        string       `json:"From"`
+	ForwardedBy string       `json:"Forwarded-By,omitempty"`
+	Tags        []ans104.Tag `json:"Tags"`
+	Epoch       uint64       `json:"Epoch"`
+	Nonce       uint64       `json:"Nonce"`
+	Timestamp   int64        `json:"Timestamp"`
+	BlockHeight uint64       `json:"Block-Height"`
+	HashChain   string       `json:"Hash-Chain"`
+	Module      string       `json:"Module,omitempty"`
+	Message     string       `json:"Message,omitempty"`
+	Cron        bool         `json:"Cron"`
+	ReadOnly    bool         `json:"Read-Only"`
+}
+
+// MessageJSON builds the message for e. The process's Module id is added (the loader's message
+// shape carries it). Tags named From or Owner are dropped, as the reference CU strips them: only
+// the scheduler decides who a message is from.
+func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
+	a := e.Assignment
+	m := messageJSON{
+		Epoch: a.Epoch, Nonce: a.Nonce, Timestamp: a.Timestamp, BlockHeight: a.BlockHeight,
+		HashChain: a.HashChain.String(), Target: a.Process.String(), Module: module.String(), Tags: []ans104.Tag{},
+	}
+	if d := e.Message; d != nil {
+		m.ID = d.ID().String()
+		m.Signature = ans104.EncodeB64(d.Signature)
+		m.Data = lossyUTF8(d.Data)
+		m.Owner = d.OwnerAddress()
+		m.Anchor = anchorText(d.Anchor)
+		m.From = m.Owner
+		if fp := d.Tags.Value("From-Process"); fp != "" {
+			m.From = fp
+			m.ForwardedBy = m.Owner
+		}
+		for _, t := range d.Tags {
+			if t.Name != "From" && t.Name != "Owner" {
+				m.Tags = append(m.Tags, t)
+			}
+		}
+		if e.AssignmentItem != nil && !a.Message.IsZero() && a.Message != d.ID() {
+			m.Message = a.Message.String()
+		}
+	} else {
+		// An assignment whose message is held elsewhere: the module sees the assignment.
+		m.ID = a.Message.String()
+		m.Message = a.Message.String()
+		m.Target = ""
+		if e.AssignmentItem != nil {
+			m.Owner = e.AssignmentItem.OwnerAddress()
+			m.From = m.Owner
+		}
+	}
+	return json.Marshal(m)
+}
+
+// EnvJSON is the env the reference CU passes: {"Process":{"Id","Owner","Tags"},"Module":{…}}.
+func EnvJSON(process, module *ans104.DataItem) ([]byte, error) {
+	type ent struct {
+		ID    string       `json:"Id"`
+		Owner string       `json:"Owner"`
+		Tags  []ans104.Tag `json:"Tags"`
+	}
+	mk := func(d *ans104.DataItem) ent {
+		tags := []ans104.Tag(d.Tags)
+		if tags == nil {
+			tags = []ans104.Tag{}
+		}
+		return ent{ID: d.ID().String(), Owner: d.OwnerAddress(), Tags: tags}
+	}
+	env := struct {
+		Process ent  `json:"Process"`
+		Module  *ent `json:"Module,omitempty"`
+	}{Process: mk(process)}
+	if module != nil {
+		m := mk(module)
+		env.Module = &m
+	}
+	return json.Marshal(env)
+}
+
+// DryRunJSON completes a dry-run body as the reference CU does: Target is the process, From is the
+// From-Process tag or the Owner, the clock is the latest evaluation's, Read-Only is true.
+func DryRunJSON(body []byte, pid ans104.ID, module ans104.ID, timestamp int64, blockHeight uint64) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	owner, _ := m["Owner"].(string)
+	from := owner
+	if tags, ok := m["Tags"].([]any); ok {
+		for _, t := range tags {
+			if tm, ok := t.(map[string]any); ok && tm["name"] == "From-Process" {
+				if v, ok := tm["value"].(string); ok {
+					from = v
+				}
+			}
+		}
+	}
+	m["Target"] = pid.String()
+	m["From"] = from
+	m["Module"] = module.String()
+	m["Timestamp"] = timestamp
+	m["Block-Height"] = blockHeight
+	m["Cron"] = false
+	m["Read-Only"] = true
+	if _, ok := m["Tags"]; !ok {
+		m["Tags"] = []any{}
+	}
+	return json.Marshal(m)
+}
+
+func lossyUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// anchorText renders a 32-byte anchor as the SU's data does: the bytes as a string when they are
+// UTF-8, else base64url.
+func anchorText(a []byte) string {
+	if len(a) == 0 {
+		return ""
+	}
+	if utf8.Valid(a) {
+		return string(a)
+	}
+	return ans104.EncodeB64(a)
+}

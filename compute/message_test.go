@@ -1,0 +1,86 @@
+package compute
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/actorweave/actorweave/ans104"
+)
+
+func TestMessageJSON(t *testing.T) {
+	signer, _ := ans104.GenerateEd25519Signer()
+	pid := ans104.ID{9}
+	msg := ans104.NewItem([]byte("return 1"), pid[:], []byte("00000000000000000000000000000007"), []ans104.Tag{
+		{Name: "Action", Value: "Eval"}, {Name: "From", Value: "forged"}, {Name: "Owner", Value: "forged"},
+		{Name: "From-Process", Value: "parent-pid"},
+	})
+	if err := msg.Sign(signer); err != nil {
+		t.Fatal(err)
+	}
+	a := &ans104.Assignment{Process: pid, Epoch: 1, Nonce: 5, HashChain: ans104.ID{3}, BlockHeight: 42, Timestamp: 1700000000000, Message: msg.ID()}
+	b, err := MessageJSON(&Entry{Assignment: a, Message: msg}, ans104.ID{8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]any{
+		"Id": msg.ID().String(), "Owner": msg.OwnerAddress(), "From": "parent-pid", "Forwarded-By": msg.OwnerAddress(),
+		"Target": pid.String(), "Data": "return 1", "Anchor": "00000000000000000000000000000007",
+		"Nonce": 5.0, "Epoch": 1.0, "Timestamp": 1700000000000.0, "Block-Height": 42.0, "Cron": false, "Read-Only": false,
+		"Module": ans104.ID{8}.String(), "Hash-Chain": ans104.ID{3}.String(),
+	}
+	for k, v := range checks {
+		if m[k] != v {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+	tags := m["Tags"].([]any)
+	if len(tags) != 2 {
+		t.Fatalf("From and Owner tags must be stripped: %v", tags)
+	}
+	if _, ok := m["Message"]; ok {
+		t.Error("a scheduled message carries no Message field")
+	}
+
+	// A user message: From is the owner, no Forwarded-By.
+	user := ans104.NewItem(nil, pid[:], nil, nil)
+	user.Sign(signer)
+	b, _ = MessageJSON(&Entry{Assignment: a, Message: user}, ans104.ID{8})
+	m = nil
+	json.Unmarshal(b, &m)
+	if m["From"] != user.OwnerAddress() || m["Forwarded-By"] != nil || m["Data"] != "" {
+		t.Fatalf("user message %v", m)
+	}
+}
+
+func TestEnvJSON(t *testing.T) {
+	signer, _ := ans104.GenerateEd25519Signer()
+	p := ans104.NewItem(nil, nil, nil, []ans104.Tag{{Name: "Name", Value: "x"}})
+	p.Sign(signer)
+	b, err := EnvJSON(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Process":{"Id":"` + p.ID().String() + `","Owner":"` + p.OwnerAddress() + `","Tags":[{"name":"Name","value":"x"}]}}`
+	if string(b) != want {
+		t.Fatalf("got %s\nwant %s", b, want)
+	}
+}
+
+func TestDryRunJSON(t *testing.T) {
+	b, err := DryRunJSON([]byte(`{"Id":"1234","Owner":"me","Tags":[{"name":"From-Process","value":"p"}],"Data":"x"}`), ans104.ID{1}, ans104.ID{2}, 77, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	if m["From"] != "p" || m["Read-Only"] != true || m["Timestamp"] != 77.0 || m["Target"] != (ans104.ID{1}).String() {
+		t.Fatalf("%v", m)
+	}
+	if _, err := DryRunJSON([]byte(`[1]`), ans104.ID{}, ans104.ID{}, 0, 0); err == nil {
+		t.Fatal("a non-object body must fail")
+	}
+}

@@ -1,0 +1,400 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/actorweave/actorweave/actors"
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/runtime"
+)
+
+// backend implements api.Backend over the node's packages.
+type backend struct{ n *Node }
+
+var _ api.Backend = (*backend)(nil)
+
+// classified keeps an error's own message and chain and adds the API's status class.
+type classified struct {
+	err  error
+	kind error
+}
+
+func (c *classified) Error() string   { return c.err.Error() }
+func (c *classified) Unwrap() []error { return []error{c.err, c.kind} }
+
+// classify maps the packages' errors to the API's status classes.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch {
+	case errors.Is(err, persistence.ErrNotFound), errors.Is(err, actors.ErrProcessNotFound):
+		kind = api.ErrNotFound
+	case errors.Is(err, persistence.ErrMessageExists), errors.Is(err, persistence.ErrProcessExists),
+		errors.Is(err, actors.ErrProcessExists), errors.Is(err, persistence.ErrAssignmentExists):
+		kind = api.ErrConflict
+	case errors.Is(err, actors.ErrModuleNotFound), errors.Is(err, runtime.ErrFormat):
+		kind = api.ErrUnsupported
+	case errors.Is(err, actors.ErrWrongProcess), errors.Is(err, persistence.ErrInvalid):
+		kind = api.ErrBadRequest
+	case errors.Is(err, persistence.ErrLimit):
+		kind = api.ErrTooLarge
+	case errors.Is(err, context.DeadlineExceeded):
+		kind = api.ErrTimeout
+	default:
+		return err
+	}
+	return &classified{err: err, kind: kind}
+}
+
+func (b *backend) Submit(ctx context.Context, item *ans104.DataItem) (api.Ack, error) {
+	ack, err := b.n.host.Submit(ctx, item)
+	if err != nil {
+		return api.Ack{}, classify(err)
+	}
+	return api.Ack{ID: ack.ID, Timestamp: ack.Timestamp, Nonce: ack.Nonce}, nil
+}
+
+func (b *backend) Assign(ctx context.Context, req api.AssignRequest) (api.Ack, error) {
+	if req.BaseLayer {
+		return api.Ack{}, &classified{err: errors.New("base-layer assignments need an Arweave node to check confirmations; this node has no gateway"), kind: api.ErrNotImplemented}
+	}
+	ack, err := b.n.host.Assign(ctx, req.Process, req.Message, req.Exclude)
+	if err != nil {
+		return api.Ack{}, classify(err)
+	}
+	return api.Ack{ID: ack.ID, Timestamp: ack.Timestamp, Nonce: ack.Nonce, ProcessID: req.Process}, nil
+}
+
+func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool) error {
+	return &classified{err: errors.New("cron monitoring is not supported yet: this node does not generate cron messages"), kind: api.ErrNotImplemented}
+}
+
+func (b *backend) Clock() (int64, uint64) { return time.Now().UnixMilli(), b.n.height.Load() }
+
+func (b *backend) SchedulerAddress() string { return b.n.host.Address() }
+
+func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
+	rec, err := b.n.store.Process(pid)
+	if err != nil {
+		return nil, classify(err)
+	}
+	item, err := ans104.Parse(rec.Item, ans104.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return &api.ProcessRecord{Item: item, Timestamp: rec.Timestamp, BlockHeight: rec.BlockHeight}, nil
+}
+
+// logEntry turns a stored entry into the API's, with the process item as the message of the
+// process's own assignment (nonce 0), as the reference SU lists it.
+func (b *backend) logEntry(e persistence.Entry) (*api.LogEntry, error) {
+	asg, err := ans104.Parse(e.Assignment, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("stored assignment %d: %w", e.Nonce, err)
+	}
+	out := &api.LogEntry{Nonce: e.Nonce, Timestamp: e.Timestamp, Assignment: asg}
+	switch {
+	case len(e.Message) > 0:
+		if out.Message, err = ans104.Parse(e.Message, ans104.Limits{}); err != nil {
+			return nil, fmt.Errorf("stored message %d: %w", e.Nonce, err)
+		}
+	case e.MessageID == (persistence.ID{}):
+		rec, err := b.n.store.Process(e.Process)
+		if err != nil {
+			return nil, err
+		}
+		if out.Message, err = ans104.Parse(rec.Item, ans104.Limits{}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// locate finds the nonce of id (a message id, an assignment id, or the process id for its own
+// assignment) in pid's log.
+func (b *backend) locate(pid, id ans104.ID) (uint64, error) {
+	if id == pid {
+		if _, err := b.n.store.Process(pid); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	locs, err := b.n.store.ByMessageID(id)
+	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
+		return 0, err
+	}
+	for _, l := range locs {
+		if l.Process == pid {
+			return l.Nonce, nil
+		}
+	}
+	l, err := b.n.store.ByAssignmentID(id)
+	if err == nil && l.Process == pid {
+		return l.Nonce, nil
+	}
+	return 0, fmt.Errorf("%w: message %s is not in the log of process %s", persistence.ErrNotFound, id, pid)
+}
+
+func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
+	nonce, err := b.locate(pid, id)
+	if err != nil {
+		return nil, classify(err)
+	}
+	e, err := b.n.store.Entry(pid, nonce)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return b.logEntry(e)
+}
+
+func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
+	pq := persistence.Query{Process: pid, Limit: q.Limit, From: q.From, To: q.To}
+	if q.ByNonce() {
+		pq.By, pq.From, pq.To = persistence.ByNonce, q.FromNonce, q.ToNonce
+	}
+	page, err := b.n.store.Scan(pq)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := &api.LogPage{HasMore: page.HasMore}
+	for _, e := range page.Entries {
+		le, err := b.logEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		out.Entries = append(out.Entries, *le)
+	}
+	return out, nil
+}
+
+func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
+	e, ok, err := b.n.store.Head(pid)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if !ok {
+		return nil, &classified{err: errors.New("Latest message not available"), kind: api.ErrNotFound}
+	}
+	return b.logEntry(e)
+}
+
+func toAPIResult(r *actors.StoredResult) *api.Result {
+	out := &api.Result{Output: r.Output, Messages: r.Messages, Spawns: r.Spawns, Assignments: r.Assignments,
+		GasUsed: r.GasUsed, Timestamp: r.Timestamp, Nonce: r.Nonce}
+	if r.Error != "" {
+		out.Error, _ = json.Marshal(r.Error)
+		out.Messages, out.Spawns, out.Assignments, out.Output = nil, nil, nil, nil
+	}
+	return out
+}
+
+func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
+	nonce, err := b.locate(pid, id)
+	if err != nil {
+		return nil, classify(err)
+	}
+	r, err := b.n.host.Result(ctx, pid, nonce)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return toAPIResult(r), nil
+}
+
+// Results pages the stored results as the reference CU does: those with a timestamp in (from, to],
+// in the requested order, errored evaluations left out.
+func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+	if _, err := b.n.store.Process(pid); err != nil {
+		return nil, classify(err)
+	}
+	evaluated, err := b.n.store.Evaluated(pid)
+	if err != nil || evaluated == 0 {
+		return &api.ResultsPage{}, err
+	}
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if q.From != nil {
+		from = q.From.Timestamp
+	}
+	if q.To != nil {
+		to = q.To.Timestamp
+	}
+	out := &api.ResultsPage{}
+	var decodeErr error
+	err = b.n.store.Results(pid, 0, evaluated-1, q.Desc, func(sr persistence.StoredResult) bool {
+		r, err := actors.DecodeResult(sr.Result)
+		if err != nil {
+			decodeErr = err
+			return false
+		}
+		if r.Timestamp <= from || r.Timestamp > to {
+			// Outside (from, to]: in ascending order past `to` nothing more matches.
+			return q.Desc || r.Timestamp <= to
+		}
+		if r.Error != "" {
+			return true
+		}
+		if len(out.Results) == q.Limit {
+			out.HasMore = true
+			return false
+		}
+		out.Results = append(out.Results, *toAPIResult(r))
+		return true
+	})
+	if decodeErr != nil {
+		return nil, decodeErr
+	}
+	return out, err
+}
+
+func (b *backend) DryRun(ctx context.Context, pid ans104.ID, msg json.RawMessage) (*api.Result, error) {
+	r, err := b.n.host.DryRun(ctx, pid, msg)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return toAPIResult(r), nil
+}
+
+func (b *backend) State(ctx context.Context, pid ans104.ID) (*api.State, error) {
+	st, err := b.n.host.State(ctx, pid)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &api.State{Memory: st.Memory, Timestamp: st.Timestamp, Nonce: st.Nonce, BlockHeight: st.BlockHeight}, nil
+}
+
+func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, error) {
+	if it, err := b.n.store.GetItem(id); err == nil {
+		item, err := ans104.Parse(it.Raw, ans104.Limits{})
+		if err != nil {
+			return nil, err
+		}
+		return &api.StoredItem{Item: item, BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
+	}
+	item, err := b.n.host.FindItem(id)
+	if err == nil {
+		return &api.StoredItem{Item: item}, nil
+	}
+	if l, aerr := b.n.store.ByAssignmentID(id); aerr == nil {
+		e, err := b.n.store.Entry(l.Process, l.Nonce)
+		if err != nil {
+			return nil, classify(err)
+		}
+		asg, err := ans104.Parse(e.Assignment, ans104.Limits{})
+		if err != nil {
+			return nil, err
+		}
+		return &api.StoredItem{Item: asg, BlockHeight: e.BlockHeight, Timestamp: e.Timestamp}, nil
+	}
+	return nil, classify(err)
+}
+
+// Publish keeps a standalone item, as a bundler would take it. A Module is checked first: its
+// format must be one this node runs, so that a spawn can never name a module it cannot load.
+func (b *backend) Publish(ctx context.Context, item *ans104.DataItem) error {
+	if kind, _ := ans104.Kind(item); kind == ans104.KindModule {
+		m, err := ans104.AsModule(item)
+		if err != nil {
+			return err
+		}
+		if err := runtime.CheckFormat(m.Format); err != nil {
+			return classify(err)
+		}
+		for _, name := range []string{"Memory-Limit", "Compute-Limit"} {
+			if v := item.Tags.Value(name); v != "" {
+				if err := checkLimit(name, v); err != nil {
+					return &classified{err: fmt.Errorf("Module item has a bad %s tag: %w", name, err), kind: api.ErrBadRequest}
+				}
+			}
+		}
+	}
+	tags := make([]persistence.Tag, len(item.Tags))
+	for i, t := range item.Tags {
+		tags[i] = persistence.Tag{Name: t.Name, Value: t.Value}
+	}
+	return classify(b.n.store.PutItem(ctx, persistence.Item{ID: item.ID(), Raw: item.Bytes(), Owner: item.OwnerAddress(),
+		Tags: tags, Timestamp: time.Now().UnixMilli(), BlockHeight: b.n.height.Load()}))
+}
+
+func checkLimit(name, v string) error {
+	if name == "Memory-Limit" {
+		_, err := runtime.ParseMemoryLimit(v)
+		return err
+	}
+	_, err := runtime.ParseComputeLimit(v)
+	return err
+}
+
+func (b *backend) QueryItems(ctx context.Context, q api.ItemQuery) (*api.ItemPage, error) {
+	out := &api.ItemPage{}
+	if len(q.IDs) > 0 {
+		for _, id := range q.IDs {
+			it, err := b.Item(ctx, id)
+			if errors.Is(err, api.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if matchesQuery(it.Item, q) {
+				out.Items = append(out.Items, *it)
+				out.Cursors = append(out.Cursors, strconv.Itoa(len(out.Items)))
+			}
+		}
+		return out, nil
+	}
+	pq := persistence.ItemQuery{Owners: q.Owners, First: q.First, After: q.After, Desc: q.Desc}
+	for _, t := range q.Tags {
+		pq.Tags = append(pq.Tags, persistence.TagFilter{Name: t.Name, Values: t.Values})
+	}
+	if len(pq.Tags) == 0 && len(pq.Owners) == 0 {
+		return nil, &classified{err: errors.New("a transactions query needs ids, owners or tags"), kind: api.ErrBadRequest}
+	}
+	refs, more, err := b.n.store.QueryItems(pq)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out.HasMore = more
+	for _, r := range refs {
+		it, err := b.Item(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, *it)
+		out.Cursors = append(out.Cursors, r.Cursor)
+	}
+	return out, nil
+}
+
+// matchesQuery applies the non-id conditions to an item fetched by id.
+func matchesQuery(d *ans104.DataItem, q api.ItemQuery) bool {
+	for _, f := range q.Tags {
+		ok := false
+		for _, v := range f.Values {
+			for _, t := range d.Tags {
+				ok = ok || (t.Name == f.Name && t.Value == v)
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(q.Owners) > 0 {
+		ok := false
+		for _, o := range q.Owners {
+			ok = ok || o == d.OwnerAddress()
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

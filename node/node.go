@@ -1,0 +1,159 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/actorweave/actorweave/actors"
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/runtime"
+)
+
+// Config is everything a node is started with. DefaultConfig gives a working single node.
+type Config struct {
+	DataDir string // Pebble, the node key and the compilation cache live here
+	Listen  string // HTTP address
+	// KeyFile is the node key (a JWK). Empty: <DataDir>/node-key.json, an ed25519 key created on
+	// first start. An RSA Arweave JWK is used as given.
+	KeyFile string
+	// BlockHeight is the Arweave height stamped on assignments while no gateway is configured.
+	BlockHeight uint64
+	API         api.Config
+	Actors      actors.Config
+	Runtime     runtime.Config
+	Store       persistence.Options
+	Logger      *slog.Logger
+}
+
+// DefaultConfig: ./actorweave-data, 127.0.0.1:8734.
+func DefaultConfig() Config {
+	return Config{DataDir: "actorweave-data", Listen: "127.0.0.1:8734", API: api.DefaultConfig(),
+		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: persistence.DefaultOptions()}
+}
+
+// Node is a running node.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *persistence.Store
+	engine *runtime.Engine
+	host   *actors.Host
+	signer ans104.Signer
+	srv    *http.Server
+	ln     net.Listener
+	height atomic.Uint64
+	served chan error
+}
+
+// Start opens everything and starts serving. The node is ready when Start returns.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, served: make(chan error, 1)}
+	n.height.Store(cfg.BlockHeight)
+	var err error
+	if n.signer, err = loadKey(cfg); err != nil {
+		return nil, err
+	}
+	cfg.Store.Logger = cfg.Logger
+	if n.store, err = persistence.Open(filepath.Join(cfg.DataDir, "pebble"), cfg.Store); err != nil {
+		return nil, err
+	}
+	if cfg.Runtime.CacheDir == "" {
+		cfg.Runtime.CacheDir = filepath.Join(cfg.DataDir, "wasm-cache")
+	}
+	if n.engine, err = runtime.NewEngine(ctx, cfg.Runtime); err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Actors.Logger = cfg.Logger
+	n.host, err = actors.Start(cfg.Actors, actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg})
+	if err != nil {
+		n.engine.Close(ctx)
+		n.store.Close()
+		return nil, err
+	}
+	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)
+	if err != nil {
+		n.Close(ctx)
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		n.Close(ctx)
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	n.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.log.Info("actorweave node started", "listen", n.ln.Addr().String(), "data", cfg.DataDir,
+		"scheduler", n.host.Address(), "key_type", n.signer.SignatureType().String())
+	return n, nil
+}
+
+func loadKey(cfg Config) (ans104.Signer, error) {
+	if cfg.KeyFile != "" {
+		return ans104.LoadKeyFile(cfg.KeyFile)
+	}
+	s, created, err := ans104.LoadOrCreateEd25519(filepath.Join(cfg.DataDir, "node-key.json"))
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("created a new ed25519 node key", "file", filepath.Join(cfg.DataDir, "node-key.json"))
+	}
+	return s, nil
+}
+
+// Addr is the address the HTTP API listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// URL is http://Addr.
+func (n *Node) URL() string { return "http://" + n.Addr() }
+
+// Address is the node key's wallet address (the Scheduler of its processes).
+func (n *Node) Address() string { return n.host.Address() }
+
+// Wait blocks until the HTTP server stops.
+func (n *Node) Wait() error {
+	err := <-n.served
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops serving, passivates every process and closes the store.
+func (n *Node) Close(ctx context.Context) error {
+	if n.srv != nil {
+		_ = n.srv.Shutdown(ctx)
+	}
+	if n.host != nil {
+		_ = n.host.Stop(ctx)
+	}
+	if n.engine != nil {
+		_ = n.engine.Close(ctx)
+	}
+	if n.store != nil {
+		return n.store.Close()
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// Benchmarks measure; they never pass or fail on time. Compare figures only within one run
+// (see doc.go for the numbers and the commands).
+
+const evalX = "x = (x or 0) + 1; return x"
+
+func benchEval(b *testing.B, every int) {
+	ctx := context.Background()
+	e := newTestEngine(b, func(c *Config) { c.SnapshotEvery = every })
+	in := newTestInstance(b, e, "aoslike", Limits{})
+	m := msg("1", "Eval", evalX)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := in.Handle(ctx, m, []byte(testEnv))
+		if err != nil || r.Error != "" {
+			b.Fatal(err, r)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	_, n := in.MemorySha256()
+	b.ReportMetric(float64(n), "memory-bytes")
+}
+
+// BenchmarkEval: the chosen design, a base snapshot every DefaultSnapshotEvery messages.
+func BenchmarkEval(b *testing.B) { benchEval(b, DefaultSnapshotEvery) }
+
+// BenchmarkEvalSnapshotEvery: the cost of the base snapshot interval; every=1 is the design that
+// copies the whole memory after every message.
+func BenchmarkEvalSnapshotEvery(b *testing.B) {
+	for _, every := range []int{1, 8, 32, 64} {
+		b.Run(fmt.Sprintf("every=%d", every), func(b *testing.B) { benchEval(b, every) })
+	}
+}
+
+// BenchmarkErrorRevert: an error message with a journal of k successful messages to replay.
+func BenchmarkErrorRevert(b *testing.B) {
+	for _, k := range []int{0, 8, 31, 63} {
+		b.Run(fmt.Sprintf("journal=%d", k), func(b *testing.B) {
+			ctx := context.Background()
+			e := newTestEngine(b, nil)
+			in := newTestInstance(b, e, "aoslike", Limits{})
+			ok, bad := msg("1", "Eval", evalX), msg("2", "Eval", "error('x')")
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for j := 0; j < k; j++ {
+					if _, err := in.Handle(ctx, ok, []byte(testEnv)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				if r, err := in.Handle(ctx, bad, []byte(testEnv)); err != nil || r.Error == "" {
+					b.Fatal(err, r)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCompile(b *testing.B) {
+	ctx := context.Background()
+	wasm := testModule(b, "aoslike")
+	b.Run("cold", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			e, err := NewEngine(ctx, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.Compile(ctx, wasm, FormatEmscripten2); err != nil {
+				b.Fatal(err)
+			}
+			_ = e.Close(ctx)
+		}
+	})
+	b.Run("warm-disk-cache", func(b *testing.B) {
+		dir := b.TempDir()
+		prime, _ := NewEngine(ctx, Config{CacheDir: dir})
+		if _, err := prime.Compile(ctx, wasm, FormatEmscripten2); err != nil {
+			b.Fatal(err)
+		}
+		_ = prime.Close(ctx)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e, err := NewEngine(ctx, Config{CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.Compile(ctx, wasm, FormatEmscripten2); err != nil {
+				b.Fatal(err)
+			}
+			_ = e.Close(ctx)
+		}
+	})
+}
+
+// BenchmarkInstantiateBoot: instantiate plus the emscripten start-up (ctors, main: Lua boots).
+func BenchmarkInstantiateBoot(b *testing.B) {
+	ctx := context.Background()
+	e := newTestEngine(b, nil)
+	m, err := e.Compile(ctx, testModule(b, "aoslike"), FormatEmscripten2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in, err := e.Instantiate(ctx, m, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = in.Close(ctx)
+	}
+}
+
+// BenchmarkRestore: a new instance from a memory snapshot. The 9 MB image is the aos-like
+// process after growing its heap; the 64 MB one is the same image with 55 MB of free heap.
+func BenchmarkRestore(b *testing.B) {
+	ctx := context.Background()
+	e := newTestEngine(b, nil)
+	in := newTestInstance(b, e, "aoslike", Limits{})
+	r, err := in.Handle(ctx, msg("1", "Eval", "t = {} for i = 1, 40000 do t[i] = 'x' .. i end return #t"), []byte(testEnv))
+	if err != nil || r.Error != "" {
+		b.Fatal(err, r)
+	}
+	img, _ := in.Snapshot()
+	for _, size := range []int{len(img), 64 << 20} {
+		full := make([]byte, size)
+		copy(full, img)
+		b.Run(fmt.Sprintf("%.1fMB", float64(size)/(1<<20)), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r, err := e.Restore(ctx, in.mod, Limits{}, full)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = r.Close(ctx)
+			}
+		})
+	}
+}
+
+// BenchmarkMemoryCopy9MB: the cost of one full copy of a 9 MB memory, for scale.
+func BenchmarkMemoryCopy9MB(b *testing.B) {
+	src := make([]byte, 9175040)
+	for i := range src {
+		src[i] = byte(i * 7) // touched pages, not the shared zero page
+	}
+	dst := make([]byte, len(src))
+	b.SetBytes(int64(len(src)))
+	for i := 0; i < b.N; i++ {
+		copy(dst, src)
+	}
+}

@@ -1,0 +1,219 @@
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/actorweave/actorweave/runtime/internal/wasmbin"
+)
+
+// Engine is a wazero runtime with a compilation cache, shared by every instance it creates.
+// It is safe for concurrent use; each Instance is not.
+type Engine struct {
+	cfg Config
+	// rt runs metered modules. Their deadline is enforced through the meter (see eval), which
+	// costs nothing; wazero's WithCloseOnContextDone instead adds a termination check to every
+	// loop and call of the compiled code, measured at 5x slower on the aos-like Lua module.
+	rt wazero.Runtime
+	// rtGuarded runs modules without metering, whose only bound on time is a context deadline.
+	rtGuarded wazero.Runtime
+	cache     wazero.CompilationCache
+	meter     wazero.CompiledModule
+	// Stdio receives what modules write to stdout/stderr (nil: discarded).
+	Stdio io.Writer
+
+	mu      sync.Mutex
+	modules map[[32]byte]*Module
+}
+
+// Module is a compiled module of a known format, shareable by many instances.
+type Module struct {
+	compiled wazero.CompiledModule
+	rt       wazero.Runtime // the runtime compiled belongs to
+	format   string
+	gen      generation
+	metered  bool
+	// inlineMeter: the gas counter was inlined by wasmbin.InlineMeter (else inlineErr says why).
+	inlineMeter bool
+	inlineErr   error
+	imports     []importFn
+	heapMax     uint64 // the glue's getHeapMax, capped by the module's declared maximum
+	minBytes    uint64
+	Hash        [32]byte // SHA-256 of the module binary
+
+	mu     sync.Mutex
+	bootSP uint64 // stack pointer between messages, learnt at the first boot
+	booted bool
+}
+
+// Format returns the module format the module was compiled for.
+func (m *Module) Format() string { return m.format }
+
+// MeterInlined reports whether the gas counter runs inline in the module's code, and if not, why.
+func (m *Module) MeterInlined() (bool, error) { return m.inlineMeter, m.inlineErr }
+
+// Metered reports whether the module imports metering.usegas (GasUsed and Compute-Limit apply).
+func (m *Module) Metered() bool { return m.metered }
+
+// NewEngine creates an engine. With cfg.CacheDir set, compiled machine code is cached on disk and
+// reused by later engines (and processes) for the same module and wazero version.
+func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	rc := wazero.NewRuntimeConfig()
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		cache = c
+		rc = rc.WithCompilationCache(c)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	rtGuarded := wazero.NewRuntimeWithConfig(ctx, rc.WithCloseOnContextDone(true))
+	meter, err := rt.CompileModule(ctx, meterWasm())
+	if err != nil {
+		_ = rt.Close(ctx)
+		_ = rtGuarded.Close(ctx)
+		return nil, fmt.Errorf("metering module: %w", err)
+	}
+	return &Engine{cfg: cfg, rt: rt, rtGuarded: rtGuarded, cache: cache, meter: meter, modules: map[[32]byte]*Module{}}, nil
+}
+
+// Close releases the runtime and every instance created by it.
+func (e *Engine) Close(ctx context.Context) error {
+	err := errors.Join(e.rt.Close(ctx), e.rtGuarded.Close(ctx))
+	if e.cache != nil {
+		err = errors.Join(err, e.cache.Close(ctx))
+	}
+	return err
+}
+
+// Config returns the engine's configuration, defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Compile validates the format and compiles the module (or returns the already compiled one).
+func (e *Engine) Compile(ctx context.Context, wasm []byte, format string) (*Module, error) {
+	if err := CheckFormat(format); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(wasm)
+	e.mu.Lock()
+	if m, ok := e.modules[sum]; ok && m.format == format {
+		e.mu.Unlock()
+		return m, nil
+	}
+	e.mu.Unlock()
+	// Metered modules get their gas counter inlined when the rewrite understands the module;
+	// otherwise the counter stays in the auxiliary metering module (the same gas, one
+	// cross-module call per basic block: 2x slower on the aos-like module).
+	m := &Module{rt: e.rt, format: format, gen: formatGeneration(format), Hash: sum}
+	code, ierr := wasmbin.InlineMeter(wasm)
+	m.inlineMeter, m.inlineErr = ierr == nil, ierr
+	if ierr != nil {
+		code = wasm
+	}
+	cm, err := e.rt.CompileModule(ctx, code)
+	if err != nil && m.inlineMeter {
+		m.inlineMeter, m.inlineErr = false, fmt.Errorf("inlined module does not compile: %w", err)
+		cm, err = e.rt.CompileModule(ctx, wasm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compile module: %w", err)
+	}
+	m.compiled = cm
+	if err := m.inspect(); err != nil {
+		_ = cm.Close(ctx)
+		return nil, err
+	}
+	if !m.metered {
+		// No meter: the deadline needs wazero's context-done checks in the compiled code.
+		_ = cm.Close(ctx)
+		if m.compiled, err = e.rtGuarded.CompileModule(ctx, wasm); err != nil {
+			return nil, fmt.Errorf("compile module: %w", err)
+		}
+		m.rt, m.inlineMeter, m.inlineErr = e.rtGuarded, false, nil
+	}
+	e.mu.Lock()
+	e.modules[sum] = m
+	e.mu.Unlock()
+	return m, nil
+}
+
+// inspect reads the module's imports and memory and checks they fit the format.
+func (m *Module) inspect() error {
+	mems := m.compiled.ExportedMemories()
+	var memDef api.MemoryDefinition
+	for _, d := range mems {
+		memDef = d
+	}
+	if memDef == nil {
+		return fmt.Errorf("%w: the module exports no memory", ErrFormat)
+	}
+	m.minBytes = uint64(memDef.Min()) << 16
+	// The glue's getHeapMax: 500 MiB in the v1/v2 glue, 4 GiB - 64 KiB in v3/v4.
+	m.heapMax = 524_288_000
+	if m.gen >= genV3 {
+		m.heapMax = 4_294_901_760
+	}
+	if mx, ok := memDef.Max(); ok && uint64(mx)<<16 < m.heapMax {
+		m.heapMax = uint64(mx) << 16
+	}
+	var missing []string
+	for _, d := range m.compiled.ImportedFunctions() {
+		mod, name, _ := d.Import()
+		imp := importFn{module: mod, name: name, canonical: name, params: d.ParamTypes(), results: d.ResultTypes()}
+		switch {
+		case mod == "metering" && name == "usegas":
+			if len(imp.params) != 1 || imp.params[0] != api.ValueTypeI32 || len(imp.results) != 0 {
+				return fmt.Errorf("%w: metering.usegas must be (i32) -> (), got %v -> %v", ErrFormat, imp.params, imp.results)
+			}
+			m.metered = true
+		case m.gen == genV1 && mod == "a":
+			c, ok := minifiedImports[name]
+			if !ok {
+				missing = append(missing, mod+"."+name)
+			}
+			imp.canonical = c
+		case m.gen == genV1:
+			missing = append(missing, mod+"."+name)
+		case mod != "env" && mod != "wasi_snapshot_preview1":
+			missing = append(missing, mod+"."+name)
+		}
+		m.imports = append(m.imports, imp)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w %s: the module imports %s, which this format does not provide",
+			ErrFormat, m.format, strings.Join(missing, ", "))
+	}
+	if m.compiled.ImportedMemories() != nil && len(m.compiled.ImportedMemories()) > 0 {
+		return fmt.Errorf("%w: imported memories are not supported", ErrFormat)
+	}
+	if m.exportName("handle") == "" || !m.hasExport("handle") {
+		return fmt.Errorf("%w %s: the module does not export handle", ErrFormat, m.format)
+	}
+	return nil
+}
+
+// exportName maps a readable export name to the name used by the module's format.
+func (m *Module) exportName(name string) string {
+	if m.gen == genV1 {
+		if n, ok := minifiedExports[name]; ok {
+			return n
+		}
+	}
+	return name
+}
+
+func (m *Module) hasExport(name string) bool {
+	_, ok := m.compiled.ExportedFunctions()[m.exportName(name)]
+	return ok
+}

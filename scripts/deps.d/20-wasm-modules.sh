@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Builds the WebAssembly test modules of runtime/ from source, offline, with Debian's emscripten:
+#   - aos-like Lua 5.3 processes (Lua from Debian's lua5.3 source package + runtime/testdata/modules/lua/*)
+#   - small C programs exercising setjmp/longjmp, heap growth, time and stdio.
+# Every module is also metered with @permaweb/wasm-metering (the reference loader's own metering
+# rewrite, from testdata/node) so that it imports metering.usegas like the aos builds do.
+# Outputs go to testdata/build/wasm/ (git-ignored). Idempotent: installs only what is missing and
+# rebuilds only when a source is newer than its output.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+log() { printf 'deps(wasm): %s\n' "$*" >&2; }
+
+need=()
+command -v emcc >/dev/null 2>&1 || need+=(emscripten)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+	log "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+src="$root/testdata/build/src"
+out="$root/testdata/build/wasm"
+mkdir -p "$src" "$out"
+
+# Lua 5.3 sources from Debian's source package, through a temporary deb-src entry for the same archive
+# as the installed packages (removed again afterwards).
+luadir=$(ls -d "$src"/lua5.3-*/src 2>/dev/null | head -n1 || true)
+if [ -z "$luadir" ]; then
+	log "fetching Debian's lua5.3 source package"
+	command -v dpkg-source >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null; }
+	tmpsrc=/etc/apt/sources.list.d/actorweave-deb-src.sources
+	srcs=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v actorweave | head -n1 || true)
+	if [ -n "$srcs" ]; then
+		sed -e 's/^Types: *deb$/Types: deb-src/' "$srcs" >"$tmpsrc"
+	else
+		grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' >"${tmpsrc%.sources}.list"
+	fi
+	trap 'rm -f "$tmpsrc" "${tmpsrc%.sources}.list"; apt-get update -qq || true' EXIT
+	apt-get update -qq
+	(cd "$src" && apt-get source -qq lua5.3 >/dev/null)
+	rm -f "$tmpsrc" "${tmpsrc%.sources}.list"
+	trap - EXIT
+	apt-get update -qq || true
+	luadir=$(ls -d "$src"/lua5.3-*/src | head -n1)
+fi
+
+printf '#define DEB_HOST_MULTIARCH "wasm32-emscripten"\n' >"$src/lua5.3-deb-multiarch.h" # Debian's luaconf.h wants it
+
+export NODE_PATH=/usr/share/nodejs   # emcc's JS optimizer needs acorn (Debian's node-acorn)
+mods="$root/runtime/testdata/modules"
+meter="$root/testdata/node/meter.cjs"
+[ -d "$root/testdata/node/node_modules/@permaweb/wasm-metering" ] || { log "run scripts/deps.sh (npm ci in testdata/node) first"; exit 1; }
+# The memory layout of the aos 1.x builds: 6 MiB initial, growth allowed up to 500 MiB.
+common=(-O2 -DLUA_COMPAT_5_2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=524288000
+	-sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,_emscripten_stack_init,_emscripten_stack_get_end
+	-sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node --js-library "$mods/library.js")
+shared=("$mods/shim.c" "$mods/shim.h" "$mods/msg.h" "$mods/library.js" "$0" "$meter")
+
+stale() { # stale OUT SRC... : true when OUT is missing or older than any SRC
+	local o=$1; shift
+	[ -e "$o" ] || return 0
+	local s
+	for s in "$@"; do [ "$s" -nt "$o" ] && return 0; done
+	return 1
+}
+
+# build NAME DEPS -- EMCC-ARGS... : emcc to NAME.raw.wasm (+ NAME.raw.js, emscripten's own glue),
+# then meter it into NAME.wasm with the reference loader's metering rewrite.
+build() {
+	local name=$1; shift
+	local deps=()
+	while [ "$1" != "--" ]; do deps+=("$1"); shift; done
+	shift
+	if stale "$out/$name.wasm" "${deps[@]}" "${shared[@]}"; then
+		log "building $name"
+		emcc "${common[@]}" "$@" "$mods/shim.c" -o "$out/$name.raw.js"
+		node "$meter" "$out/$name.raw.wasm" "$out/$name.wasm.tmp"
+		mv "$out/$name.wasm.tmp" "$out/$name.wasm"
+	fi
+}
+
+# Lua library objects, compiled once.
+luaobj="$src/lua-obj"
+mkdir -p "$luaobj"
+lua_objs=()
+for c in "$luadir"/*.c; do
+	b=$(basename "$c" .c)
+	case "$b" in lua|luac) continue ;; esac
+	o="$luaobj/$b.o"
+	if stale "$o" "$c"; then emcc -O2 -DLUA_COMPAT_5_2 -I"$src" -c "$c" -o "$o"; fi
+	lua_objs+=("$o")
+done
+
+# Lua processes: lua/NAME.c + lua/NAME.lua (the program, embedded as a C string).
+for m in "$mods"/lua/*.c; do
+	name=$(basename "$m" .c)
+	hdr="$src/$name.lua.h"
+	if stale "$hdr" "${m%.c}.lua"; then
+		node -e 'const fs=require("fs");fs.writeFileSync(process.argv[2],"static const char PROCESS_LUA[] = "+JSON.stringify(fs.readFileSync(process.argv[1],"utf8"))+";\n")' "${m%.c}.lua" "$hdr"
+	fi
+	build "$name" "$m" "$hdr" -- -I"$luadir" -I"$src" -DPROCESS_LUA_H="\"$name.lua.h\"" "$m" "${lua_objs[@]}"
+done
+
+# Small C programs: c/NAME.c.
+for m in "$mods"/c/*.c; do
+	build "$(basename "$m" .c)" "$m" -- "$m"
+done
+log "modules in $out"
