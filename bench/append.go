@@ -83,6 +83,10 @@ type AppendResult struct {
 	// LoadAvg is /proc/loadavg's 1-minute load at the end of the run: this benchmark shares the
 	// machine, and a load above the CPU count means the numbers understate the store.
 	LoadAvg float64 `json:"load_avg_1m"`
+	// CPUPerAppendUs is this process's CPU time (user+system, including Pebble's background flushes
+	// and compactions and the benchmark's own entry building) per successful append, in µs: unlike
+	// throughput it barely depends on what else runs on the machine.
+	CPUPerAppendUs float64 `json:"cpu_per_append_us"`
 }
 
 // AppendReport is the whole run, written as JSON by `actorweave bench append --out`.
@@ -94,6 +98,7 @@ type AppendReport struct {
 	DurationPerRun  string         `json:"duration_per_run"`
 	AssignmentBytes int            `json:"assignment_bytes"`
 	MessageBytes    int            `json:"message_bytes"`
+	Machine         Machine        `json:"machine"`
 	Results         []AppendResult `json:"results"`
 }
 
@@ -142,7 +147,7 @@ func RunAppend(ctx context.Context, cfg AppendConfig) (AppendReport, error) {
 	rep := AppendReport{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), DurationPerRun: cfg.Duration.String(),
-		AssignmentBytes: cfg.AssignmentBytes, MessageBytes: cfg.MessageBytes,
+		AssignmentBytes: cfg.AssignmentBytes, MessageBytes: cfg.MessageBytes, Machine: ThisMachine(),
 	}
 	for _, fsync := range cfg.Fsync {
 		for _, mode := range cfg.Commit {
@@ -200,7 +205,7 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 	var errCount atomic.Int64
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, writers)
-	syncsBefore, stallsBefore := fs.WALSyncs(), st.Stats()
+	syncsBefore, stallsBefore, cpuBefore := fs.WALSyncs(), st.Stats(), cpuSeconds()
 	deadline := time.Now().Add(cfg.Duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -244,7 +249,7 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpuUsed := time.Since(start), cpuSeconds()-cpuBefore
 	res.PeakHeapBytes, res.PeakRSSBytes = sampler.stop()
 	res.WALSyncs = fs.WALSyncs() - syncsBefore
 	res.LoadAvg = loadAvg()
@@ -259,6 +264,9 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 		res.FirstError = v.(string)
 	}
 	res.Appends = int64(len(all)) - res.Errors
+	if res.Appends > 0 {
+		res.CPUPerAppendUs = cpuUsed / float64(res.Appends) * 1e6
+	}
 	res.Seconds = elapsed.Seconds()
 	res.AppendsPerSec = float64(res.Appends) / elapsed.Seconds()
 	res.P50Ms, res.P99Ms, res.MaxMs = pct(all, 0.50), pct(all, 0.99), pct(all, 1)

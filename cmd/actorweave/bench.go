@@ -153,11 +153,11 @@ func printAppendReport(w io.Writer, rep bench.AppendReport) {
 	fmt.Fprintf(w, "append benchmark: %s, %d CPUs, %s per run, assignment %d B + message %d B, %s\n",
 		rep.GoVersion, rep.NumCPU, rep.DurationPerRun, rep.AssignmentBytes, rep.MessageBytes, loop)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "fsync\tcommit\twriters\tprocesses\tappends/s\tp50 ms\tp99 ms\tmax ms\tappends/fsync\tpeak heap MiB\tpeak RSS MiB\tstalls\tstall s\tload\terrors\t")
+	fmt.Fprintln(tw, "fsync\tcommit\twriters\tprocesses\tappends/s\tp50 ms\tp99 ms\tmax ms\tappends/fsync\tpeak heap MiB\tpeak RSS MiB\tstalls\tstall s\tCPU µs/append\tload\terrors\t")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%t\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%d\t%.2f\t%.1f\t%d\t\n",
+		fmt.Fprintf(tw, "%t\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%d\t%.2f\t%.0f\t%.1f\t%d\t\n",
 			r.Fsync, r.Commit, r.Writers, r.Processes, r.AppendsPerSec, r.P50Ms, r.P99Ms, r.MaxMs,
-			r.AppendsPerSync, float64(r.PeakHeapBytes)/(1<<20), float64(r.PeakRSSBytes)/(1<<20), r.WriteStalls, r.WriteStallsSec, r.LoadAvg, r.Errors)
+			r.AppendsPerSync, float64(r.PeakHeapBytes)/(1<<20), float64(r.PeakRSSBytes)/(1<<20), r.WriteStalls, r.WriteStallsSec, r.CPUPerAppendUs, r.LoadAvg, r.Errors)
 	}
 	tw.Flush()
 	// Ratios from the same run: durable throughput as a fraction of the no-fsync baseline.
