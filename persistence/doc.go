@@ -78,33 +78,39 @@
 //
 // # Benchmarks (reproduce with the commands shown; ratios are from the same run)
 //
-// Closed loop, 1,000 processes, 600-byte assignments + 1 KiB messages, 10 s per row, fsync on:
+// Closed loop, 1,000 processes, 600-byte assignments + 1 KiB messages, fsync on, default options
+// (pipeline commit, dedup filter). The machine is shared (another engineer's CPU-bound tests held
+// the load average at 3-6 on its 2 CPUs), so each row shows its load; two runs of the same command:
 //
-//	actorweave bench append --writers 1,16,256 --processes 1000 --duration 10s --commit pipeline,serial
+//	actorweave bench append --writers 1,16,256 --processes 1000 --duration 10s   (run A: 5 s per row)
 //
-//	commit    writers  appends/s  p50 ms  p99 ms  appends/fsync  fsync/no-fsync  load avg
-//	pipeline        1      2,005    0.28    3.99      1.0             0.07         3.4
-//	pipeline       16     12,713    0.87    7.49      6.2             0.54         3.7
-//	pipeline      256     18,723    9.48   69.81     60.0             0.72         3.7
-//	serial        256     20,727    9.50   51.50     89.1             0.61         5.1
+//	run  writers  appends/s  p50 ms  p99 ms  appends/fsync  CPU µs/append  fsync/no-fsync  load
+//	A          1      3,996    0.23    0.45      1.0             154            0.07         3.5
+//	A         16     19,319    0.69    3.98      7.5              58            0.40         3.4
+//	A        256     41,479    4.71   34.73     56.6              32            0.92         3.3
+//	B          1      1,069    0.28    6.05      1.0             178            0.03         4.5
+//	B         16     14,500    0.70    6.96      7.1              53            0.47         4.9
+//	B        256     25,957    6.42   49.91     47.6              37            0.69         5.1
 //
-// In a closed loop every writer always has one append in flight, so by Little's law the mean
-// latency is writers / throughput: at 256 writers, p99 <= 10 ms needs more than 25,600 appends/s
-// before any tail at all. The no-fsync baseline of the same run reached only 25.8k-34.2k appends/s
-// at 256 writers (p99 77-181 ms), i.e. this machine's spare CPU, not fsync or group commit, bounds
-// throughput and tail; Pebble reported no write stalls during the fsync runs. At 256 writers one
-// fsync covered 60-90 appends.
+// CPU µs/append (getrusage, including Pebble's flushes and compactions and the benchmark's own
+// entry building) is the stable figure: ~32-37 µs durable, ~21-28 µs without fsync, so a quiet
+// 2-CPU machine bounds closed-loop throughput near 50k appends/s. In a closed loop every writer
+// always has one append in flight, so by Little's law the mean latency is writers / throughput: at
+// 256 writers, p99 <= 10 ms needs well over 25,600 appends/s before any tail. The no-fsync baseline
+// of the same runs had an even longer tail at 256 writers (p99 116-125 ms), so the tail comes from
+// CPU contention (256 runnable goroutines on what is left of 2 CPUs), not from fsync or group
+// commit; Pebble reported no write stalls in the fsync runs.
 //
 // Open loop at the target rate (latency from each append's scheduled time, no coordinated
 // omission):
 //
 //	actorweave bench append --writers 256 --processes 1000 --duration 10s --rate 20000
 //
-// sustained 19,983 appends/s with fsync, p50 2.35 ms, p99 184 ms (no-fsync baseline in the same run:
-// p50 0.40 ms, p99 42 ms), load average 5.2. The dedup filter, A/B at 256 writers closed loop
-// (`--no-dedup-filter`), two interleaved rounds: 28.8k / 28.5k vs 15.1k / 13.8k appends/s, p99
-// 37 / 32 vs 58 / 85 ms.
+// load 5.2: 19,983 appends/s sustained with fsync, p50 2.35 ms, p99 184 ms (no-fsync baseline in the
+// same run: p50 0.40 ms, p99 42 ms); at load 6.0 it fell behind (18,407/s, p99 993 ms; baseline
+// p99 373 ms). The dedup filter, A/B at 256 writers closed loop (`--no-dedup-filter`), two
+// interleaved rounds: 28.8k / 28.5k vs 15.1k / 13.8k appends/s, p99 37 / 32 vs 58 / 85 ms.
 //
-// The issue's target (>= 20,000 durable appends/s with p99 <= 10 ms at 256 writers) is met on
-// throughput in some runs but not on p99 on this shared machine (Little's law note above).
+// The issue's target (>= 20,000 durable appends/s with p99 <= 10 ms at 256 writers): throughput is
+// met (26-41k/s closed loop); p99 is not (35-50 ms closed loop) on this shared machine.
 package persistence
