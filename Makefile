@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: all build node deps test test-go vet fmt-check killtest-long fuzz bench clean
+.PHONY: all build node deps test test-go vet fmt-check killtest-long killtest-node-long fuzz bench clean
 
 all: build
 
@@ -34,6 +34,10 @@ test: deps fmt-check vet test-go
 ## killtest-long: the kill -9 durability test, 200 rounds.
 killtest-long:
 	AW_KILL_ROUNDS=200 $(GO) test -count=1 -timeout 120m -run TestKill9 -v ./persistence/...
+
+## killtest-node-long: the kill -9 test of a loaded node, 50 rounds.
+killtest-node-long:
+	AW_NODE_KILL_ROUNDS=50 $(GO) test -count=1 -timeout 120m -run TestKill9Node -v ./node/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s

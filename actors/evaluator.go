@@ -305,6 +305,9 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 			return
 		}
 		stored.Rejected = rejected
+		for _, r := range rejected {
+			e.host.log.Warn("outbox entry not pushed", "process", e.pid, "nonce", n, "kind", r.Kind, "position", r.Position, "reason", r.Reason)
+		}
 	}
 	body, err := json.Marshal(stored)
 	if err != nil {

@@ -120,9 +120,9 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{}}
 	h.metrics = newMetrics(deps.Registerer, h)
-	h.system = actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
-		return cfg.Logger.With("component", "protoactor")
-	}))
+	// Proto.Actor logs every start, stop and topology change at Info; keep only its warnings.
+	paLog := slog.New(minLevel{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
+	h.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(KindProcess, actor.PropsFromProducer(func() actor.Actor { return &processActor{host: h} }))
 	provider := &singleMember{kinds: []string{KindProcess}}
 	ccfg := cluster.Configure("actorweave", provider, h.lookup, remote.Configure(cfg.RemoteHost, 0),
@@ -230,3 +230,18 @@ func (h *Host) module(ctx context.Context, id ans104.ID) (*loadedModule, error) 
 	}
 	return lm, lm.err
 }
+
+// minLevel is a slog handler that drops records below min.
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h: m.h.WithAttrs(as), min: m.min}
+}
+func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{h: m.h.WithGroup(g), min: m.min} }

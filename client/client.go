@@ -213,6 +213,44 @@ func (c *Client) Result(ctx context.Context, pid, msg ans104.ID) (*Result, error
 	return &out, err
 }
 
+// ResultJSON is Result as the node wrote it, every field kept (GET /result/:id).
+func (c *Client) ResultJSON(ctx context.Context, pid, msg ans104.ID) (json.RawMessage, error) {
+	var b []byte
+	err := c.do(ctx, http.MethodGet, "/result/"+msg.String()+"?process-id="+pid.String(), nil, "", &b)
+	return b, err
+}
+
+// DryRunMessage is the message a dry-run evaluates, in the shape aoconnect's dryrun sends. Empty
+// ID and Owner become "1234", as aoconnect defaults them; Target is always the process.
+type DryRunMessage struct {
+	ID     string
+	Owner  string
+	Data   string
+	Anchor string
+	Tags   []ans104.Tag
+}
+
+// DryRunJSON evaluates m on pid without changing it (POST /dry-run) and returns the result as the
+// node wrote it. The AO protocol tags (Data-Protocol, Type, Variant) are added, as aoconnect does.
+func (c *Client) DryRunJSON(ctx context.Context, pid ans104.ID, m DryRunMessage) (json.RawMessage, error) {
+	if m.ID == "" {
+		m.ID = "1234"
+	}
+	if m.Owner == "" {
+		m.Owner = "1234"
+	}
+	if m.Anchor == "" {
+		m.Anchor = "0"
+	}
+	tags := append(append([]ans104.Tag{}, m.Tags...), ans104.Tag{Name: "Data-Protocol", Value: "ao"},
+		ans104.Tag{Name: "Type", Value: "Message"}, ans104.Tag{Name: "Variant", Value: "ao.TN.1"})
+	body, _ := json.Marshal(map[string]any{"Id": m.ID, "Owner": m.Owner, "Target": pid.String(), "Data": m.Data,
+		"Anchor": m.Anchor, "Tags": tags})
+	var b []byte
+	err := c.do(ctx, http.MethodPost, "/dry-run?process-id="+url.QueryEscape(pid.String()), body, "application/json", &b)
+	return b, err
+}
+
 // Raw performs a GET and returns the body.
 func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
 	var b []byte

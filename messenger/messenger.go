@@ -73,6 +73,7 @@ type Rejected struct {
 }
 
 type outMessage struct {
+	Module string            `json:"Module"` // spawns: some runtimes name the module here, not in a tag
 	Target string            `json:"Target"`
 	Anchor string            `json:"Anchor"`
 	Tags   []json.RawMessage `json:"Tags"`
@@ -189,7 +190,10 @@ func planSpawn(src Source, pos int, raw json.RawMessage, signer ans104.Signer) (
 		return nil, reason, nil
 	}
 	if _, ok := ans104.Tags(tags).Get("Module"); !ok {
-		return nil, "spawn lacks the Module tag", nil
+		if m.Module == "" {
+			return nil, "spawn names no module (no Module tag or field)", nil
+		}
+		tags = append(tags, ans104.Tag{Name: "Module", Value: m.Module})
 	}
 	variant := ans104.VariantLegacynet
 	if v := ans104.Tags(tags).Value("Variant"); v == ans104.VariantMainnet {

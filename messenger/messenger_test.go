@@ -30,7 +30,7 @@ func TestPlan(t *testing.T) {
 		`{"Target":"not-an-id","Tags":[]}`,
 		`{"Target":"`+pidA+`","Tags":[{"name":"N","value":5}]}`,
 	)
-	spawns := raws(t, `{"Tags":[{"name":"Module","value":"`+pidA+`"},{"name":"Name","value":"kid"}],"Data":"boot"}`, `{"Tags":[]}`)
+	spawns := raws(t, `{"Tags":[{"name":"Module","value":"`+pidA+`"},{"name":"Name","value":"kid"}],"Data":"boot"}`, `{"Tags":[]}`, `{"Module":"`+pidA+`"}`)
 	assigns := raws(t, `{"Processes":["`+pidA+`"],"Message":"`+pidA+`"}`)
 	pushes, rejected, err := Plan(src, msgs, spawns, assigns, signer)
 	if err != nil {
@@ -39,8 +39,11 @@ func TestPlan(t *testing.T) {
 	if len(rejected) != 3 {
 		t.Fatalf("want 3 rejected (bad target, non-string tag, spawn without Module), got %+v", rejected)
 	}
-	if len(pushes) != 5 {
-		t.Fatalf("want 2 messages + spawn + notice + assign, got %d", len(pushes))
+	if len(pushes) != 7 {
+		t.Fatalf("want 2 messages + 2 spawns with notices + assign, got %d", len(pushes))
+	}
+	if v := pushes[4].Item.Tags.Value("Module"); pushes[4].Kind != KindSpawn || v != pidA {
+		t.Fatalf("a spawn naming its module in a Module field gets the Module tag: %v", pushes[4].Item.Tags)
 	}
 	m := pushes[0].Item
 	if err := m.Verify(); err != nil {
@@ -80,8 +83,8 @@ func TestPlan(t *testing.T) {
 		notice.Item.Tags.Value("Process") != spawn.Item.ID().String() || notice.Item.Tags.Value("From-Process") != src.Process.String() {
 		t.Fatalf("notice %+v tags %v", notice, notice.Item.Tags)
 	}
-	if pushes[4].Kind != KindAssign || pushes[4].Target.String() != pidA {
-		t.Fatalf("assign %+v", pushes[4])
+	if pushes[6].Kind != KindAssign || pushes[6].Target.String() != pidA {
+		t.Fatalf("assign %+v", pushes[6])
 	}
 
 	// Determinism: the same outbox from the same source gives the same ids (exactly-once relies on

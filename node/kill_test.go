@@ -104,7 +104,7 @@ func killRound(t *testing.T, wasm []byte, seed int64) {
 	// Each process forwards a uniquely tagged message to the next one for every Eval it runs.
 	var mu sync.Mutex
 	acked := map[ans104.ID]ans104.ID{} // message id -> process
-	tokens := map[string]ans104.ID{}    // token -> the process it must reach
+	tokens := map[string]ans104.ID{}   // token -> the process it must reach
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {

@@ -157,3 +157,9 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ActiveProcesses is the number of processes with a live activation.
+func (n *Node) ActiveProcesses() int { return n.host.Active() }
+
+// DataDir is the node's data folder.
+func (n *Node) DataDir() string { return n.cfg.DataDir }

@@ -56,6 +56,7 @@ type host struct {
 	vars        hostVars
 	inst        *Instance
 	pool        map[uint32][]api.Function // free api.Functions per table index, for invoke_*
+	compiled    []wazero.CompiledModule   // this instance's compiled host modules, closed with it
 }
 
 // importFn describes one imported function as the module declares it.
@@ -389,6 +390,9 @@ func (h *host) buildHostModules(ctx context.Context, r wazero.Runtime, imports [
 		if err != nil {
 			return nil, fmt.Errorf("host module %s: %w", name, err)
 		}
+		// The compiled host module holds this instance's host closures: it must be closed with the
+		// instance, or wazero's compiled-module cache keeps every closed instance alive.
+		h.compiled = append(h.compiled, cm)
 		mod, err := r.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName(""))
 		if err != nil {
 			return nil, fmt.Errorf("host module %s: %w", name, err)

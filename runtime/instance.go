@@ -164,6 +164,10 @@ func (in *Instance) closeModules(ctx context.Context) {
 		_ = h.Close(ctx)
 	}
 	in.hosts = nil
+	for _, cm := range in.host.compiled {
+		_ = cm.Close(ctx)
+	}
+	in.host.compiled = nil
 	if in.meter != nil {
 		_ = in.meter.Close(ctx)
 		in.meter = nil
@@ -175,6 +179,14 @@ func (in *Instance) closeModules(ctx context.Context) {
 func (in *Instance) Close(ctx context.Context) error {
 	in.closeModules(ctx)
 	in.base, in.journal = nil, nil
+	// wazero keeps references to closed modules' functions (and so to the host closures that point
+	// back here) longer than the instance lives: cut every link from them to this instance's memory
+	// and function handles, so a closed instance costs nothing.
+	in.fns = nil
+	if in.host != nil {
+		in.host.pool = nil
+		in.host.inst = nil
+	}
 	return nil
 }
 

@@ -24,7 +24,7 @@ func newBenchCmd() *cobra.Command {
 		Short: "Run the reproducible benchmarks (append: durable log appends; ingest: signed messages over HTTP)",
 	}
 	appendCmd := newBenchAppendCmd()
-	cmd.AddCommand(appendCmd, newBenchIngestCmd())
+	cmd.AddCommand(appendCmd, newBenchIngestCmd(), newBenchActivationCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
 	}

@@ -27,6 +27,11 @@ func newRootCmd() *cobra.Command {
 		newNodeCmd(),
 		newKeygenCmd(),
 		newItemCmd(),
+		newModuleCmd(),
+		newSpawnCmd(),
+		newSendCmd(),
+		newResultCmd(),
+		newDryrunCmd(),
 		newEvalCmd(),
 		newBenchCmd(),
 	)

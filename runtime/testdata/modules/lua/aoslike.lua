@@ -151,6 +151,7 @@ function ao.spawn(module, m)
 end
 
 Inbox = {}
+Handlers = {} -- Handlers[action](msg) answers a message that is not an owner's Eval
 
 local function tagvalue(msg, name)
   for _, t in ipairs(msg.Tags or {}) do
@@ -193,6 +194,13 @@ function handle(msgJSON, envJSON)
       if output == nil and #printed > 0 then output = table.concat(printed, '\n') end
       if type(output) == 'table' then output = json.encode(output) end
       response = { Output = { data = { output = output, prompt = 'aos> ' } } }
+    end
+  elseif action ~= nil and type(Handlers[action]) == 'function' then
+    local ok, err = pcall(Handlers[action], msg)
+    if ok then
+      response = { Output = { data = 'Handled ' .. action .. ' From ' .. tostring(msg.From), print = true } }
+    else
+      response = { Error = tostring(err) }
     end
   else
     table.insert(Inbox, { Id = msg.Id, From = msg.From, Action = action })
