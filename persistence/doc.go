@@ -73,8 +73,8 @@
 // 25.6k and serial 17.3k / 32.5k / 18.7k appends/s; at 16 writers pipeline 9.0k / 7.7k / 13.7k and
 // serial 3.8k / 9.4k / 6.1k; five more rounds at 256 writers (load 5-6): pipeline 18.4k / 14.6k /
 // 16.9k / 12.0k / 19.3k (p99 81 / 66 / 111 / 152 / 66 ms), serial 17.9k / 16.2k / 14.6k / 14.3k /
-// 20.1k (p99 92 / 114 / 185 / 136 / 57 ms), CPU per append 34-36 vs 31-36 µs. Serial used ~50% more heap (it copies every batch into the merged
-// one). CommitPipeline is therefore the default: no measurable loss, no extra goroutine or copy,
+// 20.1k (p99 92 / 114 / 185 / 136 / 57 ms), CPU per append 34-36 vs 31-36 µs. Serial used ~50%
+// more heap (it copies every batch into the merged one). CommitPipeline is therefore the default: no measurable loss, no extra goroutine or copy,
 // and it is Pebble's own mechanism. CommitSerial stays as an option so the comparison can be
 // re-run on a quiet machine with one flag.
 //
