@@ -33,6 +33,12 @@ type AppendConfig struct {
 	AssignmentBytes int
 	MessageBytes    int
 	Logger          *slog.Logger
+	// Rate, when > 0, makes the run open-loop: the writers together offer Rate appends/s, each on a
+	// fixed schedule, and latency is measured from the scheduled time (so a stall counts against every
+	// append it delays: no coordinated omission). 0 is closed-loop: each writer appends again as soon
+	// as its previous append returns, which measures the maximum throughput; its mean latency is then
+	// writers / throughput by Little's law.
+	Rate float64
 	// Store tweaks the store's options (cache, memtable...) before each run; nil keeps the defaults.
 	Store func(*persistence.Options)
 }
@@ -53,6 +59,7 @@ func DefaultAppendConfig() AppendConfig {
 // AppendResult is one measured combination.
 type AppendResult struct {
 	Writers       int     `json:"writers"`
+	OfferedRate   float64 `json:"offered_rate,omitempty"` // open-loop target appends/s; 0 = closed loop
 	Processes     int     `json:"processes"`
 	Fsync         bool    `json:"fsync"`
 	Commit        string  `json:"commit"`
@@ -70,6 +77,16 @@ type AppendResult struct {
 	PeakHeapBytes uint64 `json:"peak_heap_bytes"`
 	PeakRSSBytes  uint64 `json:"peak_rss_bytes"`
 	FirstError    string `json:"first_error,omitempty"`
+	// Pebble write stalls during the run (flushes/compactions lagging): the usual source of the tail.
+	WriteStalls    int64   `json:"write_stalls"`
+	WriteStallsSec float64 `json:"write_stalls_sec"`
+	// LoadAvg is /proc/loadavg's 1-minute load at the end of the run: this benchmark shares the
+	// machine, and a load above the CPU count means the numbers understate the store.
+	LoadAvg float64 `json:"load_avg_1m"`
+	// CPUPerAppendUs is this process's CPU time (user+system, including Pebble's background flushes
+	// and compactions and the benchmark's own entry building) per successful append, in µs: unlike
+	// throughput it barely depends on what else runs on the machine.
+	CPUPerAppendUs float64 `json:"cpu_per_append_us"`
 }
 
 // AppendReport is the whole run, written as JSON by `actorweave bench append --out`.
@@ -81,6 +98,7 @@ type AppendReport struct {
 	DurationPerRun  string         `json:"duration_per_run"`
 	AssignmentBytes int            `json:"assignment_bytes"`
 	MessageBytes    int            `json:"message_bytes"`
+	Machine         Machine        `json:"machine"`
 	Results         []AppendResult `json:"results"`
 }
 
@@ -129,7 +147,7 @@ func RunAppend(ctx context.Context, cfg AppendConfig) (AppendReport, error) {
 	rep := AppendReport{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), DurationPerRun: cfg.Duration.String(),
-		AssignmentBytes: cfg.AssignmentBytes, MessageBytes: cfg.MessageBytes,
+		AssignmentBytes: cfg.AssignmentBytes, MessageBytes: cfg.MessageBytes, Machine: ThisMachine(),
 	}
 	for _, fsync := range cfg.Fsync {
 		for _, mode := range cfg.Commit {
@@ -177,13 +195,17 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 		return AppendResult{}, err
 	}
 
-	res := AppendResult{Writers: writers, Processes: cfg.Processes, Fsync: fsync, Commit: mode.String()}
+	res := AppendResult{Writers: writers, Processes: cfg.Processes, Fsync: fsync, Commit: mode.String(), OfferedRate: cfg.Rate}
+	var interval time.Duration // per writer, open loop only
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(writers) / cfg.Rate * float64(time.Second))
+	}
 	runtime.GC()
 	sampler := startMemSampler()
 	var errCount atomic.Int64
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, writers)
-	syncsBefore := fs.WALSyncs()
+	syncsBefore, stallsBefore, cpuBefore := fs.WALSyncs(), st.Stats(), cpuSeconds()
 	deadline := time.Now().Add(cfg.Duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -200,10 +222,20 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 			_, _ = rand.Read(asg)
 			_, _ = rand.Read(msg)
 			l := make([]time.Duration, 0, 1<<14)
+			// Open loop: writer w's k-th append is due at start + phase + k*interval.
+			phase := time.Duration(int64(interval) * int64(w) / int64(writers))
 			for i := 0; ctx.Err() == nil && time.Now().Before(deadline); i++ {
 				p := mine[i%len(mine)]
 				e := nextEntry(p, asg, msg)
 				t0 := time.Now()
+				if interval > 0 {
+					due := start.Add(phase + time.Duration(i)*interval)
+					if !due.Before(deadline) {
+						break
+					}
+					time.Sleep(time.Until(due))
+					t0 = due
+				}
 				err := st.Append(ctx, e)
 				l = append(l, time.Since(t0))
 				if err != nil {
@@ -217,9 +249,13 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpuUsed := time.Since(start), cpuSeconds()-cpuBefore
 	res.PeakHeapBytes, res.PeakRSSBytes = sampler.stop()
 	res.WALSyncs = fs.WALSyncs() - syncsBefore
+	res.LoadAvg = loadAvg()
+	stalls := st.Stats()
+	res.WriteStalls = stalls.WriteStalls - stallsBefore.WriteStalls
+	res.WriteStallsSec = (stalls.WriteStallDuration - stallsBefore.WriteStallDuration).Seconds()
 
 	all := slices.Concat(lats...)
 	slices.Sort(all)
@@ -228,6 +264,9 @@ func runAppendOnce(ctx context.Context, cfg AppendConfig, dir string, fsync bool
 		res.FirstError = v.(string)
 	}
 	res.Appends = int64(len(all)) - res.Errors
+	if res.Appends > 0 {
+		res.CPUPerAppendUs = cpuUsed / float64(res.Appends) * 1e6
+	}
 	res.Seconds = elapsed.Seconds()
 	res.AppendsPerSec = float64(res.Appends) / elapsed.Seconds()
 	res.P50Ms, res.P99Ms, res.MaxMs = pct(all, 0.50), pct(all, 0.99), pct(all, 1)
@@ -355,4 +394,18 @@ func rss() uint64 {
 		}
 	}
 	return 0
+}
+
+// loadAvg reads the 1-minute load average (Linux); 0 elsewhere.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

@@ -51,3 +51,17 @@ func TestRunAppendRejectsMoreWritersThanProcesses(t *testing.T) {
 		t.Fatal("5 writers over 4 processes accepted")
 	}
 }
+
+// TestRunAppendOpenLoop: with a rate, the run offers about that many appends per second (60 here;
+// never more, and a loaded CI machine may fall behind, hence the low floor).
+func TestRunAppendOpenLoop(t *testing.T) {
+	rep, err := RunAppend(context.Background(), AppendConfig{Writers: []int{4}, Processes: 8,
+		Duration: 300 * time.Millisecond, Dir: t.TempDir(), Fsync: []bool{true}, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Errors != 0 || r.Appends < 5 || r.Appends > 70 || r.OfferedRate != 200 {
+		t.Fatalf("open loop at 200/s for 0.3 s: %+v", r)
+	}
+}

@@ -61,11 +61,15 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 		return err
 	}
 	b := s.db.NewBatch()
+	ak := assignmentKey(e.AssignmentID)
 	_ = b.Set(logKey(e.Process, e.Nonce), encodeEntry(&e), nil)
 	_ = b.Set(tsKey(e.Process, e.Timestamp, e.Nonce), nil, nil)
-	_ = b.Set(assignmentKey(e.AssignmentID), binary.BigEndian.AppendUint64(append([]byte(nil), e.Process[:]...), e.Nonce), nil)
+	_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), e.Process[:]...), e.Nonce), nil)
+	s.filterAdd(ak)
 	if e.MessageID != (ID{}) {
-		_ = b.Set(msgKey(e.MessageID, e.Process), binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+		mk := msgKey(e.MessageID, e.Process)
+		_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+		s.filterAdd(mk)
 	}
 	if err := s.commit(b); err != nil {
 		// The outcome is unknown (the batch may or may not be in the WAL): drop the cached head so
@@ -99,7 +103,7 @@ func (s *Store) validate(hd *head, e *Entry) error {
 		return newErr(ErrHashChain, fmt.Sprintf("append nonce %d to process %s: hash chain %s, expected %s", e.Nonce, pid, b64(e.HashChain), b64(want)))
 	}
 	if e.MessageID != (ID{}) {
-		dup, err := s.has(msgKey(e.MessageID, e.Process))
+		dup, err := s.mayHave(msgKey(e.MessageID, e.Process))
 		if err != nil {
 			return err
 		}
@@ -109,7 +113,7 @@ func (s *Store) validate(hd *head, e *Entry) error {
 	}
 	// Assignment ids are signatures over tags that include the process id, so a duplicate across
 	// processes is not a race this lock needs to cover; within the process it is exact.
-	dup, err := s.has(assignmentKey(e.AssignmentID))
+	dup, err := s.mayHave(assignmentKey(e.AssignmentID))
 	if err != nil {
 		return err
 	}
@@ -117,4 +121,12 @@ func (s *Store) validate(hd *head, e *Entry) error {
 		return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s (nonce %d of process %s)", b64(e.AssignmentID), e.Nonce, pid))
 	}
 	return nil
+}
+
+// filterAdd records a dedup key in the filter before its batch commits, so the filter never misses
+// a stored key (a failed commit only leaves a harmless false positive).
+func (s *Store) filterAdd(key []byte) {
+	if s.filter != nil {
+		s.filter.add(key)
+	}
 }

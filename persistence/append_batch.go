@@ -16,6 +16,7 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 		return nil
 	}
 	seenMsg := make(map[ID]bool, len(entries))
+	seenAsg := make(map[ID]bool, len(entries))
 	for i := range entries {
 		e := &entries[i]
 		if e.Process != pid {
@@ -24,6 +25,10 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 		if err := s.checkEntry(e); err != nil {
 			return err
 		}
+		if seenAsg[e.AssignmentID] {
+			return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s twice in one batch for process %s", b64(e.AssignmentID), b64(pid)))
+		}
+		seenAsg[e.AssignmentID] = true
 		if e.MessageID != (ID{}) {
 			if seenMsg[e.MessageID] {
 				return newErr(ErrMessageExists, fmt.Sprintf("message %s twice in one batch for process %s", b64(e.MessageID), b64(pid)))
@@ -47,7 +52,8 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 	}
 	// Validate against a copy of the head advanced entry by entry, so each entry is checked as the
 	// log will be when it lands.
-	sim := *hd
+	// Copy only the validation fields: refs belongs to the shard mutex, not to the lock held here.
+	sim := head{loaded: true, exists: hd.exists, epoch: hd.epoch, count: hd.count, lastHC: hd.lastHC, lastAsgID: hd.lastAsgID}
 	b := s.db.NewBatch()
 	for i := range entries {
 		e := &entries[i]
@@ -58,9 +64,13 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 		}
 		_ = b.Set(logKey(pid, e.Nonce), encodeEntry(e), nil)
 		_ = b.Set(tsKey(pid, e.Timestamp, e.Nonce), nil, nil)
-		_ = b.Set(assignmentKey(e.AssignmentID), binary.BigEndian.AppendUint64(append([]byte(nil), pid[:]...), e.Nonce), nil)
+		ak := assignmentKey(e.AssignmentID)
+		_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), pid[:]...), e.Nonce), nil)
+		s.filterAdd(ak) // the dedup filter must hold every stored key (filter.go)
 		if e.MessageID != (ID{}) {
-			_ = b.Set(msgKey(e.MessageID, pid), binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+			mk := msgKey(e.MessageID, pid)
+			_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+			s.filterAdd(mk)
 		}
 		sim.count, sim.lastHC, sim.lastAsgID = e.Nonce+1, e.HashChain, e.AssignmentID
 	}

@@ -61,6 +61,12 @@ type Options struct {
 	// evicted head is reloaded from Pebble on next use. Default 1<<20 (~200 MB worst case).
 	HeadCacheSize int
 
+	// DedupFilterBytes sizes the in-memory Bloom filter that lets most appends skip the dedup Gets
+	// (see filter.go). Default 16 MiB: ~13 million ids at a 1% false-positive rate; beyond that it
+	// gets gradually less useful, never wrong. NoDedupFilter turns it off (every append does the Gets).
+	DedupFilterBytes int
+	NoDedupFilter    bool
+
 	// Pebble tuning.
 	BlockCacheBytes int64  // default 64 MiB
 	MemTableBytes   uint64 // default 64 MiB
@@ -87,6 +93,7 @@ func DefaultOptions() Options {
 		MaxScanLimit:        10_000,
 		MaxScanBytes:        64 << 20,
 		HeadCacheSize:       1 << 20,
+		DedupFilterBytes:    16 << 20,
 		BlockCacheBytes:     64 << 20,
 		MemTableBytes:       64 << 20,
 	}
@@ -112,6 +119,7 @@ func (o Options) withDefaults() (Options, error) {
 		{"MaxScanLimit", &o.MaxScanLimit, d.MaxScanLimit},
 		{"MaxScanBytes", &o.MaxScanBytes, d.MaxScanBytes},
 		{"HeadCacheSize", &o.HeadCacheSize, d.HeadCacheSize},
+		{"DedupFilterBytes", &o.DedupFilterBytes, d.DedupFilterBytes},
 	}
 	for _, f := range ints {
 		if *f.v < 0 {

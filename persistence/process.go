@@ -12,7 +12,8 @@ func (s *Store) loadHead(pid ID, hd *head) error {
 	if hd.loaded {
 		return nil
 	}
-	*hd = head{lock: hd.lock, refs: hd.refs}
+	// Reset field by field: refs belongs to the shard mutex, not to the lock held here.
+	hd.exists, hd.epoch, hd.count, hd.lastHC, hd.lastAsgID = false, 0, 0, ID{}, ID{}
 	ev, ok, err := s.get(epochKey(pid))
 	if err != nil {
 		return fmt.Errorf("persistence: load head of %s: %w", b64(pid), err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -17,14 +18,37 @@ type Store struct {
 	wo    *pebble.WriteOptions
 	log   *slog.Logger
 	heads *heads
-	cache *pebble.Cache
 
 	// closeMu: every operation holds it for reading; Close takes it for writing, so Close waits for
 	// in-flight appends to finish and later calls get ErrClosed instead of touching a closed DB.
 	closeMu sync.RWMutex
 	closed  bool
 
-	committer *committer // nil unless Options.Commit == CommitSerial
+	committer *committer   // nil unless Options.Commit == CommitSerial
+	filter    *dedupFilter // nil when Options.NoDedupFilter
+	stalls    stallStats
+}
+
+// stallStats counts Pebble write stalls (memtables or L0 full because flushes and compactions lag):
+// they are where append tail latency comes from when the machine is short of CPU or disk.
+type stallStats struct {
+	mu    sync.Mutex
+	count int64
+	total time.Duration
+	began time.Time
+}
+
+// Stats is a snapshot of store counters.
+type Stats struct {
+	WriteStalls        int64         // Pebble write stalls since Open
+	WriteStallDuration time.Duration // their total duration
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	s.stalls.mu.Lock()
+	defer s.stalls.mu.Unlock()
+	return Stats{WriteStalls: s.stalls.count, WriteStallDuration: s.stalls.total}
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -33,6 +57,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &Store{opts: o, log: o.Logger.With("component", "persistence"), heads: newHeads(o.HeadCacheSize), wo: pebble.Sync}
 	cache := pebble.NewCache(o.BlockCacheBytes)
 	po := &pebble.Options{
 		FS:                 o.FS,
@@ -40,6 +65,23 @@ func Open(dir string, o Options) (*Store, error) {
 		MemTableSize:       o.MemTableBytes,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{o.Logger.With("component", "pebble")},
+		EventListener: &pebble.EventListener{
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				s.stalls.mu.Lock()
+				s.stalls.count++
+				s.stalls.began = time.Now()
+				s.stalls.mu.Unlock()
+				s.log.Warn("pebble write stall", "reason", info.Reason)
+			},
+			WriteStallEnd: func() {
+				s.stalls.mu.Lock()
+				if !s.stalls.began.IsZero() {
+					s.stalls.total += time.Since(s.stalls.began)
+					s.stalls.began = time.Time{}
+				}
+				s.stalls.mu.Unlock()
+			},
+		},
 	}
 	// Bloom filters make the dedup Gets (message and assignment ids, mostly absent) cheap once the
 	// keys have left the memtable; Pebble copies L0's policy to the lower levels.
@@ -50,15 +92,19 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
 	}
-	s := &Store{
-		db:    db,
-		opts:  o,
-		wo:    pebble.Sync,
-		log:   o.Logger.With("component", "persistence"),
-		heads: newHeads(o.HeadCacheSize),
-	}
+	s.db = db
 	if o.NoSync {
 		s.wo = pebble.NoSync
+	}
+	if !o.NoDedupFilter {
+		s.filter = newDedupFilter(o.DedupFilterBytes)
+		start := time.Now()
+		n, err := loadFilter(db, s.filter)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.log.Debug("dedup filter loaded", "keys", n, "took", time.Since(start))
 	}
 	if o.Commit == CommitSerial {
 		s.committer = newCommitter(db, s.wo, o.MaxGroupEntries, o.MaxGroupBytes)
@@ -140,4 +186,12 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "fatal", true)
 	panic("pebble: " + msg)
+}
+
+// mayHave reports whether key may be stored: the filter answers "no" without touching Pebble.
+func (s *Store) mayHave(key []byte) (bool, error) {
+	if s.filter != nil && !s.filter.mayContain(key) {
+		return false, nil
+	}
+	return s.has(key)
 }

@@ -41,6 +41,7 @@ func newBenchAppendCmd() *cobra.Command {
 		cpuprof  string
 		cacheMB  int64
 		memMB    uint64
+		noFilter bool
 		cfg      = d
 	)
 	cmd := &cobra.Command{
@@ -80,6 +81,7 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 				if memMB > 0 {
 					o.MemTableBytes = memMB << 20
 				}
+				o.NoDedupFilter = noFilter
 			}
 			rep, err := bench.RunAppend(c.Context(), cfg)
 			if err != nil {
@@ -109,6 +111,8 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 	f.StringVar(&cpuprof, "cpuprofile", "", "write a Go CPU profile of the whole run to this file")
 	f.Int64Var(&cacheMB, "cache-mb", 0, "Pebble block cache in MiB (default: the store's default)")
 	f.Uint64Var(&memMB, "memtable-mb", 0, "Pebble memtable size in MiB (default: the store's default)")
+	f.BoolVar(&noFilter, "no-dedup-filter", false, "turn off the store's in-memory dedup filter (every append does the Pebble Gets)")
+	f.Float64Var(&cfg.Rate, "rate", 0, "open loop: offer this many appends/s in total on a fixed schedule (latency from the scheduled time); 0 = closed loop, as fast as possible")
 	f.IntVar(&cfg.AssignmentBytes, "assignment-bytes", d.AssignmentBytes, "bytes per assignment item")
 	f.IntVar(&cfg.MessageBytes, "message-bytes", d.MessageBytes, "bytes per message item")
 	return cmd
@@ -142,14 +146,18 @@ func parseModes(s string) ([]persistence.CommitMode, error) {
 }
 
 func printAppendReport(w io.Writer, rep bench.AppendReport) {
-	fmt.Fprintf(w, "append benchmark: %s, %d CPUs, %s per run, assignment %d B + message %d B\n",
-		rep.GoVersion, rep.NumCPU, rep.DurationPerRun, rep.AssignmentBytes, rep.MessageBytes)
+	loop := "closed loop (each writer appends as soon as its previous append returns)"
+	if len(rep.Results) > 0 && rep.Results[0].OfferedRate > 0 {
+		loop = fmt.Sprintf("open loop at %.0f appends/s offered (latency from the scheduled time)", rep.Results[0].OfferedRate)
+	}
+	fmt.Fprintf(w, "append benchmark: %s, %d CPUs, %s per run, assignment %d B + message %d B, %s\n",
+		rep.GoVersion, rep.NumCPU, rep.DurationPerRun, rep.AssignmentBytes, rep.MessageBytes, loop)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "fsync\tcommit\twriters\tprocesses\tappends/s\tp50 ms\tp99 ms\tmax ms\tappends/fsync\tpeak heap MiB\tpeak RSS MiB\terrors\t")
+	fmt.Fprintln(tw, "fsync\tcommit\twriters\tprocesses\tappends/s\tp50 ms\tp99 ms\tmax ms\tappends/fsync\tpeak heap MiB\tpeak RSS MiB\tstalls\tstall s\tCPU µs/append\tload\terrors\t")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%t\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%t\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%d\t%.2f\t%.0f\t%.1f\t%d\t\n",
 			r.Fsync, r.Commit, r.Writers, r.Processes, r.AppendsPerSec, r.P50Ms, r.P99Ms, r.MaxMs,
-			r.AppendsPerSync, float64(r.PeakHeapBytes)/(1<<20), float64(r.PeakRSSBytes)/(1<<20), r.Errors)
+			r.AppendsPerSync, float64(r.PeakHeapBytes)/(1<<20), float64(r.PeakRSSBytes)/(1<<20), r.WriteStalls, r.WriteStallsSec, r.CPUPerAppendUs, r.LoadAvg, r.Errors)
 	}
 	tw.Flush()
 	// Ratios from the same run: durable throughput as a fraction of the no-fsync baseline.
