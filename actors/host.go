@@ -76,6 +76,8 @@ type Host struct {
 	address string // the node key's wallet address (the Scheduler of its processes)
 	pusher  *pusher
 	metrics *metrics
+	sweepC  chan struct{}
+	sweepWG sync.WaitGroup
 
 	modMu   sync.Mutex
 	modules map[ans104.ID]*loadedModule
@@ -132,11 +134,32 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h.cluster.StartMember()
 	h.props = h.cluster.GetClusterKind(KindProcess).Props
 	h.pusher = newPusher(h)
+	h.sweepC = make(chan struct{})
+	h.sweepWG.Add(1)
+	go h.sweep()
 	if err := h.pusher.resume(); err != nil {
 		h.Stop(context.Background())
 		return nil, err
 	}
 	return h, nil
+}
+
+// sweep asks activations idle for IdleTimeout to passivate; each decides whether it can.
+func (h *Host) sweep() {
+	defer h.sweepWG.Done()
+	every := max(h.cfg.IdleTimeout/4, 5*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.sweepC:
+			return
+		case now := <-t.C:
+			for _, pid := range h.lookup.idle(now.Add(-h.cfg.IdleTimeout)) {
+				h.system.Root.Send(pid, &idleCheck{})
+			}
+		}
+	}
 }
 
 func (h *Host) spawn(identity string) (*actor.PID, error) {
@@ -147,6 +170,8 @@ func (h *Host) spawn(identity string) (*actor.PID, error) {
 // Stop passivates every process (checkpointing as on idle), stops delivering and shuts the actor
 // system down.
 func (h *Host) Stop(ctx context.Context) error {
+	close(h.sweepC)
+	h.sweepWG.Wait()
 	h.pusher.stop()
 	for _, pid := range h.lookup.pids() {
 		_ = h.system.Root.PoisonFuture(pid).Wait()

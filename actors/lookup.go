@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
@@ -25,6 +26,7 @@ type lookup struct {
 type activation struct {
 	pid      *actor.PID
 	inflight int
+	lastUsed time.Time
 	stopping bool
 	stopped  chan struct{} // closed when the actor has stopped
 }
@@ -60,6 +62,7 @@ func (l *lookup) acquire(ctx context.Context, identity string) (*activation, err
 			a.pid = pid
 		}
 		a.inflight++
+		a.lastUsed = time.Now()
 		l.mu.Unlock()
 		return a, nil
 	}
@@ -68,7 +71,21 @@ func (l *lookup) acquire(ctx context.Context, identity string) (*activation, err
 func (l *lookup) release(a *activation) {
 	l.mu.Lock()
 	a.inflight--
+	a.lastUsed = time.Now()
 	l.mu.Unlock()
+}
+
+// idle returns the activations that had no request in flight since before cutoff.
+func (l *lookup) idle(cutoff time.Time) []*actor.PID {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*actor.PID
+	for _, a := range l.acts {
+		if a.pid != nil && a.inflight == 0 && !a.stopping && a.lastUsed.Before(cutoff) {
+			out = append(out, a.pid)
+		}
+	}
+	return out
 }
 
 // tryStop marks identity's activation as stopping if no request is in flight to it; the caller

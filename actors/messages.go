@@ -78,8 +78,9 @@ type evalProgress struct {
 	evaluated uint64
 	idle      bool
 }
-type passivate struct{}
-type passivated struct{}
+type passivate struct{}  // to the evaluator: checkpoint if worth it, drop the instance
+type passivated struct{} // its answer
+type idleCheck struct{}  // to a grain: the sweeper saw no request for IdleTimeout
 
 // StoredResult is how a result is kept in the store and served: the CU's fields plus where it sits.
 type StoredResult struct {

@@ -69,7 +69,7 @@ func (p *processActor) Receive(ctx actor.Context) {
 		ctx.Forward(p.evaluator)
 	case *evalProgress:
 		p.evaluated = m.evaluated
-	case *actor.ReceiveTimeout:
+	case *idleCheck:
 		p.maybePassivate(ctx)
 	case *passivated:
 		ctx.Stop(ctx.Self())
@@ -109,7 +109,6 @@ func (p *processActor) started(ctx actor.Context) {
 	p.pendingIDs = map[ans104.ID]bool{}
 	p.loadErr = p.load()
 	p.host.metrics.activations.Inc()
-	ctx.SetReceiveTimeout(p.host.cfg.IdleTimeout)
 }
 
 // load reads the process and the end of its log: the scheduler continues from the last durable
@@ -371,16 +370,17 @@ func (p *processActor) ensureEvaluator(ctx actor.Context) {
 }
 
 // maybePassivate stops an idle activation: nothing in flight, nothing pending, the log fully
-// evaluated, and (checked by the registry) no request on its way to it.
+// evaluated, and (checked by the registry) no request on its way to it. Idleness comes from the
+// host's sweeper, not from Proto.Actor's receive timeout, which has a data race in this version
+// (protoactor-go issue #1139).
 func (p *processActor) maybePassivate(ctx actor.Context) {
 	if p.stopping || p.inflight || len(p.pending) > 0 || p.evaluated < p.head {
-		return
+		return // the sweeper asks again later
 	}
 	if !p.host.lookup.tryStop(p.id, p.self) {
 		return
 	}
 	p.stopping = true
-	ctx.SetReceiveTimeout(0)
 	if p.evaluator == nil {
 		ctx.Stop(ctx.Self())
 		return

@@ -1,0 +1,97 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/internal/testutil"
+)
+
+// Requests racing with passivation are never lost: with a 30 ms idle timeout, processes passivate
+// and reactivate constantly while messages keep arriving at random intervals, and every message is
+// acknowledged, evaluated once and in order.
+func TestRequestsRacingPassivation(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	n := startNode(t, t.TempDir(), func(c *Config) {
+		c.Actors.IdleTimeout = 30 * time.Millisecond
+		c.Actors.CheckpointEvery = 7 // checkpoints and replays both happen
+		c.Actors.CheckpointOnPassivate = 3
+	})
+	defer n.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const procs, perProc = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, procs)
+	for p := 0; p < procs; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(p)))
+			pid, err := c.Spawn(ctx, mod, "", nil, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var last ans104.ID
+			for i := 1; i <= perProc; i++ {
+				time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond)
+				id, err := c.Send(ctx, pid, []byte("n = (n or 0) + 1; return n"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+				if err != nil {
+					errs <- fmt.Errorf("process %d message %d: %w", p, i, err)
+					return
+				}
+				last = id
+				if rng.Intn(3) == 0 {
+					r, err := c.Result(ctx, pid, id)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if got := evalOutput(t, r); got != fmt.Sprint(i) {
+						errs <- fmt.Errorf("process %d message %d: n = %s", p, i, got)
+						return
+					}
+				}
+			}
+			r, err := c.Result(ctx, pid, last)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if got := evalOutput(t, r); got != fmt.Sprint(perProc) {
+				errs <- fmt.Errorf("process %d: n = %s after %d messages", p, got, perProc)
+			}
+		}(p)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	metrics, err := c.Raw(ctx, "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"actorweave_passivations_total", "actorweave_checkpoints_total", "actorweave_acked_total", "actorweave_http_requests_total"} {
+		if !strings.Contains(string(metrics), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if strings.Contains(string(metrics), "actorweave_passivations_total 0\n") {
+		t.Error("no process passivated: the test did not exercise the race")
+	}
+}
