@@ -246,19 +246,14 @@ func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
 			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
 			return
 		}
-		locs, err := p.host.deps.Store.ByMessageID(ps.msgID)
-		if errors.Is(err, persistence.ErrNotFound) {
-			err = nil
-		}
+		dup, err := p.host.deps.Store.HasMessage(p.pid, ps.msgID)
 		if err != nil {
 			ctx.Respond(&submitResponse{err: err})
 			return
 		}
-		for _, l := range locs {
-			if l.Process == p.pid {
-				ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
-				return
-			}
+		if dup {
+			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
+			return
 		}
 		p.pendingIDs[ps.msgID] = true
 	}

@@ -125,3 +125,14 @@ func (s *Store) ByAssignmentID(id ID) (Location, error) {
 	l.Nonce = binary.BigEndian.Uint64(v[idLen:])
 	return l, nil
 }
+
+// HasMessage reports whether msgID is already in pid's log. Almost every answer for a new message
+// comes from the in-memory filter, without touching Pebble.
+func (s *Store) HasMessage(pid, msgID ID) (bool, error) {
+	done, err := s.enter()
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	return s.mayHave(msgKey(msgID, pid))
+}

@@ -50,7 +50,7 @@ and peak memory.`,
 				return err
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "processes\tclients\tacked\terrors\tacked/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tevaluated/s\tcpu cores\tpeak RSS MiB\t")
+			fmt.Fprintln(tw, "processes\tclients\tacked\terrors\tacked/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tevaluated/s\tack CPU ms/msg\tcpu cores\tpeak RSS MiB\t")
 			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.3f\t%.2f\t%.0f\t\n", rep.Processes, rep.Clients,
 				rep.Acked, rep.Errors, rep.AckedPerSec, rep.P50ms, rep.P90ms, rep.P99ms, rep.MaxMs, rep.EvaluatedPerSec,
 				rep.AckCPUms, rep.CPUCores, float64(rep.RSSBytes)/(1<<20))
