@@ -227,12 +227,12 @@ type gqlRequest struct {
 	Variables     map[string]interface{} `json:"variables"`
 }
 
-func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) error {
 	var req gqlRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-		writeError(w, r, badRequest("GraphQL body must be JSON {query, variables}: "+err.Error()))
-		return
+		return badRequest("GraphQL body must be JSON {query, variables}: " + err.Error())
 	}
 	resp := s.gql.Exec(r.Context(), req.Query, req.OperationName, req.Variables)
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }

@@ -62,8 +62,12 @@ func New(b Backend, cfg Config, reg prometheus.Registerer, gather prometheus.Gat
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
-	h := func(route string, f func(http.ResponseWriter, *http.Request)) http.Handler {
-		return s.metrics.wrap(route, http.HandlerFunc(f))
+	h := func(route string, f func(http.ResponseWriter, *http.Request) error) http.Handler {
+		return s.metrics.wrap(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := f(w, r); err != nil {
+				writeError(w, r, err)
+			}
+		}))
 	}
 	s.mux.Handle("GET /{$}", h("GET /", s.handleRoot))
 	s.mux.Handle("POST /{$}", h("POST /", s.handlePost))
@@ -84,28 +88,27 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /{a}/{b}", h("GET /:a/:b", s.handleGetTwo))
 }
 
-func (s *Server) handleGetTwo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetTwo(w http.ResponseWriter, r *http.Request) error {
 	a, b := r.PathValue("a"), r.PathValue("b")
 	switch {
 	case a == "result":
-		s.handleResult(w, r, b)
+		return s.handleResult(w, r, b)
 	case a == "results":
-		s.handleResults(w, r, b)
+		return s.handleResults(w, r, b)
 	case a == "processes":
-		s.handleProcess(w, r, b)
+		return s.handleProcess(w, r, b)
 	case a == "state":
-		s.handleState(w, r, b)
+		return s.handleState(w, r, b)
 	case a == "raw":
-		s.handleRaw(w, r, b)
+		return s.handleRaw(w, r, b)
 	case a == "cron":
-		writeError(w, r, &apiError{msg: "cron results are not served yet", kind: ErrNotImplemented})
+		return &apiError{msg: "cron results are not served yet", kind: ErrNotImplemented}
 	case b == "latest":
-		s.handleLatest(w, r, a)
+		return s.handleLatest(w, r, a)
 	case b == "data":
-		s.handleRaw(w, r, a)
-	default:
-		writeError(w, r, &apiError{msg: "no route GET /" + a + "/" + b, kind: ErrNotFound})
+		return s.handleRaw(w, r, a)
 	}
+	return &apiError{msg: "no route GET /" + a + "/" + b, kind: ErrNotFound}
 }
 
 func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
@@ -150,54 +153,47 @@ func (s *Server) readItem(w http.ResponseWriter, r *http.Request) (*ans104.DataI
 
 // --- messenger -------------------------------------------------------------------------------
 
-func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	qs := r.URL.Query()
 	if qs.Has("process-id") || qs.Has("assign") {
-		s.handleAssign(w, r)
-		return
+		return s.handleAssign(w, r)
 	}
 	item, err := s.readItem(w, r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	kind, err := ans104.Kind(item)
 	if err == nil && kind != ans104.KindProcess && kind != ans104.KindMessage {
 		err = badRequest(fmt.Sprintf("Type %q cannot be posted here: only Process and Message items are scheduled (publish modules with POST /tx)", kind))
 	}
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	ack, err := s.b.Submit(ctx, item)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"message": "Processing DataItem", "id": ack.ID.String(), "timestamp": ack.Timestamp})
+	return nil
 }
 
-func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) error {
 	qs := r.URL.Query()
 	if qs.Get("process-id") == "" || qs.Get("assign") == "" {
-		writeError(w, r, badRequest("If sending assign or process-id, you must send both."))
-		return
+		return badRequest("If sending assign or process-id, you must send both.")
 	}
 	pid, err := parseID("process-id", qs.Get("process-id"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if len(qs.Get("assign")) != ans104.IDLen {
-		writeError(w, r, badRequest("assign param must be 43 characters"))
-		return
+		return badRequest("assign param must be 43 characters")
 	}
 	msg, err := parseID("assign", qs.Get("assign"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	req := AssignRequest{Process: pid, Message: msg, BaseLayer: qs.Has("base-layer")}
 	if ex := qs.Get("exclude"); ex != "" {
@@ -207,24 +203,22 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	ack, err := s.b.Assign(ctx, req)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"message": "Processing Assignment", "id": ack.ID.String(), "timestamp": ack.Timestamp})
+	return nil
 }
 
-func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		pid, err := parseID("process id", r.PathValue("pid"))
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		ctx, cancel := s.ctx(r)
 		defer cancel()
 		if err := s.b.Monitor(ctx, pid, on); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		if on {
@@ -232,71 +226,71 @@ func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request)
 		} else {
 			io.WriteString(w, "Process deleted")
 		}
+		return nil
 	}
 }
 
 // --- scheduler -------------------------------------------------------------------------------
 
-func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) error {
 	ts, _ := s.b.Clock()
 	writeJSON(w, http.StatusOK, map[string]string{"timestamp": strconv.FormatInt(ts, 10), "address": s.b.SchedulerAddress()})
+	return nil
 }
 
-func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) error {
 	ts, h := s.b.Clock()
 	writeJSON(w, http.StatusOK, map[string]string{"timestamp": strconv.FormatInt(ts, 10), "block_height": ans104.FormatBlockHeight(h)})
+	return nil
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request, id string) error {
 	pid, err := parseID("process id", id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	p, err := s.b.Process(ctx, pid)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, renderProcess(p))
+	return nil
 }
 
-func (s *Server) handleLatest(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) handleLatest(w http.ResponseWriter, r *http.Request, id string) error {
 	pid, err := parseID("process id", id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	e, err := s.b.Latest(ctx, pid)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, renderEntry(e, r.URL.Query().Has("show-anchor")))
+	return nil
 }
 
 // handleGetID serves GET /:id, which three roles share: with process-id it is the SU's message
 // lookup; for a process id it is the SU's paginated log (with the process's tags as headers, which
 // is what the reference MU reads from a gateway); for any other item it is the gateway's data
 // with tags as headers.
-func (s *Server) handleGetID(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetID(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID("id", r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	pid, hasPID, err := processIDParam(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
@@ -304,119 +298,105 @@ func (s *Server) handleGetID(w http.ResponseWriter, r *http.Request) {
 	if hasPID && pid != id {
 		e, err := s.b.LogEntry(ctx, pid, id)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, renderEntry(e, showAnchor))
-		return
+		return nil
 	}
 	if p, err := s.b.Process(ctx, id); err == nil {
 		q, err := parseLogQuery(r)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		page, err := s.b.Log(ctx, id, q)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		setTagHeaders(w, p.Item)
 		writeJSON(w, http.StatusOK, renderPage(page, q.ByNonce(), showAnchor))
-		return
+		return nil
 	} else if !errors.Is(err, ErrNotFound) {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if hasPID {
-		writeError(w, r, &apiError{msg: "Message or Process not found", kind: ErrNotFound})
-		return
+		return &apiError{msg: "Message or Process not found", kind: ErrNotFound}
 	}
-	s.serveItem(w, r, ctx, id)
+	return s.serveItem(w, r, ctx, id)
 }
 
 // --- compute ---------------------------------------------------------------------------------
 
-func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, idText string) {
+func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, idText string) error {
 	id, err := parseID("message id", idText)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	pid, _, err := processIDParam(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
 	defer cancel()
 	res, err := s.b.Result(ctx, pid, id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, renderResult(res))
+	return nil
 }
 
-func (s *Server) handleResults(w http.ResponseWriter, r *http.Request, idText string) {
+func (s *Server) handleResults(w http.ResponseWriter, r *http.Request, idText string) error {
 	pid, err := parseID("process id", idText)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	q, err := parseResultsQuery(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	page, err := s.b.Results(ctx, pid, q)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, renderResultsPage(page, q.Desc))
+	return nil
 }
 
-func (s *Server) handleDryRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDryRun(w http.ResponseWriter, r *http.Request) error {
 	pid, _, err := processIDParam(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxDryRunBytes))
 	if err != nil {
-		writeError(w, r, &apiError{msg: fmt.Sprintf("dry-run body over %d bytes", s.cfg.MaxDryRunBytes), kind: ErrTooLarge})
-		return
+		return &apiError{msg: fmt.Sprintf("dry-run body over %d bytes", s.cfg.MaxDryRunBytes), kind: ErrTooLarge}
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(body, &probe); err != nil {
-		writeError(w, r, badRequest("dry-run body must be a JSON message object: "+err.Error()))
-		return
+		return badRequest("dry-run body must be a JSON message object: " + err.Error())
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
 	defer cancel()
 	res, err := s.b.DryRun(ctx, pid, body)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, renderResult(res))
+	return nil
 }
 
-func (s *Server) handleState(w http.ResponseWriter, r *http.Request, idText string) {
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request, idText string) error {
 	pid, err := parseID("process id", idText)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
 	defer cancel()
 	st, err := s.b.State(ctx, pid)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
@@ -425,49 +405,48 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request, idText stri
 	h.Set("Last-Block-Height", strconv.FormatUint(st.BlockHeight, 10))
 	h.Set("Content-Length", strconv.Itoa(len(st.Memory)))
 	w.Write(st.Memory)
+	return nil
 }
 
 // --- gateway ---------------------------------------------------------------------------------
 
-func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) error {
 	_, height := s.b.Clock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"network": "actorweave", "version": 5, "release": 1, "height": height, "current": "",
 		"blocks": height, "peers": 0, "queue_length": 0, "node_state_latency": 0,
 	})
+	return nil
 }
 
-func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) error {
 	item, err := s.readItem(w, r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	if err := s.b.Publish(ctx, item); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": item.ID().String(), "timestamp": time.Now().UnixMilli()})
+	return nil
 }
 
-func (s *Server) handleRaw(w http.ResponseWriter, r *http.Request, idText string) {
+func (s *Server) handleRaw(w http.ResponseWriter, r *http.Request, idText string) error {
 	id, err := parseID("id", idText)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	s.serveItem(w, r, ctx, id)
+	return s.serveItem(w, r, ctx, id)
 }
 
-func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, ctx context.Context, id ans104.ID) {
+func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, ctx context.Context, id ans104.ID) error {
 	it, err := s.b.Item(ctx, id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	setTagHeaders(w, it.Item)
 	ct := it.Item.Tags.Value("Content-Type")
@@ -479,6 +458,7 @@ func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, ctx context.C
 	if r.Method != http.MethodHead {
 		w.Write(it.Item.Data)
 	}
+	return nil
 }
 
 // setTagHeaders serves an item's tags as response headers, as arweave.net does and as the reference

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/actorweave/actorweave/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,35 +14,9 @@ import (
 	"testing"
 )
 
-// repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return testutil.RepoRoot(t) }
 
-// testModule reads a module built by scripts/deps.d/20-wasm-modules.sh.
-func testModule(t testing.TB, name string) []byte {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "testdata", "build", "wasm", name+".wasm")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("test module %s is missing (%v): run `make deps` to build the test modules", name, err)
-	}
-	return b
-}
+func testModule(t testing.TB, name string) []byte { return testutil.Module(t, name) }
 
 // aoLoaderDriver returns the path of the node driver, failing when node or the npm packages are
 // missing.

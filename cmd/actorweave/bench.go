@@ -23,6 +23,29 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Run the reproducible benchmarks (append: durable log appends; ingest: signed messages over HTTP)",
 	}
+	var cpuprof string
+	var stopProfile func()
+	cmd.PersistentFlags().StringVar(&cpuprof, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (go tool pprof)")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if cpuprof == "" {
+			return nil
+		}
+		f, err := os.Create(cpuprof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
+	}
+	cmd.PersistentPostRun = func(*cobra.Command, []string) {
+		if stopProfile != nil {
+			stopProfile()
+		}
+	}
 	appendCmd := newBenchAppendCmd()
 	cmd.AddCommand(appendCmd, newBenchIngestCmd(), newBenchActivationCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {
@@ -38,7 +61,6 @@ func newBenchAppendCmd() *cobra.Command {
 		commit   string
 		out      string
 		baseline bool
-		cpuprof  string
 		cacheMB  int64
 		memMB    uint64
 		noFilter bool
@@ -62,17 +84,6 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 			cfg.Fsync = []bool{true}
 			if baseline {
 				cfg.Fsync = append(cfg.Fsync, false)
-			}
-			if cpuprof != "" {
-				f, err := os.Create(cpuprof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
 			}
 			cfg.Store = func(o *persistence.Options) {
 				if cacheMB > 0 {
@@ -108,7 +119,6 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 	f.StringVar(&out, "out", "", "also write the report as JSON to this file")
 	f.StringVar(&commit, "commit", "pipeline", "comma-separated group-commit modes: pipeline, serial")
 	f.BoolVar(&baseline, "baseline", true, "also measure with fsync off, as a baseline ratio")
-	f.StringVar(&cpuprof, "cpuprofile", "", "write a Go CPU profile of the whole run to this file")
 	f.Int64Var(&cacheMB, "cache-mb", 0, "Pebble block cache in MiB (default: the store's default)")
 	f.Uint64Var(&memMB, "memtable-mb", 0, "Pebble memtable size in MiB (default: the store's default)")
 	f.BoolVar(&noFilter, "no-dedup-filter", false, "turn off the store's in-memory dedup filter (every append does the Pebble Gets)")

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,7 @@ import (
 
 func newBenchActivationCmd() *cobra.Command {
 	cfg := bench.DefaultActivationConfig()
-	var module, out, cpuprof string
+	var module, out string
 	cmd := &cobra.Command{
 		Use:     "activation",
 		Short:   "Spawn K processes, let them passivate, wake a sample: spawn rate, memory per idle process, wake latency",
@@ -28,17 +27,6 @@ func newBenchActivationCmd() *cobra.Command {
 				return fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
 			}
 			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
-			if cpuprof != "" {
-				f, err := os.Create(cpuprof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			rep, err := bench.RunActivation(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -64,6 +52,5 @@ func newBenchActivationCmd() *cobra.Command {
 	f.IntVar(&cfg.Wake, "wake", cfg.Wake, "processes woken after all passivated")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "the node's passivation timeout")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
-	f.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run")
 	return cmd
 }

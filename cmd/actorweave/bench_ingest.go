@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,7 @@ import (
 
 func newBenchIngestCmd() *cobra.Command {
 	cfg := bench.DefaultIngestConfig()
-	var module, out, cpuprof string
+	var module, out string
 	cmd := &cobra.Command{
 		Use:   "ingest",
 		Short: "Signed messages over HTTP to P processes: acknowledged/s, evaluated/s, latency, CPU, memory",
@@ -34,17 +33,6 @@ and peak memory.`,
 			}
 			cfg.Module = wasm
 			cfg.Progress = c.ErrOrStderr()
-			if cpuprof != "" {
-				f, err := os.Create(cpuprof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			rep, err := bench.RunIngest(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -76,6 +64,5 @@ and peak memory.`,
 	f.BoolVar(&cfg.WaitEvaluated, "wait-evaluated", cfg.WaitEvaluated, "wait until every message is evaluated")
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
-	f.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run")
 	return cmd
 }
