@@ -11,4 +11,33 @@
 // It must not parse HTTP, and it keeps protoactor-go's known defects out of reach
 // (shared/protoactor-notes.md): no disthash lookup, no persistence.Mixin, no options passed to
 // RequestFuture, our own request wrapper with bounded retries on dead letters only.
+//
+// # Ingest
+//
+// A submit reaches the grain through the host's request wrapper (lookup.acquire, RequestFuture,
+// release). The grain checks for a duplicate (persistence.HasMessage, almost always answered by the
+// store's in-memory filter), asks the pure scheduler for the next assignment, signs it with the node
+// key, and hands the whole pending batch to persistence.AppendBatch on a goroutine; the reply waits
+// for the fsync. Submits that arrive meanwhile form the next batch, so a hot process gets more than
+// one acknowledgement per fsync, and Pebble's commit pipeline shares each fsync across processes.
+//
+// # Evaluation and pushes
+//
+// The evaluator child owns the process's wazero instance. Fresh entries come with the grain's
+// headAdvanced message (no read-back); after a restart it reads the log. Each result is committed
+// with the pushes it produced and the advanced cursor in one batch, and only then are the pushes
+// handed to the pusher, which delivers them in outbox order per source process and deletes each
+// once its target holds it. A crash between the two delivers again, and the target refuses the
+// duplicate id: that is exactly-once delivery, tested by node.TestKill9Node.
+//
+// # Activation and passivation
+//
+// The lookup counts requests in flight per activation. The host's sweeper sends idleCheck to
+// activations idle for Config.IdleTimeout; an activation stops only when nothing is pending, the log
+// is fully evaluated and the lookup agrees no request is on its way (tryStop), after checkpointing
+// if at least CheckpointOnPassivate evaluations happened since the last checkpoint. New requests
+// wait for the stop and reactivate. Proto.Actor's receive timeout is not used: it has a data race in
+// this version (#1139). Reactivation reads the process, the last assignment (the scheduler resumes
+// from it) and the evaluation cursor; the instance is rebuilt lazily from the latest checkpoint plus
+// a replay of the evaluated entries after it.
 package actors

@@ -19,6 +19,19 @@
 //	s.Scan(Query{...})             // one page, SU shapes: by nonce or timestamp, from exclusive,
 //	                               // to inclusive, limit, HasMore (= has_next_page)
 //	s.SetEpoch(ctx, pid, epoch)    // raise the ownership epoch (fence); lowering is ErrStaleEpoch
+//	s.AppendBatch(ctx, pid, es)    // consecutive entries of one process, one fsync, all or nothing
+//	s.HasMessage(pid, id)          // duplicate pre-check through the filter
+//
+// What evaluation leaves behind (evaluation.go) and the standalone items a node serves as a gateway
+// (items.go):
+//
+//	s.CommitEvaluation(ctx, ev)    // result + pushes + cursor in one batch; fsync'd only with pushes
+//	s.Evaluated(pid), s.Result(pid, nonce), s.Results(pid, from, to, desc, fn)
+//	s.PendingPushes(after, n)      // undelivered pushes, resumed at start
+//	s.Delivered(p)                 // a push its target holds
+//	s.PutCheckpoint(cp)            // zstd memory + SHA-256 of the uncompressed memory
+//	s.LatestCheckpoint(pid, n)     // decompressed and checked against its SHA-256
+//	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
 //
 // The store keeps raw bytes and 32-byte ids and never parses a data item. Every refusal is an
 // *Error wrapping one sentinel (ErrMessageExists, ErrNonceGap, ErrStaleEpoch, ...) whose message
