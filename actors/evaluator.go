@@ -23,6 +23,9 @@ type evalEntry struct {
 	item  *ans104.DataItem
 }
 
+// maxQueued bounds the fresh entries an evaluator keeps in memory ahead of evaluation.
+const maxQueued = 1024
+
 // evaluator is the compute unit of one process: it owns the process's module instance and
 // evaluates the log in nonce order, each result committed with its pushes in one batch, the
 // pushes handed to the pusher only once durable.
@@ -86,10 +89,12 @@ func (e *evaluator) advance(entries []evalEntry) {
 		return
 	}
 	first := entries[0].entry.Nonce
-	if first == e.next+uint64(len(e.queue)) {
+	if first == e.next+uint64(len(e.queue)) && len(e.queue) < maxQueued {
 		e.queue = append(e.queue, entries...)
 	} else {
-		e.queue = nil // not contiguous with what we hold: read from the store instead
+		// Not contiguous with what we hold, or too far behind (lazy evaluation, a long backlog):
+		// keep nothing and read from the store when the time comes.
+		e.queue = nil
 	}
 	e.head = max(e.head, entries[len(entries)-1].entry.Nonce+1)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,6 +80,8 @@ type Host struct {
 	sweepC  chan struct{}
 	sweepWG sync.WaitGroup
 
+	processes atomic.Int64 // registered processes (active + passive)
+
 	modMu   sync.Mutex
 	modules map[ans104.ID]*loadedModule
 }
@@ -121,6 +124,11 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{}}
+	n, err := deps.Store.CountProcesses()
+	if err != nil {
+		return nil, err
+	}
+	h.processes.Store(int64(n))
 	h.metrics = newMetrics(deps.Registerer, h)
 	// Proto.Actor logs every start, stop and topology change at Info; keep only its warnings.
 	paLog := slog.New(minLevel{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")

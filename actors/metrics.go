@@ -37,7 +37,13 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
 			m.pushesDelivered, m.pushesPending, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
-				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }))
+				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "passive_processes",
+				Help: "Registered processes without a live activation."}, func() float64 {
+				return float64(max(0, h.processes.Load()-int64(h.lookup.active())))
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "processes",
+				Help: "Registered processes."}, func() float64 { return float64(h.processes.Load()) }))
 	}
 	return m
 }

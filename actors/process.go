@@ -222,6 +222,7 @@ func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
 		p.host.log.Warn("indexing process item", "process", p.pid, "err", err)
 	}
 	p.proc, p.module = item, proc.Module
+	p.host.processes.Add(1)
 	p.enqueue(ctx, &pendingSubmit{item: item})
 }
 
@@ -369,7 +370,7 @@ func (p *processActor) ensureEvaluator(ctx actor.Context) {
 // host's sweeper, not from Proto.Actor's receive timeout, which has a data race in this version
 // (protoactor-go issue #1139).
 func (p *processActor) maybePassivate(ctx actor.Context) {
-	if p.stopping || p.inflight || len(p.pending) > 0 || p.evaluated < p.head {
+	if p.stopping || p.inflight || len(p.pending) > 0 || (p.evaluated < p.head && !p.host.cfg.LazyEval) {
 		return // the sweeper asks again later
 	}
 	if !p.host.lookup.tryStop(p.id, p.self) {

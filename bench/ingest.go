@@ -34,6 +34,9 @@ type IngestConfig struct {
 	// LazyEval starts the in-process node with lazy evaluation: the acknowledgement path is then
 	// measured alone, and evaluation happens when the results are asked for afterwards.
 	LazyEval bool
+	// NoFsync runs the in-process node without fsync: a baseline that shows what durability costs
+	// (it breaks DESIGN.md invariant 1; never run a node like this).
+	NoFsync bool
 	// NodeConfig adjusts the in-process node.
 	NodeConfig func(*node.Config)
 	Progress   io.Writer
@@ -70,13 +73,14 @@ type IngestReport struct {
 	HeapBytes     uint64  `json:"heap"`
 	InProcessNode bool    `json:"in_process_node"`
 	LazyEval      bool    `json:"lazy_eval"`
+	NoFsync       bool    `json:"no_fsync,omitempty"`
 	FirstError    string  `json:"first_error,omitempty"`
 }
 
 // RunIngest runs the scenario. Messages are signed before the clock starts, so that the figures
 // are the node's, not the clients' ed25519 signing (which shares the machine's cores in-process).
 func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
-	rep := IngestReport{Processes: cfg.Processes, Clients: cfg.Clients, Messages: cfg.Messages, LazyEval: cfg.LazyEval}
+	rep := IngestReport{Processes: cfg.Processes, Clients: cfg.Clients, Messages: cfg.Messages, LazyEval: cfg.LazyEval, NoFsync: cfg.NoFsync}
 	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Messages <= 0 {
 		return rep, fmt.Errorf("bench: processes, clients and messages must be positive")
 	}
@@ -94,6 +98,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		ncfg := node.DefaultConfig()
 		ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
 		ncfg.Actors.LazyEval = cfg.LazyEval
+		ncfg.Store.NoSync = cfg.NoFsync
 		if cfg.NodeConfig != nil {
 			cfg.NodeConfig(&ncfg)
 		}

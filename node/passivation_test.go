@@ -86,12 +86,57 @@ func TestRequestsRacingPassivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"actorweave_passivations_total", "actorweave_checkpoints_total", "actorweave_acked_total", "actorweave_http_requests_total"} {
+	for _, name := range []string{"actorweave_passivations_total", "actorweave_checkpoints_total", "actorweave_acked_total", "actorweave_http_requests_total", "actorweave_passive_processes", "actorweave_active_processes"} {
 		if !strings.Contains(string(metrics), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
 	if strings.Contains(string(metrics), "actorweave_passivations_total 0\n") {
 		t.Error("no process passivated: the test did not exercise the race")
+	}
+}
+
+// With lazy evaluation a process is evaluated only when asked, can passivate with unevaluated
+// entries, and evaluates them all when a result is asked for after reactivation.
+func TestLazyEvaluation(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	n := startNode(t, t.TempDir(), func(c *Config) {
+		c.Actors.LazyEval = true
+		c.Actors.IdleTimeout = 30 * time.Millisecond
+	})
+	defer n.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.Spawn(ctx, mod, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last ans104.ID
+	for i := 0; i < 5; i++ {
+		if last, err = c.Send(ctx, pid, []byte("n = (n or 0) + 1; return n"), []ans104.Tag{{Name: "Action", Value: "Eval"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n.ActiveProcesses() > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the process never passivated with unevaluated entries")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := n.store.Result(pid, 1); err == nil {
+		t.Fatal("lazy evaluation evaluated without being asked")
+	}
+	r, err := c.Result(ctx, pid, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalOutput(t, r); got != "5" {
+		t.Fatalf("n = %s after 5 messages", got)
 	}
 }

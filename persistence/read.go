@@ -136,3 +136,23 @@ func (s *Store) HasMessage(pid, msgID ID) (bool, error) {
 	defer done()
 	return s.mayHave(msgKey(msgID, pid))
 }
+
+// CountProcesses counts the registered processes (a scan of the registry's keys).
+func (s *Store) CountProcesses() (int, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	p := []byte{prefixProcess}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p), KeyTypes: pebble.IterKeyTypePointsOnly})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Error()
+}
