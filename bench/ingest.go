@@ -227,11 +227,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		rep.EvaluatedPerSec = float64(rep.Evaluated) / evalDur.Seconds()
 	}
 	rep.CPUSeconds = cpuSeconds() - cpu0
-	total := ackDur.Seconds()
-	if rep.EvalSeconds > 0 {
-		total = rep.EvalSeconds
-	}
-	rep.CPUCores = rep.CPUSeconds / total
+	rep.CPUCores = rep.CPUSeconds / time.Since(start).Seconds()
 	rep.HeapBytes, rep.RSSBytes = mem.stop()
 	return rep, nil
 }
