@@ -37,6 +37,8 @@ type IngestConfig struct {
 	// NoFsync runs the in-process node without fsync: a baseline that shows what durability costs
 	// (it breaks DESIGN.md invariant 1; never run a node like this).
 	NoFsync bool
+	// WALMinSyncInterval overrides the in-process node's default when >= 0.
+	WALMinSyncInterval time.Duration
 	// NodeConfig adjusts the in-process node.
 	NodeConfig func(*node.Config)
 	Progress   io.Writer
@@ -45,7 +47,7 @@ type IngestConfig struct {
 // DefaultIngestConfig: 100 processes, 64 clients, 20,000 messages.
 func DefaultIngestConfig() IngestConfig {
 	return IngestConfig{Processes: 100, Clients: 64, Messages: 20_000, Format: "wasm32-unknown-emscripten2",
-		Data: "x = (x or 0) + 1; return x", WaitEvaluated: true}
+		Data: "x = (x or 0) + 1; return x", WaitEvaluated: true, WALMinSyncInterval: -1}
 }
 
 // IngestReport holds every figure of one run.
@@ -99,6 +101,9 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
 		ncfg.Actors.LazyEval = cfg.LazyEval
 		ncfg.Store.NoSync = cfg.NoFsync
+		if cfg.WALMinSyncInterval >= 0 {
+			ncfg.Store.WALMinSyncInterval = cfg.WALMinSyncInterval
+		}
 		if cfg.NodeConfig != nil {
 			cfg.NodeConfig(&ncfg)
 		}

@@ -38,10 +38,18 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// DefaultConfig: ./actorweave-data, 127.0.0.1:8734.
+// DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
+//
+// The WAL interval is the node's one departure from the store's defaults. Acknowledgements still
+// wait for their fsync; spacing fsyncs lets each cover more of them. Measured with
+// `actorweave bench ingest --processes 100 --clients 32 --lazy-eval --wait-evaluated=false`:
+// 0 → ~4,700 acks/s (p99 17 ms); 1 ms → 5,800 (p99 14 ms); 2 ms → 7,600 (p99 10 ms). A lone
+// client pays it: 0.67 → 1.9 ms per acknowledgement. `--wal-min-sync-interval 0` restores it.
 func DefaultConfig() Config {
+	store := persistence.DefaultOptions()
+	store.WALMinSyncInterval = 2 * time.Millisecond
 	return Config{DataDir: "actorweave-data", Listen: "127.0.0.1:8734", API: api.DefaultConfig(),
-		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: persistence.DefaultOptions()}
+		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: store}
 }
 
 // Node is a running node.

@@ -3,6 +3,7 @@ package persistence
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -66,6 +67,11 @@ type Options struct {
 	// gets gradually less useful, never wrong. NoDedupFilter turns it off (every append does the Gets).
 	DedupFilterBytes int
 	NoDedupFilter    bool
+
+	// WALMinSyncInterval makes Pebble wait at least this long between WAL fsyncs, so that more
+	// concurrent commits share each one (more throughput, a little more latency). 0: sync as soon
+	// as possible.
+	WALMinSyncInterval time.Duration
 
 	// Pebble tuning.
 	BlockCacheBytes int64  // default 64 MiB

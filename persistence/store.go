@@ -86,6 +86,9 @@ func Open(dir string, o Options) (*Store, error) {
 	// Bloom filters make the dedup Gets (message and assignment ids, mostly absent) cheap once the
 	// keys have left the memtable; Pebble copies L0's policy to the lower levels.
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	if d := o.WALMinSyncInterval; d > 0 {
+		po.WALMinSyncInterval = func() time.Duration { return d }
+	}
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	cache.Unref() // the DB holds its own reference

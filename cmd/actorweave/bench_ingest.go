@@ -63,6 +63,7 @@ and peak memory.`,
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")
 	f.BoolVar(&cfg.WaitEvaluated, "wait-evaluated", cfg.WaitEvaluated, "wait until every message is evaluated")
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
+	f.DurationVar(&cfg.WALMinSyncInterval, "wal-min-sync-interval", -1, "the in-process node's --wal-min-sync-interval (default: the node's default)")
 	f.BoolVar(&cfg.NoFsync, "no-fsync", false, "baseline: in-process node without fsync (shows what durability costs; not a way to run a node)")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
 	return cmd
