@@ -132,6 +132,33 @@ func (o *clientOpts) messageData(cmd *cobra.Command) ([]byte, error) {
 }
 
 // requireID parses an id flag.
+// message reads what send and dryrun share: the resolved flags, the process id, the tags (with
+// --action first, when given) and the data.
+func (o *clientOpts) message(cmd *cobra.Command, process, action string) (ans104.ID, []ans104.Tag, []byte, error) {
+	if err := o.resolve(cmd); err != nil {
+		return ans104.ID{}, nil, nil, err
+	}
+	pid, err := requireID("process", process)
+	if err != nil {
+		return pid, nil, nil, err
+	}
+	tags, err := o.messageTags()
+	if err != nil {
+		return pid, nil, nil, err
+	}
+	if cmd.Flags().Changed("action") {
+		if action == "" {
+			return pid, nil, nil, errors.New("--action must not be empty")
+		}
+		if ans104.Tags(tags).Value("Action") != "" {
+			return pid, nil, nil, errors.New("give the Action with --action or with --tag Action=..., not both")
+		}
+		tags = append([]ans104.Tag{{Name: "Action", Value: action}}, tags...)
+	}
+	data, err := o.messageData(cmd)
+	return pid, tags, data, err
+}
+
 func requireID(flag, v string) (ans104.ID, error) {
 	if v == "" {
 		return ans104.ID{}, fmt.Errorf("--%s is required", flag)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/ans104"
@@ -25,27 +23,7 @@ their owner (aos Eval) need the owner's address.`,
 		Example: `  actorweave dryrun --process PID --action Eval --data 'return x' --wallet wallet.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.resolve(cmd); err != nil {
-				return err
-			}
-			pid, err := requireID("process", process)
-			if err != nil {
-				return err
-			}
-			tags, err := o.messageTags()
-			if err != nil {
-				return err
-			}
-			if cmd.Flags().Changed("action") {
-				if action == "" {
-					return errors.New("--action must not be empty")
-				}
-				if ans104.Tags(tags).Value("Action") != "" {
-					return errors.New("give the Action with --action or with --tag Action=..., not both")
-				}
-				tags = append([]ans104.Tag{{Name: "Action", Value: action}}, tags...)
-			}
-			data, err := o.messageData(cmd)
+			pid, tags, data, err := o.message(cmd, process, action)
 			if err != nil {
 				return err
 			}

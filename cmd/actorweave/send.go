@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/actorweave/actorweave/ans104"
 )
 
 func newSendCmd() *cobra.Command {
@@ -27,27 +24,7 @@ other, with its Error; the exit status is 0 once the message is scheduled.`,
 		Example: `  actorweave send --process PID --action Eval --data 'x = (x or 0) + 1; return x' --wait --wallet wallet.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.resolve(cmd); err != nil {
-				return err
-			}
-			pid, err := requireID("process", process)
-			if err != nil {
-				return err
-			}
-			tags, err := o.messageTags()
-			if err != nil {
-				return err
-			}
-			if cmd.Flags().Changed("action") {
-				if action == "" {
-					return errors.New("--action must not be empty")
-				}
-				if ans104.Tags(tags).Value("Action") != "" {
-					return errors.New("give the Action with --action or with --tag Action=..., not both")
-				}
-				tags = append([]ans104.Tag{{Name: "Action", Value: action}}, tags...)
-			}
-			data, err := o.messageData(cmd)
+			pid, tags, data, err := o.message(cmd, process, action)
 			if err != nil {
 				return err
 			}
