@@ -29,6 +29,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxBatch bounds how many submits one durable append of a process carries.
 	MaxBatch int
+	// MaxPending bounds the submits waiting at one process (its mailbox depth); beyond it a
+	// submit is refused with ErrBusy instead of queueing without bound.
+	MaxPending int
+	// MaxActive bounds the live activations (each may hold a module instance): above it the
+	// least recently used idle ones are asked to passivate, whatever IdleTimeout says.
+	MaxActive int
 	// CheckpointEvery takes a checkpoint of a process's memory every this many evaluations.
 	CheckpointEvery int
 	// CheckpointOnPassivate takes one on passivation if at least this many evaluations happened
@@ -49,7 +55,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{IdleTimeout: 60 * time.Second, MaxBatch: 256, CheckpointEvery: 1000, CheckpointOnPassivate: 16,
+	return Config{IdleTimeout: 60 * time.Second, MaxBatch: 256, MaxPending: 10_000, MaxActive: 2048,
+		CheckpointEvery: 1000, CheckpointOnPassivate: 16,
 		EvalChunk: 32, PushRetryMax: 30 * time.Second, RemoteHost: "127.0.0.1"}
 }
 
@@ -104,6 +111,12 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = d.MaxBatch
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = d.MaxPending
+	}
+	if cfg.MaxActive <= 0 {
+		cfg.MaxActive = d.MaxActive
+	}
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = d.CheckpointEvery
 	}
@@ -152,10 +165,11 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	return h, nil
 }
 
-// sweep asks activations idle for IdleTimeout to passivate; each decides whether it can.
+// sweep asks activations idle for IdleTimeout to passivate, and the least recently used ones when
+// there are more than MaxActive; each decides whether it can.
 func (h *Host) sweep() {
 	defer h.sweepWG.Done()
-	every := max(h.cfg.IdleTimeout/4, 5*time.Millisecond)
+	every := min(max(h.cfg.IdleTimeout/4, 5*time.Millisecond), time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -165,6 +179,11 @@ func (h *Host) sweep() {
 		case now := <-t.C:
 			for _, pid := range h.lookup.idle(now.Add(-h.cfg.IdleTimeout)) {
 				h.system.Root.Send(pid, &idleCheck{})
+			}
+			if over := h.lookup.active() - h.cfg.MaxActive; over > 0 {
+				for _, pid := range h.lookup.leastRecentlyUsed(over) {
+					h.system.Root.Send(pid, &idleCheck{})
+				}
 			}
 		}
 	}

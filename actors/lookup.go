@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -84,6 +85,24 @@ func (l *lookup) idle(cutoff time.Time) []*actor.PID {
 		if a.pid != nil && a.inflight == 0 && !a.stopping && a.lastUsed.Before(cutoff) {
 			out = append(out, a.pid)
 		}
+	}
+	return out
+}
+
+// leastRecentlyUsed returns up to n activations with no request in flight, least recently used first.
+func (l *lookup) leastRecentlyUsed(n int) []*actor.PID {
+	l.mu.Lock()
+	cands := make([]*activation, 0, len(l.acts))
+	for _, a := range l.acts {
+		if a.pid != nil && a.inflight == 0 && !a.stopping {
+			cands = append(cands, a)
+		}
+	}
+	l.mu.Unlock()
+	sort.Slice(cands, func(i, j int) bool { return cands[i].lastUsed.Before(cands[j].lastUsed) })
+	out := make([]*actor.PID, 0, n)
+	for _, a := range cands[:min(n, len(cands))] {
+		out = append(out, a.pid)
 	}
 	return out
 }

@@ -103,4 +103,5 @@ var (
 	ErrModuleNotFound  = errors.New("module not found")
 	ErrWrongProcess    = errors.New("item does not belong to this process")
 	ErrStopping        = errors.New("node is stopping")
+	ErrBusy            = errors.New("process is busy: too many submits waiting")
 )

@@ -242,6 +242,10 @@ func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
 }
 
 func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
+	if len(p.pending) >= p.host.cfg.MaxPending {
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w (%d, --max-pending); retry later", ErrBusy, len(p.pending))})
+		return
+	}
 	if !ps.msgID.IsZero() {
 		if p.pendingIDs[ps.msgID] {
 			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})

@@ -50,6 +50,8 @@ func classify(err error) error {
 		kind = api.ErrTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = api.ErrTimeout
+	case errors.Is(err, actors.ErrBusy):
+		kind = api.ErrUnavailable
 	default:
 		return err
 	}

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +140,81 @@ func TestLazyEvaluation(t *testing.T) {
 	}
 	if got := evalOutput(t, r); got != "5" {
 		t.Fatalf("n = %s after 5 messages", got)
+	}
+}
+
+// The number of live activations is bounded by MaxActive whatever the idle timeout, and a process
+// refuses submits beyond MaxPending with 503 instead of queueing without bound.
+func TestBoundedActivationsAndMailboxes(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	n := startNode(t, t.TempDir(), func(c *Config) {
+		c.Actors.IdleTimeout = time.Hour
+		c.Actors.MaxActive = 3
+		c.Actors.MaxPending = 1
+	})
+	defer n.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []ans104.ID
+	for i := 0; i < 8; i++ {
+		pid, err := c.Spawn(ctx, mod, "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	for n.ActiveProcesses() > 3 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d live activations, MaxActive is 3", n.ActiveProcesses())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked, busy := 0, 0
+	var ackedIDs []ans104.ID
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := c.Send(ctx, pids[0], []byte("n = (n or 0) + 1; return n"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			mu.Lock()
+			defer mu.Unlock()
+			var ce *client.Error
+			switch {
+			case err == nil:
+				acked++
+				ackedIDs = append(ackedIDs, id)
+			case errors.As(err, &ce) && ce.Status == http.StatusServiceUnavailable && strings.Contains(ce.Message, "busy"):
+				busy++
+			default:
+				t.Errorf("submit: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if busy == 0 {
+		t.Fatal("50 concurrent submits to one process with MaxPending 1: none refused")
+	}
+	// Every acknowledged submit is in the log, and only those: their results count 1..acked.
+	seen := map[string]bool{}
+	for _, id := range ackedIDs {
+		r, err := c.Result(ctx, pids[0], id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[evalOutput(t, r)] = true
+	}
+	for i := 1; i <= acked; i++ {
+		if !seen[fmt.Sprint(i)] {
+			t.Fatalf("%d acknowledged, %d refused, but no result counted %d: %v", acked, busy, i, seen)
+		}
 	}
 }

@@ -79,6 +79,8 @@ over the environment, which wins over the file.`,
 	f.Int64Var(&cfg.API.MaxDryRunBytes, "max-dry-run-bytes", cfg.API.MaxDryRunBytes, "largest dry-run body")
 	f.DurationVar(&cfg.Actors.IdleTimeout, "idle-timeout", cfg.Actors.IdleTimeout, "passivate a process after this long without requests")
 	f.IntVar(&cfg.Actors.MaxBatch, "max-batch", cfg.Actors.MaxBatch, "most submits of one process made durable in one append")
+	f.IntVar(&cfg.Actors.MaxPending, "max-pending", cfg.Actors.MaxPending, "most submits waiting at one process; more are refused with 503")
+	f.IntVar(&cfg.Actors.MaxActive, "max-active", cfg.Actors.MaxActive, "most live process activations; above it the least recently used idle ones passivate")
 	f.BoolVar(&cfg.Actors.LazyEval, "lazy-eval", false, "evaluate a process only when a result, dry-run or state is asked for (as the reference CU); outbox messages are then pushed only then")
 	f.IntVar(&cfg.Actors.CheckpointEvery, "checkpoint-every", cfg.Actors.CheckpointEvery, "checkpoint a process's memory every N evaluations")
 	f.IntVar(&cfg.Actors.CheckpointOnPassivate, "checkpoint-on-passivate", cfg.Actors.CheckpointOnPassivate, "on passivation, checkpoint if at least N evaluations happened since the last")
