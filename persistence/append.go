@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 )
 
@@ -39,45 +38,7 @@ func (s *Store) checkEntry(e *Entry) error {
 // process at most one can pass; the epoch check is in that same step (DESIGN.md invariant 2).
 // Appends to one process are therefore serial: one in flight per process, each waiting its fsync.
 func (s *Store) Append(ctx context.Context, e Entry) error {
-	if err := s.checkEntry(&e); err != nil {
-		return err
-	}
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	hd, err := s.heads.acquire(ctx, e.Process)
-	if err != nil {
-		return err
-	}
-	fresh := false
-	defer func() { s.heads.release(e.Process, hd, fresh) }()
-	if err := s.loadHead(e.Process, hd); err != nil {
-		return err
-	}
-	if err := s.validate(hd, &e); err != nil {
-		fresh = true
-		return err
-	}
-	b := s.db.NewBatch()
-	ak := assignmentKey(e.AssignmentID)
-	_ = b.Set(logKey(e.Process, e.Nonce), encodeEntry(&e), nil)
-	_ = b.Set(tsKey(e.Process, e.Timestamp, e.Nonce), nil, nil)
-	_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), e.Process[:]...), e.Nonce), nil)
-	s.filterAdd(ak)
-	if e.MessageID != (ID{}) {
-		mk := msgKey(e.MessageID, e.Process)
-		_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
-		s.filterAdd(mk)
-	}
-	if err := s.commit(b); err != nil {
-		// The outcome is unknown (the batch may or may not be in the WAL): drop the cached head so
-		// the next append re-reads the truth from Pebble.
-		return fmt.Errorf("persistence: append entry %d of process %s: %w", e.Nonce, b64(e.Process), err)
-	}
-	hd.count, hd.lastHC, hd.lastAsgID, fresh = e.Nonce+1, e.HashChain, e.AssignmentID, true
-	return nil
+	return s.AppendBatch(ctx, e.Process, []Entry{e})
 }
 
 // validate checks e against the process head and the id indexes. Called with the head lock held.
@@ -121,6 +82,28 @@ func (s *Store) validate(hd *head, e *Entry) error {
 		return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s (nonce %d of process %s)", b64(e.AssignmentID), e.Nonce, pid))
 	}
 	return nil
+}
+
+// withHead runs fn with pid's head locked (until fn returns, so a write fn makes durable is atomic
+// with its checks) and loaded from Pebble. fn reports whether the head it leaves is the truth;
+// false (a commit failed half-way) makes the next caller reload it.
+func (s *Store) withHead(ctx context.Context, pid ID, fn func(hd *head) (fresh bool, err error)) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	hd, err := s.heads.acquire(ctx, pid)
+	if err != nil {
+		return err
+	}
+	fresh := false
+	defer func() { s.heads.release(pid, hd, fresh) }()
+	if err := s.loadHead(pid, hd); err != nil {
+		return err
+	}
+	fresh, err = fn(hd)
+	return err
 }
 
 // filterAdd records a dedup key in the filter before its batch commits, so the filter never misses

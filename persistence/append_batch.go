@@ -36,47 +36,34 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 			seenMsg[e.MessageID] = true
 		}
 	}
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	hd, err := s.heads.acquire(ctx, pid)
-	if err != nil {
-		return err
-	}
-	fresh := false
-	defer func() { s.heads.release(pid, hd, fresh) }()
-	if err := s.loadHead(pid, hd); err != nil {
-		return err
-	}
-	// Validate against a copy of the head advanced entry by entry, so each entry is checked as the
-	// log will be when it lands.
-	// Copy only the validation fields: refs belongs to the shard mutex, not to the lock held here.
-	sim := head{loaded: true, exists: hd.exists, epoch: hd.epoch, count: hd.count, lastHC: hd.lastHC, lastAsgID: hd.lastAsgID}
-	b := s.db.NewBatch()
-	for i := range entries {
-		e := &entries[i]
-		if err := s.validate(&sim, e); err != nil {
-			b.Close()
-			fresh = true
-			return err
+	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
+		// Validate against a copy of the head advanced entry by entry, so each entry is checked as the
+		// log will be when it lands.
+		// Copy only the validation fields: refs belongs to the shard mutex, not to the lock held here.
+		sim := head{loaded: true, exists: hd.exists, epoch: hd.epoch, count: hd.count, lastHC: hd.lastHC, lastAsgID: hd.lastAsgID}
+		b := s.db.NewBatch()
+		for i := range entries {
+			e := &entries[i]
+			if err := s.validate(&sim, e); err != nil {
+				b.Close()
+				return true, err
+			}
+			_ = b.Set(logKey(pid, e.Nonce), encodeEntry(e), nil)
+			_ = b.Set(tsKey(pid, e.Timestamp, e.Nonce), nil, nil)
+			ak := assignmentKey(e.AssignmentID)
+			_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), pid[:]...), e.Nonce), nil)
+			s.filterAdd(ak) // the dedup filter must hold every stored key (filter.go)
+			if e.MessageID != (ID{}) {
+				mk := msgKey(e.MessageID, pid)
+				_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
+				s.filterAdd(mk)
+			}
+			sim.count, sim.lastHC, sim.lastAsgID = e.Nonce+1, e.HashChain, e.AssignmentID
 		}
-		_ = b.Set(logKey(pid, e.Nonce), encodeEntry(e), nil)
-		_ = b.Set(tsKey(pid, e.Timestamp, e.Nonce), nil, nil)
-		ak := assignmentKey(e.AssignmentID)
-		_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), pid[:]...), e.Nonce), nil)
-		s.filterAdd(ak) // the dedup filter must hold every stored key (filter.go)
-		if e.MessageID != (ID{}) {
-			mk := msgKey(e.MessageID, pid)
-			_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
-			s.filterAdd(mk)
+		if err := s.commit(b); err != nil {
+			return false, fmt.Errorf("persistence: append %d entries to process %s: %w", len(entries), b64(pid), err)
 		}
-		sim.count, sim.lastHC, sim.lastAsgID = e.Nonce+1, e.HashChain, e.AssignmentID
-	}
-	if err := s.commit(b); err != nil {
-		return fmt.Errorf("persistence: append %d entries to process %s: %w", len(entries), b64(pid), err)
-	}
-	hd.count, hd.lastHC, hd.lastAsgID, fresh = sim.count, sim.lastHC, sim.lastAsgID, true
-	return nil
+		hd.count, hd.lastHC, hd.lastAsgID = sim.count, sim.lastHC, sim.lastAsgID
+		return true, nil
+	})
 }

@@ -73,32 +73,19 @@ func (s *Store) PutProcess(ctx context.Context, p Process) error {
 	if err := s.checkProcess(&p); err != nil {
 		return err
 	}
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	hd, err := s.heads.acquire(ctx, p.ID)
-	if err != nil {
-		return err
-	}
-	fresh := false
-	defer func() { s.heads.release(p.ID, hd, fresh) }()
-	if err := s.loadHead(p.ID, hd); err != nil {
-		return err
-	}
-	if hd.exists {
-		fresh = true
-		return newErr(ErrProcessExists, "process "+b64(p.ID))
-	}
-	b := s.db.NewBatch()
-	_ = b.Set(processKey(p.ID), encodeProcess(&p), nil)
-	_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
-	if err := s.commit(b); err != nil {
-		return fmt.Errorf("persistence: put process %s: %w", b64(p.ID), err)
-	}
-	hd.exists, hd.epoch, fresh = true, p.Epoch, true
-	return nil
+	return s.withHead(ctx, p.ID, func(hd *head) (bool, error) {
+		if hd.exists {
+			return true, newErr(ErrProcessExists, "process "+b64(p.ID))
+		}
+		b := s.db.NewBatch()
+		_ = b.Set(processKey(p.ID), encodeProcess(&p), nil)
+		_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
+		if err := s.commit(b); err != nil {
+			return false, fmt.Errorf("persistence: put process %s: %w", b64(p.ID), err)
+		}
+		hd.exists, hd.epoch = true, p.Epoch
+		return true, nil
+	})
 }
 
 // Process returns a registered process with its current epoch, or ErrNotFound.
@@ -138,35 +125,21 @@ func (s *Store) Process(id ID) (Process, error) {
 // append with the old epoch can land after it returns). Lowering is refused with ErrStaleEpoch;
 // setting the current value is a no-op.
 func (s *Store) SetEpoch(ctx context.Context, pid ID, epoch uint64) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	hd, err := s.heads.acquire(ctx, pid)
-	if err != nil {
-		return err
-	}
-	fresh := false
-	defer func() { s.heads.release(pid, hd, fresh) }()
-	if err := s.loadHead(pid, hd); err != nil {
-		return err
-	}
-	fresh = true
-	switch {
-	case !hd.exists:
-		return newErr(ErrUnknownProcess, "set epoch of process "+b64(pid))
-	case epoch < hd.epoch:
-		return newErr(ErrStaleEpoch, fmt.Sprintf("set epoch of process %s to %d: current epoch is %d", b64(pid), epoch, hd.epoch))
-	case epoch == hd.epoch:
-		return nil
-	}
-	fresh = false
-	b := s.db.NewBatch()
-	_ = b.Set(epochKey(pid), binary.BigEndian.AppendUint64(nil, epoch), nil)
-	if err := s.commit(b); err != nil {
-		return fmt.Errorf("persistence: set epoch of %s: %w", b64(pid), err)
-	}
-	hd.epoch, fresh = epoch, true
-	return nil
+	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
+		switch {
+		case !hd.exists:
+			return true, newErr(ErrUnknownProcess, "set epoch of process "+b64(pid))
+		case epoch < hd.epoch:
+			return true, newErr(ErrStaleEpoch, fmt.Sprintf("set epoch of process %s to %d: current epoch is %d", b64(pid), epoch, hd.epoch))
+		case epoch == hd.epoch:
+			return true, nil
+		}
+		b := s.db.NewBatch()
+		_ = b.Set(epochKey(pid), binary.BigEndian.AppendUint64(nil, epoch), nil)
+		if err := s.commit(b); err != nil {
+			return false, fmt.Errorf("persistence: set epoch of %s: %w", b64(pid), err)
+		}
+		hd.epoch = epoch
+		return true, nil
+	})
 }
