@@ -105,30 +105,14 @@ type loadedModule struct {
 // the pushes a previous run left undelivered.
 func Start(cfg Config, deps Deps) (*Host, error) {
 	d := DefaultConfig()
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = d.IdleTimeout
-	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = d.MaxBatch
-	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = d.MaxPending
-	}
-	if cfg.MaxActive <= 0 {
-		cfg.MaxActive = d.MaxActive
-	}
-	if cfg.CheckpointEvery <= 0 {
-		cfg.CheckpointEvery = d.CheckpointEvery
-	}
-	if cfg.CheckpointOnPassivate <= 0 {
-		cfg.CheckpointOnPassivate = d.CheckpointOnPassivate
-	}
-	if cfg.EvalChunk <= 0 {
-		cfg.EvalChunk = d.EvalChunk
-	}
-	if cfg.PushRetryMax <= 0 {
-		cfg.PushRetryMax = d.PushRetryMax
-	}
+	orDefault(&cfg.IdleTimeout, d.IdleTimeout)
+	orDefault(&cfg.MaxBatch, d.MaxBatch)
+	orDefault(&cfg.MaxPending, d.MaxPending)
+	orDefault(&cfg.MaxActive, d.MaxActive)
+	orDefault(&cfg.CheckpointEvery, d.CheckpointEvery)
+	orDefault(&cfg.CheckpointOnPassivate, d.CheckpointOnPassivate)
+	orDefault(&cfg.EvalChunk, d.EvalChunk)
+	orDefault(&cfg.PushRetryMax, d.PushRetryMax)
 	if cfg.RemoteHost == "" {
 		cfg.RemoteHost = d.RemoteHost
 	}
@@ -297,3 +281,10 @@ func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 	return minLevel{h: m.h.WithAttrs(as), min: m.min}
 }
 func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{h: m.h.WithGroup(g), min: m.min} }
+
+// orDefault replaces a zero or negative setting with its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -19,12 +17,9 @@ func newBenchActivationCmd() *cobra.Command {
 		Short:   "Spawn K processes, let them passivate, wake a sample: spawn rate, memory per idle process, wake latency",
 		Example: `  actorweave bench activation --processes 100000 --wake 1000`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if module == "" {
-				module = "testdata/build/wasm/aoslike.wasm"
-			}
-			wasm, err := os.ReadFile(module)
+			wasm, err := readBenchModule(module)
 			if err != nil {
-				return fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
+				return err
 			}
 			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
 			rep, err := bench.RunActivation(c.Context(), cfg)
@@ -37,16 +32,11 @@ func newBenchActivationCmd() *cobra.Command {
 				float64(rep.RSSPassive)/(1<<20), rep.BytesPerIdle, rep.PebblePerProcess, rep.WakeAckP50ms, rep.WakeAckP99ms,
 				rep.WakeResultP50ms, rep.WakeResultP99ms, float64(rep.PeakRSS)/(1<<20))
 			tw.Flush()
-			if out != "" {
-				b, _ := json.MarshalIndent(map[string]any{"scenario": "activation", "machine": bench.ThisMachine(), "report": rep}, "", "  ")
-				return os.WriteFile(out, append(b, '\n'), 0o644)
-			}
-			return nil
+			return writeBenchJSON(out, "activation", rep)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&module, "module", "", "process module (default testdata/build/wasm/aoslike.wasm)")
-	f.StringVar(&cfg.Format, "format", cfg.Format, "Module-Format of --module")
+	bindBenchModule(f, &module, &cfg.Format)
 	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes to spawn")
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Wake, "wake", cfg.Wake, "processes woken after all passivated")

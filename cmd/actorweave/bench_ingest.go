@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -24,12 +22,9 @@ latency, then waits until every message is evaluated and reports evaluated messa
 and peak memory.`,
 		Example: `  make deps && actorweave bench ingest --processes 100 --clients 64 --messages 20000 --out ingest.json`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if module == "" {
-				module = "testdata/build/wasm/aoslike.wasm"
-			}
-			wasm, err := os.ReadFile(module)
+			wasm, err := readBenchModule(module)
 			if err != nil {
-				return fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
+				return err
 			}
 			cfg.Module = wasm
 			cfg.Progress = c.ErrOrStderr()
@@ -46,17 +41,12 @@ and peak memory.`,
 			if rep.FirstError != "" {
 				fmt.Fprintln(c.ErrOrStderr(), "first error:", rep.FirstError)
 			}
-			if out != "" {
-				b, _ := json.MarshalIndent(map[string]any{"scenario": "ingest", "machine": bench.ThisMachine(), "report": rep}, "", "  ")
-				return os.WriteFile(out, append(b, '\n'), 0o644)
-			}
-			return nil
+			return writeBenchJSON(out, "ingest", rep)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Node, "node", "", "URL of a running node (default: start one in-process in a temporary folder)")
-	f.StringVar(&module, "module", "", "process module (default testdata/build/wasm/aoslike.wasm)")
-	f.StringVar(&cfg.Format, "format", cfg.Format, "Module-Format of --module")
+	bindBenchModule(f, &module, &cfg.Format)
 	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries")
 	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes the messages are spread over")
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
