@@ -20,21 +20,11 @@ import (
 // and reactivate constantly while messages keep arriving at random intervals, and every message is
 // acknowledged, evaluated once and in order.
 func TestRequestsRacingPassivation(t *testing.T) {
-	wasm := testutil.Module(t, "aoslike")
-	n := startNode(t, t.TempDir(), func(c *Config) {
+	_, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.IdleTimeout = 30 * time.Millisecond
 		c.Actors.CheckpointEvery = 7 // checkpoints and replays both happen
 		c.Actors.CheckpointOnPassivate = 3
 	})
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	user, _ := ans104.GenerateEd25519Signer()
-	c := client.New(n.URL(), user)
-	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const procs, perProc = 4, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, procs)
@@ -101,20 +91,10 @@ func TestRequestsRacingPassivation(t *testing.T) {
 // With lazy evaluation a process is evaluated only when asked, can passivate with unevaluated
 // entries, and evaluates them all when a result is asked for after reactivation.
 func TestLazyEvaluation(t *testing.T) {
-	wasm := testutil.Module(t, "aoslike")
-	n := startNode(t, t.TempDir(), func(c *Config) {
+	n, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.LazyEval = true
 		c.Actors.IdleTimeout = 30 * time.Millisecond
 	})
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	user, _ := ans104.GenerateEd25519Signer()
-	c := client.New(n.URL(), user)
-	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pid, err := c.Spawn(ctx, mod, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -146,21 +126,11 @@ func TestLazyEvaluation(t *testing.T) {
 // The number of live activations is bounded by MaxActive whatever the idle timeout, and a process
 // refuses submits beyond MaxPending with 503 instead of queueing without bound.
 func TestBoundedActivationsAndMailboxes(t *testing.T) {
-	wasm := testutil.Module(t, "aoslike")
-	n := startNode(t, t.TempDir(), func(c *Config) {
+	n, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.IdleTimeout = time.Hour
 		c.Actors.MaxActive = 3
 		c.Actors.MaxPending = 1
 	})
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	user, _ := ans104.GenerateEd25519Signer()
-	c := client.New(n.URL(), user)
-	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var pids []ans104.ID
 	for i := 0; i < 8; i++ {
 		pid, err := c.Spawn(ctx, mod, "", nil, nil)
@@ -217,4 +187,22 @@ func TestBoundedActivationsAndMailboxes(t *testing.T) {
 			t.Fatalf("%d acknowledged, %d refused, but no result counted %d: %v", acked, busy, i, seen)
 		}
 	}
+}
+
+// nodeWithModule starts a node (adjusted by mod) that the test closes at its end, and publishes the
+// aos-like test module through a client of a fresh ed25519 wallet.
+func nodeWithModule(t *testing.T, mod func(*Config)) (*Node, *client.Client, ans104.ID, context.Context) {
+	t.Helper()
+	wasm := testutil.Module(t, "aoslike")
+	n := startNode(t, t.TempDir(), mod)
+	t.Cleanup(func() { n.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	m, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, c, m, ctx
 }
