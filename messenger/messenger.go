@@ -160,20 +160,12 @@ func planMessage(src Source, pos int, raw json.RawMessage, signer ans104.Signer)
 	out = append(out,
 		ans104.Tag{Name: "Data-Protocol", Value: "ao"},
 		ans104.Tag{Name: "Type", Value: "Message"},
-		ans104.Tag{Name: "From-Process", Value: src.Process.String()},
-		ans104.Tag{Name: "From-Module", Value: src.Module.String()},
 	)
-	if !src.PushedFor.IsZero() {
-		out = append(out, ans104.Tag{Name: "Pushed-For", Value: src.PushedFor.String()})
-	}
+	out = append(out, src.provenance()...)
 	if !hasTag(out, "Variant") {
 		out = append(out, ans104.Tag{Name: "Variant", Value: ans104.VariantLegacynet})
 	}
-	anchor := []byte(m.Anchor)
-	if len(anchor) != 32 {
-		anchor = DerivedAnchor(src.Message, 'm', pos)
-	}
-	item := ans104.NewItem(dataOf(m.Data), target[:], anchor, out)
+	item := ans104.NewItem(dataOf(m.Data), target[:], anchorFor(m.Anchor, src, 'm', pos), out)
 	if err := item.Sign(signer); err != nil {
 		return Push{}, "", err
 	}
@@ -204,20 +196,12 @@ func planSpawn(src Source, pos int, raw json.RawMessage, signer ans104.Signer) (
 		ans104.Tag{Name: "Variant", Value: variant},
 		ans104.Tag{Name: "Data-Protocol", Value: "ao"},
 		ans104.Tag{Name: "Type", Value: "Process"},
-		ans104.Tag{Name: "From-Process", Value: src.Process.String()},
-		ans104.Tag{Name: "From-Module", Value: src.Module.String()},
 	)
-	if !src.PushedFor.IsZero() {
-		out = append(out, ans104.Tag{Name: "Pushed-For", Value: src.PushedFor.String()})
-	}
+	out = append(out, src.provenance()...)
 	if !hasTag(out, "Scheduler") {
 		out = append(out, ans104.Tag{Name: "Scheduler", Value: src.Scheduler})
 	}
-	anchor := []byte(m.Anchor)
-	if len(anchor) != 32 {
-		anchor = DerivedAnchor(src.Message, 's', pos)
-	}
-	child := ans104.NewItem(dataOf(m.Data), nil, anchor, out)
+	child := ans104.NewItem(dataOf(m.Data), nil, anchorFor(m.Anchor, src, 's', pos), out)
 	if err := child.Sign(signer); err != nil {
 		return nil, "", err
 	}
@@ -241,6 +225,24 @@ func planSpawn(src Source, pos int, raw json.RawMessage, signer ans104.Signer) (
 		{Kind: KindSpawn, Target: childID, Item: child},
 		{Kind: KindSpawned, Target: src.Process, Item: n},
 	}, "", nil
+}
+
+// provenance is what every pushed item says of where it comes from: From-Process, From-Module and,
+// when the cascade started with a user message, Pushed-For.
+func (src Source) provenance() []ans104.Tag {
+	tags := []ans104.Tag{{Name: "From-Process", Value: src.Process.String()}, {Name: "From-Module", Value: src.Module.String()}}
+	if !src.PushedFor.IsZero() {
+		tags = append(tags, ans104.Tag{Name: "Pushed-For", Value: src.PushedFor.String()})
+	}
+	return tags
+}
+
+// anchorFor keeps the outbox entry's own 32-byte anchor, or derives one.
+func anchorFor(own string, src Source, kind byte, pos int) []byte {
+	if len(own) == 32 {
+		return []byte(own)
+	}
+	return DerivedAnchor(src.Message, kind, pos)
 }
 
 // DerivedAnchor is a 32-character ASCII anchor that is a function of the source message, the kind
