@@ -295,8 +295,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		e.closeInstance()
 	}
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
-	stored := StoredResult{Output: res.Output, Messages: res.Messages, Spawns: res.Spawns, Assignments: res.Assignments,
-		Error: res.Error, GasUsed: res.GasUsed, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
+	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
 	var pushes []messenger.Push
 	if res.Error == "" && (len(res.Messages)+len(res.Spawns)+len(res.Assignments)) > 0 {
 		src := messenger.Source{Process: e.pid, Module: e.moduleID, Message: ce.Assignment.Message,
@@ -398,8 +397,7 @@ func (e *evaluator) dryRun(actx actor.Context, body []byte) (*StoredResult, erro
 		return nil, err
 	}
 	e.host.metrics.dryRuns.Inc()
-	return &StoredResult{Output: res.Output, Messages: res.Messages, Spawns: res.Spawns, Assignments: res.Assignments,
-		Error: res.Error, GasUsed: res.GasUsed, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
+	return &StoredResult{Result: *res, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
 }
 
 func (e *evaluator) state(actx actor.Context) (*MemoryState, error) {

@@ -1,11 +1,11 @@
 package actors
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/messenger"
+	"github.com/actorweave/actorweave/runtime"
 )
 
 // Requests to a process grain and their replies. They stay in-process for now (one member); the
@@ -82,14 +82,10 @@ type passivate struct{}  // to the evaluator: checkpoint if worth it, drop the i
 type passivated struct{} // its answer
 type idleCheck struct{}  // to a grain: the sweeper saw no request for IdleTimeout
 
-// StoredResult is how a result is kept in the store and served: the CU's fields plus where it sits.
+// StoredResult is how a result is kept in the store and served: the module's result (the CU's
+// fields) plus where it sits in the log and the outbox entries that could not be pushed.
 type StoredResult struct {
-	Output      json.RawMessage      `json:"Output,omitempty"`
-	Messages    []json.RawMessage    `json:"Messages"`
-	Spawns      []json.RawMessage    `json:"Spawns"`
-	Assignments []json.RawMessage    `json:"Assignments"`
-	Error       string               `json:"Error,omitempty"`
-	GasUsed     uint64               `json:"GasUsed"`
+	runtime.Result
 	Nonce       uint64               `json:"Nonce"`
 	Timestamp   int64                `json:"Timestamp"`
 	BlockHeight uint64               `json:"BlockHeight"`
