@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
-	"sync/atomic"
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
@@ -34,93 +31,82 @@ func DefaultActivationConfig() ActivationConfig {
 	return ActivationConfig{Processes: 10_000, Clients: 32, Wake: 1000, IdleTimeout: time.Second, Format: "wasm32-unknown-emscripten2"}
 }
 
-// ActivationReport holds the figures.
-type ActivationReport struct {
-	Processes        int     `json:"processes"`
-	SpawnSeconds     float64 `json:"spawn_seconds"`
-	SpawnsPerSec     float64 `json:"spawns_per_sec"`
-	PassivateSeconds float64 `json:"passivate_seconds"`
-	RSSPassive       uint64  `json:"rss_passive"`
-	HeapPassive      uint64  `json:"heap_passive"`
-	BytesPerIdle     float64 `json:"heap_bytes_per_idle_process"`
-	PebbleBytes      int64   `json:"pebble_bytes"`
-	PebblePerProcess float64 `json:"pebble_bytes_per_process"`
-	Woken            int     `json:"woken"`
-	WakeAckP50ms     float64 `json:"wake_ack_p50"`
-	WakeAckP99ms     float64 `json:"wake_ack_p99"`
-	WakeResultP50ms  float64 `json:"wake_result_p50"`
-	WakeResultP99ms  float64 `json:"wake_result_p99"`
-	RSSBaseline      uint64  `json:"rss_baseline"`
-	PeakRSS          uint64  `json:"peak_rss"`
-}
-
 // RunActivation runs the scenario against an in-process node (it needs the node's activation count).
-func RunActivation(ctx context.Context, cfg ActivationConfig) (ActivationReport, error) {
-	rep := ActivationReport{Processes: cfg.Processes}
+// Figures: spawns_per_sec, passivate_seconds, rss_passive, heap_bytes_per_idle_process (Go heap in
+// use after a GC, divided by K: what an idle process costs in memory), rss_bytes_per_idle_process
+// (resident set growth from before the spawns, divided by K), pebble_bytes_per_process, and the
+// wake latencies (wake_ack_*, wake_result_*, ms).
+func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
+	rep := NewReport("activation")
+	rep.Param("processes", cfg.Processes, "")
+	rep.Param("clients", cfg.Clients, "")
+	rep.Param("wake", cfg.Wake, "")
+	rep.Param("idle_timeout", cfg.IdleTimeout.String(), "")
+	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Wake < 0 {
+		return nil, fmt.Errorf("bench: processes and clients must be positive, wake not negative")
+	}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	dir, err := os.MkdirTemp("", "actorweave-bench-activation-")
+	tg, err := startTarget(ctx, "", "actorweave-bench-activation-", func(c *node.Config) { c.Actors.IdleTimeout = cfg.IdleTimeout })
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	ncfg := node.DefaultConfig()
-	ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
-	ncfg.Actors.IdleTimeout = cfg.IdleTimeout
-	n, err := node.Start(ctx, ncfg)
-	if err != nil {
-		return rep, err
-	}
-	defer n.Close(context.Background())
+	defer tg.close()
+	n := tg.node
 	runtime.GC()
-	rep.RSSBaseline = rss()
-	mem := startMemSampler()
+	debug.FreeOSMemory()
+	rssBaseline := rss()
+	rep.Figure("rss_baseline", float64(rssBaseline), "bytes")
 	user, _ := ans104.GenerateEd25519Signer()
-	c := client.New(n.URL(), user)
+	c := client.New(tg.url, user)
 	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	pids := make([]ans104.ID, cfg.Processes)
-	var done atomic.Int64
-	stopBar := startBar(progress, "spawned", cfg.Processes, &done)
+	bar := StartProgress(progress, rep, "spawned", "processes", cfg.Processes)
 	start := time.Now()
 	err = parallel(cfg.Clients, cfg.Processes, func(i int) error {
 		pid, err := c.Spawn(ctx, mod, "", nil, nil)
 		pids[i] = pid
-		done.Add(1)
+		bar.Add(1)
 		return err
 	})
-	stopBar()
+	bar.Stop()
 	if err != nil {
-		return rep, fmt.Errorf("spawn: %w", err)
+		return nil, fmt.Errorf("spawn: %w", err)
 	}
-	rep.SpawnSeconds = time.Since(start).Seconds()
-	rep.SpawnsPerSec = float64(cfg.Processes) / rep.SpawnSeconds
+	spawnSec := time.Since(start).Seconds()
+	rep.Figure("spawn_seconds", spawnSec, "s")
+	rep.Figure("spawns_per_sec", float64(cfg.Processes)/spawnSec, "processes/s")
+	rep.Figure("peak_rss_spawning", float64(peakRSS()), "bytes")
 	fmt.Fprintf(progress, "waiting for %d activations to passivate\n", n.ActiveProcesses())
 	pstart := time.Now()
 	for n.ActiveProcesses() > 0 {
 		if ctx.Err() != nil {
-			return rep, ctx.Err()
+			return nil, ctx.Err()
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	rep.PassivateSeconds = time.Since(pstart).Seconds()
+	rep.Figure("passivate_seconds", time.Since(pstart).Seconds(), "s")
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	rep.HeapPassive, rep.RSSPassive = ms.HeapInuse, rss()
-	rep.BytesPerIdle = float64(int64(ms.HeapInuse)) / float64(cfg.Processes)
-	rep.PebbleBytes = dirSize(filepath.Join(dir, "pebble"))
-	rep.PebblePerProcess = float64(rep.PebbleBytes) / float64(cfg.Processes)
+	rssPassive := rss()
+	rep.Figure("rss_passive", float64(rssPassive), "bytes")
+	rep.Figure("heap_passive", float64(ms.HeapInuse), "bytes")
+	rep.Figure("heap_bytes_per_idle_process", float64(ms.HeapInuse)/float64(cfg.Processes), "bytes")
+	rep.Figure("rss_bytes_per_idle_process", (float64(rssPassive)-float64(rssBaseline))/float64(cfg.Processes), "bytes")
+	pebble := dirSize(filepath.Join(n.DataDir(), "pebble"))
+	rep.Figure("pebble_bytes_per_process", float64(pebble)/float64(cfg.Processes), "bytes")
 
 	wake := min(cfg.Wake, cfg.Processes)
 	ackLat := make([]time.Duration, wake)
 	resLat := make([]time.Duration, wake)
-	fmt.Fprintf(progress, "waking %d processes\n", wake)
+	wbar := StartProgress(progress, rep, "woken", "processes", wake)
 	err = parallel(cfg.Clients, wake, func(i int) error {
 		pid := pids[i*cfg.Processes/wake]
 		t0 := time.Now()
@@ -133,18 +119,17 @@ func RunActivation(ctx context.Context, cfg ActivationConfig) (ActivationReport,
 			return err
 		}
 		resLat[i] = time.Since(t0)
+		wbar.Add(1)
 		return nil
 	})
+	wbar.Stop()
 	if err != nil {
-		return rep, fmt.Errorf("wake: %w", err)
+		return nil, fmt.Errorf("wake: %w", err)
 	}
-	sort.Slice(ackLat, func(i, j int) bool { return ackLat[i] < ackLat[j] })
-	sort.Slice(resLat, func(i, j int) bool { return resLat[i] < resLat[j] })
-	rep.Woken = wake
-	rep.WakeAckP50ms, rep.WakeAckP99ms = pct(ackLat, 0.5), pct(ackLat, 0.99)
-	rep.WakeResultP50ms, rep.WakeResultP99ms = pct(resLat, 0.5), pct(resLat, 0.99)
-	_, rep.PeakRSS = mem.stop()
-	return rep, nil
+	rep.Figure("woken", float64(wake), "processes")
+	rep.AddLatency("wake_ack_", NewLatency("wake ack", ackLat))
+	rep.AddLatency("wake_result_", NewLatency("wake result", resLat))
+	return rep.Finish(), nil
 }
 
 func dirSize(dir string) int64 {

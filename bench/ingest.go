@@ -1,11 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,79 +49,50 @@ func DefaultIngestConfig() IngestConfig {
 		Data: "x = (x or 0) + 1; return x", WaitEvaluated: true, WALMinSyncInterval: -1}
 }
 
-// IngestReport holds every figure of one run.
-type IngestReport struct {
-	Processes       int     `json:"processes"`
-	Clients         int     `json:"clients"`
-	Messages        int     `json:"messages"`
-	Acked           int     `json:"acked"`
-	Errors          int     `json:"errors"`
-	AckSeconds      float64 `json:"ack_seconds"`
-	AckedPerSec     float64 `json:"acked_per_sec"`
-	P50ms           float64 `json:"p50"`
-	P90ms           float64 `json:"p90"`
-	P99ms           float64 `json:"p99"`
-	MaxMs           float64 `json:"max"`
-	Evaluated       int     `json:"evaluated"`
-	EvalSeconds     float64 `json:"eval_seconds"`
-	EvaluatedPerSec float64 `json:"evaluated_per_sec"`
-	// AckCPUms is the CPU time (node and clients, in-process) per message during the
-	// acknowledgement phase: unlike a rate, it does not depend on what else the machine runs.
-	AckCPUms      float64 `json:"ack_cpu_ms_per_msg"`
-	CPUSeconds    float64 `json:"cpu_seconds"`
-	CPUCores      float64 `json:"cpu_cores"`
-	RSSBytes      uint64  `json:"rss"`
-	HeapBytes     uint64  `json:"heap"`
-	InProcessNode bool    `json:"in_process_node"`
-	LazyEval      bool    `json:"lazy_eval"`
-	NoFsync       bool    `json:"no_fsync,omitempty"`
-	FirstError    string  `json:"first_error,omitempty"`
-}
-
 // RunIngest runs the scenario. Messages are signed before the clock starts, so that the figures
 // are the node's, not the clients' ed25519 signing (which shares the machine's cores in-process).
-func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
-	rep := IngestReport{Processes: cfg.Processes, Clients: cfg.Clients, Messages: cfg.Messages, LazyEval: cfg.LazyEval, NoFsync: cfg.NoFsync}
+// Figures: acked, errors, acked_per_sec, p50/p90/p99/max (acknowledgement latency, ms), evaluated,
+// evaluated_per_sec, ack_cpu_ms_per_msg, cpu (seconds), cpu_cores, rss (peak resident bytes).
+func RunIngest(ctx context.Context, cfg IngestConfig) (*Report, error) {
+	rep := NewReport("ingest")
+	rep.Param("processes", cfg.Processes, "")
+	rep.Param("clients", cfg.Clients, "")
+	rep.Param("messages", cfg.Messages, "")
+	rep.Param("lazy_eval", cfg.LazyEval, "")
+	rep.Param("no_fsync", cfg.NoFsync, "")
+	rep.Param("node", cmp.Or(cfg.Node, "in-process"), "")
 	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Messages <= 0 {
-		return rep, fmt.Errorf("bench: processes, clients and messages must be positive")
+		return nil, fmt.Errorf("bench: processes, clients and messages must be positive")
 	}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	url := cfg.Node
-	if url == "" {
-		dir, err := os.MkdirTemp("", "actorweave-bench-ingest-")
-		if err != nil {
-			return rep, err
-		}
-		defer os.RemoveAll(dir)
-		ncfg := node.DefaultConfig()
-		ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
+	tg, err := startTarget(ctx, cfg.Node, "actorweave-bench-ingest-", func(ncfg *node.Config) {
 		ncfg.Actors.LazyEval = cfg.LazyEval
 		ncfg.Store.NoSync = cfg.NoFsync
 		if cfg.WALMinSyncInterval >= 0 {
 			ncfg.Store.WALMinSyncInterval = cfg.WALMinSyncInterval
 		}
 		if cfg.NodeConfig != nil {
-			cfg.NodeConfig(&ncfg)
+			cfg.NodeConfig(ncfg)
 		}
-		n, err := node.Start(ctx, ncfg)
-		if err != nil {
-			return rep, err
-		}
-		defer n.Close(context.Background())
-		url = n.URL()
-		rep.InProcessNode = true
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer tg.close()
+	if tg.node == nil {
+		rep.Note("remote node: cpu and rss are this load generator's only")
 	}
 	user, err := ans104.GenerateEd25519Signer()
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
-	c := client.New(url, user)
+	c := client.New(tg.url, user)
 	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
 	if err != nil {
-		return rep, fmt.Errorf("bench: publish module: %w", err)
+		return nil, fmt.Errorf("bench: publish module: %w", err)
 	}
 	fmt.Fprintf(progress, "spawning %d processes\n", cfg.Processes)
 	pids := make([]ans104.ID, cfg.Processes)
@@ -131,7 +101,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		pids[i] = pid
 		return err
 	}); err != nil {
-		return rep, fmt.Errorf("bench: spawn: %w", err)
+		return nil, fmt.Errorf("bench: spawn: %w", err)
 	}
 	fmt.Fprintf(progress, "signing %d messages\n", cfg.Messages)
 	items := make([]*ans104.DataItem, cfg.Messages)
@@ -140,16 +110,16 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		items[i] = it
 		return err
 	}); err != nil {
-		return rep, err
+		return nil, err
 	}
 
 	mem := startMemSampler()
 	cpu0 := cpuSeconds()
 	lat := make([]time.Duration, cfg.Messages)
 	ok := make([]bool, cfg.Messages)
-	var next, done, errs atomic.Int64
+	var next, errs atomic.Int64
 	var firstErr atomic.Value
-	stopBar := startBar(progress, "acked", cfg.Messages, &done)
+	bar := StartProgress(progress, rep, "acked", "msgs", cfg.Messages)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Clients; w++ {
@@ -170,39 +140,41 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 				} else {
 					ok[i] = true
 				}
-				done.Add(1)
+				bar.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	ackDur := time.Since(start)
-	rep.AckCPUms = (cpuSeconds() - cpu0) * 1000 / float64(max(1, cfg.Messages))
-	stopBar()
+	ackCPU := cpuSeconds() - cpu0
+	bar.Stop()
 	var good []time.Duration
 	for i, l := range lat {
 		if ok[i] {
 			good = append(good, l)
 		}
 	}
-	sort.Slice(good, func(i, j int) bool { return good[i] < good[j] })
-	rep.Acked, rep.Errors = len(good), int(errs.Load())
+	acked := len(good)
+	rep.Figure("acked", float64(acked), "msgs")
+	rep.Figure("errors", float64(errs.Load()), "msgs")
 	if v := firstErr.Load(); v != nil {
-		rep.FirstError = v.(string)
+		rep.Note("first error: %s", v.(string))
 	}
-	rep.AckSeconds = ackDur.Seconds()
-	rep.AckedPerSec = float64(rep.Acked) / ackDur.Seconds()
-	rep.P50ms, rep.P90ms, rep.P99ms = pct(good, 0.50), pct(good, 0.90), pct(good, 0.99)
-	if len(good) > 0 {
-		rep.MaxMs = float64(good[len(good)-1].Microseconds()) / 1000
-	}
+	rep.Figure("ack_seconds", ackDur.Seconds(), "s")
+	rep.Figure("acked_per_sec", float64(acked)/ackDur.Seconds(), "msgs/s")
+	rep.AddLatency("", NewLatency("ack", good))
+	rep.Figure("ack_cpu_ms_per_msg", ackCPU*1000/float64(max(1, acked)), "ms")
 
+	evaluated := 0
 	if cfg.WaitEvaluated {
 		// Each process evaluates in log order: when the last message sent to it has a result,
 		// all of them have. Only acknowledged messages count.
 		last := make(map[ans104.ID]ans104.ID, cfg.Processes)
+		perProcess := make(map[ans104.ID]int, cfg.Processes)
 		for i, it := range items {
 			if ok[i] {
 				last[it.TargetID()] = it.ID()
+				perProcess[it.TargetID()]++
 			}
 		}
 		fmt.Fprintf(progress, "waiting for %d processes to evaluate\n", len(last))
@@ -211,30 +183,47 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 		for p, m := range last {
 			pairs = append(pairs, [2]ans104.ID{p, m})
 		}
+		// With eager evaluation most of the work is done by now: its series would show a burst
+		// of cached results, not an evaluation rate, so it stays out of the report.
+		erep := rep
+		if !cfg.LazyEval {
+			erep = &Report{}
+		}
+		ebar := StartProgress(progress, erep, "evaluated", "msgs", acked)
 		if err := parallel(cfg.Clients, len(pairs), func(i int) error {
 			for {
 				rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 				_, err := c.Result(rctx, pairs[i][0], pairs[i][1])
 				cancel()
+				if err == nil {
+					ebar.Add(perProcess[pairs[i][0]])
+				}
 				if err == nil || ctx.Err() != nil {
 					return err
 				}
 			}
 		}); err != nil {
-			return rep, fmt.Errorf("bench: waiting for results: %w", err)
+			ebar.Stop()
+			return nil, fmt.Errorf("bench: waiting for results: %w", err)
 		}
+		ebar.Stop()
+		// Eager evaluation runs alongside acknowledgement: its rate counts from the first post.
 		evalDur := time.Since(start)
 		if cfg.LazyEval {
 			evalDur = time.Since(evalStart)
 		}
-		rep.Evaluated = rep.Acked
-		rep.EvalSeconds = evalDur.Seconds()
-		rep.EvaluatedPerSec = float64(rep.Evaluated) / evalDur.Seconds()
+		evaluated = acked
+		rep.Figure("eval_seconds", evalDur.Seconds(), "s")
+		rep.Figure("evaluated_per_sec", float64(evaluated)/evalDur.Seconds(), "msgs/s")
 	}
-	rep.CPUSeconds = cpuSeconds() - cpu0
-	rep.CPUCores = rep.CPUSeconds / time.Since(start).Seconds()
-	rep.HeapBytes, rep.RSSBytes = mem.stop()
-	return rep, nil
+	rep.Figure("evaluated", float64(evaluated), "msgs")
+	cpu := cpuSeconds() - cpu0
+	rep.Figure("cpu", cpu, "s")
+	rep.Figure("cpu_cores", cpu/time.Since(start).Seconds(), "cores")
+	heap, _ := mem.stop()
+	rep.Figure("rss", float64(peakRSS()), "bytes")
+	rep.Figure("heap", float64(heap), "bytes")
+	return rep.Finish(), nil
 }
 
 // parallel runs f(0..n-1) on `workers` goroutines and returns the first error.
@@ -274,44 +263,4 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// startBar draws a one-line progress bar on w until the returned func is called.
-func startBar(w io.Writer, what string, total int, done *atomic.Int64) func() {
-	if w == io.Discard {
-		return func() {}
-	}
-	stop := make(chan struct{})
-	finished := make(chan struct{})
-	start := time.Now()
-	draw := func() {
-		d := int(done.Load())
-		frac := float64(d) / float64(total)
-		filled := int(frac * 30)
-		bar := make([]byte, 30)
-		for i := range bar {
-			bar[i] = '.'
-			if i < filled {
-				bar[i] = '#'
-			}
-		}
-		rate := float64(d) / max(time.Since(start).Seconds(), 1e-9)
-		fmt.Fprintf(w, "\r[%s] %d/%d %s  %.0f/s \x1b[K", bar, d, total, what, rate)
-	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				draw()
-				fmt.Fprintln(w)
-				return
-			case <-t.C:
-				draw()
-			}
-		}
-	}()
-	return func() { close(stop); <-finished }
 }

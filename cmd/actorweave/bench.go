@@ -21,7 +21,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Run the reproducible benchmarks (append: durable log appends; ingest: signed messages over HTTP)",
+		Short: "Run the reproducible benchmarks (see bench/README.md)",
 	}
 	var cpuprof string
 	var stopProfile func()
@@ -47,7 +47,10 @@ func newBenchCmd() *cobra.Command {
 		}
 	}
 	appendCmd := newBenchAppendCmd()
-	cmd.AddCommand(appendCmd, newBenchIngestCmd(), newBenchActivationCmd())
+	cmd.AddCommand(appendCmd)
+	for _, s := range sortedBenchScenarios() {
+		cmd.AddCommand(s.NewCmd())
+	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
 	}

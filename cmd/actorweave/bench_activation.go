@@ -1,21 +1,26 @@
 package main
 
 import (
-	"fmt"
-	"text/tabwriter"
-
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/bench"
 )
 
+func init() {
+	registerBenchScenario(benchScenario{Name: "activation", NewCmd: newBenchActivationCmd,
+		Smoke: []string{"--processes", "6", "--wake", "3", "--clients", "2", "--idle-timeout", "200ms"},
+		Keys:  []string{"spawns_per_sec", "heap_bytes_per_idle_process", "pebble_bytes_per_process", "wake_ack_p50", "wake_result_p99"}})
+}
+
 func newBenchActivationCmd() *cobra.Command {
 	cfg := bench.DefaultActivationConfig()
-	var module, out string
+	var module string
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:     "activation",
 		Short:   "Spawn K processes, let them passivate, wake a sample: spawn rate, memory per idle process, wake latency",
 		Example: `  actorweave bench activation --processes 100000 --wake 1000`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			wasm, err := readBenchModule(module)
 			if err != nil {
@@ -26,13 +31,7 @@ func newBenchActivationCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "processes\tspawns/s\tpassive RSS MiB\theap B/idle process\tpebble B/process\twake ack p50/p99 ms\twake result p50/p99 ms\tpeak RSS MiB\t")
-			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f / %.1f\t%.1f / %.1f\t%.0f\t\n", rep.Processes, rep.SpawnsPerSec,
-				float64(rep.RSSPassive)/(1<<20), rep.BytesPerIdle, rep.PebblePerProcess, rep.WakeAckP50ms, rep.WakeAckP99ms,
-				rep.WakeResultP50ms, rep.WakeResultP99ms, float64(rep.PeakRSS)/(1<<20))
-			tw.Flush()
-			return writeBenchJSON(out, "activation", rep)
+			return rf.emit(c, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -41,6 +40,6 @@ func newBenchActivationCmd() *cobra.Command {
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Wake, "wake", cfg.Wake, "processes woken after all passivated")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "the node's passivation timeout")
-	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	rf.bind(f)
 	return cmd
 }

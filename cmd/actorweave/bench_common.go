@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/actorweave/actorweave/bench"
@@ -12,6 +14,61 @@ import (
 
 // defaultBenchModule is the aos-like Lua test module `make deps` builds.
 const defaultBenchModule = "testdata/build/wasm/aoslike.wasm"
+
+// benchScenario is one `actorweave bench SCENARIO` verb that reports through bench.Report. A
+// scenario plugs in from its own file with an init() that calls registerBenchScenario: nothing
+// else to edit, and the CI smoke test (bench_smoke_test.go) runs it with Smoke and checks Keys.
+type benchScenario struct {
+	Name   string
+	NewCmd func() *cobra.Command
+	// Smoke are the arguments (after `bench NAME`) of a run of a second or two with tiny parameters.
+	Smoke []string
+	// Keys are figures the smoke test requires in the report, each non-zero.
+	Keys []string
+}
+
+var benchScenarios = map[string]benchScenario{}
+
+func registerBenchScenario(s benchScenario) {
+	if _, dup := benchScenarios[s.Name]; dup {
+		panic("bench scenario registered twice: " + s.Name)
+	}
+	benchScenarios[s.Name] = s
+}
+
+// sortedBenchScenarios lists the registered scenarios by name.
+func sortedBenchScenarios() []benchScenario {
+	out := make([]benchScenario, 0, len(benchScenarios))
+	for _, s := range benchScenarios {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// reportFlags are the output flags every scenario has: --out and --plot.
+type reportFlags struct{ out, plot string }
+
+func (rf *reportFlags) bind(f *pflag.FlagSet) {
+	f.StringVar(&rf.out, "out", "", "write every figure, the latency histograms, the throughput series and the machine as JSON to this file")
+	f.StringVar(&rf.plot, "plot", "", "draw throughput over time and the latency distribution to this .png or .svg file")
+}
+
+// emit prints the summary table on stdout, then writes --out and --plot.
+func (rf *reportFlags) emit(c *cobra.Command, rep *bench.Report) error {
+	rep.WriteText(c.OutOrStdout())
+	if rf.out != "" {
+		if err := rep.WriteJSON(rf.out); err != nil {
+			return err
+		}
+	}
+	if rf.plot != "" {
+		if err := rep.Plot(rf.plot); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // bindBenchModule registers --module and --format.
 func bindBenchModule(f *pflag.FlagSet, module, format *string) {
@@ -28,7 +85,7 @@ func readBenchModule(path string) ([]byte, error) {
 	return wasm, nil
 }
 
-// writeBenchJSON writes a scenario's report with the machine it ran on (the --out file).
+// writeBenchJSON writes a report that is not a bench.Report (append) with the machine it ran on.
 func writeBenchJSON(path, scenario string, report any) error {
 	if path == "" {
 		return nil

@@ -1,17 +1,21 @@
 package main
 
 import (
-	"fmt"
-	"text/tabwriter"
-
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/bench"
 )
 
+func init() {
+	registerBenchScenario(benchScenario{Name: "ingest", NewCmd: newBenchIngestCmd,
+		Smoke: []string{"--processes", "2", "--clients", "2", "--messages", "20"},
+		Keys:  []string{"acked", "evaluated", "acked_per_sec", "evaluated_per_sec", "p50", "p90", "p99", "max", "cpu", "rss"}})
+}
+
 func newBenchIngestCmd() *cobra.Command {
 	cfg := bench.DefaultIngestConfig()
-	var module, out string
+	var module string
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "ingest",
 		Short: "Signed messages over HTTP to P processes: acknowledged/s, evaluated/s, latency, CPU, memory",
@@ -20,6 +24,7 @@ signs --messages Eval messages with ed25519 (before the clock starts), and posts
 concurrent HTTP clients. Reports acknowledged messages/s and p50/p90/p99/max acknowledgement
 latency, then waits until every message is evaluated and reports evaluated messages/s, CPU time
 and peak memory.`,
+		Args:    cobra.NoArgs,
 		Example: `  make deps && actorweave bench ingest --processes 100 --clients 64 --messages 20000 --out ingest.json`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			wasm, err := readBenchModule(module)
@@ -32,16 +37,7 @@ and peak memory.`,
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "processes\tclients\tacked\terrors\tacked/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tevaluated/s\tack CPU ms/msg\tcpu cores\tpeak RSS MiB\t")
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.3f\t%.2f\t%.0f\t\n", rep.Processes, rep.Clients,
-				rep.Acked, rep.Errors, rep.AckedPerSec, rep.P50ms, rep.P90ms, rep.P99ms, rep.MaxMs, rep.EvaluatedPerSec,
-				rep.AckCPUms, rep.CPUCores, float64(rep.RSSBytes)/(1<<20))
-			tw.Flush()
-			if rep.FirstError != "" {
-				fmt.Fprintln(c.ErrOrStderr(), "first error:", rep.FirstError)
-			}
-			return writeBenchJSON(out, "ingest", rep)
+			return rf.emit(c, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -55,6 +51,6 @@ and peak memory.`,
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
 	f.DurationVar(&cfg.WALMinSyncInterval, "wal-min-sync-interval", -1, "the in-process node's --wal-min-sync-interval (default: the node's default)")
 	f.BoolVar(&cfg.NoFsync, "no-fsync", false, "baseline: in-process node without fsync (shows what durability costs; not a way to run a node)")
-	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	rf.bind(f)
 	return cmd
 }
