@@ -29,7 +29,7 @@ type Report struct {
 	Series []*Series `json:"series,omitempty"`
 	// Runs are sub-reports of a scenario made of several runs (scale: one per point).
 	Runs []*Report `json:"runs,omitempty"`
-	// Table, when set, is the summary the scenario wants printed instead of its figures (scale).
+	// Table, when set, is a summary of several rounds or runs, printed before the figures.
 	Table *Table `json:"table,omitempty"`
 	// Resources: CPU time (user+system) of this process during the scenario, peak resident set
 	// (VmHWM) and the 1-minute load average before and after: the machine is shared, and a load
@@ -281,13 +281,16 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "%s=%v%s", p.Name, p.Value, unitSuffix(p.Unit))
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if r.Table != nil {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, strings.Join(r.Table.Columns, "\t")+"\t")
 		for _, row := range r.Table.Rows {
 			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		}
-	} else {
+		tw.Flush()
+	}
+	if len(r.Figures) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "figure\tvalue\tunit\t")
 		for _, f := range r.Figures {
 			v, u := f.Value, f.Unit
@@ -296,10 +299,10 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", f.Name, formatValue(v), u)
 		}
+		tw.Flush()
 	}
-	tw.Flush()
 	if len(r.Latencies) > 0 {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "latency ms\tcount\tmean\tp50\tp90\tp99\tp99.9\tmax\t")
 		for _, l := range r.Latencies {
 			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", l.Name, l.Count, l.Mean, l.P50, l.P90, l.P99, l.P999, l.Max)

@@ -10,8 +10,8 @@
 //     MemorySha256, MemoryBytes}. As in a CU, a message that errors (a throw, or a result with
 //     Error) does not advance memory: the next message starts from the memory before it, and
 //     after a throw in a fresh loader instance.
-//   AW_MODULE=F AW_FORMAT=FMT AW_BENCH=N [AW_UNSAFE_MEMORY=1] node aoloader-run.cjs
-//     evaluates N messages `Eval x = (x or 0) + 1; return x` and prints {mode, n, seconds, rate,
+//   AW_MODULE=F AW_FORMAT=FMT AW_BENCH=N [AW_UNSAFE_MEMORY=1] [AW_BENCH_DATA=LUA] node aoloader-run.cjs
+//     evaluates N messages `Eval x = (x or 0) + 1; return x` (or AW_BENCH_DATA) and prints {mode, n, seconds, rate,
 //     cpuSeconds, cpuRate} (wall clock and CPU time of the node process around the loop).
 //     Default mode passes the previous Memory back in (as the loader tests and the CU do);
 //     AW_UNSAFE_MEMORY=1 uses UNSAFE_MEMORY and passes null.
@@ -29,7 +29,8 @@ function options (env) {
     env: env.AW_ENV || null,
     computeLimit: env.AW_COMPUTE_LIMIT ? Number(env.AW_COMPUTE_LIMIT) : undefined,
     bench: env.AW_BENCH ? Number(env.AW_BENCH) : 0,
-    unsafe: env.AW_UNSAFE_MEMORY === '1'
+    unsafe: env.AW_UNSAFE_MEMORY === '1',
+    benchData: env.AW_BENCH_DATA || 'x = (x or 0) + 1; return x'
   }
   if (process.argv.length > 2) { console.error('options are environment variables (AW_MODULE, AW_FORMAT, ...), not arguments'); process.exit(2) }
   if (!o.module || !o.format) { console.error('AW_MODULE and AW_FORMAT are required'); process.exit(2) }
@@ -65,7 +66,7 @@ async function main () {
     const cpu0 = process.cpuUsage()
     const start = hrtime()
     for (let i = 0; i < o.bench; i++) {
-      const msg = { Id: String(i), Owner: owner, From: owner, Target: env.Process.Id, Module: 'MODULE', Timestamp: '0', 'Block-Height': '0', Tags: [{ name: 'Action', value: 'Eval' }], Data: 'x = (x or 0) + 1; return x' }
+      const msg = { Id: String(i), Owner: owner, From: owner, Target: env.Process.Id, Module: 'MODULE', Timestamp: '0', 'Block-Height': '0', Tags: [{ name: 'Action', value: 'Eval' }], Data: o.benchData }
       const r = await handle(o.unsafe ? null : mem, msg, env)
       if (r.Error) throw new Error('bench message errored: ' + errorString(r.Error))
       if (!o.unsafe) mem = r.Memory
