@@ -105,3 +105,23 @@ func (p *Progress) Done() int64 { return p.done.Load() }
 func (p *Progress) Stop() {
 	p.once.Do(func() { close(p.stopc); p.wg.Wait() })
 }
+
+// SyncWriter makes w safe for the progress goroutines and the scenario to write to at once. A
+// file is returned as it is (each write is one system call, and the terminal check needs it).
+func SyncWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*os.File); ok || w == nil {
+		return w
+	}
+	return &syncWriter{w: w}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

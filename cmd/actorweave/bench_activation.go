@@ -26,7 +26,7 @@ func newBenchActivationCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
+			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunActivation(c.Context(), cfg)
 			if err != nil {
 				return err

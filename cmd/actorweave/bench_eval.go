@@ -29,7 +29,7 @@ loop only. Reports messages/s (wall and per CPU second) of each and actorweave's
 			if err != nil {
 				return err
 			}
-			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
+			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunEval(c.Context(), cfg)
 			if err != nil {
 				return err

@@ -32,7 +32,7 @@ and peak memory.`,
 				return err
 			}
 			cfg.Module = wasm
-			cfg.Progress = c.ErrOrStderr()
+			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunIngest(c.Context(), cfg)
 			if err != nil {
 				return err

@@ -53,7 +53,7 @@ func newBenchMessagingCmd(name, short, example string, bind func(*pflag.FlagSet,
 			if err != nil {
 				return err
 			}
-			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
+			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := run(c.Context(), cfg)
 			if err != nil {
 				return err
