@@ -24,9 +24,9 @@ func init() {
 func newBenchScaleCmd() *cobra.Command {
 	var (
 		module, format, procs, gmp string
-		clients, messages         int
-		lazy, noFsync             bool
-		rf                        reportFlags
+		clients, messages          int
+		lazy, noFsync              bool
+		rf                         reportFlags
 	)
 	format = bench.DefaultIngestConfig().Format
 	cmd := &cobra.Command{
