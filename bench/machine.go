@@ -39,15 +39,27 @@ func ThisMachine() Machine {
 		}
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		dirty := false
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
+			switch s.Key {
+			case "vcs.revision":
 				m.Commit = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
 			}
 		}
+		if m.Commit != "" && dirty {
+			m.Commit += "+dirty"
+		}
 	}
+	// Built with -buildvcs=false (as this project's environment does) or by go test: ask git about
+	// the working directory, which is the checkout when run from the repository.
 	if m.Commit == "" {
 		if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 			m.Commit = strings.TrimSpace(string(out))
+			if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+				m.Commit += "+dirty"
+			}
 		}
 	}
 	return m
