@@ -78,6 +78,9 @@ func (r *Report) Plot(path string) error {
 		}
 		add(run, strings.Join(parts, " "))
 	}
+	if len(tlines) == 0 && len(llines) == 0 {
+		return fmt.Errorf("--plot: the %s report has no throughput series or latency distribution to draw", r.Scenario)
+	}
 	if len(tlines) > 0 {
 		if err := plotutil.AddLines(tp, tlines...); err != nil {
 			return err

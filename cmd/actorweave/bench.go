@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -46,10 +45,13 @@ func newBenchCmd() *cobra.Command {
 			stopProfile()
 		}
 	}
-	appendCmd := newBenchAppendCmd()
-	cmd.AddCommand(appendCmd)
+	var appendCmd *cobra.Command
 	for _, s := range sortedBenchScenarios() {
-		cmd.AddCommand(s.NewCmd())
+		sc := s.NewCmd()
+		if s.Name == "append" {
+			appendCmd = sc
+		}
+		cmd.AddCommand(sc)
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
@@ -57,12 +59,18 @@ func newBenchCmd() *cobra.Command {
 	return cmd
 }
 
+func init() {
+	registerBenchScenario(benchScenario{Name: "append", NewCmd: newBenchAppendCmd,
+		Smoke: []string{"--writers", "1,2", "--processes", "4", "--duration", "100ms"},
+		Keys:  []string{"appends_per_sec_fsync_pipeline_w1", "appends_per_sec_nofsync_pipeline_w2", "fsync_ratio_pipeline_w2"}, NoPlot: true})
+}
+
 func newBenchAppendCmd() *cobra.Command {
 	d := bench.DefaultAppendConfig()
 	var (
 		writers  string
 		commit   string
-		out      string
+		rf       reportFlags
 		baseline bool
 		cacheMB  int64
 		memMB    uint64
@@ -97,21 +105,15 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 				}
 				o.NoDedupFilter = noFilter
 			}
+			report := bench.NewReport("append")
 			rep, err := bench.RunAppend(c.Context(), cfg)
 			if err != nil {
 				return err
 			}
+			// The append table keeps its own layout (ratio lines); --out and --plot are the
+			// common report's.
 			printAppendReport(c.OutOrStdout(), rep)
-			if out != "" {
-				b, err := json.MarshalIndent(rep, "", "  ")
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
-					return err
-				}
-			}
-			return nil
+			return rf.emitFiles(rep.Fill(report))
 		},
 	}
 	f := cmd.Flags()
@@ -119,7 +121,7 @@ memory, with fsync on and (unless --baseline=false) off, in the same run.`,
 	f.IntVar(&cfg.Processes, "processes", d.Processes, "processes the writers are spread over")
 	f.DurationVar(&cfg.Duration, "duration", d.Duration, "measured time per writer count and mode")
 	f.StringVar(&cfg.Dir, "dir", "", "directory for the stores (default: a temporary directory); put it on the disk you want to measure")
-	f.StringVar(&out, "out", "", "also write the report as JSON to this file")
+	rf.bind(f)
 	f.StringVar(&commit, "commit", "pipeline", "comma-separated group-commit modes: pipeline, serial")
 	f.BoolVar(&baseline, "baseline", true, "also measure with fsync off, as a baseline ratio")
 	f.Int64Var(&cacheMB, "cache-mb", 0, "Pebble block cache in MiB (default: the store's default)")

@@ -25,6 +25,8 @@ type benchScenario struct {
 	Smoke []string
 	// Keys are figures the smoke test requires in the report, each non-zero.
 	Keys []string
+	// NoPlot: the report has no series or latency distribution (--plot refuses it).
+	NoPlot bool
 }
 
 var benchScenarios = map[string]benchScenario{}
@@ -57,6 +59,11 @@ func (rf *reportFlags) bind(f *pflag.FlagSet) {
 // emit prints the summary table on stdout, then writes --out and --plot.
 func (rf *reportFlags) emit(c *cobra.Command, rep *bench.Report) error {
 	rep.WriteText(c.OutOrStdout())
+	return rf.emitFiles(rep)
+}
+
+// emitFiles writes --out and --plot.
+func (rf *reportFlags) emitFiles(rep *bench.Report) error {
 	if rf.out != "" {
 		if err := rep.WriteJSON(rf.out); err != nil {
 			return err

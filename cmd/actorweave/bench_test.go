@@ -29,12 +29,12 @@ func TestBenchAppendVerb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep bench.AppendReport
+	var rep bench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 4 { // writers {1,2} x fsync {on,off}
-		t.Fatalf("%d results in the JSON report, want 4", len(rep.Results))
+	if len(rep.Runs) != 4 { // writers {1,2} x fsync {on,off}
+		t.Fatalf("%d runs in the JSON report, want 4", len(rep.Runs))
 	}
 }
 
