@@ -264,3 +264,37 @@ func cpuSeconds() float64 {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
+
+// RunIngestBaseline runs the scenario as configured, then again without fsync (the baseline) on a
+// fresh node, and reports the first with the baseline as its one run and the ratios between them:
+// fsync_ratio_acked_per_sec (durable ÷ no-fsync throughput) and fsync_ratio_cpu_per_msg. The two
+// share the machine's conditions more closely than two separate commands.
+func RunIngestBaseline(ctx context.Context, cfg IngestConfig) (*Report, error) {
+	rep, err := RunIngest(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Node != "" || cfg.NoFsync {
+		return nil, fmt.Errorf("bench: --baseline needs an in-process node with fsync on")
+	}
+	bcfg := cfg
+	bcfg.NoFsync = true
+	base, err := RunIngest(ctx, bcfg)
+	if err != nil {
+		return nil, fmt.Errorf("bench: baseline: %w", err)
+	}
+	rep.Runs = append(rep.Runs, base)
+	b := base.Figures
+	rep.Figure("baseline_acked_per_sec", b.Float("acked_per_sec"), "msgs/s")
+	rep.Figure("baseline_ack_cpu_ms_per_msg", b.Float("ack_cpu_ms_per_msg"), "ms")
+	rep.Figure("baseline_p50", b.Float("p50"), "ms")
+	rep.Figure("baseline_p99", b.Float("p99"), "ms")
+	if v := b.Float("acked_per_sec"); v > 0 {
+		rep.Figure("fsync_ratio_acked_per_sec", rep.Figures.Float("acked_per_sec")/v, "x")
+	}
+	if v := b.Float("ack_cpu_ms_per_msg"); v > 0 {
+		rep.Figure("fsync_ratio_cpu_per_msg", rep.Figures.Float("ack_cpu_ms_per_msg")/v, "x")
+	}
+	rep.Note("baseline: the same run on a fresh node without fsync (not durable), right after")
+	return rep.Finish(), nil
+}

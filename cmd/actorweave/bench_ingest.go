@@ -16,6 +16,7 @@ func newBenchIngestCmd() *cobra.Command {
 	cfg := bench.DefaultIngestConfig()
 	var module string
 	var rf reportFlags
+	var baseline bool
 	cmd := &cobra.Command{
 		Use:   "ingest",
 		Short: "Signed messages over HTTP to P processes: acknowledged/s, evaluated/s, latency, CPU, memory",
@@ -33,7 +34,11 @@ and peak memory.`,
 			}
 			cfg.Module = wasm
 			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
-			rep, err := bench.RunIngest(c.Context(), cfg)
+			run := bench.RunIngest
+			if baseline {
+				run = bench.RunIngestBaseline
+			}
+			rep, err := run(c.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -51,6 +56,7 @@ and peak memory.`,
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "in-process node evaluates only when results are asked for: measures the acknowledgement path alone, then evaluation")
 	f.DurationVar(&cfg.WALMinSyncInterval, "wal-min-sync-interval", -1, "the in-process node's --wal-min-sync-interval (default: the node's default)")
 	f.BoolVar(&cfg.NoFsync, "no-fsync", false, "baseline: in-process node without fsync (shows what durability costs; not a way to run a node)")
+	f.BoolVar(&baseline, "baseline", false, "then run again without fsync on a fresh node and report the ratios (same command)")
 	rf.bind(f)
 	return cmd
 }
