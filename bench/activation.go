@@ -32,8 +32,9 @@ func DefaultActivationConfig() ActivationConfig {
 }
 
 // RunActivation runs the scenario against an in-process node (it needs the node's activation count).
-// Figures: spawns_per_sec, passivate_seconds, rss_passive, heap_bytes_per_idle_process (Go heap in
-// use after a GC, divided by K: what an idle process costs in memory), rss_bytes_per_idle_process
+// Figures: spawns_per_sec, passivate_seconds, rss_passive, heap_bytes_per_idle_process (growth of the
+// Go heap in use, after a GC, from before the spawns, divided by K: what an idle process costs in
+// memory; it can come out negative on a tiny K), rss_bytes_per_idle_process
 // (resident set growth from before the spawns, divided by K), pebble_bytes_per_process, and the
 // wake latencies (wake_ack_*, wake_result_*, ms).
 func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
@@ -58,7 +59,10 @@ func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	rssBaseline := rss()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	rep.Figure("rss_baseline", float64(rssBaseline), "bytes")
+	rep.Figure("heap_baseline", float64(ms0.HeapInuse), "bytes")
 	user, _ := ans104.GenerateEd25519Signer()
 	c := client.New(tg.url, user)
 	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
@@ -98,7 +102,7 @@ func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
 	rssPassive := rss()
 	rep.Figure("rss_passive", float64(rssPassive), "bytes")
 	rep.Figure("heap_passive", float64(ms.HeapInuse), "bytes")
-	rep.Figure("heap_bytes_per_idle_process", float64(ms.HeapInuse)/float64(cfg.Processes), "bytes")
+	rep.Figure("heap_bytes_per_idle_process", (float64(ms.HeapInuse)-float64(ms0.HeapInuse))/float64(cfg.Processes), "bytes")
 	rep.Figure("rss_bytes_per_idle_process", (float64(rssPassive)-float64(rssBaseline))/float64(cfg.Processes), "bytes")
 	pebble := dirSize(filepath.Join(n.DataDir(), "pebble"))
 	rep.Figure("pebble_bytes_per_process", float64(pebble)/float64(cfg.Processes), "bytes")

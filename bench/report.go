@@ -294,7 +294,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(tw, "figure\tvalue\tunit\t")
 		for _, f := range r.Figures {
 			v, u := f.Value, f.Unit
-			if x, ok := v.(float64); ok && u == "bytes" {
+			if x, ok := v.(float64); ok && u == "bytes" && x >= 1<<20 {
 				v, u = x/(1<<20), "MiB"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", f.Name, formatValue(v), u)
