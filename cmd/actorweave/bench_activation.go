@@ -9,7 +9,7 @@ import (
 func init() {
 	registerBenchScenario(benchScenario{Name: "activation", NewCmd: newBenchActivationCmd,
 		Smoke: []string{"--processes", "6", "--wake", "3", "--clients", "2", "--idle-timeout", "200ms"},
-		Keys:  []string{"spawns_per_sec", "heap_bytes_per_idle_process", "pebble_bytes_per_process", "wake_ack_p50", "wake_result_p99"}})
+		Keys:  []string{"spawns_per_sec", "rss_passive", "pebble_bytes_per_process", "wake_ack_p50", "wake_result_p99"}})
 }
 
 func newBenchActivationCmd() *cobra.Command {
