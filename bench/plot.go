@@ -43,6 +43,7 @@ func (r *Report) Plot(path string) error {
 	lp.X.Label.Text = "latency ms (log)"
 	lp.Y.Label.Text = "fraction <= latency"
 	lp.Legend.Top, lp.Legend.Left = false, false
+	tp.Legend.Top = true
 
 	var tlines, llines []any
 	add := func(rep *Report, label string) {
