@@ -71,9 +71,11 @@ func (r *Report) Plot(path string) error {
 	}
 	add(r, "")
 	for _, run := range r.Runs {
+		// A run is labelled by the parameters it shares with the whole report but sets
+		// differently (scale: processes and gomaxprocs; ingest --baseline: no_fsync).
 		var parts []string
 		for _, p := range run.Params {
-			if p.Name == "gomaxprocs" || p.Name == "processes" {
+			if q, ok := r.Params.Get(p.Name); ok && fmt.Sprint(q.Value) != fmt.Sprint(p.Value) {
 				parts = append(parts, fmt.Sprintf("%s=%v", p.Name, p.Value))
 			}
 		}
