@@ -358,9 +358,23 @@ func RunFanout(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	}
 	wall := time.Since(start)
 	bar.Stop()
+	// A delivery implies its round's Eval was assigned; read the source's log once more in case
+	// the last poll read it before that entry was visible.
+	es, err := srcReader.next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if r, err := strconv.Atoi(e.Tags["Round"]); err == nil && r >= 1 && r <= cfg.Rounds {
+			roundTS[r] = e.Timestamp
+		}
+	}
 	var lat []float64
 	var last int64
 	for _, d := range delivered {
+		if roundTS[d[0]] == 0 {
+			return nil, fmt.Errorf("bench: round %d delivered but its Eval is not in the source's log", d[0])
+		}
 		lat = append(lat, float64(d[1]-roundTS[d[0]]))
 		last = max(last, d[1])
 	}

@@ -42,11 +42,11 @@ func StartProgress(w io.Writer, r *Report, what, unit string, total int) *Progre
 		w = io.Discard
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		max := int64(total)
+		limit := int64(total)
 		if total <= 0 {
-			max = -1
+			limit = -1 // a spinner
 		}
-		bar = progressbar.NewOptions64(max, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
+		bar = progressbar.NewOptions64(limit, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetWidth(30),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
