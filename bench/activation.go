@@ -23,7 +23,9 @@ type ActivationConfig struct {
 	IdleTimeout time.Duration
 	Module      []byte
 	Format      string
-	Progress    io.Writer
+	// NodeConfig adjusts the in-process node.
+	NodeConfig func(*node.Config)
+	Progress   io.Writer
 }
 
 // DefaultActivationConfig: 10,000 processes, 1 s idle timeout, 1,000 woken.
@@ -50,7 +52,12 @@ func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	tg, err := startTarget(ctx, "", "actorweave-bench-activation-", func(c *node.Config) { c.Actors.IdleTimeout = cfg.IdleTimeout })
+	tg, err := startTarget(ctx, "", "actorweave-bench-activation-", func(c *node.Config) {
+		c.Actors.IdleTimeout = cfg.IdleTimeout
+		if cfg.NodeConfig != nil {
+			cfg.NodeConfig(c)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}

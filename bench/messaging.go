@@ -12,6 +12,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/node"
 )
 
 // MessagingConfig is the `pingpong` and `fanout` scenarios: processes messaging each other through
@@ -28,15 +29,17 @@ import (
 // result, pushing (signing, scheduling, fsync) — at the assignment timestamps' millisecond
 // resolution, from one node's clock (two clocks with --node on a cluster).
 type MessagingConfig struct {
-	Node     string
-	Module   []byte
-	Format   string
-	Pairs    int // pingpong
-	Hops     int // pingpong, per pair
-	Targets  int // fanout
-	Rounds   int // fanout
-	Timeout  time.Duration
-	Progress io.Writer
+	Node    string
+	Module  []byte
+	Format  string
+	Pairs   int // pingpong
+	Hops    int // pingpong, per pair
+	Targets int // fanout
+	Rounds  int // fanout
+	Timeout time.Duration
+	// NodeConfig adjusts the in-process node.
+	NodeConfig func(*node.Config)
+	Progress   io.Writer
 }
 
 // DefaultMessagingConfig: 4 pairs × 500 hops; 1 source × 50 targets × 20 rounds; 5 min timeout.
@@ -58,7 +61,7 @@ return 'ok'`
 // messagingSetup starts (or reaches) the node, publishes the module, spawns n processes and
 // installs the Ping handler with the given limit on each.
 func messagingSetup(ctx context.Context, cfg MessagingConfig, prefix string, n, limit int) (*target, *client.Client, []ans104.ID, error) {
-	tg, err := startTarget(ctx, cfg.Node, prefix, nil)
+	tg, err := startTarget(ctx, cfg.Node, prefix, cfg.NodeConfig)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -8,7 +8,7 @@ import (
 
 func init() {
 	registerBenchScenario(benchScenario{Name: "activation", NewCmd: newBenchActivationCmd,
-		Smoke: []string{"--processes", "6", "--wake", "3", "--clients", "2", "--idle-timeout", "200ms"},
+		Smoke: []string{"--processes", "6", "--wake", "3", "--clients", "2", "--idle-timeout", "200ms", "--node-request-timeout", "2m"},
 		Keys:  []string{"spawns_per_sec", "rss_passive", "pebble_bytes_per_process", "wake_ack_p50", "wake_result_p99"}})
 }
 
@@ -40,6 +40,7 @@ func newBenchActivationCmd() *cobra.Command {
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Wake, "wake", cfg.Wake, "processes woken after all passivated")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "the node's passivation timeout")
+	cfg.NodeConfig = bindNodeFlags(f)
 	rf.bind(f)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/actorweave/actorweave/bench"
+	"github.com/actorweave/actorweave/node"
 )
 
 // defaultBenchModule is the aos-like Lua test module `make deps` builds.
@@ -75,6 +76,15 @@ func (rf *reportFlags) emitFiles(rep *bench.Report) error {
 		}
 	}
 	return nil
+}
+
+// bindNodeFlags registers the flags of the in-process node a scenario starts, and returns the
+// function that applies them to its configuration.
+func bindNodeFlags(f *pflag.FlagSet) func(*node.Config) {
+	d := node.DefaultConfig()
+	reqTimeout := f.Duration("node-request-timeout", d.API.RequestTimeout,
+		"the in-process node's bound on every request but results (a first activation compiles the module: raise it on a slow or loaded machine)")
+	return func(c *node.Config) { c.API.RequestTimeout = *reqTimeout }
 }
 
 // bindBenchModule registers --module and --format.

@@ -8,7 +8,7 @@ import (
 
 func init() {
 	registerBenchScenario(benchScenario{Name: "ingest", NewCmd: newBenchIngestCmd,
-		Smoke: []string{"--processes", "2", "--clients", "2", "--messages", "20"},
+		Smoke: []string{"--processes", "2", "--clients", "2", "--messages", "20", "--node-request-timeout", "2m"},
 		Keys:  []string{"acked", "evaluated", "acked_per_sec", "evaluated_per_sec", "p50", "p90", "p99", "max", "cpu", "rss"}})
 }
 
@@ -57,6 +57,7 @@ and peak memory.`,
 	f.DurationVar(&cfg.WALMinSyncInterval, "wal-min-sync-interval", -1, "the in-process node's --wal-min-sync-interval (default: the node's default)")
 	f.BoolVar(&cfg.NoFsync, "no-fsync", false, "baseline: in-process node without fsync (shows what durability costs; not a way to run a node)")
 	f.BoolVar(&baseline, "baseline", false, "then run again without fsync on a fresh node and report the ratios (same command)")
+	cfg.NodeConfig = bindNodeFlags(f)
 	rf.bind(f)
 	return cmd
 }

@@ -11,10 +11,10 @@ import (
 
 func init() {
 	registerBenchScenario(benchScenario{Name: "pingpong", NewCmd: newBenchPingPongCmd,
-		Smoke: []string{"--pairs", "2", "--hops", "6"},
+		Smoke: []string{"--pairs", "2", "--hops", "6", "--node-request-timeout", "2m"},
 		Keys:  []string{"hops", "msgs_per_sec", "hop_p50", "hop_p99", "hop_max"}})
 	registerBenchScenario(benchScenario{Name: "fanout", NewCmd: newBenchFanoutCmd,
-		Smoke: []string{"--targets", "4", "--rounds", "2"},
+		Smoke: []string{"--targets", "4", "--rounds", "2", "--node-request-timeout", "2m"},
 		Keys:  []string{"deliveries", "msgs_per_sec", "delivery_p50", "delivery_p99", "delivery_max"}})
 }
 
@@ -66,6 +66,7 @@ func newBenchMessagingCmd(name, short, example string, bind func(*pflag.FlagSet,
 	bindBenchModule(f, &module, &cfg.Format)
 	bind(f, &cfg)
 	f.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "give up after this long")
+	cfg.NodeConfig = bindNodeFlags(f)
 	rf.bind(f)
 	return cmd
 }

@@ -5,10 +5,12 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/bench"
+	"github.com/actorweave/actorweave/node"
 )
 
 // benchChildEnv marks a child started by `bench scale`; the test binary's TestMain runs the CLI
@@ -17,7 +19,7 @@ const benchChildEnv = "ACTORWEAVE_BENCH_CHILD"
 
 func init() {
 	registerBenchScenario(benchScenario{Name: "scale", NewCmd: newBenchScaleCmd,
-		Smoke: []string{"--processes", "2", "--gomaxprocs", "1,2", "--messages", "12", "--clients", "2"},
+		Smoke: []string{"--processes", "2", "--gomaxprocs", "1,2", "--messages", "12", "--clients", "2", "--node-request-timeout", "2m"},
 		Keys:  []string{"points", "best_acked_per_sec", "best_evaluated_per_sec", "speedup_acked"}})
 }
 
@@ -27,6 +29,7 @@ func newBenchScaleCmd() *cobra.Command {
 		clients, messages          int
 		lazy, noFsync              bool
 		rf                         reportFlags
+		reqTimeout                 time.Duration
 	)
 	format = bench.DefaultIngestConfig().Format
 	cmd := &cobra.Command{
@@ -55,6 +58,7 @@ to the first point and the speed-up from the smallest to the largest GOMAXPROCS.
 				return err
 			}
 			args := []string{"--module", module, "--format", format, "--clients", strconv.Itoa(clients), "--messages", strconv.Itoa(messages)}
+			args = append(args, "--node-request-timeout", reqTimeout.String())
 			if lazy {
 				args = append(args, "--lazy-eval")
 			}
@@ -77,6 +81,7 @@ to the first point and the speed-up from the smallest to the largest GOMAXPROCS.
 	f.IntVar(&messages, "messages", 3000, "messages per point")
 	f.BoolVar(&lazy, "lazy-eval", false, "measure the acknowledgement path alone (see bench ingest)")
 	f.BoolVar(&noFsync, "no-fsync", false, "baseline without fsync (see bench ingest)")
+	f.DurationVar(&reqTimeout, "node-request-timeout", node.DefaultConfig().API.RequestTimeout, "passed to every bench ingest child")
 	rf.bind(f)
 	return cmd
 }
