@@ -170,7 +170,7 @@ func TestChainRefusesABrokenLog(t *testing.T) {
 				l.entries[i].Assignment, l.entries[i].AssignmentItem = &a, ai
 			}
 		}, "epoch 0 after epoch 1"},
-		"swapped message": {func(t *testing.T, l *testLog) { l.entries[1].Message = l.entries[2].Message }, "is not the assigned"},
+		"swapped message":          {func(t *testing.T, l *testLog) { l.entries[1].Message = l.entries[2].Message }, "is not the assigned"},
 		"first is not the process": {func(t *testing.T, l *testLog) { l.entries = l.entries[1:] }, "nonce 1, want 0"},
 	} {
 		t.Run(name, func(t *testing.T) {
