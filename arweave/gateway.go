@@ -30,7 +30,7 @@ type TagFilter struct {
 
 // Tx is one GraphQL transaction node.
 type Tx struct {
-	ID    string       `json:"id"`
+	ID    string `json:"id"`
 	Owner struct {
 		Address string `json:"address"`
 	} `json:"owner"`
