@@ -292,7 +292,11 @@ func (s *Store) PutCheckpoint(cp Checkpoint) (compressed int, err error) {
 	b = append(b, cp.SHA256[:]...)
 	b = binary.AppendUvarint(b, uint64(len(cp.Memory)))
 	b = append(b, z...)
-	return len(z), s.db.Set(checkpointKey(cp.Process, cp.Nonce), b, pebble.NoSync)
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	_ = batch.Set(checkpointKey(cp.Process, cp.Nonce), b, nil)
+	_ = batch.Set(queueCheckpointKey(cp.Process, cp.Nonce), nil, nil) // for the Arweave flush (flush.go)
+	return len(z), batch.Commit(pebble.NoSync)
 }
 
 // LatestCheckpoint returns the newest checkpoint of pid at or before nonce atMost, decompressed and

@@ -75,6 +75,7 @@ func (s *Store) PutItem(ctx context.Context, it Item) error {
 		_ = b.Set(withTSID(tagIndexPrefix(t.Name, t.Value), it.Timestamp, it.ID), nil, nil)
 	}
 	_ = b.Set(withTSID(ownerIndexPrefix(it.Owner), it.Timestamp, it.ID), nil, nil)
+	_ = b.Set(queueItemKey(it.Timestamp, it.ID), nil, nil) // for the Arweave flush (flush.go)
 	return s.commit(b)
 }
 
