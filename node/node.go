@@ -36,6 +36,9 @@ type Config struct {
 	Runtime     runtime.Config
 	Store       persistence.Options
 	Logger      *slog.Logger
+
+	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
+	Recovery RecoveryConfig
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -101,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, err
 	}
-	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)
+	handler, err := api.New(n.apiBackend(cfg.Recovery), cfg.API, reg, reg)
 	if err != nil {
 		n.Close(ctx)
 		return nil, err

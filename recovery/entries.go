@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/arweave"
 	"github.com/actorweave/actorweave/scheduler"
 )
 
@@ -42,8 +43,8 @@ func (e *BatchError) Error() string {
 // pid or whose range does not parse.
 func ParseBatchTags(pid ans104.ID, id, owner string, tag func(string) string) (BatchRef, error) {
 	bad := func(r string) (BatchRef, error) { return BatchRef{}, &BatchError{Process: pid, Batch: id, Reason: r} }
-	if t := tag("Actorweave-Type"); t != TypeLogBatch {
-		return bad(fmt.Sprintf("Actorweave-Type is %q, not %q", t, TypeLogBatch))
+	if t := tag(arweave.TagType); t != arweave.TypeLogBatch {
+		return bad(fmt.Sprintf("%s is %q, not %q", arweave.TagType, t, arweave.TypeLogBatch))
 	}
 	if p := tag("Process"); p != pid.String() {
 		return bad(fmt.Sprintf("Process tag is %q", p))
@@ -56,51 +57,23 @@ func ParseBatchTags(pid ans104.ID, id, owner string, tag func(string) string) (B
 	return BatchRef{ID: id, From: from, To: to, Owner: owner}, nil
 }
 
-// ParseBatch decodes a batch's data (an ANS-104 bundle of assignment and message items in nonce
-// order), verifies every item's signature and groups the items into entries. It checks that the
-// entries are exactly ref.From..ref.To of process pid and that each message is the one its
-// assignment names. The hash chain across entries is Chain's job.
-func ParseBatch(pid ans104.ID, ref BatchRef, data []byte, lim ans104.Limits) ([]Entry, error) {
-	bad := func(format string, a ...any) ([]Entry, error) {
-		return nil, &BatchError{Process: pid, Batch: ref.ID, Reason: fmt.Sprintf(format, a...)}
-	}
-	items, err := ans104.VerifyBundle(data, lim)
+// ParseBatch decodes a batch's data with arweave.ParseLogBatch (every signature verified, items
+// paired into entries, nonces exactly ref.From..ref.To of pid) and reads each assignment's tags.
+// The hash chain across entries is Chain's job.
+func ParseBatch(pid ans104.ID, ref BatchRef, data []byte) ([]Entry, error) {
+	bes, err := arweave.ParseLogBatch(pid, ref.From, ref.To, data)
 	if err != nil {
-		return bad("%v", err)
+		return nil, &BatchError{Process: pid, Batch: ref.ID, Reason: err.Error()}
 	}
-	entries := make([]Entry, 0, ref.To-ref.From+1)
-	for i := 0; i < len(items); i++ {
-		it := items[i]
-		kind, _ := ans104.Kind(it)
-		if kind != ans104.KindAssignment {
-			return bad("item %d (%s) is a %q where an assignment was expected", i, it.ID(), kind)
-		}
-		a, err := ans104.AsAssignment(it)
+	out := make([]Entry, len(bes))
+	for i, be := range bes {
+		a, err := ans104.AsAssignment(be.Assignment)
 		if err != nil {
-			return bad("item %d (%s): %v", i, it.ID(), err)
+			return nil, &BatchError{Process: pid, Batch: ref.ID, Reason: err.Error()}
 		}
-		if a.Process != pid {
-			return bad("assignment %s is for process %s", it.ID(), a.Process)
-		}
-		want := ref.From + uint64(len(entries))
-		if a.Nonce != want {
-			return bad("assignment %s has nonce %d, want %d", it.ID(), a.Nonce, want)
-		}
-		e := Entry{Assignment: a, AssignmentItem: it}
-		msgID := a.Message
-		if a.Nonce == 0 && msgID.IsZero() {
-			msgID = pid // the process's own assignment: its message is the Process item
-		}
-		if i+1 < len(items) && !msgID.IsZero() && items[i+1].ID() == msgID {
-			e.Message = items[i+1]
-			i++
-		}
-		entries = append(entries, e)
+		out[i] = Entry{Assignment: a, AssignmentItem: be.Assignment, Message: be.Message}
 	}
-	if uint64(len(entries)) != ref.To-ref.From+1 {
-		return bad("holds %d entries, its tags claim nonces %d..%d", len(entries), ref.From, ref.To)
-	}
-	return entries, nil
+	return out, nil
 }
 
 // Chain checks a process's log entry by entry, in nonce order from 0, without keeping it: the

@@ -74,7 +74,7 @@ func TestParseBatchAndChainAcceptAnHonestLog(t *testing.T) {
 	l := newTestLog(t, 5)
 	c := NewChain(l.pid)
 	for _, r := range []BatchRef{{ID: "a", From: 0, To: 2}, {ID: "b", From: 3, To: 5}} {
-		es, err := ParseBatch(l.pid, r, bundle(l.entries[r.From:r.To+1]), ans104.DefaultLimits())
+		es, err := ParseBatch(l.pid, r, bundle(l.entries[r.From:r.To+1]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,15 +105,15 @@ func TestParseBatchRefusesWhatDoesNotMatchItsTags(t *testing.T) {
 		want string
 	}{
 		"range too long":  {BatchRef{ID: "x", From: 0, To: 4}, bundle(l.entries), "holds 4 entries"},
-		"wrong start":     {BatchRef{ID: "x", From: 1, To: 4}, bundle(l.entries), "has nonce 0, want 1"},
-		"message first":   {BatchRef{ID: "x", From: 1, To: 1}, ans104.EncodeBundle([]*ans104.DataItem{l.entries[1].Message}), "where an assignment was expected"},
+		"wrong start":     {BatchRef{ID: "x", From: 1, To: 4}, bundle(l.entries), "want nonce 1"},
+		"message first":   {BatchRef{ID: "x", From: 1, To: 1}, ans104.EncodeBundle([]*ans104.DataItem{l.entries[1].Message}), "Type"},
 		"not a bundle":    {BatchRef{ID: "x", From: 0, To: 0}, []byte("hello"), "bundle"},
-		"other process":   {BatchRef{ID: "x", From: 0, To: 3}, bundle(newTestLog(t, 3).entries), "is for process"},
+		"other process":   {BatchRef{ID: "x", From: 0, To: 3}, bundle(newTestLog(t, 3).entries), "want nonce"},
 		"bad signature":   {BatchRef{ID: "x", From: 0, To: 3}, tamper(bundle(l.entries)), "signature"},
 		"missing message": {BatchRef{ID: "x", From: 2, To: 3}, bundle([]Entry{{AssignmentItem: l.entries[2].AssignmentItem}, l.entries[3]}), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := ParseBatch(l.pid, tc.ref, tc.data, ans104.DefaultLimits())
+			_, err := ParseBatch(l.pid, tc.ref, tc.data)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("an assignment-only entry is allowed: %v", err)

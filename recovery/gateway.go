@@ -9,21 +9,25 @@ import (
 )
 
 // gateway is the Source over an Arweave gateway's GraphQL and data routes.
-type gateway struct{ r *arweave.Reader }
+type gateway struct {
+	g        *arweave.Gateway
+	r        arweave.Retry
+	maxBytes int
+}
 
-// Gateway reads processes back from the gateway r reads.
-func Gateway(r *arweave.Reader) Source { return gateway{r: r} }
+// Gateway reads processes back from g, retrying each read as r says; maxDataBytes bounds one
+// download (0: no bound beyond the reader's own).
+func Gateway(g *arweave.Gateway, r arweave.Retry, maxDataBytes int) Source {
+	return gateway{g: g, r: r, maxBytes: maxDataBytes}
+}
 
-func (g gateway) Name() string { return g.r.URL() }
+func (s gateway) Name() string { return s.g.URL }
 
-func (g gateway) LogBatches(ctx context.Context, pid ans104.ID) ([]BatchRef, error) {
+func (s gateway) LogBatches(ctx context.Context, pid ans104.ID) ([]BatchRef, error) {
 	var refs []BatchRef
-	q := arweave.TxQuery{Tags: []arweave.TagFilter{
-		{Name: TagType, Values: []string{TypeLogBatch}},
-		{Name: "Process", Values: []string{pid.String()}},
-	}}
-	err := g.r.Transactions(ctx, q, func(tx arweave.Tx) error {
-		ref, err := ParseBatchTags(pid, tx.ID, tx.Owner.Address, tx.TagValue)
+	tags := []arweave.TagFilter{{Name: arweave.TagType, Values: []string{arweave.TypeLogBatch}}, {Name: arweave.TagProcess, Values: []string{pid.String()}}}
+	err := s.g.EachSigned(ctx, s.r, tags, nil, func(tx arweave.SignedTx) error {
+		ref, err := ParseBatchTags(pid, tx.ID, tx.Owner.Address, ans104.Tags(tx.Tags).Value)
 		if err != nil {
 			return err
 		}
@@ -33,18 +37,15 @@ func (g gateway) LogBatches(ctx context.Context, pid ans104.ID) ([]BatchRef, err
 	return refs, err
 }
 
-func (g gateway) Checkpoints(ctx context.Context, pid ans104.ID) ([]CheckpointRef, error) {
+func (s gateway) Checkpoints(ctx context.Context, pid ans104.ID) ([]CheckpointRef, error) {
 	var out []CheckpointRef
-	q := arweave.TxQuery{Tags: []arweave.TagFilter{
-		{Name: "Type", Values: []string{ans104.KindCheckpoint}},
-		{Name: "Process", Values: []string{pid.String()}},
-		{Name: "App-Name", Values: []string{AppName}},
-	}}
-	err := g.r.Transactions(ctx, q, func(tx arweave.Tx) error {
+	tags := []arweave.TagFilter{{Name: "Type", Values: []string{ans104.KindCheckpoint}}, {Name: arweave.TagProcess, Values: []string{pid.String()}},
+		{Name: arweave.TagAppName, Values: []string{arweave.AppName}}}
+	err := s.g.EachSigned(ctx, s.r, tags, nil, func(tx arweave.SignedTx) error {
 		f := fields(tx)
 		cp, err := ans104.AsCheckpoint(&ans104.DataItem{Tags: f.Tags})
 		if err != nil {
-			return fmt.Errorf("recovery: checkpoint %s on %s: %w", tx.ID, g.r.URL(), err)
+			return fmt.Errorf("recovery: checkpoint %s on %s: %w", tx.ID, s.g.URL, err)
 		}
 		out = append(out, CheckpointRef{Fields: f, Owner: tx.Owner.Address, Checkpoint: cp})
 		return nil
@@ -52,8 +53,8 @@ func (g gateway) Checkpoints(ctx context.Context, pid ans104.ID) ([]CheckpointRe
 	return out, err
 }
 
-func (g gateway) Fields(ctx context.Context, id ans104.ID) (*TxFields, error) {
-	tx, err := g.r.Transaction(ctx, id.String())
+func (s gateway) Fields(ctx context.Context, id ans104.ID) (*TxFields, error) {
+	tx, err := s.g.Signed(ctx, s.r, id.String())
 	if err != nil {
 		return nil, err
 	}
@@ -61,12 +62,10 @@ func (g gateway) Fields(ctx context.Context, id ans104.ID) (*TxFields, error) {
 	return &f, nil
 }
 
-func (g gateway) Data(ctx context.Context, id string) ([]byte, error) { return g.r.Data(ctx, id) }
+func (s gateway) Data(ctx context.Context, id string) ([]byte, error) {
+	return s.g.ReadData(ctx, s.r, id, s.maxBytes)
+}
 
-func fields(tx arweave.Tx) TxFields {
-	f := TxFields{ID: tx.ID, Signature: tx.Signature, OwnerKey: tx.Owner.Key, Recipient: tx.Recipient, Anchor: tx.Anchor}
-	for _, t := range tx.Tags {
-		f.Tags = append(f.Tags, ans104.Tag{Name: t.Name, Value: t.Value})
-	}
-	return f
+func fields(tx arweave.SignedTx) TxFields {
+	return TxFields{ID: tx.ID, Signature: tx.Signature, OwnerKey: tx.Owner.Key, Recipient: tx.Recipient, Anchor: tx.Anchor, Tags: tx.Tags}
 }

@@ -6,13 +6,6 @@ import (
 	"github.com/actorweave/actorweave/ans104"
 )
 
-// Tags of the on-Arweave format (arweave/FORMAT.md).
-const (
-	TagType      = "Actorweave-Type"
-	TypeLogBatch = "Log-Batch"
-	AppName      = "actorweave"
-)
-
 // TxFields is a standalone item as a gateway's GraphQL describes it: what is needed, with the data
 // fetched separately, to rebuild the signed item.
 type TxFields struct {

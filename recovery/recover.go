@@ -22,12 +22,15 @@ type Report struct {
 	Source         string
 	Entries        uint64 // log entries on the gateway, all written locally
 	Batches        int
+	Scheduler      string // the process's Scheduler tag
 	Module         ans104.ID
 	ModuleVerified bool
 	ModuleNote     string
 	Checkpoint     *CheckpointInfo // the checkpoint stored locally; nil if none was usable
 	Skipped        []string        // batches or checkpoints left out, and why
 	Duration       time.Duration
+
+	queued []persistence.QueuedItem // standalone items written (and so queued for upload)
 }
 
 // CheckpointInfo is a checkpoint read back and checked.
@@ -118,7 +121,12 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 		cp.Memory = nil
 		rep.Checkpoint = cp
 	}
-	if err := markRecovered(ctx, st, pid, res.Entries); err != nil {
+	// Everything written came from Arweave: the flusher must not upload it again.
+	var cpq []persistence.QueuedCheckpoint
+	if cp != nil {
+		cpq = append(cpq, persistence.QueuedCheckpoint{Process: pid, Nonce: cp.Nonce})
+	}
+	if err := st.MarkOnArweave(ctx, pid, res.Entries, rep.queued, cpq); err != nil {
 		return nil, err
 	}
 	rep.Duration = time.Since(start)
@@ -157,11 +165,12 @@ func registerProcess(ctx context.Context, src Source, st *persistence.Store, pid
 	if err != nil {
 		return err
 	}
-	rep.Module, rep.ModuleVerified, rep.ModuleNote = proc.Module, mod.Verified, mod.Note
+	rep.Scheduler, rep.Module, rep.ModuleVerified, rep.ModuleNote = proc.Scheduler, proc.Module, mod.Verified, mod.Note
 	if _, err := st.GetItem(proc.Module); errors.Is(err, persistence.ErrNotFound) {
 		if err := putItem(ctx, st, mod.Item, first.Assignment.Timestamp, first.Assignment.BlockHeight); err != nil {
 			return fmt.Errorf("recovery: storing module %s: %w", proc.Module, err)
 		}
+		rep.queued = append(rep.queued, persistence.QueuedItem{ID: proc.Module, Timestamp: first.Assignment.Timestamp})
 	} else if err != nil {
 		return err
 	}
@@ -174,6 +183,10 @@ func registerProcess(ctx context.Context, src Source, st *persistence.Store, pid
 	if err := st.PutProcess(ctx, rec); err != nil {
 		return err
 	}
+	if _, err := st.GetItem(pid); err == nil {
+		return nil
+	}
+	rep.queued = append(rep.queued, persistence.QueuedItem{ID: pid, Timestamp: rec.Timestamp})
 	return putItem(ctx, st, item, rec.Timestamp, rec.BlockHeight)
 }
 
@@ -289,8 +302,3 @@ func Decompress(z []byte, max uint64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// markRecovered records that the recovered log is already on Arweave, so that the flusher does
-// not upload it again.
-func markRecovered(ctx context.Context, st *persistence.Store, pid ans104.ID, entries uint64) error {
-	return nil
-}

@@ -37,7 +37,6 @@ var ErrNotOnGateway = errors.New("no log batch of this process on the gateway")
 
 // Options tune a recovery or a verification walk.
 type Options struct {
-	Limits ans104.Limits // per item; zero: ans104.DefaultLimits
 	Logger *slog.Logger
 	// ProgressEvery logs progress every this many entries (default 10,000).
 	ProgressEvery uint64
@@ -46,10 +45,6 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Limits == (ans104.Limits{}) {
-		o.Limits = ans104.DefaultLimits()
-		o.Limits.MaxItemBytes = 0 // a batch's items were accepted by the node under its own limits
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,7 +112,7 @@ func Walk(ctx context.Context, src Source, pid ans104.ID, o Options, keepLinks m
 		if err != nil {
 			return nil, fmt.Errorf("recovery: process %s: log batch %s (nonces %d..%d): %w", pid, ref.ID, ref.From, ref.To, err)
 		}
-		entries, err := ParseBatch(pid, ref, data, o.Limits)
+		entries, err := ParseBatch(pid, ref, data)
 		if err != nil {
 			return nil, err
 		}
