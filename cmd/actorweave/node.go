@@ -84,6 +84,8 @@ over the environment, which wins over the file.`,
 	f.BoolVar(&cfg.Actors.LazyEval, "lazy-eval", false, "evaluate a process only when a result, dry-run or state is asked for (as the reference CU); outbox messages are then pushed only then")
 	f.IntVar(&cfg.Actors.CheckpointEvery, "checkpoint-every", cfg.Actors.CheckpointEvery, "checkpoint a process's memory every N evaluations")
 	f.IntVar(&cfg.Actors.CheckpointOnPassivate, "checkpoint-on-passivate", cfg.Actors.CheckpointOnPassivate, "on passivation, checkpoint if at least N evaluations happened since the last")
+	f.DurationVar(&cfg.Actors.CheckpointInterval, "checkpoint-interval", cfg.Actors.CheckpointInterval, "also checkpoint a process that evaluated something when its last checkpoint is this old (0: off)")
+	bindFlushFlags(f, &cfg.Flush)
 	f.StringVar(&memoryLimit, "memory-limit", "", "default Memory-Limit of processes whose module and process name none (e.g. 512-mb)")
 	f.Uint64Var(&cfg.Runtime.Limits.ComputeLimit, "compute-limit", cfg.Runtime.Limits.ComputeLimit, "default Compute-Limit (gas) of processes whose module and process name none")
 	f.DurationVar(&cfg.Runtime.Limits.Deadline, "deadline", cfg.Runtime.Limits.Deadline, "wall-clock bound of one message's evaluation")
