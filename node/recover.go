@@ -19,7 +19,7 @@ import (
 // about a process it does not hold rebuilds it from Arweave first (package recovery), once for all
 // concurrent askers, then answers.
 type RecoveryConfig struct {
-	// Gateway is read from; empty: the node's flush gateway, and no recovery without one.
+	// Gateway is read from; empty: the flush gateway (--gateway), and no recovery without one.
 	Gateway string
 	// Disabled turns recovery off even with a gateway (--recover-from-gateway=false).
 	Disabled bool
@@ -147,9 +147,13 @@ type recoveringBackend struct {
 	r *recoverer
 }
 
-// apiBackend is the node's api.Backend: recovering from the gateway when one is configured.
-func (n *Node) apiBackend(cfg RecoveryConfig) api.Backend {
+// apiBackend is the node's api.Backend: recovering from the gateway when one is configured
+// (cfg.Gateway, else the flush gateway).
+func (n *Node) apiBackend(cfg RecoveryConfig, flushGateway string) api.Backend {
 	b := &backend{n: n}
+	if cfg.Gateway == "" {
+		cfg.Gateway = flushGateway
+	}
 	if cfg.Disabled || cfg.Gateway == "" {
 		return b
 	}
