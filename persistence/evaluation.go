@@ -279,6 +279,11 @@ var (
 // PutCheckpoint stores cp, compressed. It is written without fsync: a lost checkpoint only means a
 // longer replay from the log.
 func (s *Store) PutCheckpoint(cp Checkpoint) (compressed int, err error) {
+	return s.putCheckpoint(cp, true)
+}
+
+// putCheckpoint stores cp; queue also queues it for upload (recovery stores what is on Arweave).
+func (s *Store) putCheckpoint(cp Checkpoint, queue bool) (compressed int, err error) {
 	done, err := s.enter()
 	if err != nil {
 		return 0, err
@@ -295,7 +300,9 @@ func (s *Store) PutCheckpoint(cp Checkpoint) (compressed int, err error) {
 	batch := s.db.NewBatch()
 	defer batch.Close()
 	_ = batch.Set(checkpointKey(cp.Process, cp.Nonce), b, nil)
-	_ = batch.Set(queueCheckpointKey(cp.Process, cp.Nonce), nil, nil) // for the Arweave flush (flush.go)
+	if queue {
+		_ = batch.Set(queueCheckpointKey(cp.Process, cp.Nonce), nil, nil) // for the Arweave flush (flush.go)
+	}
 	return len(z), batch.Commit(pebble.NoSync)
 }
 

@@ -6,32 +6,37 @@ import (
 	"fmt"
 )
 
-// MarkOnArweave records that what a recovery read from Arweave is already there, so the flusher
-// does not upload it a second time: pid's flush cursor becomes entries (if it is lower), and the
-// given standalone items and checkpoint leave the upload queues (PutItem and PutCheckpoint queue
-// everything they store). One durable batch.
-func (s *Store) MarkOnArweave(ctx context.Context, pid ID, entries uint64, items []QueuedItem, checkpoints []QueuedCheckpoint) error {
+// What a recovery from Arweave writes is already on Arweave: the flusher must not upload it again.
+
+// PutItemFromArweave is PutItem for an item read back from Arweave: stored and indexed, never
+// queued for upload.
+func (s *Store) PutItemFromArweave(ctx context.Context, it Item) error {
+	return s.putItem(ctx, it, false)
+}
+
+// PutCheckpointFromArweave is PutCheckpoint for a checkpoint read back from Arweave: never queued
+// for upload.
+func (s *Store) PutCheckpointFromArweave(cp Checkpoint) (compressed int, err error) {
+	return s.putCheckpoint(cp, false)
+}
+
+// SetFlushedFromArweave records that pid's entries below entries are on Arweave (the flush cursor
+// becomes entries if it is lower). A recovery calls it before appending what it read, so that the
+// flusher never sees those entries as unflushed, not even for a moment. Durable on return.
+func (s *Store) SetFlushedFromArweave(ctx context.Context, pid ID, entries uint64) error {
 	done, err := s.enter()
 	if err != nil {
 		return err
 	}
 	defer done()
 	cur, err := s.flushCursor(pid)
-	if err != nil {
+	if err != nil || entries <= cur {
 		return err
 	}
 	b := s.db.NewBatch()
-	if entries > cur {
-		_ = b.Set(flushCursorKey(pid), binary.BigEndian.AppendUint64(nil, entries), nil)
-	}
-	for _, it := range items {
-		_ = b.Delete(queueItemKey(it.Timestamp, it.ID), nil)
-	}
-	for _, c := range checkpoints {
-		_ = b.Delete(queueCheckpointKey(c.Process, c.Nonce), nil)
-	}
+	_ = b.Set(flushCursorKey(pid), binary.BigEndian.AppendUint64(nil, entries), nil)
 	if err := s.commit(b); err != nil {
-		return fmt.Errorf("persistence: mark process %s as on Arweave: %w", b64(pid), err)
+		return fmt.Errorf("persistence: flush cursor of process %s: %w", b64(pid), err)
 	}
 	return nil
 }

@@ -29,8 +29,6 @@ type Report struct {
 	Checkpoint     *CheckpointInfo // the checkpoint stored locally; nil if none was usable
 	Skipped        []string        // batches or checkpoints left out, and why
 	Duration       time.Duration
-
-	queued []persistence.QueuedItem // standalone items written (and so queued for upload)
 }
 
 // CheckpointInfo is a checkpoint read back and checked.
@@ -100,6 +98,10 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 			for i, e := range entries[:n] {
 				run[i] = toStoreEntry(pid, e)
 			}
+			// These entries come from Arweave: the flush cursor passes them before they land.
+			if err := st.SetFlushedFromArweave(ctx, pid, run[n-1].Nonce+1); err != nil {
+				return err
+			}
 			if err := st.AppendBatch(ctx, pid, run); err != nil {
 				return fmt.Errorf("recovery: writing nonces %d..%d of process %s: %w", run[0].Nonce, run[n-1].Nonce, pid, err)
 			}
@@ -114,20 +116,12 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 	cp, skipped := BestCheckpoint(ctx, src, pid, res, cps, o)
 	rep.Skipped = append(rep.Skipped, skipped...)
 	if cp != nil {
-		if _, err := st.PutCheckpoint(persistence.Checkpoint{Process: pid, Nonce: cp.Nonce, Timestamp: cp.Tags.Timestamp,
+		if _, err := st.PutCheckpointFromArweave(persistence.Checkpoint{Process: pid, Nonce: cp.Nonce, Timestamp: cp.Tags.Timestamp,
 			BlockHeight: cp.Tags.BlockHeight, SHA256: cp.SHA256, Memory: cp.Memory}); err != nil {
 			return nil, fmt.Errorf("recovery: storing checkpoint %d of process %s: %w", cp.Nonce, pid, err)
 		}
 		cp.Memory = nil
 		rep.Checkpoint = cp
-	}
-	// Everything written came from Arweave: the flusher must not upload it again.
-	var cpq []persistence.QueuedCheckpoint
-	if cp != nil {
-		cpq = append(cpq, persistence.QueuedCheckpoint{Process: pid, Nonce: cp.Nonce})
-	}
-	if err := st.MarkOnArweave(ctx, pid, res.Entries, rep.queued, cpq); err != nil {
-		return nil, err
 	}
 	rep.Duration = time.Since(start)
 	o.Logger.Info("process recovered from the gateway", "process", pid, "gateway", src.Name(), "entries", rep.Entries,
@@ -170,7 +164,6 @@ func registerProcess(ctx context.Context, src Source, st *persistence.Store, pid
 		if err := putItem(ctx, st, mod.Item, first.Assignment.Timestamp, first.Assignment.BlockHeight); err != nil {
 			return fmt.Errorf("recovery: storing module %s: %w", proc.Module, err)
 		}
-		rep.queued = append(rep.queued, persistence.QueuedItem{ID: proc.Module, Timestamp: first.Assignment.Timestamp})
 	} else if err != nil {
 		return err
 	}
@@ -186,7 +179,6 @@ func registerProcess(ctx context.Context, src Source, st *persistence.Store, pid
 	if _, err := st.GetItem(pid); err == nil {
 		return nil
 	}
-	rep.queued = append(rep.queued, persistence.QueuedItem{ID: pid, Timestamp: rec.Timestamp})
 	return putItem(ctx, st, item, rec.Timestamp, rec.BlockHeight)
 }
 
@@ -195,7 +187,7 @@ func putItem(ctx context.Context, st *persistence.Store, d *ans104.DataItem, ts 
 	for i, t := range d.Tags {
 		tags[i] = persistence.Tag{Name: t.Name, Value: t.Value}
 	}
-	return st.PutItem(ctx, persistence.Item{ID: d.ID(), Raw: d.Bytes(), Owner: d.OwnerAddress(), Tags: tags,
+	return st.PutItemFromArweave(ctx, persistence.Item{ID: d.ID(), Raw: d.Bytes(), Owner: d.OwnerAddress(), Tags: tags,
 		Timestamp: ts, BlockHeight: height})
 }
 
@@ -301,4 +293,3 @@ func Decompress(z []byte, max uint64) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
