@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"github.com/actorweave/actorweave/internal/testutil"
 	"github.com/actorweave/actorweave/node"
 	"github.com/actorweave/actorweave/recovery"
+	"github.com/actorweave/actorweave/runtime"
 	"github.com/actorweave/actorweave/scheduler"
 	"github.com/actorweave/actorweave/verify"
 )
@@ -49,6 +52,7 @@ func startNode(t *testing.T, dir string, mod func(*node.Config)) *node.Node {
 	cfg.DataDir = dir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Actors.CheckpointEvery = 2
+	cfg.API.RequestTimeout = time.Minute // a shared, loaded machine compiles modules slowly under -race
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -467,4 +471,106 @@ func itemID(t *testing.T, raw []byte) ans104.ID {
 		t.Fatal(err)
 	}
 	return d.ID()
+}
+
+// TestRecoverManyProcesses measures a fresh node recovering many processes from arlocal, and
+// verify checking each one against it. AW_RECOVER_PROCESSES sets how many (default 5, so the suite
+// stays short; the closing note's figure is with 100). It asserts only correctness; the timings are
+// logged (the machine is shared: they are indications, not limits).
+func TestRecoverManyProcesses(t *testing.T) {
+	procs := 5
+	if v := os.Getenv("AW_RECOVER_PROCESSES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("AW_RECOVER_PROCESSES=%q", v)
+		}
+		procs = n
+	}
+	const msgs = 3
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	w, pids := makeWorld(t, ctx, procs, msgs)
+	t.Logf("%d processes × %d messages run and flushed in %v", procs, msgs, time.Since(start).Round(time.Millisecond))
+
+	n2 := startNode(t, t.TempDir(), func(c *node.Config) { c.KeyFile = w.key; w.env.flushing(c) })
+	defer n2.Close(ctx)
+	c2 := client.New(n2.URL(), w.user)
+	const askers = 8
+	each := func(fn func(pid ans104.ID) error) {
+		var wg sync.WaitGroup
+		work := make(chan ans104.ID)
+		var mu sync.Mutex
+		for range askers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for pid := range work {
+					if err := fn(pid); err != nil {
+						mu.Lock()
+						t.Error(err)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for _, pid := range pids {
+			work <- pid
+		}
+		close(work)
+		wg.Wait()
+	}
+	// Recovery alone: GET /processes/{pid} (the SU's process route) makes the node recover it.
+	start = time.Now()
+	each(func(pid ans104.ID) error {
+		_, err := c2.Raw(ctx, "/processes/"+pid.String())
+		return err
+	})
+	recovered := time.Since(start)
+	// Then every result, which evaluates the recovered logs.
+	start = time.Now()
+	each(func(pid ans104.ID) error {
+		for _, m := range w.results[pid] {
+			got, err := c2.ResultJSON(ctx, pid, m.id)
+			if err != nil {
+				return fmt.Errorf("result %s of %s: %w", m.id, pid, err)
+			}
+			if canon(t, got) != canon(t, m.json) {
+				return fmt.Errorf("result %s of %s differs after recovery", m.id, pid)
+			}
+		}
+		return nil
+	})
+	evaluated := time.Since(start)
+
+	eng, err := runtime.NewEngine(ctx, runtime.Config{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	src := recovery.Gateway(arweave.NewGateway(w.env.ar.URL), arweave.DefaultRetry, 0)
+	start = time.Now()
+	var mu sync.Mutex
+	matching := 0
+	each(func(pid ans104.ID) error {
+		rep, err := verify.Run(ctx, verify.Config{Source: src, Node: n2.URL(), Engine: eng}, pid)
+		if err != nil {
+			return err
+		}
+		if !rep.OK {
+			var b bytes.Buffer
+			verify.Render(&b, rep)
+			return fmt.Errorf("verify %s:\n%s", pid, b.String())
+		}
+		mu.Lock()
+		matching++
+		mu.Unlock()
+		return nil
+	})
+	verified := time.Since(start)
+	if matching != procs {
+		t.Fatalf("verify: %d of %d processes match", matching, procs)
+	}
+	t.Logf("fresh node, %d askers: %d processes recovered from arlocal in %v (%.1f ms each), their %d results re-evaluated and equal in %v; verify: %d/%d processes match, in %v",
+		askers, procs, recovered.Round(time.Millisecond), float64(recovered.Microseconds())/1000/float64(procs), procs*msgs, evaluated.Round(time.Millisecond), matching, procs, verified.Round(time.Millisecond))
 }
