@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -498,6 +497,3 @@ func (c *nodeClient) compareState(ctx context.Context, pid ans104.ID, last uint6
 	chk.Status, chk.Detail = OK, "memory SHA-256 "+sum[:16]+"…"
 	return chk
 }
-
-// ErrMismatch is returned by callers that turn a failed report into an error.
-var ErrMismatch = errors.New("verification failed")
