@@ -155,16 +155,28 @@ func registerProcess(ctx context.Context, src Source, st *persistence.Store, pid
 	if err != nil {
 		return err
 	}
-	mod, err := FetchModule(ctx, src, proc.Module)
-	if err != nil {
-		return err
-	}
-	rep.Scheduler, rep.Module, rep.ModuleVerified, rep.ModuleNote = proc.Scheduler, proc.Module, mod.Verified, mod.Note
-	if _, err := st.GetItem(proc.Module); errors.Is(err, persistence.ErrNotFound) {
+	rep.Scheduler, rep.Module = proc.Scheduler, proc.Module
+	// A module the node already holds (published to it, or recovered with another process) is not
+	// downloaded again: modules are large and shared by many processes.
+	if held, err := st.GetItem(proc.Module); err == nil {
+		d, err := ans104.Parse(held.Raw, ans104.Limits{})
+		if err != nil {
+			return fmt.Errorf("recovery: module %s held locally: %w", proc.Module, err)
+		}
+		rep.ModuleVerified = d.Verify() == nil
+		if !rep.ModuleVerified {
+			rep.ModuleNote = "held locally, recovered earlier with its data trusted from the gateway"
+		}
+	} else if errors.Is(err, persistence.ErrNotFound) {
+		mod, err := FetchModule(ctx, src, proc.Module)
+		if err != nil {
+			return err
+		}
+		rep.ModuleVerified, rep.ModuleNote = mod.Verified, mod.Note
 		if err := putItem(ctx, st, mod.Item, first.Assignment.Timestamp, first.Assignment.BlockHeight); err != nil {
 			return fmt.Errorf("recovery: storing module %s: %w", proc.Module, err)
 		}
-	} else if err != nil {
+	} else {
 		return err
 	}
 	item := first.Message
