@@ -85,7 +85,11 @@ func (r *recoverer) ensure(ctx context.Context, pid ans104.ID) error {
 		return nil
 	}
 	if _, err := r.n.store.Process(pid); !errors.Is(err, persistence.ErrNotFound) {
-		return nil // held (or a store error, which the call itself reports)
+		// Held, unless a recovery of it did not finish (then it is resumed below); a store error is
+		// reported by the call itself.
+		if unfinished, rerr := r.n.store.Recovering(pid); err != nil || rerr != nil || !unfinished {
+			return nil
+		}
 	}
 	r.mu.Lock()
 	if t, ok := r.absent[pid]; ok && time.Since(t) < r.cfg.AbsentTTL {

@@ -40,3 +40,36 @@ func (s *Store) SetFlushedFromArweave(ctx context.Context, pid ID, entries uint6
 	}
 	return nil
 }
+
+// 'R' pid -> empty: a recovery of pid from Arweave has started and not finished. Until it is
+// cleared the process is incomplete: the node must not serve or schedule it, only resume the
+// recovery (which continues after the entries already written).
+const prefixRecovering = 'R'
+
+func recoveringKey(pid ID) []byte { return append([]byte{prefixRecovering}, pid[:]...) }
+
+// SetRecovering marks (on) or unmarks (off) pid as being recovered, durably.
+func (s *Store) SetRecovering(ctx context.Context, pid ID, on bool) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	b := s.db.NewBatch()
+	if on {
+		_ = b.Set(recoveringKey(pid), nil, nil)
+	} else {
+		_ = b.Delete(recoveringKey(pid), nil)
+	}
+	return s.commit(b)
+}
+
+// Recovering reports whether a recovery of pid started and did not finish.
+func (s *Store) Recovering(pid ID) (bool, error) {
+	done, err := s.enter()
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	return s.has(recoveringKey(pid))
+}

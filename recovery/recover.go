@@ -59,8 +59,25 @@ var ErrAlreadyHeld = errors.New("the process is already held locally")
 func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.ID, o Options) (*Report, error) {
 	o = o.withDefaults()
 	start := time.Now()
-	if _, err := st.Process(pid); err == nil {
-		return nil, fmt.Errorf("recovery: process %s: %w", pid, ErrAlreadyHeld)
+	// resume: entries already written by a recovery that did not finish (crash, gateway failure on a
+	// log too large to hold): they are checked against the gateway's and not written again.
+	var resume uint64
+	var epoch uint64
+	if p, err := st.Process(pid); err == nil {
+		unfinished, err := st.Recovering(pid)
+		if err != nil {
+			return nil, err
+		}
+		if !unfinished {
+			return nil, fmt.Errorf("recovery: process %s: %w", pid, ErrAlreadyHeld)
+		}
+		epoch = p.Epoch
+		if head, ok, err := st.Head(pid); err != nil {
+			return nil, err
+		} else if ok {
+			resume = head.Nonce + 1
+		}
+		o.Logger.Info("resuming an unfinished recovery", "process", pid, "entries_held", resume)
 	} else if !errors.Is(err, persistence.ErrNotFound) {
 		return nil, err
 	}
@@ -73,9 +90,27 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 	for _, c := range cps {
 		keep[c.Checkpoint.Nonce] = true
 	}
-	var epoch uint64
-	res, err := Walk(ctx, src, pid, o, keep, func(entries []Entry) error {
+	write := func(entries []Entry) error {
+		for len(entries) > 0 && entries[0].Nonce() < resume {
+			local, err := st.Entry(pid, entries[0].Nonce())
+			if err != nil {
+				return err
+			}
+			if local.AssignmentID != entries[0].AssignmentItem.ID() {
+				return fmt.Errorf("recovery: process %s: the entry %d held from an unfinished recovery is assignment %s, the gateway now has %s",
+					pid, local.Nonce, ans104.ID(local.AssignmentID), entries[0].AssignmentItem.ID())
+			}
+			entries = entries[1:]
+		}
+		if len(entries) == 0 {
+			return nil
+		}
 		if entries[0].Nonce() == 0 {
+			// From here until SetRecovering(false) the process is incomplete: a crash leaves it
+			// marked, and the next ask resumes instead of serving half a log.
+			if err := st.SetRecovering(ctx, pid, true); err != nil {
+				return err
+			}
 			if err := registerProcess(ctx, src, st, pid, entries[0], rep); err != nil {
 				return err
 			}
@@ -108,11 +143,49 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 			entries = entries[n:]
 		}
 		return nil
+	}
+	// The whole log is checked before anything is written when it fits in MaxBufferBytes (the
+	// usual case): a gateway with a bad batch then leaves nothing behind. A longer log is written
+	// as it is read, under the recovering mark.
+	var pending [][]Entry
+	var buffered int
+	streaming := false
+	res, err := Walk(ctx, src, pid, o, keep, func(entries []Entry) error {
+		if streaming {
+			return write(entries)
+		}
+		pending = append(pending, entries)
+		for _, e := range entries {
+			buffered += len(e.AssignmentItem.Bytes())
+			if e.Message != nil {
+				buffered += len(e.Message.Bytes())
+			}
+		}
+		if buffered <= o.MaxBufferBytes {
+			return nil
+		}
+		streaming = true
+		o.Logger.Info("long log: writing it as it is read", "process", pid, "buffer_limit", o.MaxBufferBytes)
+		for _, es := range pending {
+			if err := write(es); err != nil {
+				return err
+			}
+		}
+		pending = nil
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	for _, es := range pending {
+		if err := write(es); err != nil {
+			return nil, err
+		}
+	}
 	rep.Entries, rep.Batches, rep.Skipped = res.Entries, res.Batches, res.Skipped
+	if rep.Module.IsZero() && res.Process != nil { // resumed after the process was registered
+		rep.Scheduler, rep.Module = res.Process.Scheduler, res.Process.Module
+	}
 	cp, skipped := BestCheckpoint(ctx, src, pid, res, cps, o)
 	rep.Skipped = append(rep.Skipped, skipped...)
 	if cp != nil {
@@ -122,6 +195,9 @@ func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.
 		}
 		cp.Memory = nil
 		rep.Checkpoint = cp
+	}
+	if err := st.SetRecovering(ctx, pid, false); err != nil {
+		return nil, err
 	}
 	rep.Duration = time.Since(start)
 	o.Logger.Info("process recovered from the gateway", "process", pid, "gateway", src.Name(), "entries", rep.Entries,

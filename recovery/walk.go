@@ -42,6 +42,9 @@ type Options struct {
 	ProgressEvery uint64
 	// MaxMemoryBytes bounds a checkpoint's decompressed memory (default 4 GiB).
 	MaxMemoryBytes uint64
+	// MaxBufferBytes: a log up to this size is checked whole before anything is written (default
+	// 64 MiB); a longer one is written as it is read, marked as recovering until done.
+	MaxBufferBytes int
 }
 
 func (o Options) withDefaults() Options {
@@ -53,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMemoryBytes == 0 {
 		o.MaxMemoryBytes = 4 << 30
+	}
+	if o.MaxBufferBytes == 0 {
+		o.MaxBufferBytes = 64 << 20
 	}
 	return o
 }

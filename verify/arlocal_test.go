@@ -24,6 +24,7 @@ import (
 	"github.com/actorweave/actorweave/internal/arlocal"
 	"github.com/actorweave/actorweave/internal/testutil"
 	"github.com/actorweave/actorweave/node"
+	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/runtime"
 	"github.com/actorweave/actorweave/scheduler"
@@ -378,6 +379,35 @@ func TestRecoverFromArlocalThenVerify(t *testing.T) {
 	if _, err := c2.Result(ctx, holed, holed); !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable || !strings.Contains(ce.Message, "nonces 2..3 are missing") {
 		t.Fatalf("process with a hole on the gateway: %v", err)
 	}
+	// The refused log left nothing behind: asking again fails the same way, it is not served half.
+	if _, err := c2.Raw(ctx, "/processes/"+holed.String()); !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable {
+		t.Fatalf("process with a hole, asked again: %v", err)
+	}
+	// A recovery that writes as it reads (a log over the buffer) and fails half-way stays marked and
+	// resumes once the gateway has the missing batch.
+	src := recovery.Gateway(arweave.NewGateway(w.env.ar.URL), arweave.DefaultRetry, 0)
+	tmp, err := persistence.Open(t.TempDir(), persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmp.Close()
+	if _, err := recovery.Recover(ctx, src, tmp, holed, recovery.Options{MaxBufferBytes: 1}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("streaming recovery of a log with a hole: %v", err)
+	}
+	if on, _ := tmp.Recovering(holed); !on {
+		t.Fatal("a half-written recovery is not marked as unfinished")
+	}
+	w.env.post(t, ctx, hb[1:2])
+	rr, err := recovery.Recover(ctx, src, tmp, holed, recovery.Options{MaxBufferBytes: 1})
+	if err != nil || rr.Entries != 6 {
+		t.Fatalf("resumed recovery: %v %+v", err, rr)
+	}
+	if on, _ := tmp.Recovering(holed); on {
+		t.Fatal("a finished recovery is still marked")
+	}
+	if _, err := c2.Result(ctx, holed, itemID(t, holedLog[5].Message)); err != nil {
+		t.Fatalf("process whose hole was filled: %v", err)
+	}
 
 	// The message sent after recovery reaches the gateway as the next batch (the recovered entries
 	// are not uploaded again).
@@ -385,7 +415,6 @@ func TestRecoverFromArlocalThenVerify(t *testing.T) {
 	if err := w.env.ar.Mine(ctx); err != nil {
 		t.Fatal(err)
 	}
-	src := recovery.Gateway(arweave.NewGateway(w.env.ar.URL), arweave.DefaultRetry, 0)
 	// verify against the recovering node: the recovered process it continued is ahead of the
 	// gateway by one entry, the other one is at the same nonce.
 	for i, pid := range good {
