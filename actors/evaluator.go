@@ -47,6 +47,7 @@ type evaluator struct {
 
 	continuing      bool
 	sinceCheckpoint int
+	checkpointAt    time.Time // last checkpoint, or the activation
 	lastTS          int64
 	lastHeight      uint64
 }
@@ -57,6 +58,7 @@ func (e *evaluator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		e.waiters = map[uint64][]*actor.PID{}
+		e.checkpointAt = time.Now()
 		n, err := e.host.deps.Store.Evaluated(e.pid)
 		if err != nil {
 			e.broken = err
@@ -345,7 +347,9 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		ctx.Send(w, &resultResponse{result: body})
 	}
 	delete(e.waiters, n)
-	if e.sinceCheckpoint >= e.host.cfg.CheckpointEvery && e.inst != nil {
+	every := e.sinceCheckpoint >= e.host.cfg.CheckpointEvery
+	aged := e.host.cfg.CheckpointInterval > 0 && time.Since(e.checkpointAt) >= e.host.cfg.CheckpointInterval
+	if (every || aged) && e.inst != nil {
 		e.checkpoint()
 	}
 }
@@ -362,6 +366,7 @@ func (e *evaluator) checkpoint() {
 		return
 	}
 	e.sinceCheckpoint = 0
+	e.checkpointAt = time.Now()
 	e.host.metrics.checkpoints.Inc()
 	e.host.metrics.checkpointBytes.Observe(float64(size))
 }

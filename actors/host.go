@@ -40,6 +40,9 @@ type Config struct {
 	// CheckpointOnPassivate takes one on passivation if at least this many evaluations happened
 	// since the last (fewer are cheaper to replay than to store).
 	CheckpointOnPassivate int
+	// CheckpointInterval also takes one after an evaluation when the last checkpoint of the
+	// process (or its activation) is at least this old; 0 turns the time-based checkpoint off.
+	CheckpointInterval time.Duration
 	// EvalChunk is how many entries the evaluator runs before it lets other requests in.
 	EvalChunk int
 	// LazyEval evaluates a process only when something asks for a result, a dry-run or its state,

@@ -18,6 +18,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -35,7 +36,13 @@ type Config struct {
 	Actors      actors.Config
 	Runtime     runtime.Config
 	Store       persistence.Options
-	Logger      *slog.Logger
+	// Flush is the Arweave flush (gateway, wallet, bundler, batching); without a gateway or bundler
+	// nothing is flushed.
+	Flush  flush.Config
+	Logger *slog.Logger
+
+	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
+	Recovery RecoveryConfig
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -49,7 +56,7 @@ func DefaultConfig() Config {
 	store := persistence.DefaultOptions()
 	store.WALMinSyncInterval = 2 * time.Millisecond
 	return Config{DataDir: "actorweave-data", Listen: "127.0.0.1:8734", API: api.DefaultConfig(),
-		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: store}
+		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: store, Flush: flush.DefaultConfig()}
 }
 
 // Node is a running node.
@@ -60,6 +67,7 @@ type Node struct {
 	engine *runtime.Engine
 	host   *actors.Host
 	signer ans104.Signer
+	flush  *flush.Flusher
 	srv    *http.Server
 	ln     net.Listener
 	height atomic.Uint64
@@ -101,7 +109,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, err
 	}
-	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)
+	if err := n.startFlush(reg); err != nil {
+		n.Close(ctx)
+		return nil, err
+	}
+	handler, err := api.New(n.apiBackend(cfg.Recovery, cfg.Flush.Gateway), cfg.API, reg, reg)
 	if err != nil {
 		n.Close(ctx)
 		return nil, err
@@ -156,6 +168,9 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	if n.host != nil {
 		_ = n.host.Stop(ctx)
+	}
+	if n.flush != nil {
+		n.flush.Stop()
 	}
 	if n.engine != nil {
 		_ = n.engine.Close(ctx)

@@ -33,6 +33,12 @@
 //	s.LatestCheckpoint(pid, n)     // decompressed and checked against its SHA-256
 //	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
 //
+// What a recovery from Arweave writes (recovered.go; the reading and checking is package recovery):
+//
+//	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again
+//	s.SetFlushedFromArweave(ctx, pid, n)               // flush cursor past the recovered entries
+//	s.SetRecovering(ctx, pid, on), s.Recovering(pid)    // a recovery started and not finished
+//
 // The store keeps raw bytes and 32-byte ids and never parses a data item. Every refusal is an
 // *Error wrapping one sentinel (ErrMessageExists, ErrNonceGap, ErrStaleEpoch, ...) whose message
 // names the process, message or nonce, e.g.

@@ -279,6 +279,11 @@ var (
 // PutCheckpoint stores cp, compressed. It is written without fsync: a lost checkpoint only means a
 // longer replay from the log.
 func (s *Store) PutCheckpoint(cp Checkpoint) (compressed int, err error) {
+	return s.putCheckpoint(cp, true)
+}
+
+// putCheckpoint stores cp; queue also queues it for upload (recovery stores what is on Arweave).
+func (s *Store) putCheckpoint(cp Checkpoint, queue bool) (compressed int, err error) {
 	done, err := s.enter()
 	if err != nil {
 		return 0, err
@@ -292,7 +297,13 @@ func (s *Store) PutCheckpoint(cp Checkpoint) (compressed int, err error) {
 	b = append(b, cp.SHA256[:]...)
 	b = binary.AppendUvarint(b, uint64(len(cp.Memory)))
 	b = append(b, z...)
-	return len(z), s.db.Set(checkpointKey(cp.Process, cp.Nonce), b, pebble.NoSync)
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	_ = batch.Set(checkpointKey(cp.Process, cp.Nonce), b, nil)
+	if queue {
+		_ = batch.Set(queueCheckpointKey(cp.Process, cp.Nonce), nil, nil) // for the Arweave flush (flush.go)
+	}
+	return len(z), batch.Commit(pebble.NoSync)
 }
 
 // LatestCheckpoint returns the newest checkpoint of pid at or before nonce atMost, decompressed and

@@ -51,7 +51,10 @@ func withTSID(p []byte, ts int64, id ID) []byte {
 }
 
 // PutItem stores it with its indexes, durably. Storing an id that is already held is a no-op.
-func (s *Store) PutItem(ctx context.Context, it Item) error {
+func (s *Store) PutItem(ctx context.Context, it Item) error { return s.putItem(ctx, it, true) }
+
+// putItem stores it; queue also queues it for upload (recovery stores what is already on Arweave).
+func (s *Store) putItem(ctx context.Context, it Item, queue bool) error {
 	done, err := s.enter()
 	if err != nil {
 		return err
@@ -75,6 +78,9 @@ func (s *Store) PutItem(ctx context.Context, it Item) error {
 		_ = b.Set(withTSID(tagIndexPrefix(t.Name, t.Value), it.Timestamp, it.ID), nil, nil)
 	}
 	_ = b.Set(withTSID(ownerIndexPrefix(it.Owner), it.Timestamp, it.ID), nil, nil)
+	if queue {
+		_ = b.Set(queueItemKey(it.Timestamp, it.ID), nil, nil) // for the Arweave flush (flush.go)
+	}
 	return s.commit(b)
 }
 

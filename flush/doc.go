@@ -1,0 +1,26 @@
+// Package flush is the Arweave flusher: it streams each process's new log entries (assignment and
+// message items), the latest checkpoints and the node's standalone items (modules, process items,
+// items pushed to wallets) to Arweave in the format of arweave/FORMAT.md, through one of the two
+// upload paths of package arweave.
+//
+// It runs on its own goroutine, off the acknowledgement path: it reads what the store already made
+// durable and never holds a process's lock, so it cannot delay an acknowledgement. Each round takes
+// what is waiting (up to Config.MaxBytes), signs one Log-Batch item per process with the node key,
+// and makes the upload exactly once across crashes:
+//
+//  1. the signed upload (L1 transaction or items) and the ranges it covers are written to the store
+//     as the in-flight record (persistence.PutFlushInFlight), durably, before anything is posted;
+//  2. it is posted, retried with exponential backoff; before each retry the gateway is asked
+//     whether the previous attempt landed;
+//  3. completion (persistence.CompleteFlush) advances the per-process flush cursors and empties the
+//     queues in one batch.
+//
+// After a crash, the record found at start is checked on the gateway and either completed or posted
+// again byte for byte; a range is never signed twice.
+//
+// Why a package of its own and not persistence (where DESIGN.md §2 puts "the Arweave flusher"):
+// persistence stays free of HTTP and of signing; it owns the cursors, the in-flight record and the
+// queues (persistence/flush.go), this package owns the loop and the network.
+//
+// It must not evaluate anything or change the logs.
+package flush

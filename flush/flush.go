@@ -1,0 +1,559 @@
+package flush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/arweave"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// Config selects the upload path and tunes batching. Every field has a default and a flag on
+// `actorweave node`.
+type Config struct {
+	// Gateway is an Arweave node or gateway: the L1 path posts there (with Wallet), and the bundler
+	// path asks it whether an upload interrupted by a crash already landed.
+	Gateway string
+	// Wallet is the RSA Arweave wallet (JWK file) that signs and pays for L1 transactions.
+	Wallet string
+	// Bundler is a bundler's URL (one data item per POST {Bundler}/tx); it wins over the L1 path.
+	Bundler string
+	// MaxBytes bounds one upload (the bundle); more waiting is uploaded at once in the next one.
+	MaxBytes int
+	// Interval is how long new log entries wait before an upload is started for them.
+	Interval time.Duration
+	// RetryMax bounds the exponential backoff between attempts of a failed upload.
+	RetryMax time.Duration
+}
+
+// DefaultConfig: 4 MiB uploads every second, retries backing off up to a minute; no destination
+// (nothing is flushed until Gateway or Bundler is set).
+func DefaultConfig() Config {
+	return Config{MaxBytes: 4 << 20, Interval: time.Second, RetryMax: time.Minute}
+}
+
+// Enabled reports whether a destination is configured.
+func (c Config) Enabled() bool { return c.Gateway != "" || c.Bundler != "" }
+
+// Flusher uploads a node's logs, checkpoints and standalone items to Arweave.
+type Flusher struct {
+	cfg    Config
+	store  *persistence.Store
+	signer ans104.Signer
+	poster arweave.Poster
+	log    *slog.Logger
+	m      *metrics
+
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	cancel  context.CancelFunc
+	rotate  int
+	stopped atomic.Bool
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats are the flusher's counters since it started.
+type Stats struct {
+	Uploads     int64 // uploads completed
+	Entries     int64 // log entries uploaded
+	Items       int64 // data items uploaded (log batches, checkpoints, standalone items)
+	Checkpoints int64
+	Bytes       int64 // bytes posted (bundles or items)
+	Retries     int64 // failed attempts retried
+	Resumed     int64 // uploads found in flight at start and finished
+	Reposted    int64 // of those, posted again because the gateway did not have them
+}
+
+// New builds a flusher from cfg; signer is the node key (it signs log batches and checkpoints).
+func New(cfg Config, store *persistence.Store, signer ans104.Signer, reg prometheus.Registerer, log *slog.Logger) (*Flusher, error) {
+	d := DefaultConfig()
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = d.MaxBytes
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = d.Interval
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = d.RetryMax
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	f := &Flusher{cfg: cfg, store: store, signer: signer, log: log.With("component", "flush"),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	if f.poster, err = NewPoster(cfg); err != nil {
+		return nil, err
+	}
+	f.m = newMetrics(reg)
+	return f, nil
+}
+
+// NewPoster picks the upload path of cfg: the bundler when set, else L1 to the gateway with the
+// wallet.
+func NewPoster(cfg Config) (arweave.Poster, error) {
+	var gw *arweave.Gateway
+	if cfg.Gateway != "" {
+		gw = arweave.NewGateway(cfg.Gateway)
+	}
+	switch {
+	case cfg.Bundler != "":
+		return arweave.NewBundler(cfg.Bundler, gw)
+	case cfg.Gateway != "":
+		if cfg.Wallet == "" {
+			return nil, errors.New("flush: --gateway alone posts L1 transactions, which need an RSA Arweave wallet: give --wallet JWK (or --bundler URL)")
+		}
+		w, err := ans104.LoadKeyFile(cfg.Wallet)
+		if err != nil {
+			return nil, fmt.Errorf("flush: --wallet: %w", err)
+		}
+		return arweave.NewL1(cfg.Gateway, w)
+	}
+	return nil, errors.New("flush: no --gateway or --bundler")
+}
+
+// Path names the upload path, for logs.
+func (f *Flusher) Path() string { return f.poster.Name() }
+
+// Start runs the flusher until Stop.
+func (f *Flusher) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	go f.run(ctx)
+}
+
+// Kick starts an upload now instead of at the next interval.
+func (f *Flusher) Kick() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Stop ends the flusher. An upload in flight is abandoned where it is: its record stays in the
+// store and the next start finishes it.
+func (f *Flusher) Stop() {
+	if f.stopped.Swap(true) {
+		return
+	}
+	close(f.stop)
+	f.cancel()
+	<-f.done
+}
+
+// Stats returns a copy of the counters.
+func (f *Flusher) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+func (f *Flusher) count(fn func(*Stats)) {
+	f.mu.Lock()
+	fn(&f.stats)
+	f.mu.Unlock()
+}
+
+func (f *Flusher) run(ctx context.Context) {
+	defer close(f.done)
+	if err := f.resume(ctx); err != nil {
+		if ctx.Err() == nil {
+			f.log.Error("flush stopped: the upload in flight cannot be finished", "err", err)
+		}
+		return
+	}
+	t := time.NewTicker(f.cfg.Interval)
+	defer t.Stop()
+	summary := time.NewTicker(30 * time.Second)
+	defer summary.Stop()
+	var last Stats
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-summary.C:
+			s := f.Stats()
+			if s.Uploads != last.Uploads {
+				f.log.Info("flushed to Arweave", "uploads", s.Uploads-last.Uploads, "entries", s.Entries-last.Entries,
+					"items", s.Items-last.Items, "bytes", s.Bytes-last.Bytes, "retries", s.Retries-last.Retries)
+			}
+			last = s
+			continue
+		case <-t.C:
+		case <-f.kick:
+		}
+		for {
+			full, err := f.once(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					f.log.Error("flush stopped", "err", err)
+				}
+				return
+			}
+			if !full {
+				break
+			}
+		}
+	}
+}
+
+// resume finishes an upload a previous run recorded but may not have posted.
+func (f *Flusher) resume(ctx context.Context) error {
+	rec, ok, err := f.store.FlushInFlight()
+	if err != nil || !ok {
+		return err
+	}
+	up, err := arweave.DecodeUpload(rec.Upload)
+	if err != nil {
+		return err
+	}
+	landed, err := f.landed(ctx, up)
+	if err != nil {
+		return err
+	}
+	f.log.Info("resuming the upload in flight at the last stop", "tx", up.TxID, "items", len(up.IDs), "already_there", landed)
+	if !landed {
+		if err := f.deliver(ctx, up); err != nil {
+			return err
+		}
+		f.count(func(s *Stats) { s.Reposted++ })
+	}
+	if err := f.store.CompleteFlush(ctx); err != nil {
+		return err
+	}
+	f.count(func(s *Stats) { s.Resumed++ })
+	f.record(up, rec, nil)
+	return nil
+}
+
+// landed asks the poster, retrying errors (the gateway may be down) until ctx ends.
+func (f *Flusher) landed(ctx context.Context, up *arweave.Upload) (bool, error) {
+	var ok bool
+	err := f.retry(ctx, "check upload", func() error {
+		var err error
+		ok, err = f.poster.Landed(ctx, up)
+		return err
+	})
+	return ok, err
+}
+
+// deliver posts up until it is accepted. After a failed attempt it first asks whether the upload
+// landed anyway (the answer may have been lost), so it never posts what the gateway has.
+func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
+	attempt := 0
+	return f.retry(ctx, "upload", func() error {
+		attempt++
+		if attempt > 1 {
+			if ok, err := f.poster.Landed(ctx, up); err == nil && ok {
+				return nil
+			}
+		}
+		return f.poster.Post(ctx, up)
+	})
+}
+
+// retry runs fn until it succeeds, backing off exponentially from 500 ms to RetryMax.
+func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error {
+	wait := 500 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		f.count(func(s *Stats) { s.Retries++ })
+		f.m.retries.Inc()
+		f.log.Warn("flush: "+what+" failed; retrying", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, f.cfg.RetryMax)
+	}
+}
+
+// batch is one upload being built.
+type batch struct {
+	items   []*ans104.DataItem
+	bytes   int
+	rec     persistence.FlushRecord
+	entryTS []int64 // acknowledgement times (ms) of the entries, for the lag metric
+	cps     int
+}
+
+// once builds, records, posts and completes one upload. full reports that it stopped at MaxBytes
+// with more waiting.
+func (f *Flusher) once(ctx context.Context) (full bool, err error) {
+	b := &batch{}
+	if full, err = f.addLogs(b); err != nil {
+		return false, err
+	}
+	if err := f.addCheckpoints(b); err != nil {
+		return false, err
+	}
+	if more, err := f.addItems(b); err != nil {
+		return false, err
+	} else if more {
+		full = true
+	}
+	if len(b.items) == 0 {
+		return false, nil
+	}
+	var up *arweave.Upload
+	if err := f.retry(ctx, "prepare upload", func() error {
+		var err error
+		up, err = f.poster.Prepare(ctx, b.items)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	b.rec.Upload = up.Encode()
+	if err := f.store.PutFlushInFlight(ctx, &b.rec); err != nil {
+		return false, err
+	}
+	start := time.Now()
+	if err := f.deliver(ctx, up); err != nil {
+		return false, err
+	}
+	if err := f.store.CompleteFlush(ctx); err != nil {
+		return false, err
+	}
+	f.m.uploadSeconds.Observe(time.Since(start).Seconds())
+	f.record(up, &b.rec, b)
+	f.log.Debug("uploaded", "path", f.poster.Name(), "tx", up.TxID, "items", len(up.IDs), "bytes", up.Bytes,
+		"processes", len(b.rec.Logs), "took", time.Since(start))
+	return full, nil
+}
+
+// record updates counters and metrics for a completed upload.
+func (f *Flusher) record(up *arweave.Upload, rec *persistence.FlushRecord, b *batch) {
+	var entries int64
+	for _, l := range rec.Logs {
+		entries += int64(l.To - l.From + 1)
+	}
+	f.count(func(s *Stats) {
+		s.Uploads++
+		s.Entries += entries
+		s.Items += int64(len(up.IDs))
+		s.Checkpoints += int64(len(rec.Checkpoints))
+		s.Bytes += int64(up.Bytes)
+	})
+	f.m.uploads.Inc()
+	f.m.entries.Add(float64(entries))
+	f.m.bytes.Add(float64(up.Bytes))
+	if b != nil {
+		now := time.Now().UnixMilli()
+		for _, ts := range b.entryTS {
+			f.m.lag.Observe(float64(max(0, now-ts)) / 1000)
+		}
+	}
+}
+
+// addLogs adds one Log-Batch item per process with unflushed entries, until MaxBytes. Processes
+// are visited from a rotating start so that one long backlog does not starve the others.
+func (f *Flusher) addLogs(b *batch) (full bool, err error) {
+	type backlog struct {
+		pid             persistence.ID
+		flushed, length uint64
+	}
+	var bl []backlog
+	var waiting uint64
+	if err := f.store.FlushBacklog(func(pid persistence.ID, flushed, length uint64) bool {
+		bl = append(bl, backlog{pid, flushed, length})
+		waiting += length - flushed
+		return true
+	}); err != nil {
+		return false, err
+	}
+	f.m.backlog.Set(float64(waiting))
+	if len(bl) == 0 {
+		return false, nil
+	}
+	f.rotate++
+	start := f.rotate % len(bl)
+	for i := range bl {
+		p := bl[(start+i)%len(bl)]
+		if b.bytes >= f.cfg.MaxBytes {
+			return true, nil
+		}
+		more, err := f.addProcessLog(b, p.pid, p.flushed, p.length)
+		if err != nil {
+			return false, err
+		}
+		if more {
+			full = true
+		}
+	}
+	return full, nil
+}
+
+// addProcessLog adds entries flushed..length-1 of pid (as many as fit) as one Log-Batch item.
+func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length uint64) (more bool, err error) {
+	var entries []arweave.LogEntry
+	var ts []int64
+	size := 0
+	next := flushed
+	for next < length && b.bytes+size < f.cfg.MaxBytes {
+		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1)), Limit: 256})
+		if err != nil {
+			return false, err
+		}
+		if len(page.Entries) == 0 {
+			break
+		}
+		for _, e := range page.Entries {
+			if e.Nonce != next {
+				return false, fmt.Errorf("flush: log of %s jumps from %d to %d", ans104.ID(pid), next, e.Nonce)
+			}
+			le := arweave.LogEntry{Nonce: e.Nonce, Assignment: e.Assignment}
+			switch {
+			case len(e.Message) > 0:
+				le.Message = e.Message
+			case e.MessageID == (persistence.ID{}):
+				proc, err := f.store.Process(pid)
+				if err != nil {
+					return false, err
+				}
+				le.Message = proc.Item
+			}
+			n := len(le.Assignment) + len(le.Message) + 64
+			// Always take at least one entry, even one larger than MaxBytes, or it would never go.
+			if len(entries) > 0 && b.bytes+size+n > f.cfg.MaxBytes {
+				break
+			}
+			entries = append(entries, le)
+			ts = append(ts, e.Timestamp)
+			size += n
+			next++
+		}
+	}
+	if len(entries) == 0 {
+		return false, nil
+	}
+	item, err := arweave.LogBatch(pid, entries)
+	if err != nil {
+		return false, err
+	}
+	if err := item.Sign(f.signer); err != nil {
+		return false, fmt.Errorf("flush: signing the log batch of %s: %w", ans104.ID(pid), err)
+	}
+	b.items = append(b.items, item)
+	b.bytes += item.Size()
+	b.rec.Logs = append(b.rec.Logs, persistence.FlushRange{Process: pid, From: flushed, To: next - 1})
+	b.entryTS = append(b.entryTS, ts...)
+	return next < length, nil
+}
+
+// addCheckpoints adds the newest queued checkpoint of each process whose log is on Arweave up to
+// that checkpoint (after this upload): a checkpoint ahead of the flushed log could not be checked
+// by anyone recomputing from Arweave.
+func (f *Flusher) addCheckpoints(b *batch) error {
+	queued, err := f.store.QueuedCheckpoints(10_000)
+	if err != nil {
+		return err
+	}
+	newest := map[persistence.ID]uint64{}
+	var order []persistence.ID
+	for _, q := range queued {
+		if _, ok := newest[q.Process]; !ok {
+			order = append(order, q.Process)
+		}
+		newest[q.Process] = max(newest[q.Process], q.Nonce)
+	}
+	flushedAfter := map[persistence.ID]uint64{}
+	for _, l := range b.rec.Logs {
+		flushedAfter[l.Process] = l.To + 1
+	}
+	for _, pid := range order {
+		nonce := newest[pid]
+		cursor, ok := flushedAfter[pid]
+		if !ok {
+			if cursor, err = f.store.FlushCursor(pid); err != nil {
+				return err
+			}
+		}
+		if cursor <= nonce {
+			continue // its log is not all up yet
+		}
+		if b.bytes >= f.cfg.MaxBytes && len(b.items) > 0 {
+			return nil
+		}
+		item, err := f.checkpointItem(pid, nonce)
+		if errors.Is(err, persistence.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b.items = append(b.items, item)
+		b.bytes += item.Size()
+		b.cps++
+		b.rec.Checkpoints = append(b.rec.Checkpoints, persistence.QueuedCheckpoint{Process: pid, Nonce: nonce})
+	}
+	return nil
+}
+
+func (f *Flusher) checkpointItem(pid persistence.ID, nonce uint64) (*ans104.DataItem, error) {
+	cp, err := f.store.CheckpointAt(pid, nonce)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := f.store.Process(pid)
+	if err != nil {
+		return nil, err
+	}
+	e, err := f.store.Entry(pid, nonce)
+	if err != nil {
+		return nil, err
+	}
+	item := arweave.CheckpointItem(ans104.Checkpoint{Process: pid, Module: proc.ModuleID, Nonce: nonce, Timestamp: cp.Timestamp,
+		BlockHeight: cp.BlockHeight, HashChain: ans104.ID(e.HashChain).String(), Epoch: e.Epoch}, cp.SHA256, cp.Compressed)
+	if err := item.Sign(f.signer); err != nil {
+		return nil, fmt.Errorf("flush: signing checkpoint %d of %s: %w", nonce, ans104.ID(pid), err)
+	}
+	return item, nil
+}
+
+// addItems adds queued standalone items, oldest first, as themselves.
+func (f *Flusher) addItems(b *batch) (more bool, err error) {
+	queued, err := f.store.QueuedItems(1000)
+	if err != nil {
+		return false, err
+	}
+	for _, q := range queued {
+		if b.bytes >= f.cfg.MaxBytes && len(b.items) > 0 {
+			return true, nil
+		}
+		it, err := f.store.GetItem(q.ID)
+		if errors.Is(err, persistence.ErrNotFound) {
+			// Queued but gone (should not happen: items are never deleted): drop it from the queue.
+			b.rec.Items = append(b.rec.Items, q)
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		d, err := ans104.Parse(it.Raw, ans104.Limits{})
+		if err != nil {
+			return false, fmt.Errorf("flush: stored item %s: %w", ans104.ID(q.ID), err)
+		}
+		if len(b.items) > 0 && b.bytes+len(it.Raw) > f.cfg.MaxBytes {
+			return true, nil
+		}
+		b.items = append(b.items, d)
+		b.bytes += len(it.Raw)
+		b.rec.Items = append(b.rec.Items, q)
+	}
+	return len(queued) == 1000, nil
+}

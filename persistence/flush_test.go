@@ -1,0 +1,99 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// The flush bookkeeping: backlog, in-flight record surviving a reopen, completion advancing the
+// cursors and emptying the queues in one step, and refusal of a range that is not contiguous.
+func TestFlushCursorsAndInFlight(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{})
+	pa, pb := newProcess(t), newProcess(t)
+	ca, cb := mustPut(t, s, pa), mustPut(t, s, pb)
+	ca.appendN(t, s, 5)
+	cb.appendN(t, s, 2)
+	it := Item{ID: randID(t), Raw: randBytes(t, 100), Owner: "w", Timestamp: 42}
+	if err := s.PutItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{1, 3} {
+		if _, err := s.PutCheckpoint(Checkpoint{Process: pa.ID, Nonce: n, Memory: []byte("mem"), SHA256: sha256Sum([]byte("mem"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backlog := map[ID][2]uint64{}
+	if err := s.FlushBacklog(func(pid ID, flushed, length uint64) bool {
+		backlog[pid] = [2]uint64{flushed, length}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if backlog[pa.ID] != [2]uint64{0, 5} || backlog[pb.ID] != [2]uint64{0, 2} || len(backlog) != 2 {
+		t.Fatalf("backlog %v", backlog)
+	}
+	qi, err := s.QueuedItems(10)
+	if err != nil || len(qi) != 1 || qi[0].ID != it.ID || qi[0].Timestamp != 42 {
+		t.Fatalf("queued items %v %v", qi, err)
+	}
+	qc, err := s.QueuedCheckpoints(10)
+	if err != nil || len(qc) != 2 || qc[1] != (QueuedCheckpoint{pa.ID, 3}) {
+		t.Fatalf("queued checkpoints %v %v", qc, err)
+	}
+	cp, err := s.CheckpointAt(pa.ID, 3)
+	if err != nil || cp.Size != 3 || len(cp.Compressed) == 0 || cp.SHA256 != sha256Sum([]byte("mem")) {
+		t.Fatalf("stored checkpoint %+v %v", cp, err)
+	}
+
+	rec := &FlushRecord{Upload: []byte("signed bytes"), Logs: []FlushRange{{pa.ID, 0, 2}, {pb.ID, 0, 1}}, Items: qi, Checkpoints: qc[1:]}
+	if err := s.PutFlushInFlight(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutFlushInFlight(ctx, rec); err == nil {
+		t.Fatal("a second in-flight record was accepted")
+	}
+	// The record survives a restart, byte for byte.
+	s.Close()
+	s = openTest(t, dir, Options{})
+	defer s.Close()
+	got, ok, err := s.FlushInFlight()
+	if err != nil || !ok || string(got.Upload) != "signed bytes" || len(got.Logs) != 2 || got.Logs[0] != rec.Logs[0] || got.Items[0] != qi[0] || got.Checkpoints[0] != qc[1] {
+		t.Fatalf("in-flight after reopen: %+v %v %v", got, ok, err)
+	}
+	if err := s.CompleteFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.FlushInFlight(); ok {
+		t.Fatal("in-flight record left after completion")
+	}
+	if n, _ := s.FlushCursor(pa.ID); n != 3 {
+		t.Fatalf("cursor of a = %d, want 3", n)
+	}
+	if n, _ := s.FlushCursor(pb.ID); n != 2 {
+		t.Fatalf("cursor of b = %d, want 2", n)
+	}
+	if qi, _ := s.QueuedItems(10); len(qi) != 0 {
+		t.Fatalf("items still queued: %v", qi)
+	}
+	if qc, _ := s.QueuedCheckpoints(10); len(qc) != 0 {
+		t.Fatalf("checkpoints still queued (the older one is superseded): %v", qc)
+	}
+	backlog = map[ID][2]uint64{}
+	_ = s.FlushBacklog(func(pid ID, flushed, length uint64) bool { backlog[pid] = [2]uint64{flushed, length}; return true })
+	if backlog[pa.ID] != [2]uint64{3, 5} || len(backlog) != 1 {
+		t.Fatalf("backlog after completion %v", backlog)
+	}
+	// A range that does not start at the cursor is refused, and nothing moves.
+	if err := s.PutFlushInFlight(ctx, &FlushRecord{Logs: []FlushRange{{pa.ID, 4, 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteFlush(ctx); !errors.Is(err, ErrNonceGap) {
+		t.Fatalf("gap completion: %v", err)
+	}
+	if n, _ := s.FlushCursor(pa.ID); n != 3 {
+		t.Fatalf("cursor moved to %d", n)
+	}
+}
