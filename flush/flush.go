@@ -404,7 +404,8 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 	var ts []int64
 	size := 0
 	next := flushed
-	for next < length && b.bytes+size < f.cfg.MaxBytes {
+	fits := true
+	for fits && next < length && b.bytes+size < f.cfg.MaxBytes {
 		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1)), Limit: 256})
 		if err != nil {
 			return false, err
@@ -430,6 +431,7 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 			n := len(le.Assignment) + len(le.Message) + 64
 			// Always take at least one entry, even one larger than MaxBytes, or it would never go.
 			if len(entries) > 0 && b.bytes+size+n > f.cfg.MaxBytes {
+				fits = false
 				break
 			}
 			entries = append(entries, le)
