@@ -32,6 +32,9 @@ type Config struct {
 	Interval time.Duration
 	// RetryMax bounds the exponential backoff between attempts of a failed upload.
 	RetryMax time.Duration
+	// OnUpload, when set, is called with the ids of an upload's items once it is accepted (the
+	// flush benchmark uses it to know what to look for on the gateway).
+	OnUpload func(ids []ans104.ID) `json:"-"`
 }
 
 // DefaultConfig: 4 MiB uploads every second, retries backing off up to a minute; no destination
@@ -69,10 +72,12 @@ type Stats struct {
 	Entries     int64 // log entries uploaded
 	Items       int64 // data items uploaded (log batches, checkpoints, standalone items)
 	Checkpoints int64
-	Bytes       int64 // bytes posted (bundles or items)
-	Retries     int64 // failed attempts retried
-	Resumed     int64 // uploads found in flight at start and finished
-	Reposted    int64 // of those, posted again because the gateway did not have them
+	Bytes       int64         // bytes posted (bundles or items)
+	LogBytes    int64         // of which Log-Batch items
+	UploadTime  time.Duration // total time from posting to accepted, retries included
+	Retries     int64         // failed attempts retried
+	Resumed     int64         // uploads found in flight at start and finished
+	Reposted    int64         // of those, posted again because the gateway did not have them
 }
 
 // New builds a flusher from cfg; signer is the node key (it signs log batches and checkpoints).
@@ -285,11 +290,12 @@ func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error
 
 // batch is one upload being built.
 type batch struct {
-	items   []*ans104.DataItem
-	bytes   int
-	rec     persistence.FlushRecord
-	entryTS []int64 // acknowledgement times (ms) of the entries, for the lag metric
-	cps     int
+	items    []*ans104.DataItem
+	bytes    int
+	rec      persistence.FlushRecord
+	entryTS  []int64 // acknowledgement times (ms) of the entries, for the lag metric
+	cps      int
+	logBytes int
 }
 
 // once builds, records, posts and completes one upload. full reports that it stopped at MaxBytes
@@ -329,8 +335,13 @@ func (f *Flusher) once(ctx context.Context) (full bool, err error) {
 	if err := f.store.CompleteFlush(ctx); err != nil {
 		return false, err
 	}
-	f.m.uploadSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	f.m.uploadSeconds.Observe(took.Seconds())
+	f.count(func(s *Stats) { s.UploadTime += took; s.LogBytes += int64(b.logBytes) })
 	f.record(up, &b.rec, b)
+	if f.cfg.OnUpload != nil {
+		f.cfg.OnUpload(up.IDs)
+	}
 	f.log.Debug("uploaded", "path", f.poster.Name(), "tx", up.TxID, "items", len(up.IDs), "bytes", up.Bytes,
 		"processes", len(b.rec.Logs), "took", time.Since(start))
 	return full, nil
@@ -452,6 +463,7 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 	}
 	b.items = append(b.items, item)
 	b.bytes += item.Size()
+	b.logBytes += item.Size()
 	b.rec.Logs = append(b.rec.Logs, persistence.FlushRange{Process: pid, From: flushed, To: next - 1})
 	b.entryTS = append(b.entryTS, ts...)
 	return next < length, nil
