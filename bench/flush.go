@@ -38,6 +38,11 @@ type FlushConfig struct {
 	MaxBytes int
 	// Baseline runs the same load once more with flushing off, for the acknowledgement ratio.
 	Baseline bool
+	// Rate, when > 0, offers this many messages per second in total on a fixed schedule (open
+	// loop) instead of posting as fast as the clients can.
+	Rate float64
+	// LazyEval runs the node with --lazy-eval: no evaluation competes with the flush for the CPU.
+	LazyEval bool
 	Progress io.Writer
 }
 
@@ -72,6 +77,7 @@ type FlushReport struct {
 	LogBytesPerMessage float64 `json:"log_bytes_per_message"`
 	// UploadMs is the mean time from posting an upload to the gateway accepting it.
 	UploadMs float64 `json:"upload_ms"`
+	Retries  int64   `json:"retries"`
 	// MessageBytes is the average signed message item, AssignmentBytes the node's assignment: the
 	// floor of what a message costs on Arweave.
 	MessageBytes    float64 `json:"message_bytes"`
@@ -80,6 +86,8 @@ type FlushReport struct {
 	BaselineAckedPerSec float64 `json:"baseline_acked_per_sec,omitempty"`
 	BaselineAckP99ms    float64 `json:"baseline_ack_p99_ms,omitempty"`
 	Gateway             string  `json:"gateway"`
+	LazyEval            bool    `json:"lazy_eval"`
+	OfferedRate         float64 `json:"offered_rate,omitempty"`
 	LoadAvg             float64 `json:"load_avg"`
 	FirstError          string  `json:"first_error,omitempty"`
 }
@@ -127,7 +135,7 @@ func RunFlush(ctx context.Context, cfg FlushConfig) (FlushReport, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Gateway, r.LoadAvg = rep.Gateway, loadAvg()
+	r.Gateway, r.LoadAvg, r.LazyEval, r.OfferedRate = rep.Gateway, loadAvg(), cfg.LazyEval, cfg.Rate
 	if cfg.Baseline {
 		fmt.Fprintln(progress, "baseline: the same load with flushing off")
 		b, err := runFlushOnce(ctx, cfg, filepath.Join(tmp, "baseline"), false, nil, progress)
@@ -185,6 +193,7 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 	}
 	ncfg := node.DefaultConfig()
 	ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
+	ncfg.Actors.LazyEval = cfg.LazyEval
 	if flushOn {
 		ncfg.Flush.Gateway, ncfg.Flush.Wallet = cfg.Gateway, cfg.Wallet
 		ncfg.Flush.Interval, ncfg.Flush.MaxBytes = cfg.Interval, cfg.MaxBytes
@@ -249,6 +258,9 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 				i := int(next.Add(1) - 1)
 				if i >= cfg.Messages || ctx.Err() != nil {
 					return
+				}
+				if cfg.Rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))))
 				}
 				t0 := time.Now()
 				_, err := c.PostItem(ctx, items[i])
@@ -324,6 +336,7 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 	rep.Uploads, rep.BytesOnArweave = st.Uploads, st.Bytes
 	rep.BytesPerMessage = float64(st.Bytes) / float64(max(1, rep.Acked))
 	rep.LogBytesPerMessage = float64(st.LogBytes) / float64(max(1, st.Entries))
+	rep.Retries = st.Retries
 	rep.UploadMs = float64(st.UploadTime.Milliseconds()) / float64(max(1, st.Uploads))
 	readableMu.Lock()
 	rep.AssignmentBytes = float64(asgBytes) / float64(max(1, asgCount))

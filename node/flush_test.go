@@ -247,3 +247,49 @@ func TestFlushConfigErrors(t *testing.T) {
 	}
 	_ = os.Remove(key)
 }
+
+// --checkpoint-interval: with the every-N checkpoint out of reach, a process that keeps evaluating
+// is checkpointed once its last checkpoint is older than the interval; with the interval off it is
+// not (the same load, so the test can fail).
+func TestCheckpointInterval(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, interval := range []time.Duration{0, 100 * time.Millisecond} {
+		n := startNode(t, t.TempDir(), func(c *Config) {
+			c.Actors.CheckpointEvery = 1_000_000
+			c.Actors.CheckpointInterval = interval
+		})
+		user, _ := ans104.GenerateEd25519Signer()
+		c := client.New(n.URL(), user)
+		mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := c.Spawn(ctx, mod, "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 6; i++ {
+			id, err := c.Send(ctx, pid, []byte("x = (x or 0) + 1; return x"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Result(ctx, pid, id); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(60 * time.Millisecond)
+		}
+		cps, err := n.store.QueuedCheckpoints(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Close(context.Background())
+		if interval == 0 && len(cps) != 0 {
+			t.Fatalf("interval off: %d checkpoints", len(cps))
+		}
+		if interval > 0 && len(cps) < 2 {
+			t.Fatalf("interval %v over ~400 ms of evaluations: %d checkpoints, want at least 2", interval, len(cps))
+		}
+	}
+}

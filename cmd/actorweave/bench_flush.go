@@ -64,6 +64,8 @@ message is readable on the gateway (GET /{id} of the Log-Batch holding it) and r
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")
 	f.DurationVar(&cfg.Interval, "flush-interval", cfg.Interval, "the node's --flush-interval")
 	f.IntVar(&cfg.MaxBytes, "flush-max-bytes", cfg.MaxBytes, "the node's --flush-max-bytes")
+	f.Float64Var(&cfg.Rate, "rate", 0, "open loop: offer this many messages/s in total (0: as fast as the clients go)")
+	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "node evaluates only on demand: no evaluation competes with the flush (and arlocal) for the CPU")
 	f.BoolVar(&cfg.Baseline, "baseline", cfg.Baseline, "also run the load with flushing off (acknowledgement ratio)")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
 	return cmd
