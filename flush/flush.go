@@ -276,6 +276,9 @@ func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: not a failure worth a warning
+		}
 		f.count(func(s *Stats) { s.Retries++ })
 		f.m.retries.Inc()
 		f.log.Warn("flush: "+what+" failed; retrying", "in", wait, "err", err)
