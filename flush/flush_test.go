@@ -153,4 +153,3 @@ func TestRetriesWithoutDuplicates(t *testing.T) {
 		t.Fatalf("%d POST /tx, want 4 (the lost answer is not posted again)", posts)
 	}
 }
-
