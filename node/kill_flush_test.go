@@ -146,8 +146,7 @@ func killFlush(t *testing.T, path string) {
 	child, nodeURL := startChild(t, dir, childEnv)
 	defer func() { child.Process.Kill(); child.Wait() }()
 	user, _ := ans104.GenerateEd25519Signer()
-	c := client.New(nodeURL, user)
-	c.HTTP.Timeout = 10 * time.Second
+	c := client.New(nodeURL, user) // setup: the first spawn compiles the module, slow under -race on a loaded machine
 	sched, err := c.SchedulerAddress(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,8 @@ func TestKillNodeChild(t *testing.T) {
 			fmt.Fprintln(os.Stderr, "child node: AW_NODE_CHILD_FLUSH:", err)
 			os.Exit(3)
 		}
+		cfg.API.RequestTimeout = time.Minute // module compilation under -race on a loaded machine
+
 	}
 	n, err := Start(context.Background(), cfg)
 	if err != nil {
