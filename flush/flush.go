@@ -420,7 +420,7 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 	next := flushed
 	fits := true
 	for fits && next < length && b.bytes+size < f.cfg.MaxBytes {
-		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1)), Limit: 256})
+		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1))}) // Limit 0: the store's default page, always allowed
 		if err != nil {
 			return false, err
 		}
