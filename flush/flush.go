@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -255,6 +256,10 @@ func (f *Flusher) landed(ctx context.Context, up *arweave.Upload) (bool, error) 
 
 // deliver posts up until it is accepted. After a failed attempt it first asks whether the upload
 // landed anyway (the answer may have been lost), so it never posts what the gateway has.
+//
+// An L1 transaction refused with 400 (its anchor expired while the node was down, or the gateway
+// rejects the envelope) is re-signed as a new envelope around the same recorded data items, and the
+// in-flight record updated before it is posted: the items, their ids and the ranges stay the same.
 func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
 	attempt := 0
 	return f.retry(ctx, "upload", func() error {
@@ -264,8 +269,37 @@ func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
 				return nil
 			}
 		}
-		return f.poster.Post(ctx, up)
+		err := f.poster.Post(ctx, up)
+		var se *arweave.StatusError
+		if up.TxID != "" && errors.As(err, &se) && se.Code == http.StatusBadRequest {
+			if rerr := f.reenvelope(ctx, up); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			f.log.Warn("flush: the gateway refused the L1 transaction; re-signed the envelope around the same items", "err", err, "tx", up.TxID)
+		}
+		return err
 	})
+}
+
+// reenvelope replaces up's L1 transaction with a new one around the same items.
+func (f *Flusher) reenvelope(ctx context.Context, up *arweave.Upload) error {
+	items := make([]*ans104.DataItem, len(up.Items))
+	for i, raw := range up.Items {
+		d, err := ans104.Parse(raw, ans104.Limits{})
+		if err != nil {
+			return err
+		}
+		items[i] = d
+	}
+	nu, err := f.poster.Prepare(ctx, items)
+	if err != nil {
+		return err
+	}
+	if err := f.store.ReplaceFlushUpload(ctx, nu.Encode()); err != nil {
+		return err
+	}
+	*up = *nu
+	return nil
 }
 
 // retry runs fn until it succeeds, backing off exponentially from 500 ms to RetryMax.

@@ -1,8 +1,11 @@
 package flush
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -151,5 +154,91 @@ func TestRetriesWithoutDuplicates(t *testing.T) {
 	defer mu.Unlock()
 	if posts != 4 {
 		t.Fatalf("%d POST /tx, want 4 (the lost answer is not posted again)", posts)
+	}
+}
+
+// A gateway that refuses the recorded L1 transaction with 400 (as Arweave does once its anchor has
+// expired): the flusher re-signs only the envelope, and the data items that land are the ones it
+// signed first, with the same ids.
+func TestReenvelopeKeepsItems(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ar := testutil.Arlocal(t)
+	wallet, _ := ans104.GenerateRSASigner()
+	walletPath := filepath.Join(t.TempDir(), "w.json")
+	if err := ans104.SaveKeyFile(walletPath, wallet); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := ans104.GenerateEd25519Signer()
+	user, _ := ans104.GenerateEd25519Signer()
+	for _, s := range []ans104.Signer{wallet, node, user} {
+		if err := ar.Mint(ctx, ans104.Address(s.SignatureType(), s.Owner())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target, _ := url.Parse(ar.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var first []ans104.ID // the items of the refused transaction
+	var txids []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/tx" {
+			body, _ := io.ReadAll(r.Body)
+			var tx struct {
+				ID   string `json:"id"`
+				Data string `json:"data"`
+			}
+			_ = json.Unmarshal(body, &tx)
+			mu.Lock()
+			txids = append(txids, tx.ID)
+			n := len(txids)
+			if n == 1 {
+				data, _ := ans104.DecodeB64(tx.Data)
+				items, _ := ans104.DecodeBundle(data, ans104.Limits{})
+				for _, it := range items {
+					first = append(first, it.ID())
+				}
+			}
+			mu.Unlock()
+			if n == 1 {
+				http.Error(w, "Invalid anchor (last_tx).", http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	st, err := persistence.Open(t.TempDir(), persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pid := fill(t, st, node, user, 4)
+	f, err := New(Config{Gateway: proxy.URL, Wallet: walletPath, Interval: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}, st, node, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start()
+	defer f.Stop()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if c, _ := st.FlushCursor(pid); c == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not flushed (stats %+v)", f.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(txids) != 2 || txids[0] == txids[1] || len(first) != 1 {
+		t.Fatalf("transactions posted %v, items in the first %d: want two different envelopes", txids, len(first))
+	}
+	batches, err := arweave.NewGateway(ar.URL).ListBatches(ctx, pid)
+	if err != nil || len(batches) != 1 || batches[0].ID != first[0].String() {
+		t.Fatalf("batches on the gateway %+v (%v); want the one first signed, %s", batches, err, first[0])
 	}
 }

@@ -399,3 +399,28 @@ func (s *Store) CompleteFlush(ctx context.Context) error {
 	_ = b.Delete(inFlightKey(), nil)
 	return s.commit(b)
 }
+
+// ReplaceFlushUpload swaps the signed bytes of the upload in flight, keeping what it covers: for a
+// new L1 envelope around the same data items, when the recorded transaction can no longer be posted.
+func (s *Store) ReplaceFlushUpload(ctx context.Context, upload []byte) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, ok, err := s.get(inFlightKey())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return newErr(ErrNotFound, "no upload in flight")
+	}
+	rec, err := decodeFlushRecord(v)
+	if err != nil {
+		return err
+	}
+	rec.Upload = upload
+	b := s.db.NewBatch()
+	_ = b.Set(inFlightKey(), encodeFlushRecord(rec), nil)
+	return s.commit(b)
+}
