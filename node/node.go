@@ -36,10 +36,8 @@ type Config struct {
 	Actors      actors.Config
 	Runtime     runtime.Config
 	Store       persistence.Options
-	// Flush is the Arweave flush (gateway, wallet, bundler, batching); without a gateway or bundler
-	// nothing is flushed.
-	Flush  flush.Config
-	Logger *slog.Logger
+	Flush       flush.Config // Arweave flush; without a gateway or bundler nothing is flushed
+	Logger      *slog.Logger
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
