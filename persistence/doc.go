@@ -38,6 +38,13 @@
 //	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again
 //	s.SetFlushedFromArweave(ctx, pid, n)               // flush cursor past the recovered entries
 //	s.SetRecovering(ctx, pid, on), s.Recovering(pid)    // a recovery started and not finished
+// The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
+//
+//	s.FlushCursor(pid), s.FlushBacklog(fn)          // entries on Arweave; processes with more
+//	s.QueuedItems(n), s.QueuedCheckpoints(n)        // written by PutItem / PutCheckpoint
+//	s.CheckpointAt(pid, nonce)                      // the stored (compressed) checkpoint
+//	s.PutFlushInFlight(ctx, rec), s.FlushInFlight() // the signed upload, recorded before posting
+//	s.CompleteFlush(ctx)                            // cursors + queues + record, one batch
 //
 // The store keeps raw bytes and 32-byte ids and never parses a data item. Every refusal is an
 // *Error wrapping one sentinel (ErrMessageExists, ErrNonceGap, ErrStaleEpoch, ...) whose message
