@@ -38,6 +38,8 @@ type Backend interface {
 	// its result, waiting at most until ctx ends.
 	Result(ctx context.Context, pid, id ans104.ID) (*Result, error)
 	Results(ctx context.Context, pid ans104.ID, q ResultsQuery) (*ResultsPage, error)
+	// Cron is Results restricted to the evaluations of cron ticks (GET /cron/:pid).
+	Cron(ctx context.Context, pid ans104.ID, q ResultsQuery) (*ResultsPage, error)
 	// DryRun evaluates msg (the reference CU's message JSON) on a throwaway copy of pid's latest state.
 	DryRun(ctx context.Context, pid ans104.ID, msg json.RawMessage) (*Result, error)
 	// State returns pid's latest linear memory.
@@ -126,6 +128,9 @@ type Result struct {
 	Timestamp int64
 	Nonce     uint64
 	Cron      bool
+	CronKey   string // the reference's "<index>-<interval>" of a cron evaluation
+	// Quota names a per-process quota the evaluation's pushes met (delayed or rejected pushes).
+	Quota string
 }
 
 // ResultsQuery is GET /results/:pid: From and To are cursors or bare timestamps, Sort is ASC or DESC.

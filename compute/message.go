@@ -99,11 +99,8 @@ func tickOf(e *Entry) (cron.Info, bool) {
 	return cron.ParseTick(d)
 }
 
-// IsTick reports whether e's message is a cron tick (see MessageJSON).
-func IsTick(e *Entry) bool {
-	_, ok := tickOf(e)
-	return ok
-}
+// TickOf reports whether e's message is a cron tick (see MessageJSON) and what it says.
+func TickOf(e *Entry) (cron.Info, bool) { return tickOf(e) }
 
 // EnvJSON is the env the reference CU passes: {"Process":{"Id","Owner","Tags"},"Module":{…}}.
 func EnvJSON(process, module *ans104.DataItem) ([]byte, error) {

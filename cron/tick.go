@@ -51,7 +51,8 @@ func Anchor(pid ans104.ID, index int, seq uint64) []byte {
 
 // Info is what a tick item says of itself.
 type Info struct {
-	Index int
+	Index    int
+	Interval string
 	Seq   uint64
 	Due   int64
 	Owner string       // the process owner's address
@@ -76,5 +77,5 @@ func ParseTick(d *ans104.DataItem) (Info, bool) {
 	if err1 != nil || err2 != nil || err3 != nil || idx < 0 || seq == 0 {
 		return Info{}, false
 	}
-	return Info{Index: idx, Seq: seq, Due: due, Owner: t[7].Value, Tags: []ans104.Tag(t[fixedTags:])}, true
+	return Info{Index: idx, Interval: t[3].Value, Seq: seq, Due: due, Owner: t[7].Value, Tags: []ans104.Tag(t[fixedTags:])}, true
 }
