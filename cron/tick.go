@@ -53,10 +53,10 @@ func Anchor(pid ans104.ID, index int, seq uint64) []byte {
 type Info struct {
 	Index    int
 	Interval string
-	Seq   uint64
-	Due   int64
-	Owner string       // the process owner's address
-	Tags  []ans104.Tag // the cron's tags: what the module sees
+	Seq      uint64
+	Due      int64
+	Owner    string       // the process owner's address
+	Tags     []ans104.Tag // the cron's tags: what the module sees
 }
 
 // Parse recognises a tick item by its fixed tags. It does not say who signed it: a tick is only a
