@@ -17,8 +17,9 @@ type Backend interface {
 	Submit(ctx context.Context, item *ans104.DataItem) (Ack, error)
 	// Assign schedules an existing message on another process (the assign flow).
 	Assign(ctx context.Context, req AssignRequest) (Ack, error)
-	// Monitor turns cron monitoring of a process on or off.
-	Monitor(ctx context.Context, pid ans104.ID, on bool) error
+	// Monitor turns cron ticking of a process on or off; by is the address that signed the
+	// request (aoconnect signs it with the caller's wallet).
+	Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error
 
 	// Scheduler (SU) role.
 
@@ -60,6 +61,7 @@ var (
 	ErrNotFound       = errors.New("not found")               // 404
 	ErrConflict       = errors.New("already exists")          // 409
 	ErrBadRequest     = errors.New("bad request")             // 400
+	ErrForbidden      = errors.New("forbidden")               // 403
 	ErrUnsupported    = errors.New("not supported")           // 422
 	ErrTooLarge       = errors.New("over a limit")            // 413
 	ErrUnavailable    = errors.New("temporarily unavailable") // 503

@@ -215,9 +215,19 @@ func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request)
 		if err != nil {
 			return err
 		}
+		// aoconnect sends an item signed by the caller (data " ", target the process). The reference
+		// MU does not check it; here pausing changes what a process's log gets, so the signer must
+		// be the process owner (checked by the backend).
+		item, err := s.readItem(w, r)
+		if err != nil {
+			return err
+		}
+		if len(item.Target) > 0 && item.TargetID() != pid {
+			return badRequest("the monitor item targets " + item.TargetID().String() + ", not " + pid.String())
+		}
 		ctx, cancel := s.ctx(r)
 		defer cancel()
-		if err := s.b.Monitor(ctx, pid, on); err != nil {
+		if err := s.b.Monitor(ctx, pid, on, item.OwnerAddress()); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/plain")

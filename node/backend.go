@@ -84,7 +84,14 @@ func (b *backend) Assign(ctx context.Context, req api.AssignRequest) (api.Ack, e
 
 // Monitor resumes (on) or pauses the crons of pid: ticks are log assignments from the spawn on,
 // so monitoring is on unless a DELETE /monitor paused it (see actors.Host.Monitor).
-func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool) error {
+func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error {
+	p, err := b.Process(ctx, pid)
+	if err != nil {
+		return err
+	}
+	if owner := p.Item.OwnerAddress(); by != owner {
+		return &classified{err: fmt.Errorf("only the owner of process %s (%s) may monitor or unmonitor it, not %s", pid, owner, by), kind: api.ErrForbidden}
+	}
 	return classify(b.n.host.Monitor(ctx, pid, on))
 }
 

@@ -228,6 +228,11 @@ func TestCronMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
+	stranger, _ := ans104.GenerateEd25519Signer()
+	var ce *client.Error
+	if _, err := client.New(c.Base, stranger).Monitor(ctx, pid, false); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Fatalf("unmonitor by someone else than the owner: %v", err)
+	}
 	if _, err := c.Monitor(ctx, pid, false); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +253,6 @@ func TestCronMonitor(t *testing.T) {
 	if gap := ticks[paused].seq - ticks[paused-1].seq; gap < 2 {
 		t.Fatalf("resuming caught up the paused ticks (sequence gap %d)", gap)
 	}
-	var ce *client.Error
 	if _, err := c.Monitor(ctx, ans104.ID{9}, true); !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
 		t.Fatalf("monitor of an unknown process: %v", err)
 	}
