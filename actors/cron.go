@@ -221,8 +221,10 @@ func (p *processActor) registerCron(specs []cron.Spec) error {
 	if len(specs) == 0 {
 		return nil
 	}
-	// Synced: a process acknowledged as spawned must tick after any crash.
-	if err := p.host.deps.Store.PutCronState(persistence.CronState{Process: p.pid, Last: p.cron.durable}, true); err != nil {
+	// Not synced on its own: the process's own assignment, appended right after with an fsync, makes
+	// it durable too (the WAL is written in order), so a process acknowledged as spawned ticks after
+	// any crash.
+	if err := p.host.deps.Store.PutCronState(persistence.CronState{Process: p.pid, Last: p.cron.durable}, false); err != nil {
 		return err
 	}
 	p.host.ticker.update(p.pid, specs, p.origin, p.cron.last, false, false)

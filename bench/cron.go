@@ -33,6 +33,7 @@ type CronConfig struct {
 	Duration  time.Duration
 	Clients   int  // concurrent spawns
 	LazyEval  bool // ticks appended but evaluated only on demand (no module instances)
+	MaxActive int  // the node's --max-active (0: its default)
 	Sample    int  // processes whose logs are read back for exact lateness and continuity
 	// KillAfter > 0 runs the node as a child process (Binary node ...) and kills it with SIGKILL
 	// this far into the measured window, restarting it after Down.
@@ -56,6 +57,8 @@ type CronReport struct {
 	Processes     int     `json:"processes"`
 	Interval      string  `json:"interval"`
 	LazyEval      bool    `json:"lazy_eval"`
+	MaxActive     int     `json:"max_active,omitempty"`
+	Activations   float64 `json:"activations"` // over the window (both incarnations when killed)
 	SpawnSeconds  float64 `json:"spawn_seconds"`
 	WindowSeconds float64 `json:"window_seconds"`
 	// All ticks (the node's histograms, ±12% bucket resolution): assignment timestamp − due, and
@@ -100,6 +103,9 @@ func startCronNode(ctx context.Context, cfg CronConfig, dir string) (*cronNode, 
 		ncfg := node.DefaultConfig()
 		ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
 		ncfg.Actors.LazyEval = cfg.LazyEval
+		if cfg.MaxActive > 0 {
+			ncfg.Actors.MaxActive = cfg.MaxActive
+		}
 		ncfg.API.RequestTimeout = time.Minute
 		n, err := node.Start(ctx, ncfg)
 		if err != nil {
@@ -117,6 +123,9 @@ func startCronNode(ctx context.Context, cfg CronConfig, dir string) (*cronNode, 
 	}
 	cn.args = []string{"node", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
 		"--cron-catch-up", cfg.CatchUp, "--request-timeout", "1m", fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval)}
+	if cfg.MaxActive > 0 {
+		cn.args = append(cn.args, "--max-active", strconv.Itoa(cfg.MaxActive))
+	}
 	return cn, cn.spawnChild()
 }
 
@@ -222,7 +231,7 @@ func (cn *cronNode) sampleMem() { cn.peak = max(cn.peak, cn.rss()) }
 
 // RunCron runs the scenario.
 func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
-	rep := CronReport{Processes: cfg.Processes, Interval: cfg.Interval, LazyEval: cfg.LazyEval}
+	rep := CronReport{Processes: cfg.Processes, Interval: cfg.Interval, LazyEval: cfg.LazyEval, MaxActive: cfg.MaxActive}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -338,8 +347,10 @@ func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
 		late = hKill.late.minus(h0.late).plus(h1.late)
 		evalLate = hKill.evalLate.minus(h0.evalLate).plus(h1.evalLate)
 		rep.Skipped = h1.skipped
+		rep.Activations = hKill.activations - h0.activations + h1.activations
 	} else {
 		rep.Skipped = h1.skipped - h0.skipped
+		rep.Activations = h1.activations - h0.activations
 	}
 	rep.Ticks = late.count
 	rep.TicksPerSec = late.count / rep.WindowSeconds
@@ -528,6 +539,7 @@ func (h histogram) quantile(q float64) float64 {
 type cronScrape struct {
 	late, evalLate histogram
 	skipped        float64
+	activations    float64
 }
 
 // scrapeCron reads the node's cron histograms from /metrics.
@@ -560,6 +572,9 @@ func scrapeCron(ctx context.Context, c *client.Client) (*cronScrape, error) {
 		}
 		if v, ok := strings.CutPrefix(line, "actorweave_cron_ticks_skipped_total "); ok {
 			s.skipped, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "actorweave_activations_total "); ok {
+			s.activations, _ = strconv.ParseFloat(v, 64)
 		}
 	}
 	return s, sc.Err()

@@ -34,8 +34,8 @@ restarted after --down with --cron-catch-up.`,
 				return err
 			}
 			w := c.OutOrStdout()
-			fmt.Fprintf(w, "cron: %d processes, Cron-Interval %s, lazy evaluation %t, %.0f s window, killed %t, load %.1f\n",
-				rep.Processes, rep.Interval, rep.LazyEval, rep.WindowSeconds, rep.Killed, rep.LoadAvg)
+			fmt.Fprintf(w, "cron: %d processes, Cron-Interval %s, lazy evaluation %t, max-active %d, %.0f s window, killed %t, %.0f activations/s, load %.1f\n",
+				rep.Processes, rep.Interval, rep.LazyEval, rep.MaxActive, rep.WindowSeconds, rep.Killed, rep.Activations/rep.WindowSeconds, rep.LoadAvg)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "ticks/s\tlate p50/p99 ms\teval late p50/p99 ms\tsample late p50/p99/max ms\tsample ticks/due\tdup\tgaps\tskipped\tCPU cores\tRSS end/peak MiB\t")
 			fmt.Fprintf(tw, "%.0f\t%.0f / %.0f\t%.0f / %.0f\t%.0f / %.0f / %.0f\t%d / %d\t%d\t%d\t%.0f\t%.2f\t%.0f / %.0f\t\n",
@@ -53,6 +53,7 @@ restarted after --down with --cron-catch-up.`,
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured window after all are spawned")
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent spawns")
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", cfg.LazyEval, "the node evaluates only on demand (ticks are appended, not evaluated); false evaluates every tick")
+	f.IntVar(&cfg.MaxActive, "max-active", 0, "the node's --max-active (0: its default); with --lazy-eval a live process holds no module instance")
 	f.IntVar(&cfg.Sample, "sample", cfg.Sample, "processes whose logs are read back (exact lateness, duplicates, gaps)")
 	f.DurationVar(&cfg.KillAfter, "kill-after", 0, "run the node as a child process and kill -9 it this far into the window (0: no kill, in-process node)")
 	f.DurationVar(&cfg.Down, "down", cfg.Down, "how long the killed node stays down")
