@@ -24,7 +24,13 @@ type grainCron struct {
 	// index records: ticks at or below it are never generated again).
 	durable []uint64
 	paused  bool
+	unsaved int // durable ticks not yet in the cron index record
 }
+
+// saveEvery is how many durable ticks a grain lets pass between writes of its cron index record
+// (and it writes on passivation): the record only bounds how much of the log an activation scans,
+// so writing it with every tick would cost a Pebble commit per tick for nothing.
+const saveEvery = 16
 
 // loadCron reads the process's crons and where they stand: the cron index's record, then the log
 // after what the record reflects (the record is written without fsync; the log is the truth).
@@ -143,6 +149,7 @@ func (p *processActor) ticksAppended(batch []*pendingSubmit) {
 			continue
 		}
 		appended = true
+		p.cron.unsaved++
 		tk := ps.tick
 		p.cron.durable[tk.Cron] = max(p.cron.durable[tk.Cron], tk.Seq)
 		p.host.metrics.cronTicks.Inc()
@@ -151,12 +158,15 @@ func (p *processActor) ticksAppended(batch []*pendingSubmit) {
 		}
 	}
 	if appended {
-		p.saveCron(false)
+		if p.cron.unsaved >= saveEvery {
+			p.saveCron(false)
+		}
 	}
 }
 
 func (p *processActor) saveCron(sync bool) {
 	gc := p.cron
+	gc.unsaved = 0
 	err := p.host.deps.Store.PutCronState(persistence.CronState{Process: p.pid, Through: p.head,
 		Last: append([]uint64(nil), gc.durable...), Paused: gc.paused}, sync)
 	if err != nil {

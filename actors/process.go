@@ -84,6 +84,9 @@ func (p *processActor) Receive(ctx actor.Context) {
 	case *passivated:
 		ctx.Stop(ctx.Self())
 	case *actor.Stopped:
+		if p.cron != nil && p.cron.unsaved > 0 && !p.inflight {
+			p.saveCron(false)
+		}
 		p.host.lookup.stopped(p.id, p.self)
 		p.host.metrics.passivations.Inc()
 	}

@@ -36,7 +36,7 @@ func metric(t *testing.T, ctx context.Context, c *client.Client, name string) fl
 // TestCronDormantButPunctual: processes with crons passivate between ticks, are woken for each
 // tick (reactivated, tick appended and evaluated) and passivate again: they do not stay resident.
 func TestCronDormantButPunctual(t *testing.T) {
-	n, c, mod, ctx := nodeWithModule(t, func(cfg *Config) { cfg.Actors.IdleTimeout = 200 * time.Millisecond })
+	n, c, mod, ctx := slowNode(t, func(cfg *Config) { cfg.Actors.IdleTimeout = 200 * time.Millisecond })
 	const procs = 3
 	var pids []ans104.ID
 	for i := 0; i < procs; i++ {
@@ -48,13 +48,17 @@ func TestCronDormantButPunctual(t *testing.T) {
 	}
 	activations := metric(t, ctx, c, "actorweave_activations_total")
 	passivations := metric(t, ctx, c, "actorweave_passivations_total")
-	dormant := 0 // samples with no live activation
-	end := time.Now().Add(7 * time.Second)
-	for time.Now().Before(end) {
+	dormant, samples := 0, 0 // samples with no live activation
+	start := time.Now()
+	for time.Since(start) < 7*time.Second || (dormant == 0 && time.Since(start) < 30*time.Second) {
 		if n.ActiveProcesses() == 0 {
 			dormant++
 		}
+		samples++
 		time.Sleep(50 * time.Millisecond)
+	}
+	for _, pid := range pids {
+		waitTicks(t, ctx, c, pid, 2)
 	}
 	total := 0
 	for _, pid := range pids {
@@ -74,5 +78,5 @@ func TestCronDormantButPunctual(t *testing.T) {
 	if woken < float64(total)-float64(procs) || slept < woken-float64(procs) {
 		t.Fatalf("%d ticks, %v activations, %v passivations: processes stayed resident", total, woken, slept)
 	}
-	t.Logf("%d ticks: %v activations, %v passivations; all dormant in %d of 140 samples", total, woken, slept, dormant)
+	t.Logf("%d ticks: %v activations, %v passivations; all dormant in %d of %d samples", total, woken, slept, dormant, samples)
 }

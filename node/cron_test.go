@@ -14,6 +14,17 @@ import (
 	"github.com/actorweave/actorweave/client"
 )
 
+// slowNode is nodeWithModule with a one-minute request timeout: the first spawn compiles the
+// module, which under -race on a loaded shared machine can take longer than the default 10 s.
+func slowNode(t *testing.T, mod func(*Config)) (*Node, *client.Client, ans104.ID, context.Context) {
+	return nodeWithModule(t, func(cfg *Config) {
+		cfg.API.RequestTimeout = time.Minute
+		if mod != nil {
+			mod(cfg)
+		}
+	})
+}
+
 // tickRow is one cron tick as the SU API lists it.
 type tickRow struct {
 	nonce     uint64
@@ -78,6 +89,22 @@ func logTicks(t *testing.T, ctx context.Context, c *client.Client, pid ans104.ID
 		if !page.PageInfo.HasNextPage || len(page.Edges) == 0 {
 			return out
 		}
+	}
+}
+
+// waitTicks waits (up to 30 s: the machine may be loaded) until pid's log has n ticks.
+func waitTicks(t *testing.T, ctx context.Context, c *client.Client, pid ans104.ID, n int) []tickRow {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ticks := logTicks(t, ctx, c, pid)
+		if len(ticks) >= n {
+			return ticks
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d ticks after 30 s, waiting for %d", len(ticks), n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -155,7 +182,7 @@ func processTimestamp(t *testing.T, ctx context.Context, c *client.Client, pid a
 // entries carrying the cron's tags; its module sees them as the reference's cron messages (From the
 // process owner); GET /cron serves their results; a bad interval refuses the spawn.
 func TestCronTicks(t *testing.T) {
-	_, c, mod, ctx := nodeWithModule(t, nil)
+	_, c, mod, ctx := slowNode(t, nil)
 	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("1-second", ans104.Tag{Name: "Cron-Tag-Kind", Value: "heartbeat"}))
 	if err != nil {
 		t.Fatal(err)
@@ -165,14 +192,13 @@ func TestCronTicks(t *testing.T) {
 		t.Fatal(err)
 	}
 	origin := processTimestamp(t, ctx, c, pid)
-	time.Sleep(3500 * time.Millisecond)
-	ticks := logTicks(t, ctx, c, pid)
-	if len(ticks) < 1 || len(ticks) > 4 {
-		t.Fatalf("%d ticks in 3.5 s of a 1-second cron", len(ticks))
+	ticks := waitTicks(t, ctx, c, pid, 3)
+	if due := (time.Now().UnixMilli()/1000 - origin/1000); int64(len(ticks)) > due {
+		t.Fatalf("%d ticks when %d were due", len(ticks), due)
 	}
 	checkTicks(t, ticks, origin, 1)
 	for _, r := range ticks {
-		if late := r.timestamp - r.due; late > 3000 { // generous: the machine is shared; bench cron measures it
+		if late := r.timestamp - r.due; late > 10_000 { // generous: the machine is shared; bench cron measures it
 			t.Errorf("tick %d appended %d ms late", r.seq, late)
 		}
 		tags := ans104.Tags(r.tags)
@@ -222,12 +248,12 @@ func TestCronTicks(t *testing.T) {
 // TestCronMonitor: DELETE /monitor pauses a process's ticks and POST /monitor resumes them, without
 // catching up the paused time.
 func TestCronMonitor(t *testing.T) {
-	_, c, mod, ctx := nodeWithModule(t, nil)
+	_, c, mod, ctx := slowNode(t, nil)
 	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("1-second"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	waitTicks(t, ctx, c, pid, 1)
 	stranger, _ := ans104.GenerateEd25519Signer()
 	var ce *client.Error
 	if _, err := client.New(c.Base, stranger).Monitor(ctx, pid, false); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
@@ -236,6 +262,7 @@ func TestCronMonitor(t *testing.T) {
 	if _, err := c.Monitor(ctx, pid, false); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(300 * time.Millisecond) // a tick already on its way may still land
 	paused := len(logTicks(t, ctx, c, pid))
 	time.Sleep(2500 * time.Millisecond)
 	if n := len(logTicks(t, ctx, c, pid)); n != paused {
@@ -245,11 +272,7 @@ func TestCronMonitor(t *testing.T) {
 	if err != nil || b != "Monitoring process" {
 		t.Fatalf("monitor: %q %v", b, err)
 	}
-	time.Sleep(2200 * time.Millisecond)
-	ticks := logTicks(t, ctx, c, pid)
-	if n := len(ticks) - paused; n < 1 || n > 3 {
-		t.Fatalf("%d ticks in the 2.2 s after resuming", n)
-	}
+	ticks := waitTicks(t, ctx, c, pid, paused+1)
 	if gap := ticks[paused].seq - ticks[paused-1].seq; gap < 2 {
 		t.Fatalf("resuming caught up the paused ticks (sequence gap %d)", gap)
 	}
@@ -261,7 +284,7 @@ func TestCronMonitor(t *testing.T) {
 // TestBlockCron: block crons fire when the node's block height reaches their heights; with a static
 // height (no gateway) they do not fire.
 func TestBlockCron(t *testing.T) {
-	n, c, mod, ctx := nodeWithModule(t, func(cfg *Config) { cfg.BlockHeight = 100 })
+	n, c, mod, ctx := slowNode(t, func(cfg *Config) { cfg.BlockHeight = 100 })
 	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("2-blocks"))
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +294,7 @@ func TestBlockCron(t *testing.T) {
 		t.Fatalf("static height: %d block ticks", len(k))
 	}
 	n.SetBlockHeight(105) // heights 102 and 104 are on the cron
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		k := logTicks(t, ctx, c, pid)
 		if len(k) == 2 {

@@ -65,7 +65,7 @@ func countAction(t *testing.T, ctx context.Context, c *client.Client, pid ans104
 // TestReceiveQuota: a process over its receive rate refuses messages with 429 and a message
 // naming the flag; another process is not affected.
 func TestReceiveQuota(t *testing.T) {
-	_, c, mod, ctx := nodeWithModule(t, func(cfg *Config) { cfg.Actors.MaxReceiveRate = 5 })
+	_, c, mod, ctx := slowNode(t, func(cfg *Config) { cfg.Actors.MaxReceiveRate = 5 })
 	hot, err := c.Spawn(ctx, mod, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ ao.send({Target = ao.id, Action = 'Loop'}); return 'looping'`
 // TestSelfMessagingLoop: a process messaging itself in a loop is held to its send rate (its pushes
 // are delayed, which its results say), while an ordinary process next to it keeps answering.
 func TestSelfMessagingLoop(t *testing.T) {
-	_, c, mod, ctx := nodeWithModule(t, func(cfg *Config) { cfg.Actors.MaxSendRate = 20 })
+	_, c, mod, ctx := slowNode(t, func(cfg *Config) { cfg.Actors.MaxSendRate = 20 })
 	loop, err := c.Spawn(ctx, mod, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestSelfMessagingLoop(t *testing.T) {
 // TestPushBacklogAndSpawnQuotas: pushes beyond a process's backlog quota are rejected and its
 // result says so; spawns beyond the per-minute quota wait.
 func TestPushBacklogAndSpawnQuotas(t *testing.T) {
-	_, c, mod, ctx := nodeWithModule(t, func(cfg *Config) {
+	_, c, mod, ctx := slowNode(t, func(cfg *Config) {
 		cfg.Actors.MaxSendRate = 2
 		cfg.Actors.MaxQueuedPushes = 5
 		cfg.Actors.MaxSpawnsPerMinute = 2
