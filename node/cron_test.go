@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -305,6 +306,34 @@ func TestBlockCron(t *testing.T) {
 		}
 		if len(k) > 2 || time.Now().After(deadline) {
 			t.Fatalf("%d block ticks, want 2", len(k))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCronOutboxIsPushed: what a cron evaluation sends is delivered by the pusher like any outbox.
+func TestCronOutboxIsPushed(t *testing.T) {
+	_, c, mod, ctx := slowNode(t, nil)
+	other, err := c.Spawn(ctx, mod, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("1-second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lua := fmt.Sprintf("Handlers.Tick = function(msg) ao.send({Target = %q, Action = 'FromCron'}) end; return 'ok'", other.String())
+	id, err := c.Send(ctx, pid, []byte(lua), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Result(ctx, pid, id); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for countAction(t, ctx, c, other, "FromCron") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no message sent by a cron evaluation reached its target")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
