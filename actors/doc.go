@@ -40,4 +40,32 @@
 // this version (#1139). Reactivation reads the process, the last assignment (the scheduler resumes
 // from it) and the evaluation cursor; the instance is rebuilt lazily from the latest checkpoint plus
 // a replay of the evaluated entries after it.
+//
+// # Crons (ticker.go, cron.go)
+//
+// A process's cron ticks are ordinary entries of its log: data items signed by the node key
+// (package cron builds them), appended by the process's grain like any submit, evaluated like
+// any message, so replay and verification need no clock. One node-level ticker keeps a min-heap of
+// the next time tick of every cron process (no goroutine or timer per process) and, when the block
+// height moves, checks the block-cron processes; due processes go to CronWorkers workers, which
+// send the grain a tickRequest (re-activating it if it was passivated; the idle sweeper passivates
+// it again afterwards). The grain is the authority on which ticks exist: its tick cursor (last
+// sequence per cron) is rebuilt on activation from the cron index record and the log after it, and
+// a tick at or below it is never generated again. At start the ticker rebuilds its heap from the
+// cron index; the first wake-up of each process after start applies CronCatchUp to the ticks that
+// fell while the node was down. Monitoring: ticks run from the spawn on (the reference compute unit
+// also evaluates crons whether or not anyone monitors them); DELETE /monitor pauses a process's
+// crons (recorded, durable) and POST /monitor resumes them without catching up the pause.
+//
+// # Quotas (quota.go, pusher.go)
+//
+// Per process: a receive rate (token bucket in the grain; a submit over it is refused with
+// ErrQuota, HTTP 429, and a push from another process is retried by the pusher), the mailbox bound
+// (MaxPending, ErrBusy, 503), a send rate and a spawn rate (token buckets per source lane of the
+// pusher, which outlive the lane: pushes over the rate are delayed in order, never dropped, and the
+// result of the evaluation that made them says so in Quota), and a backlog bound (pushes beyond
+// MaxQueuedPushes undelivered are rejected, listed in the result's Rejected and Quota). Every hit is
+// counted in actorweave_quota_hits_total{quota}. A process messaging itself in a loop thus runs at
+// its send rate: its lane is one goroutine among many and its evaluations are paced by its pushes,
+// so it cannot crowd out other processes' pushes or evaluations.
 package actors

@@ -11,6 +11,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/compute"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -298,6 +299,10 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
+	tick, isTick := compute.TickOf(ce)
+	if isTick {
+		stored.Cron = fmt.Sprintf("%d-%s", tick.Index, tick.Interval)
+	}
 	var pushes []messenger.Push
 	if res.Error == "" && (len(res.Messages)+len(res.Spawns)+len(res.Assignments)) > 0 {
 		src := messenger.Source{Process: e.pid, Module: e.moduleID, Message: ce.Assignment.Message,
@@ -310,6 +315,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 			e.broken = fmt.Errorf("signing pushes: %w", err)
 			return
 		}
+		pushes, rejected = e.pushQuota(pushes, rejected, &stored)
 		stored.Rejected = rejected
 		for _, r := range rejected {
 			e.host.log.Warn("outbox entry not pushed", "process", e.pid, "nonce", n, "kind", r.Kind, "position", r.Position, "reason", r.Reason)
@@ -336,6 +342,11 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
 	e.sinceCheckpoint++
 	e.host.metrics.evaluated.Inc()
+	if isTick {
+		if u, _, err := cron.ParseInterval(tick.Interval); err == nil && u == cron.Seconds {
+			e.host.metrics.cronEvalLateness.Observe(float64(time.Now().UnixMilli()-tick.Due) / 1000)
+		}
+	}
 	if len(ev.Pushes) > 0 {
 		pending := make([]persistence.PendingPush, len(ev.Pushes))
 		for i, p := range ev.Pushes {
@@ -352,6 +363,27 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	if (every || aged) && e.inst != nil {
 		e.checkpoint()
 	}
+}
+
+// pushQuota applies the per-process push quotas to an evaluation's pushes: beyond
+// MaxQueuedPushes undelivered pushes the rest are rejected (recorded in the result), and a result
+// whose pushes will wait for the send rate says so.
+func (e *evaluator) pushQuota(pushes []messenger.Push, rejected []messenger.Rejected, stored *StoredResult) ([]messenger.Push, []messenger.Rejected) {
+	queued, throttled := e.host.pusher.backlog(e.pid)
+	limit := e.host.cfg.MaxQueuedPushes
+	if queued+len(pushes) > limit {
+		keep := max(0, limit-queued)
+		for i, p := range pushes[keep:] {
+			rejected = append(rejected, messenger.Rejected{Kind: p.Kind.String(), Position: keep + i,
+				Reason: fmt.Sprintf("push backlog quota: process %s already has %d undelivered pushes (--max-queued-pushes %d); not sent", e.pid, queued, limit)})
+		}
+		e.host.metrics.quotaHits.WithLabelValues("push_backlog").Add(float64(len(pushes) - keep))
+		pushes = pushes[:keep]
+		stored.Quota = fmt.Sprintf("push_backlog: %d pushes rejected (--max-queued-pushes %d)", len(rejected), limit)
+	} else if throttled {
+		stored.Quota = fmt.Sprintf("send_rate: pushes delayed, process sends more than %g messages per second (--max-send-rate)", e.host.cfg.MaxSendRate)
+	}
+	return pushes, rejected
 }
 
 func (e *evaluator) checkpoint() {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -51,6 +52,28 @@ type Config struct {
 	LazyEval bool
 	// PushRetryMax bounds the backoff between delivery attempts of one push.
 	PushRetryMax time.Duration
+	// CronCatchUp is what happens to cron ticks missed while the node was down: all appended,
+	// only the latest of each cron, or none (cron.CatchUpAll, the default, as the reference
+	// compute unit generates every tick between its last evaluation and now).
+	CronCatchUp cron.Policy
+	// CronWorkers bounds the ticker's wake-ups in flight (tick requests to process grains).
+	CronWorkers int
+	// CronMaxTicks bounds the ticks one wake-up appends per cron; a long catch-up comes in
+	// several wake-ups, so it never holds a grain for long.
+	CronMaxTicks int
+	// MaxReceiveRate is the messages per second one process accepts (cron ticks excepted);
+	// beyond it a submit is refused with ErrQuota (HTTP 429), and a push from another process
+	// is retried later by the pusher.
+	MaxReceiveRate float64
+	// MaxSendRate is the outbox pushes per second of one process (messages, spawns,
+	// assignments); beyond it the pusher delays them (they are durable; nothing is dropped).
+	MaxSendRate float64
+	// MaxSpawnsPerMinute is the spawns one process's outboxes may deliver per minute; beyond it
+	// they are delayed like sends.
+	MaxSpawnsPerMinute float64
+	// MaxQueuedPushes bounds one process's undelivered pushes: an evaluation whose pushes would
+	// exceed it has them rejected, recorded in its result (Rejected, Quota) and counted.
+	MaxQueuedPushes int
 	// RemoteHost is the address Proto.Actor remote listens on (port chosen by the OS).
 	RemoteHost string
 	Logger     *slog.Logger
@@ -60,7 +83,9 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{IdleTimeout: 60 * time.Second, MaxBatch: 256, MaxPending: 10_000, MaxActive: 2048,
 		CheckpointEvery: 1000, CheckpointOnPassivate: 16,
-		EvalChunk: 32, PushRetryMax: 30 * time.Second, RemoteHost: "127.0.0.1"}
+		EvalChunk: 32, PushRetryMax: 30 * time.Second, RemoteHost: "127.0.0.1",
+		CronCatchUp: cron.CatchUpAll, CronWorkers: 32, CronMaxTicks: 256,
+		MaxReceiveRate: 1000, MaxSendRate: 100, MaxSpawnsPerMinute: 60, MaxQueuedPushes: 10_000}
 }
 
 // Deps are the host's collaborators.
@@ -86,6 +111,7 @@ type Host struct {
 	props   *actor.Props
 	address string // the node key's wallet address (the Scheduler of its processes)
 	pusher  *pusher
+	ticker  *ticker
 	metrics *metrics
 	sweepC  chan struct{}
 	sweepWG sync.WaitGroup
@@ -116,6 +142,15 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	orDefault(&cfg.CheckpointOnPassivate, d.CheckpointOnPassivate)
 	orDefault(&cfg.EvalChunk, d.EvalChunk)
 	orDefault(&cfg.PushRetryMax, d.PushRetryMax)
+	orDefault(&cfg.CronWorkers, d.CronWorkers)
+	orDefault(&cfg.CronMaxTicks, d.CronMaxTicks)
+	orDefault(&cfg.MaxReceiveRate, d.MaxReceiveRate)
+	orDefault(&cfg.MaxSendRate, d.MaxSendRate)
+	orDefault(&cfg.MaxSpawnsPerMinute, d.MaxSpawnsPerMinute)
+	orDefault(&cfg.MaxQueuedPushes, d.MaxQueuedPushes)
+	if cfg.CronCatchUp == 0 {
+		cfg.CronCatchUp = d.CronCatchUp
+	}
 	if cfg.RemoteHost == "" {
 		cfg.RemoteHost = d.RemoteHost
 	}
@@ -146,6 +181,11 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h.sweepWG.Add(1)
 	go h.sweep()
 	if err := h.pusher.resume(); err != nil {
+		h.Stop(context.Background())
+		return nil, err
+	}
+	h.ticker = newTicker(h)
+	if err := h.ticker.start(); err != nil {
 		h.Stop(context.Background())
 		return nil, err
 	}
@@ -184,6 +224,9 @@ func (h *Host) spawn(identity string) (*actor.PID, error) {
 // Stop passivates every process (checkpointing as on idle), stops delivering and shuts the actor
 // system down.
 func (h *Host) Stop(ctx context.Context) error {
+	if h.ticker != nil {
+		h.ticker.stop()
+	}
 	close(h.sweepC)
 	h.sweepWG.Wait()
 	h.pusher.stop()
@@ -286,7 +329,7 @@ func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{h: m.h.WithGroup(g), min: m.min} }
 
 // orDefault replaces a zero or negative setting with its default.
-func orDefault[T int | time.Duration](v *T, def T) {
+func orDefault[T int | time.Duration | float64](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -66,6 +67,21 @@ type MemoryState struct {
 	BlockHeight uint64
 }
 
+// tickRequest asks a grain to append the cron ticks due in a window (from the ticker).
+type tickRequest struct{ w cron.Window }
+
+// tickResponse tells the ticker where the process's crons stand (to schedule the next wake).
+type tickResponse struct {
+	specs  []cron.Spec
+	origin cron.Origin
+	last   []uint64
+	paused bool
+	err    error
+}
+
+// monitorRequest pauses (on false) or resumes (on true) a process's crons.
+type monitorRequest struct{ on bool }
+
 // Internal messages.
 type appendDone struct {
 	batch []*pendingSubmit
@@ -90,6 +106,10 @@ type StoredResult struct {
 	Timestamp   int64                `json:"Timestamp"`
 	BlockHeight uint64               `json:"BlockHeight"`
 	Rejected    []messenger.Rejected `json:"Rejected,omitempty"`
+	// Cron is the reference's cron key ("<index>-<interval>") when the entry was a cron tick.
+	Cron string `json:"Cron,omitempty"`
+	// Quota says which per-process quota this evaluation's pushes met, if any.
+	Quota string `json:"Quota,omitempty"`
 }
 
 // Errors of the actors, wrapped with detail.
@@ -100,4 +120,5 @@ var (
 	ErrWrongProcess    = errors.New("item does not belong to this process")
 	ErrStopping        = errors.New("node is stopping")
 	ErrBusy            = errors.New("process is busy: too many submits waiting")
+	ErrQuota           = errors.New("over quota")
 )

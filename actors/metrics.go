@@ -7,6 +7,9 @@ type metrics struct {
 	activations, passivations, checkpoints              prometheus.Counter
 	pushesDelivered                                     prometheus.Counter
 	pushesPending                                       prometheus.Gauge
+	quotaHits                                           *prometheus.CounterVec
+	cronTicks, cronSkipped                              prometheus.Counter
+	cronLateness, cronEvalLateness                      prometheus.Histogram
 	ackLatency, evalLatency, batchSize, checkpointBytes prometheus.Histogram
 }
 
@@ -28,14 +31,21 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 		pushesDelivered: c("pushes_delivered_total", "Outbox messages, spawns and assignments delivered."),
 		pushesPending: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "actorweave", Name: "pushes_pending",
 			Help: "Pushes recorded but not yet delivered."}),
-		ackLatency:      hist("ack_seconds", "Time from a submit reaching its process to its durable acknowledgement.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
-		evalLatency:     hist("evaluation_seconds", "Time to evaluate one log entry.", prometheus.ExponentialBuckets(0.00005, 2, 18)),
-		batchSize:       hist("append_batch_entries", "Entries per durable append of one process.", prometheus.ExponentialBuckets(1, 2, 10)),
-		checkpointBytes: hist("checkpoint_bytes", "Compressed checkpoint size.", prometheus.ExponentialBuckets(1024, 4, 10)),
+		quotaHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "actorweave", Name: "quota_hits_total",
+			Help: "Per-process quotas hit: receive_rate (refused, 429), send_rate and spawn_rate (pushes delayed), push_backlog (pushes rejected), queue_depth (refused, 503)."},
+			[]string{"quota"}),
+		cronTicks:        c("cron_ticks_total", "Cron ticks appended to process logs."),
+		cronSkipped:      c("cron_ticks_skipped_total", "Cron ticks missed during downtime and skipped by the catch-up policy."),
+		cronLateness:     hist("cron_tick_lateness_seconds", "Time-based cron ticks: assignment timestamp minus due time.", prometheus.ExponentialBuckets(0.001, 1.25, 60)),
+		cronEvalLateness: hist("cron_tick_eval_lateness_seconds", "Time-based cron ticks: end of evaluation minus due time.", prometheus.ExponentialBuckets(0.001, 1.25, 60)),
+		ackLatency:       hist("ack_seconds", "Time from a submit reaching its process to its durable acknowledgement.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
+		evalLatency:      hist("evaluation_seconds", "Time to evaluate one log entry.", prometheus.ExponentialBuckets(0.00005, 2, 18)),
+		batchSize:        hist("append_batch_entries", "Entries per durable append of one process.", prometheus.ExponentialBuckets(1, 2, 10)),
+		checkpointBytes:  hist("checkpoint_bytes", "Compressed checkpoint size.", prometheus.ExponentialBuckets(1024, 4, 10)),
 	}
 	if reg != nil {
 		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
-			m.pushesDelivered, m.pushesPending, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
+			m.pushesDelivered, m.pushesPending, m.quotaHits, m.cronTicks, m.cronSkipped, m.cronLateness, m.cronEvalLateness, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
 				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "passive_processes",

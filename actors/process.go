@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/scheduler"
 )
@@ -38,6 +39,10 @@ type processActor struct {
 	evaluator *actor.PID
 	evaluated uint64
 	stopping  bool
+
+	origin cron.Origin // where the process's crons count from
+	cron   *grainCron  // loaded on the first tick or monitor request
+	recv   *bucket     // the receive quota
 }
 
 type pendingSubmit struct {
@@ -48,6 +53,7 @@ type pendingSubmit struct {
 	exclude  []string
 	entry    persistence.Entry
 	ack      Ack
+	tick     *cron.Tick // a cron tick (no one waits for its acknowledgement)
 }
 
 func (p *processActor) Receive(ctx actor.Context) {
@@ -60,6 +66,10 @@ func (p *processActor) Receive(ctx actor.Context) {
 		p.assign(ctx, m)
 	case *appendDone:
 		p.appended(ctx, m)
+	case *tickRequest:
+		p.tick(ctx, m)
+	case *monitorRequest:
+		p.monitor(ctx, m)
 	case *resultRequest, *dryRunRequest, *stateRequest:
 		if err := p.ready(); err != nil {
 			ctx.Respond(errorReply(m, err))
@@ -74,6 +84,9 @@ func (p *processActor) Receive(ctx actor.Context) {
 	case *passivated:
 		ctx.Stop(ctx.Self())
 	case *actor.Stopped:
+		if p.cron != nil && p.cron.unsaved > 0 && !p.inflight {
+			p.saveCron(false)
+		}
 		p.host.lookup.stopped(p.id, p.self)
 		p.host.metrics.passivations.Inc()
 	}
@@ -107,6 +120,7 @@ func (p *processActor) started(ctx actor.Context) {
 	p.pid = pid
 	p.sched = scheduler.Fresh(pid)
 	p.pendingIDs = map[ans104.ID]bool{}
+	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
 	p.loadErr = p.load()
 	p.host.metrics.activations.Inc()
 }
@@ -127,6 +141,7 @@ func (p *processActor) load() error {
 		return fmt.Errorf("stored process item: %w", err)
 	}
 	p.proc, p.module, p.epoch = item, rec.ModuleID, rec.Epoch
+	p.origin = cron.Origin{Timestamp: rec.Timestamp, Height: rec.BlockHeight}
 	last, ok, err := st.Head(p.pid)
 	if err != nil || !ok {
 		return err
@@ -180,6 +195,10 @@ func (p *processActor) submit(ctx actor.Context, m *submitRequest) {
 		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: message targets %s", ErrWrongProcess, item.TargetID())})
 		return
 	}
+	if err := p.receiveQuota(); err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
 	p.enqueue(ctx, &pendingSubmit{item: item, msgID: item.ID()})
 }
 
@@ -196,6 +215,11 @@ func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
 		return
 	}
 	proc, err := ans104.AsProcess(item)
+	if err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
+	specs, err := p.parseSpawnCrons(item)
 	if err != nil {
 		ctx.Respond(&submitResponse{err: err})
 		return
@@ -222,7 +246,11 @@ func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
 		p.host.log.Warn("indexing process item", "process", p.pid, "err", err)
 	}
 	p.proc, p.module = item, proc.Module
+	p.origin = cron.Origin{Timestamp: rec.Timestamp, Height: rec.BlockHeight}
 	p.host.processes.Add(1)
+	if err := p.registerCron(specs); err != nil {
+		p.host.log.Error("registering the crons of a spawned process", "process", p.pid, "err", err)
+	}
 	p.enqueue(ctx, &pendingSubmit{item: item})
 }
 
@@ -236,6 +264,10 @@ func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
 		ctx.Respond(&submitResponse{err: fmt.Errorf("assign %s: %w", m.message, err)})
 		return
 	}
+	if err := p.receiveQuota(); err != nil {
+		ctx.Respond(&submitResponse{err: err})
+		return
+	}
 	ps := &pendingSubmit{msgID: m.message, exclude: m.exclude}
 	_ = item // the message stays where it is; the evaluator reads it from there
 	p.enqueue(ctx, ps)
@@ -243,6 +275,7 @@ func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
 
 func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
 	if len(p.pending) >= p.host.cfg.MaxPending {
+		p.host.metrics.quotaHits.WithLabelValues("queue_depth").Inc()
 		ctx.Respond(&submitResponse{err: fmt.Errorf("%w (%d, --max-pending); retry later", ErrBusy, len(p.pending))})
 		return
 	}
@@ -266,6 +299,15 @@ func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
 	ps.received = time.Now()
 	p.pending = append(p.pending, ps)
 	p.flush(ctx)
+}
+
+// receiveQuota takes a token from the process's receive quota or says why not.
+func (p *processActor) receiveQuota() error {
+	if p.recv.allow(time.Now()) {
+		return nil
+	}
+	p.host.metrics.quotaHits.WithLabelValues("receive_rate").Inc()
+	return fmt.Errorf("%w: process %s receives more than %g messages per second (--max-receive-rate); retry later", ErrQuota, p.pid, p.host.cfg.MaxReceiveRate)
 }
 
 func (p *processActor) duplicate(id ans104.ID) error {
@@ -336,6 +378,7 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 		for _, ps := range m.batch {
 			p.reply(ctx, ps, Ack{}, m.err)
 		}
+		p.dropPendingTicks()
 		p.flush(ctx)
 		return
 	}
@@ -346,6 +389,7 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 	}
 	p.head += uint64(len(m.batch))
 	p.host.metrics.acked.Add(float64(len(m.batch)))
+	p.ticksAppended(m.batch)
 	p.ensureEvaluator(ctx)
 	ctx.Send(p.evaluator, &headAdvanced{entries: entries})
 	p.flush(ctx)

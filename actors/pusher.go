@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
 	"github.com/actorweave/actorweave/persistence"
 )
@@ -16,18 +18,63 @@ import (
 // delivered twice (after a crash between the two) is refused by the target as a duplicate. Pushes
 // of one source process are delivered one after another, in outbox order, so that what A sends to
 // B arrives in the order A sent it.
+//
+// Each source's quotas (MaxSendRate, MaxSpawnsPerMinute) are token buckets that outlive its lane:
+// a process over its rate has its pushes delayed, in order, never dropped (they are durable
+// already), so a process sending to itself in a loop runs at the quota's pace and its lane, one
+// goroutine among many, cannot crowd out the others.
 type pusher struct {
-	h     *Host
-	mu    sync.Mutex
-	lanes map[ans104.ID]*lane
-	stopC chan struct{}
-	wg    sync.WaitGroup
+	h      *Host
+	mu     sync.Mutex
+	lanes  map[ans104.ID]*lane
+	quotas map[ans104.ID]*sendQuota
+	stopC  chan struct{}
+	wg     sync.WaitGroup
 }
 
 type lane struct{ queue []persistence.PendingPush }
 
+// sendQuota is one source's buckets; used by its lane goroutine only (one at a time).
+type sendQuota struct {
+	send, spawn *bucket
+	lastUsed    time.Time
+	throttled   atomic.Bool
+}
+
 func newPusher(h *Host) *pusher {
-	return &pusher{h: h, lanes: map[ans104.ID]*lane{}, stopC: make(chan struct{})}
+	return &pusher{h: h, lanes: map[ans104.ID]*lane{}, quotas: map[ans104.ID]*sendQuota{}, stopC: make(chan struct{})}
+}
+
+// backlog is a source's undelivered pushes and whether its lane is waiting for its send quota.
+func (p *pusher) backlog(src ans104.ID) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	if l := p.lanes[src]; l != nil {
+		n = len(l.queue)
+	}
+	q := p.quotas[src]
+	return n, q != nil && q.throttled.Load()
+}
+
+// quota returns src's buckets. Called with mu held. Idle buckets (full again) are forgotten.
+func (p *pusher) quota(src ans104.ID) *sendQuota {
+	now := time.Now()
+	q := p.quotas[src]
+	if q == nil {
+		if len(p.quotas) >= 4096 {
+			for k, v := range p.quotas {
+				if p.lanes[k] == nil && now.Sub(v.lastUsed) > time.Minute {
+					delete(p.quotas, k)
+				}
+			}
+		}
+		cfg := p.h.cfg
+		q = &sendQuota{send: newBucket(cfg.MaxSendRate, cfg.MaxSendRate), spawn: newBucket(cfg.MaxSpawnsPerMinute/60, cfg.MaxSpawnsPerMinute)}
+		p.quotas[src] = q
+	}
+	q.lastUsed = now
+	return q
 }
 
 // resume queues every push a previous run left undelivered.
@@ -67,13 +114,13 @@ func (p *pusher) enqueue(src ans104.ID, pushes []persistence.PendingPush) {
 		l = &lane{}
 		p.lanes[src] = l
 		p.wg.Add(1)
-		go p.run(src, l)
+		go p.run(src, l, p.quota(src))
 	}
 	l.queue = append(l.queue, pushes...)
 	p.h.metrics.pushesPending.Add(float64(len(pushes)))
 }
 
-func (p *pusher) run(src ans104.ID, l *lane) {
+func (p *pusher) run(src ans104.ID, l *lane, q *sendQuota) {
 	defer p.wg.Done()
 	for {
 		p.mu.Lock()
@@ -85,6 +132,9 @@ func (p *pusher) run(src ans104.ID, l *lane) {
 		pp := l.queue[0]
 		l.queue = l.queue[1:]
 		p.mu.Unlock()
+		if !p.wait(src, q, pp) {
+			return // stopping
+		}
 		if !p.deliverWithRetry(pp) {
 			return // stopping
 		}
@@ -92,6 +142,35 @@ func (p *pusher) run(src ans104.ID, l *lane) {
 		if err := p.h.deps.Store.Delivered(pp); err != nil {
 			p.h.log.Warn("recording a delivered push", "process", src, "err", err)
 		}
+	}
+}
+
+// wait holds a push back until its source's quotas allow it.
+func (p *pusher) wait(src ans104.ID, q *sendQuota, pp persistence.PendingPush) bool {
+	now := time.Now()
+	d := q.send.reserve(now)
+	quota := "send_rate"
+	if messenger.Kind(pp.Kind) == messenger.KindSpawn {
+		if ds := q.spawn.reserve(now); ds > d {
+			d, quota = ds, "spawn_rate"
+		}
+	}
+	if d <= 0 {
+		q.throttled.Store(false)
+		return true
+	}
+	p.h.metrics.quotaHits.WithLabelValues(quota).Inc()
+	if !q.throttled.Swap(true) {
+		p.h.log.Warn("process over its send quota: its pushes are delayed", "process", src, "quota", quota,
+			"max_send_rate", p.h.cfg.MaxSendRate, "max_spawns_per_minute", p.h.cfg.MaxSpawnsPerMinute)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.stopC:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -141,6 +220,10 @@ func (p *pusher) deliver(pp persistence.PendingPush) error {
 		switch {
 		case err == nil, errors.Is(err, persistence.ErrMessageExists), errors.Is(err, ErrProcessExists):
 			return nil
+		case isPermanent(err):
+			p.h.log.Error("push refused by its target for good; dropped", "from", ans104.ID(pp.Process), "nonce", pp.Nonce,
+				"seq", pp.Seq, "to", target, "err", err)
+			return nil
 		case errors.Is(err, ErrProcessNotFound):
 			// Not a process this node holds: a wallet, or a process elsewhere. Keep the item: the
 			// Arweave flush uploads it, as the reference messenger uploads messages to wallets.
@@ -151,6 +234,14 @@ func (p *pusher) deliver(pp persistence.PendingPush) error {
 	}
 	p.h.log.Error("unknown push kind; dropped", "kind", pp.Kind)
 	return nil
+}
+
+// isPermanent: the target refuses the item itself (bad tags, a bad Cron-Interval on a spawn), so
+// retrying cannot help.
+func isPermanent(err error) bool {
+	var te *ans104.TagError
+	var ie *cron.IntervalError
+	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, ErrWrongProcess)
 }
 
 func (p *pusher) stop() {

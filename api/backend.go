@@ -17,8 +17,9 @@ type Backend interface {
 	Submit(ctx context.Context, item *ans104.DataItem) (Ack, error)
 	// Assign schedules an existing message on another process (the assign flow).
 	Assign(ctx context.Context, req AssignRequest) (Ack, error)
-	// Monitor turns cron monitoring of a process on or off.
-	Monitor(ctx context.Context, pid ans104.ID, on bool) error
+	// Monitor turns cron ticking of a process on or off; by is the address that signed the
+	// request (aoconnect signs it with the caller's wallet).
+	Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error
 
 	// Scheduler (SU) role.
 
@@ -38,6 +39,8 @@ type Backend interface {
 	// its result, waiting at most until ctx ends.
 	Result(ctx context.Context, pid, id ans104.ID) (*Result, error)
 	Results(ctx context.Context, pid ans104.ID, q ResultsQuery) (*ResultsPage, error)
+	// Cron is Results restricted to the evaluations of cron ticks (GET /cron/:pid).
+	Cron(ctx context.Context, pid ans104.ID, q ResultsQuery) (*ResultsPage, error)
 	// DryRun evaluates msg (the reference CU's message JSON) on a throwaway copy of pid's latest state.
 	DryRun(ctx context.Context, pid ans104.ID, msg json.RawMessage) (*Result, error)
 	// State returns pid's latest linear memory.
@@ -58,6 +61,7 @@ var (
 	ErrNotFound       = errors.New("not found")               // 404
 	ErrConflict       = errors.New("already exists")          // 409
 	ErrBadRequest     = errors.New("bad request")             // 400
+	ErrForbidden      = errors.New("forbidden")               // 403
 	ErrUnsupported    = errors.New("not supported")           // 422
 	ErrTooLarge       = errors.New("over a limit")            // 413
 	ErrUnavailable    = errors.New("temporarily unavailable") // 503
@@ -126,6 +130,9 @@ type Result struct {
 	Timestamp int64
 	Nonce     uint64
 	Cron      bool
+	CronKey   string // the reference's "<index>-<interval>" of a cron evaluation
+	// Quota names a per-process quota the evaluation's pushes met (delayed or rejected pushes).
+	Quota string
 }
 
 // ResultsQuery is GET /results/:pid: From and To are cursors or bare timestamps, Sort is ASC or DESC.

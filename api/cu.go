@@ -17,11 +17,12 @@ type cuResult struct {
 	Output      json.RawMessage   `json:"Output"`
 	GasUsed     uint64            `json:"GasUsed"`
 	Error       json.RawMessage   `json:"Error,omitempty"`
+	Quota       string            `json:"Quota,omitempty"` // actorweave: a per-process quota met
 }
 
 func renderResult(r *Result) cuResult {
 	out := cuResult{Messages: r.Messages, Assignments: r.Assignments, Spawns: r.Spawns, Output: r.Output,
-		GasUsed: r.GasUsed, Error: r.Error}
+		GasUsed: r.GasUsed, Error: r.Error, Quota: r.Quota}
 	if out.Messages == nil {
 		out.Messages = []json.RawMessage{}
 	}
@@ -51,7 +52,7 @@ type cuPage struct {
 
 // encodeCursor is the reference CU's cursor: base64 of JSON {timestamp, ordinate, cron, sort}.
 func encodeCursor(r *Result, sort string) string {
-	c := Cursor{Timestamp: r.Timestamp, Ordinate: strconv.FormatUint(r.Nonce, 10), Sort: sort}
+	c := Cursor{Timestamp: r.Timestamp, Ordinate: strconv.FormatUint(r.Nonce, 10), Cron: r.CronKey, Sort: sort}
 	b, _ := json.Marshal(c)
 	return base64.StdEncoding.EncodeToString(b)
 }

@@ -102,7 +102,7 @@ func (s *Server) handleGetTwo(w http.ResponseWriter, r *http.Request) error {
 	case a == "raw":
 		return s.handleRaw(w, r, b)
 	case a == "cron":
-		return &apiError{msg: "cron results are not served yet", kind: ErrNotImplemented}
+		return s.handleCron(w, r, b)
 	case b == "latest":
 		return s.handleLatest(w, r, a)
 	case b == "data":
@@ -215,9 +215,19 @@ func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request)
 		if err != nil {
 			return err
 		}
+		// aoconnect sends an item signed by the caller (data " ", target the process). The reference
+		// MU does not check it; here pausing changes what a process's log gets, so the signer must
+		// be the process owner (checked by the backend).
+		item, err := s.readItem(w, r)
+		if err != nil {
+			return err
+		}
+		if len(item.Target) > 0 && item.TargetID() != pid {
+			return badRequest("the monitor item targets " + item.TargetID().String() + ", not " + pid.String())
+		}
 		ctx, cancel := s.ctx(r)
 		defer cancel()
-		if err := s.b.Monitor(ctx, pid, on); err != nil {
+		if err := s.b.Monitor(ctx, pid, on, item.OwnerAddress()); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/plain")
@@ -357,6 +367,33 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request, idText st
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	page, err := s.b.Results(ctx, pid, q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderResultsPage(page, q.Desc))
+	return nil
+}
+
+// handleCron serves GET /cron/:pid: the results of cron evaluations, paged like /results
+// (limit default 500, at most 1000, as the reference CU).
+func (s *Server) handleCron(w http.ResponseWriter, r *http.Request, idText string) error {
+	pid, err := parseID("process id", idText)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("limit") == "" {
+		qs := r.URL.Query()
+		qs.Set("limit", "500")
+		r.URL.RawQuery = qs.Encode()
+	}
+	q, err := parseResultsQuery(r)
+	if err != nil {
+		return err
+	}
+	q.Limit = min(q.Limit, 1000)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResultTimeout)
+	defer cancel()
+	page, err := s.b.Cron(ctx, pid, q)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package compute
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cron"
 )
 
 // Entry is one log entry as evaluation needs it.
@@ -68,6 +70,12 @@ func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
 		if e.AssignmentItem != nil && !a.Message.IsZero() && a.Message != d.ID() {
 			m.Message = a.Message.String()
 		}
+		if info, ok := tickOf(e); ok {
+			// A cron tick: the module sees the reference's cron message (From and Owner the
+			// process owner, only the cron's tags, Cron true).
+			m.Owner, m.From, m.ForwardedBy, m.Cron = info.Owner, info.Owner, "", true
+			m.Tags = append([]ans104.Tag{}, info.Tags...)
+		}
 	} else {
 		// An assignment whose message is held elsewhere: the module sees the assignment.
 		m.ID = a.Message.String()
@@ -80,6 +88,19 @@ func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// tickOf recognises a cron tick: an item with the tick tags signed by the same key as the
+// assignment that schedules it (the node that scheduled the tick made it; nobody else can).
+func tickOf(e *Entry) (cron.Info, bool) {
+	d, a := e.Message, e.AssignmentItem
+	if d == nil || a == nil || d.SignatureType != a.SignatureType || !bytes.Equal(d.Owner, a.Owner) {
+		return cron.Info{}, false
+	}
+	return cron.ParseTick(d)
+}
+
+// TickOf reports whether e's message is a cron tick (see MessageJSON) and what it says.
+func TickOf(e *Entry) (cron.Info, bool) { return tickOf(e) }
 
 // EnvJSON is the env the reference CU passes: {"Process":{"Id","Owner","Tags"},"Module":{…}}.
 func EnvJSON(process, module *ans104.DataItem) ([]byte, error) {

@@ -64,6 +64,12 @@ type summary struct {
 	ChildAnswer         string `json:"childAnswer"`
 	UnknownModuleError  string `json:"unknownModuleError"`
 	UnknownProcessError string `json:"unknownProcessError"`
+	MonitorID           string `json:"monitorId"`
+	CronCount           int    `json:"cronCount"`
+	CronOutput          string `json:"cronOutput"`
+	CronCursor          string `json:"cronCursor"`
+	UnmonitorID         string `json:"unmonitorId"`
+	CronPausedGrowth    int    `json:"cronPausedGrowth"`
 }
 
 // TestAOConnect runs testdata/node/aoconnect-e2e.mjs, the unmodified aoconnect in legacy mode with
@@ -118,6 +124,7 @@ func TestAOConnect(t *testing.T) {
 	}
 
 	checkErrors(t, &s)
+	checkCron(t, &s, owner)
 
 	// spawn: the process exists on the node, owned by the wallet, with the node as its scheduler.
 	pid, err := ans104.ParseID(s.ProcessA)
@@ -217,6 +224,30 @@ func TestAOConnect(t *testing.T) {
 	}
 	if want := "New Message From " + owner + ": Action = Hello"; s.ChildAnswer != want {
 		t.Errorf("the child's answer: %q, want %q", s.ChildAnswer, want)
+	}
+}
+
+// checkCron: monitor and unmonitor answer as aoconnect expects, GET /cron serves the ticks'
+// evaluations (the module saw them from the process owner), and unmonitor pauses ticking.
+func checkCron(t *testing.T, s *summary, owner string) {
+	t.Helper()
+	if _, err := ans104.ParseID(s.MonitorID); err != nil {
+		t.Errorf("monitor returned %q: %v", s.MonitorID, err)
+	}
+	if _, err := ans104.ParseID(s.UnmonitorID); err != nil {
+		t.Errorf("unmonitor returned %q: %v", s.UnmonitorID, err)
+	}
+	if s.CronCount < 1 || s.CronCount > 4 {
+		t.Errorf("GET /cron after 2.5 s of a 1-second cron: %d evaluations", s.CronCount)
+	}
+	if want := "New Message From " + owner + ": Action = Tick"; s.CronOutput != want {
+		t.Errorf("cron evaluation output %q, want %q", s.CronOutput, want)
+	}
+	if s.CronCursor == "" {
+		t.Error("cron edges have no cursor")
+	}
+	if s.CronPausedGrowth != 0 {
+		t.Errorf("%d cron evaluations while unmonitored", s.CronPausedGrowth)
 	}
 }
 

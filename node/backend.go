@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -52,6 +53,10 @@ func classify(err error) error {
 		kind = api.ErrTimeout
 	case errors.Is(err, actors.ErrBusy):
 		kind = api.ErrUnavailable
+	case errors.Is(err, actors.ErrQuota):
+		kind = api.ErrOverloaded
+	case errors.As(err, new(*cron.IntervalError)):
+		kind = api.ErrBadRequest
 	default:
 		return err
 	}
@@ -77,8 +82,17 @@ func (b *backend) Assign(ctx context.Context, req api.AssignRequest) (api.Ack, e
 	return api.Ack{ID: ack.ID, Timestamp: ack.Timestamp, Nonce: ack.Nonce, ProcessID: req.Process}, nil
 }
 
-func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool) error {
-	return &classified{err: errors.New("cron monitoring is not supported yet: this node does not generate cron messages"), kind: api.ErrNotImplemented}
+// Monitor resumes (on) or pauses the crons of pid: ticks are log assignments from the spawn on,
+// so monitoring is on unless a DELETE /monitor paused it (see actors.Host.Monitor).
+func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error {
+	p, err := b.Process(ctx, pid)
+	if err != nil {
+		return err
+	}
+	if owner := p.Item.OwnerAddress(); by != owner {
+		return &classified{err: fmt.Errorf("only the owner of process %s (%s) may monitor or unmonitor it, not %s", pid, owner, by), kind: api.ErrForbidden}
+	}
+	return classify(b.n.host.Monitor(ctx, pid, on))
 }
 
 func (b *backend) Clock() (int64, uint64) { return time.Now().UnixMilli(), b.n.height.Load() }
@@ -192,7 +206,7 @@ func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, err
 
 func toAPIResult(r *actors.StoredResult) *api.Result {
 	out := &api.Result{Output: r.Output, Messages: r.Messages, Spawns: r.Spawns, Assignments: r.Assignments,
-		GasUsed: r.GasUsed, Timestamp: r.Timestamp, Nonce: r.Nonce}
+		GasUsed: r.GasUsed, Timestamp: r.Timestamp, Nonce: r.Nonce, Cron: r.Cron != "", CronKey: r.Cron, Quota: r.Quota}
 	if r.Error != "" {
 		out.Error, _ = json.Marshal(r.Error)
 		out.Messages, out.Spawns, out.Assignments, out.Output = nil, nil, nil, nil
@@ -215,6 +229,23 @@ func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, e
 // Results pages the stored results as the reference CU does: those with a timestamp in (from, to],
 // in the requested order, errored evaluations left out.
 func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+	return b.results(ctx, pid, q, false)
+}
+
+// Cron pages the results of cron ticks, as the reference CU's GET /cron does, after evaluating
+// the log to its end when no upper bound is given (it matters with --lazy-eval).
+func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+	if q.To == nil {
+		if last, ok, err := b.n.store.Head(pid); err == nil && ok {
+			if _, err := b.n.host.Result(ctx, pid, last.Nonce); err != nil {
+				return nil, classify(err)
+			}
+		}
+	}
+	return b.results(ctx, pid, q, true)
+}
+
+func (b *backend) results(ctx context.Context, pid ans104.ID, q api.ResultsQuery, cronOnly bool) (*api.ResultsPage, error) {
 	if _, err := b.n.store.Process(pid); err != nil {
 		return nil, classify(err)
 	}
@@ -241,7 +272,7 @@ func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery
 			// Outside (from, to]: in ascending order past `to` nothing more matches.
 			return q.Desc || r.Timestamp <= to
 		}
-		if r.Error != "" {
+		if r.Error != "" || (cronOnly && r.Cron == "") {
 			return true
 		}
 		if len(out.Results) == q.Limit {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/internal/testutil"
 )
 
@@ -36,7 +37,15 @@ func TestKillNodeChild(t *testing.T) {
 			os.Exit(3)
 		}
 		cfg.API.RequestTimeout = time.Minute // module compilation under -race on a loaded machine
-
+	}
+	if v := os.Getenv("AW_NODE_CHILD_CATCHUP"); v != "" { // TestCronKill9
+		p, err := cron.ParsePolicy(v)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child node:", err)
+			os.Exit(3)
+		}
+		cfg.Actors.CronCatchUp = p
+		cfg.API.RequestTimeout = time.Minute // the first spawn compiles the module, on a loaded machine
 	}
 	n, err := Start(context.Background(), cfg)
 	if err != nil {

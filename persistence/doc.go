@@ -38,6 +38,7 @@
 //	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again
 //	s.SetFlushedFromArweave(ctx, pid, n)               // flush cursor past the recovered entries
 //	s.SetRecovering(ctx, pid, on), s.Recovering(pid)    // a recovery started and not finished
+//
 // The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
 //
 //	s.FlushCursor(pid), s.FlushBacklog(fn)          // entries on Arweave; processes with more

@@ -92,6 +92,7 @@ over the environment, which wins over the file.`,
 	f.DurationVar(&cfg.Runtime.Limits.Deadline, "deadline", cfg.Runtime.Limits.Deadline, "wall-clock bound of one message's evaluation")
 	f.DurationVar(&cfg.Store.WALMinSyncInterval, "wal-min-sync-interval", cfg.Store.WALMinSyncInterval, "space WAL fsyncs at least this far apart so each covers more acknowledgements (0: fsync at once; lowest latency for a lone client)")
 	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
+	bindCronFlags(f, &cfg.Actors)
 	return cmd
 }
 

@@ -131,4 +131,20 @@ const nowhere = 'A'.repeat(43)
 summary.unknownModuleError = await ao.spawn({ module: nowhere, scheduler, signer }).then(() => 'no error', (e) => String(e?.message ?? e))
 summary.unknownProcessError = await send(nowhere, 'Eval', 'return 1').then(() => 'no error', (e) => String(e?.message ?? e))
 
+// 5. Crons: a process with a 1-second cron ticks (ticks are log assignments from the spawn on);
+// monitor answers like the reference MU, GET /cron serves the cron evaluations, unmonitor pauses.
+const cronPid = await ao.spawn({ module, scheduler, signer, tags: [{ name: 'Cron-Interval', value: '1-second' }, { name: 'Cron-Tag-Action', value: 'Tick' }] })
+summary.monitorId = await ao.monitor({ process: cronPid, signer })
+const cronEdges = async () => (await (await fetch(`${CU_URL}/cron/${cronPid}`)).json()).edges
+await sleep(2500)
+const ticked = await cronEdges()
+summary.cronCount = ticked.length
+summary.cronOutput = ticked[0]?.node?.Output?.data ?? null
+summary.cronCursor = ticked[0]?.cursor ?? null
+summary.unmonitorId = await ao.unmonitor({ process: cronPid, signer })
+await sleep(300) // a tick already on its way may still land
+const pausedAt = (await cronEdges()).length
+await sleep(2000)
+summary.cronPausedGrowth = (await cronEdges()).length - pausedAt
+
 console.log(JSON.stringify(summary))
