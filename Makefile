@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: all build node deps test test-go vet fmt-check killtest-long killtest-node-long fuzz bench bench-eval clean
+.PHONY: all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
 
 all: build
 
@@ -38,6 +38,10 @@ killtest-long:
 ## killtest-node-long: the kill -9 test of a loaded node, 50 rounds.
 killtest-node-long:
 	AW_NODE_KILL_ROUNDS=50 $(GO) test -count=1 -timeout 120m -run TestKill9Node -v ./node/
+
+## killtest-flush-long: the kill -9 test of the Arweave flush (arlocal), 20 rounds.
+killtest-flush-long:
+	AW_FLUSH_KILL_ROUNDS=20 $(GO) test -count=1 -timeout 60m -run TestKill9Flush -v ./node/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s

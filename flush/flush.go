@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,9 @@ type Config struct {
 	Interval time.Duration
 	// RetryMax bounds the exponential backoff between attempts of a failed upload.
 	RetryMax time.Duration
+	// OnUpload, when set, is called with the ids of an upload's items once it is accepted (the
+	// flush benchmark uses it to know what to look for on the gateway).
+	OnUpload func(ids []ans104.ID) `json:"-"`
 }
 
 // DefaultConfig: 4 MiB uploads every second, retries backing off up to a minute; no destination
@@ -69,10 +73,12 @@ type Stats struct {
 	Entries     int64 // log entries uploaded
 	Items       int64 // data items uploaded (log batches, checkpoints, standalone items)
 	Checkpoints int64
-	Bytes       int64 // bytes posted (bundles or items)
-	Retries     int64 // failed attempts retried
-	Resumed     int64 // uploads found in flight at start and finished
-	Reposted    int64 // of those, posted again because the gateway did not have them
+	Bytes       int64         // bytes posted (bundles or items)
+	LogBytes    int64         // of which Log-Batch items
+	UploadTime  time.Duration // total time from posting to accepted, retries included
+	Retries     int64         // failed attempts retried
+	Resumed     int64         // uploads found in flight at start and finished
+	Reposted    int64         // of those, posted again because the gateway did not have them
 }
 
 // New builds a flusher from cfg; signer is the node key (it signs log batches and checkpoints).
@@ -250,6 +256,10 @@ func (f *Flusher) landed(ctx context.Context, up *arweave.Upload) (bool, error) 
 
 // deliver posts up until it is accepted. After a failed attempt it first asks whether the upload
 // landed anyway (the answer may have been lost), so it never posts what the gateway has.
+//
+// An L1 transaction refused with 400 (its anchor expired while the node was down, or the gateway
+// rejects the envelope) is re-signed as a new envelope around the same recorded data items, and the
+// in-flight record updated before it is posted: the items, their ids and the ranges stay the same.
 func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
 	attempt := 0
 	return f.retry(ctx, "upload", func() error {
@@ -259,8 +269,37 @@ func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
 				return nil
 			}
 		}
-		return f.poster.Post(ctx, up)
+		err := f.poster.Post(ctx, up)
+		var se *arweave.StatusError
+		if up.TxID != "" && errors.As(err, &se) && se.Code == http.StatusBadRequest {
+			if rerr := f.reenvelope(ctx, up); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			f.log.Warn("flush: the gateway refused the L1 transaction; re-signed the envelope around the same items", "err", err, "tx", up.TxID)
+		}
+		return err
 	})
+}
+
+// reenvelope replaces up's L1 transaction with a new one around the same items.
+func (f *Flusher) reenvelope(ctx context.Context, up *arweave.Upload) error {
+	items := make([]*ans104.DataItem, len(up.Items))
+	for i, raw := range up.Items {
+		d, err := ans104.Parse(raw, ans104.Limits{})
+		if err != nil {
+			return err
+		}
+		items[i] = d
+	}
+	nu, err := f.poster.Prepare(ctx, items)
+	if err != nil {
+		return err
+	}
+	if err := f.store.ReplaceFlushUpload(ctx, nu.Encode()); err != nil {
+		return err
+	}
+	*up = *nu
+	return nil
 }
 
 // retry runs fn until it succeeds, backing off exponentially from 500 ms to RetryMax.
@@ -270,6 +309,9 @@ func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error
 		err := fn()
 		if err == nil {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: not a failure worth a warning
 		}
 		f.count(func(s *Stats) { s.Retries++ })
 		f.m.retries.Inc()
@@ -285,11 +327,12 @@ func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error
 
 // batch is one upload being built.
 type batch struct {
-	items   []*ans104.DataItem
-	bytes   int
-	rec     persistence.FlushRecord
-	entryTS []int64 // acknowledgement times (ms) of the entries, for the lag metric
-	cps     int
+	items    []*ans104.DataItem
+	bytes    int
+	rec      persistence.FlushRecord
+	entryTS  []int64 // acknowledgement times (ms) of the entries, for the lag metric
+	cps      int
+	logBytes int
 }
 
 // once builds, records, posts and completes one upload. full reports that it stopped at MaxBytes
@@ -329,8 +372,13 @@ func (f *Flusher) once(ctx context.Context) (full bool, err error) {
 	if err := f.store.CompleteFlush(ctx); err != nil {
 		return false, err
 	}
-	f.m.uploadSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	f.m.uploadSeconds.Observe(took.Seconds())
+	f.count(func(s *Stats) { s.UploadTime += took; s.LogBytes += int64(b.logBytes) })
 	f.record(up, &b.rec, b)
+	if f.cfg.OnUpload != nil {
+		f.cfg.OnUpload(up.IDs)
+	}
 	f.log.Debug("uploaded", "path", f.poster.Name(), "tx", up.TxID, "items", len(up.IDs), "bytes", up.Bytes,
 		"processes", len(b.rec.Logs), "took", time.Since(start))
 	return full, nil
@@ -404,8 +452,9 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 	var ts []int64
 	size := 0
 	next := flushed
-	for next < length && b.bytes+size < f.cfg.MaxBytes {
-		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1)), Limit: 256})
+	fits := true
+	for fits && next < length && b.bytes+size < f.cfg.MaxBytes {
+		page, err := f.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(next) - 1), To: persistence.Bound(int64(length - 1))}) // Limit 0: the store's default page, always allowed
 		if err != nil {
 			return false, err
 		}
@@ -430,6 +479,7 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 			n := len(le.Assignment) + len(le.Message) + 64
 			// Always take at least one entry, even one larger than MaxBytes, or it would never go.
 			if len(entries) > 0 && b.bytes+size+n > f.cfg.MaxBytes {
+				fits = false
 				break
 			}
 			entries = append(entries, le)
@@ -450,6 +500,7 @@ func (f *Flusher) addProcessLog(b *batch, pid persistence.ID, flushed, length ui
 	}
 	b.items = append(b.items, item)
 	b.bytes += item.Size()
+	b.logBytes += item.Size()
 	b.rec.Logs = append(b.rec.Logs, persistence.FlushRange{Process: pid, From: flushed, To: next - 1})
 	b.entryTS = append(b.entryTS, ts...)
 	return next < length, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,6 +138,7 @@ func TestFlushToArlocal(t *testing.T) {
 					c.Flush.Bundler = shim.URL
 				}
 				c.Actors.CheckpointEvery = 7
+				c.API.RequestTimeout = time.Minute
 			})
 			defer n.Close(context.Background())
 			env.mint(t, ctx, n.signer)
@@ -246,4 +249,107 @@ func TestFlushConfigErrors(t *testing.T) {
 		t.Fatalf("start with an ed25519 wallet: %v", err)
 	}
 	_ = os.Remove(key)
+}
+
+// --checkpoint-interval: with the every-N checkpoint out of reach, a process that keeps evaluating
+// is checkpointed once its last checkpoint is older than the interval; with the interval off it is
+// not (the same load, so the test can fail).
+func TestCheckpointInterval(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, interval := range []time.Duration{0, 100 * time.Millisecond} {
+		n := startNode(t, t.TempDir(), func(c *Config) {
+			c.API.RequestTimeout = time.Minute
+			c.Actors.CheckpointEvery = 1_000_000
+			c.Actors.CheckpointInterval = interval
+		})
+		user, _ := ans104.GenerateEd25519Signer()
+		c := client.New(n.URL(), user)
+		mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := c.Spawn(ctx, mod, "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 6; i++ {
+			id, err := c.Send(ctx, pid, []byte("x = (x or 0) + 1; return x"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Result(ctx, pid, id); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(60 * time.Millisecond)
+		}
+		cps, err := n.store.QueuedCheckpoints(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Close(context.Background())
+		if interval == 0 && len(cps) != 0 {
+			t.Fatalf("interval off: %d checkpoints", len(cps))
+		}
+		if interval > 0 && len(cps) < 2 {
+			t.Fatalf("interval %v over ~400 ms of evaluations: %d checkpoints, want at least 2", interval, len(cps))
+		}
+	}
+}
+
+// The flusher is off the acknowledgement path: with a gateway that accepts connections and never
+// answers, messages are still acknowledged and evaluated, and nothing is marked flushed.
+func TestFlushNeverDelaysAcks(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a black hole: accept, read, never answer
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	key := filepath.Join(t.TempDir(), "wallet.json")
+	w, _ := ans104.GenerateRSASigner()
+	_ = ans104.SaveKeyFile(key, w)
+	n := startNode(t, t.TempDir(), func(c *Config) {
+		c.Flush.Gateway, c.Flush.Wallet, c.Flush.Interval = "http://"+ln.Addr().String(), key, 10*time.Millisecond
+		c.API.RequestTimeout = time.Minute // the first spawn compiles the module: slow under -race on a loaded machine
+	})
+	defer n.Close(context.Background())
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.Spawn(ctx, mod, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last ans104.ID
+	for i := 0; i < 30; i++ {
+		if last, err = c.Send(ctx, pid, []byte("x = (x or 0) + 1; return x"), []ans104.Tag{{Name: "Action", Value: "Eval"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := c.Result(ctx, pid, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalOutput(t, r); got != "30" {
+		t.Fatalf("output %q", got)
+	}
+	if cur, _ := n.store.FlushCursor(pid); cur != 0 {
+		t.Fatalf("flush cursor %d with a gateway that never answered", cur)
+	}
 }

@@ -30,6 +30,14 @@ func TestKillNodeChild(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
+	if v := os.Getenv("AW_NODE_CHILD_FLUSH"); v != "" { // TestKill9Flush: the flush settings
+		if err := json.Unmarshal([]byte(v), &cfg.Flush); err != nil {
+			fmt.Fprintln(os.Stderr, "child node: AW_NODE_CHILD_FLUSH:", err)
+			os.Exit(3)
+		}
+		cfg.API.RequestTimeout = time.Minute // module compilation under -race on a loaded machine
+
+	}
 	n, err := Start(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child node:", err)
@@ -41,11 +49,11 @@ func TestKillNodeChild(t *testing.T) {
 	select {} // until killed
 }
 
-func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
+func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	_ = os.Remove(filepath.Join(dir, "addr"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNodeChild$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "AW_NODE_CHILD_DIR="+dir)
+	cmd.Env = append(append(os.Environ(), "AW_NODE_CHILD_DIR="+dir), env...)
 	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("child-%d.log", time.Now().UnixNano())))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -64,6 +64,7 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 			return false, fmt.Errorf("persistence: append %d entries to process %s: %w", len(entries), b64(pid), err)
 		}
 		hd.count, hd.lastHC, hd.lastAsgID = sim.count, sim.lastHC, sim.lastAsgID
+		s.flushDirty.add(pid) // the Arweave flush looks here first (flush.go)
 		return true, nil
 	})
 }

@@ -33,6 +33,14 @@
 //	s.LatestCheckpoint(pid, n)     // decompressed and checked against its SHA-256
 //	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
 //
+// The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
+//
+//	s.FlushCursor(pid), s.FlushBacklog(fn)          // entries on Arweave; processes with more
+//	s.QueuedItems(n), s.QueuedCheckpoints(n)        // written by PutItem / PutCheckpoint
+//	s.CheckpointAt(pid, nonce)                      // the stored (compressed) checkpoint
+//	s.PutFlushInFlight(ctx, rec), s.FlushInFlight() // the signed upload, recorded before posting
+//	s.CompleteFlush(ctx)                            // cursors + queues + record, one batch
+//
 // What a recovery from Arweave writes (recovered.go; the reading and checking is package recovery):
 //
 //	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again

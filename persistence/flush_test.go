@@ -96,4 +96,57 @@ func TestFlushCursorsAndInFlight(t *testing.T) {
 	if n, _ := s.FlushCursor(pa.ID); n != 3 {
 		t.Fatalf("cursor moved to %d", n)
 	}
+	// After the first look, only appended processes are visited: b (fully flushed) shows up again
+	// once it is appended to.
+	backlog = map[ID][2]uint64{}
+	cb.appendN(t, s, 1)
+	_ = s.FlushBacklog(func(pid ID, flushed, length uint64) bool { backlog[pid] = [2]uint64{flushed, length}; return true })
+	if backlog[pb.ID] != [2]uint64{2, 3} || backlog[pa.ID] != [2]uint64{3, 5} || len(backlog) != 2 {
+		t.Fatalf("backlog after an append %v", backlog)
+	}
+}
+
+// BenchmarkFlushBacklog: the flusher's look for processes with unflushed entries, on 2,000
+// processes, one of which was appended to since the last look. "full" is the first look after Open
+// (a scan of the registry); "steady" the later ones (only the processes appended to).
+func BenchmarkFlushBacklog(b *testing.B) {
+	dir := b.TempDir()
+	s := openTest(b, dir, Options{NoSync: true})
+	ctx := context.Background()
+	var last *chain
+	for i := 0; i < 2_000; i++ {
+		p := newProcess(b)
+		last = mustPut(b, s, p)
+		last.appendN(b, s, 1)
+		_ = s.PutFlushInFlight(ctx, &FlushRecord{Logs: []FlushRange{{p.ID, 0, 0}}})
+		_ = s.CompleteFlush(ctx)
+	}
+	look := func(b *testing.B, want int) {
+		n := 0
+		if err := s.FlushBacklog(func(ID, uint64, uint64) bool { n++; return true }); err != nil || n != want {
+			b.Fatal(err, n)
+		}
+	}
+	b.Run("full", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s.flushDirty.mu.Lock()
+			s.flushDirty.full = true
+			s.flushDirty.mu.Unlock()
+			look(b, 0)
+		}
+	})
+	b.Run("steady", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			last.appendN(b, s, 1)
+			b.StartTimer()
+			look(b, 1)
+			b.StopTimer()
+			_ = s.PutFlushInFlight(ctx, &FlushRecord{Logs: []FlushRange{{last.pid, last.n - 1, last.n - 1}}})
+			_ = s.CompleteFlush(ctx)
+			look(b, 0)
+			b.StartTimer()
+		}
+	})
+	s.Close()
 }

@@ -26,7 +26,9 @@ type Store struct {
 
 	committer *committer   // nil unless Options.Commit == CommitSerial
 	filter    *dedupFilter // nil when Options.NoDedupFilter
-	stalls    stallStats
+	// flushDirty: processes appended to since the flusher last looked (flush.go).
+	flushDirty dirtySet
+	stalls     stallStats
 }
 
 // stallStats counts Pebble write stalls (memtables or L0 full because flushes and compactions lag):
@@ -57,7 +59,8 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: o, log: o.Logger.With("component", "persistence"), heads: newHeads(o.HeadCacheSize), wo: pebble.Sync}
+	s := &Store{opts: o, log: o.Logger.With("component", "persistence"), heads: newHeads(o.HeadCacheSize), wo: pebble.Sync,
+		flushDirty: dirtySet{full: true}}
 	cache := pebble.NewCache(o.BlockCacheBytes)
 	po := &pebble.Options{
 		FS:                 o.FS,

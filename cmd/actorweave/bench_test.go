@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/actorweave/actorweave/bench"
+	"github.com/actorweave/actorweave/internal/testutil"
 )
 
 func TestBenchAppendVerb(t *testing.T) {
@@ -51,5 +52,34 @@ func TestBenchAppendBadFlags(t *testing.T) {
 		if err := root.Execute(); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
+	}
+}
+
+// A short pass of `bench flush` against arlocal: the verb runs and reports every message readable.
+func TestBenchFlushVerb(t *testing.T) {
+	module := filepath.Join(testutil.RepoRoot(t), "testdata", "build", "wasm", "aoslike.wasm")
+	testutil.Module(t, "aoslike")
+	out := filepath.Join(t.TempDir(), "flush.json")
+	root := newRootCmd()
+	var stdout bytes.Buffer
+	root.SetOut(&stdout)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "flush", "--module", module, "--processes", "3", "--clients", "3", "--messages", "30",
+		"--flush-interval", "100ms", "--baseline=false", "--out", out})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Report bench.FlushReport `json:"report"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Report.Acked != 30 || rep.Report.Readable != 30 || rep.Report.LogBytesPerMessage <= rep.Report.MessageBytes {
+		t.Fatalf("report %+v\n%s", rep.Report, stdout.String())
 	}
 }
