@@ -194,6 +194,7 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 	ncfg := node.DefaultConfig()
 	ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
 	ncfg.Actors.LazyEval = cfg.LazyEval
+	ncfg.API.RequestTimeout = time.Minute // spawning many processes at once compiles the module on a busy machine
 	if flushOn {
 		ncfg.Flush.Gateway, ncfg.Flush.Wallet = cfg.Gateway, cfg.Wallet
 		ncfg.Flush.Interval, ncfg.Flush.MaxBytes = cfg.Interval, cfg.MaxBytes

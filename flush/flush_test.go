@@ -146,14 +146,17 @@ func TestRetriesWithoutDuplicates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != n || len(batches) != 1 {
-			t.Fatalf("process %s: %d entries in %d batches on the gateway, want %d in 1", pid, len(got), len(batches), n)
+		// ReadLog refuses overlapping batches; the flusher may have taken a log in several uploads.
+		if len(got) != n {
+			t.Fatalf("process %s: %d entries in %d batches on the gateway, want %d", pid, len(got), len(batches), n)
 		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if posts != 4 {
-		t.Fatalf("%d POST /tx, want 4 (the lost answer is not posted again)", posts)
+	// Every upload is posted once, plus the two refused attempts: the one whose answer was lost is
+	// not posted again.
+	if st := f.Stats(); posts != int(st.Uploads)+2 {
+		t.Fatalf("%d POST /tx for %d uploads, want %d", posts, st.Uploads, st.Uploads+2)
 	}
 }
 
