@@ -36,10 +36,8 @@ type Config struct {
 	Actors      actors.Config
 	Runtime     runtime.Config
 	Store       persistence.Options
-	// Flush is the Arweave flush (gateway, wallet, bundler, batching); without a gateway or bundler
-	// nothing is flushed.
-	Flush  flush.Config
-	Logger *slog.Logger
+	Flush       flush.Config // Arweave flush; without a gateway or bundler nothing is flushed
+	Logger      *slog.Logger
 
 	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
 	Recovery RecoveryConfig

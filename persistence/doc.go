@@ -33,12 +33,6 @@
 //	s.LatestCheckpoint(pid, n)     // decompressed and checked against its SHA-256
 //	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
 //
-// What a recovery from Arweave writes (recovered.go; the reading and checking is package recovery):
-//
-//	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again
-//	s.SetFlushedFromArweave(ctx, pid, n)               // flush cursor past the recovered entries
-//	s.SetRecovering(ctx, pid, on), s.Recovering(pid)    // a recovery started and not finished
-//
 // The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
 //
 //	s.FlushCursor(pid), s.FlushBacklog(fn)          // entries on Arweave; processes with more
@@ -46,6 +40,12 @@
 //	s.CheckpointAt(pid, nonce)                      // the stored (compressed) checkpoint
 //	s.PutFlushInFlight(ctx, rec), s.FlushInFlight() // the signed upload, recorded before posting
 //	s.CompleteFlush(ctx)                            // cursors + queues + record, one batch
+//
+// What a recovery from Arweave writes (recovered.go; the reading and checking is package recovery):
+//
+//	s.PutItemFromArweave, s.PutCheckpointFromArweave   // stored, never queued for upload again
+//	s.SetFlushedFromArweave(ctx, pid, n)               // flush cursor past the recovered entries
+//	s.SetRecovering(ctx, pid, on), s.Recovering(pid)    // a recovery started and not finished
 //
 // The store keeps raw bytes and 32-byte ids and never parses a data item. Every refusal is an
 // *Error wrapping one sentinel (ErrMessageExists, ErrNonceGap, ErrStaleEpoch, ...) whose message

@@ -50,8 +50,9 @@ var ErrAlreadyHeld = errors.New("the process is already held locally")
 // raised with SetEpoch as the log's epochs rise) and the newest usable checkpoint (its memory
 // checked against its SHA-256 tag and its Hash-Chain tag against the log). The node then resumes
 // scheduling after the last recovered nonce: its scheduler reads the head of the log as after a
-// restart. Nothing is written before the first batch, the process item and the module have been
-// read and checked.
+// restart. A log up to Options.MaxBufferBytes is read and checked whole before anything is
+// written; a longer one is written as it is read under a durable "recovering" mark (the node does
+// not serve a marked process; the next Recover resumes after what was written).
 //
 // Evaluation is not touched: the evaluation cursor stays at 0, so the node recomputes every result
 // (deterministic, DESIGN.md invariant 3) and can serve them all; the checkpoint only shortens later
