@@ -32,7 +32,7 @@ type pusher struct {
 	// in the store, where the next start resumes them).
 	stopped bool
 	stopC   chan struct{}
-	wg     sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 type lane struct{ queue []persistence.PendingPush }
