@@ -28,8 +28,11 @@ type pusher struct {
 	mu     sync.Mutex
 	lanes  map[ans104.ID]*lane
 	quotas map[ans104.ID]*sendQuota
-	stopC  chan struct{}
-	wg     sync.WaitGroup
+	// stopped: no new lane starts (evaluations still finishing during shutdown leave their pushes
+	// in the store, where the next start resumes them).
+	stopped bool
+	stopC   chan struct{}
+	wg      sync.WaitGroup
 }
 
 type lane struct{ queue []persistence.PendingPush }
@@ -109,6 +112,9 @@ func (p *pusher) resume() error {
 func (p *pusher) enqueue(src ans104.ID, pushes []persistence.PendingPush) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
 	l := p.lanes[src]
 	if l == nil {
 		l = &lane{}
@@ -245,6 +251,9 @@ func isPermanent(err error) bool {
 }
 
 func (p *pusher) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
 	close(p.stopC)
 	p.wg.Wait()
 }

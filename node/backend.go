@@ -237,8 +237,18 @@ func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery
 func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
 	if q.To == nil {
 		if last, ok, err := b.n.store.Head(pid); err == nil && ok {
-			if _, err := b.n.host.Result(ctx, pid, last.Nonce); err != nil {
-				return nil, classify(err)
+			for {
+				_, err := b.n.host.Result(ctx, pid, last.Nonce)
+				// The store's head can be a moment ahead of the process's grain (its append is
+				// durable, the grain has not heard yet): then the entry is "not found" briefly.
+				if errors.Is(err, persistence.ErrNotFound) && ctx.Err() == nil {
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					return nil, classify(err)
+				}
+				break
 			}
 		}
 	}

@@ -32,6 +32,8 @@
 //	s.PutCheckpoint(cp)            // zstd memory + SHA-256 of the uncompressed memory
 //	s.LatestCheckpoint(pid, n)     // decompressed and checked against its SHA-256
 //	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
+//	s.PutCronState(c, sync), s.GetCronState(pid), s.CronStates(fn) // the cron index (cron.go): a
+//	                               // hint of each cron process's last ticks; the log is the truth
 //
 // The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
 //
