@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,39 +49,6 @@ type CronConfig struct {
 func DefaultCronConfig() CronConfig {
 	return CronConfig{Processes: 10_000, Interval: "1-second", Duration: 60 * time.Second, Clients: 32, LazyEval: true,
 		Sample: 200, Down: 5 * time.Second, CatchUp: "all", Format: "wasm32-unknown-emscripten2"}
-}
-
-// CronReport holds the figures.
-type CronReport struct {
-	Processes     int     `json:"processes"`
-	Interval      string  `json:"interval"`
-	LazyEval      bool    `json:"lazy_eval"`
-	MaxActive     int     `json:"max_active,omitempty"`
-	Activations   float64 `json:"activations"` // over the window (both incarnations when killed)
-	SpawnSeconds  float64 `json:"spawn_seconds"`
-	WindowSeconds float64 `json:"window_seconds"`
-	// All ticks (the node's histograms, ±12% bucket resolution): assignment timestamp − due, and
-	// end of evaluation − due (eager evaluation only).
-	Ticks            float64 `json:"ticks"`
-	TicksPerSec      float64 `json:"ticks_per_sec"`
-	LateP50ms        float64 `json:"late_p50_ms"`
-	LateP99ms        float64 `json:"late_p99_ms"`
-	EvalLateP50ms    float64 `json:"eval_late_p50_ms"`
-	EvalLateP99ms    float64 `json:"eval_late_p99_ms"`
-	Skipped          float64 `json:"skipped"`
-	SampleLateP50ms  float64 `json:"sample_late_p50_ms"` // exact, from the sample's logs
-	SampleLateP99ms  float64 `json:"sample_late_p99_ms"`
-	SampleLateMaxms  float64 `json:"sample_late_max_ms"`
-	SampleTicks      int     `json:"sample_ticks"`
-	SampleDue        int     `json:"sample_due"`        // ticks due in the sample's logs by the end
-	SampleDuplicates int     `json:"sample_duplicates"` // a sequence twice in one log
-	SampleGaps       int     `json:"sample_gaps"`       // sequences missing between two present ones
-	CPUSeconds       float64 `json:"cpu_seconds"`       // the node's, over the window
-	CPUCores         float64 `json:"cpu_cores"`
-	RSSEnd           uint64  `json:"rss_end"`
-	PeakRSS          uint64  `json:"peak_rss"`
-	Killed           bool    `json:"killed"`
-	LoadAvg          float64 `json:"load_avg"`
 }
 
 // cronNode is the node under test: in this process, or a child process that can be killed.
@@ -229,71 +195,111 @@ func (cn *cronNode) rss() uint64 {
 
 func (cn *cronNode) sampleMem() { cn.peak = max(cn.peak, cn.rss()) }
 
-// RunCron runs the scenario.
-func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
-	rep := CronReport{Processes: cfg.Processes, Interval: cfg.Interval, LazyEval: cfg.LazyEval, MaxActive: cfg.MaxActive}
+// RunCron runs the scenario. Figures over the measured window: ticks, ticks_per_sec, late_p50 and
+// late_p99 (ms, assignment timestamp − due, every tick, from the node's histograms: ±12 % bucket
+// resolution), eval_late_p50/p99 (end of evaluation − due, eager evaluation only), skipped,
+// activations, activations_per_sec; from the logs of the sample (exact): sample_late_p50/p90/p99/max,
+// sample_ticks, sample_due, sample_duplicates, sample_gaps; the node's node_cpu_seconds, cpu_cores,
+// rss_end, peak_rss; spawn_seconds, window_seconds, killed (1 when the node was killed).
+func RunCron(ctx context.Context, cfg CronConfig) (*Report, error) {
+	rep := NewReport("cron")
+	rep.Param("processes", cfg.Processes, "")
+	rep.Param("interval", cfg.Interval, "")
+	rep.Param("duration", cfg.Duration.String(), "")
+	rep.Param("lazy_eval", cfg.LazyEval, "")
+	if cfg.MaxActive > 0 {
+		rep.Param("max_active", cfg.MaxActive, "")
+	}
+	rep.Param("sample", min(cfg.Sample, cfg.Processes), "processes")
+	if cfg.KillAfter > 0 {
+		rep.Param("kill_after", cfg.KillAfter.String(), "")
+		rep.Param("down", cfg.Down.String(), "")
+		rep.Param("cron_catch_up", cfg.CatchUp, "")
+	}
+	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Duration <= 0 {
+		return nil, errors.New("bench: processes, clients and duration must be positive")
+	}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	dir, err := os.MkdirTemp("", "actorweave-bench-cron-")
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	cn, err := startCronNode(ctx, cfg, dir)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer func() { cn.close() }()
 	user, _ := ans104.GenerateEd25519Signer()
 	c := client.New(cn.url, user)
 	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	tags := []ans104.Tag{{Name: "Cron-Interval", Value: cfg.Interval}, {Name: "Cron-Tag-Action", Value: "Tick"}}
 	pids := make([]ans104.ID, cfg.Processes)
-	var done atomic.Int64
-	bar := StartProgress(progress, NewReport("cron"), "spawned", "processes", cfg.Processes)
+	bar := StartProgress(progress, rep, "spawned", "processes", cfg.Processes)
 	start := time.Now()
 	err = parallel(cfg.Clients, cfg.Processes, func(i int) error {
 		pid, err := c.Spawn(ctx, mod, "", nil, tags)
 		pids[i] = pid
-		done.Add(1)
 		bar.Add(1)
 		return err
 	})
 	bar.Stop()
 	if err != nil {
-		return rep, fmt.Errorf("spawn: %w", err)
+		return nil, fmt.Errorf("spawn: %w", err)
 	}
-	rep.SpawnSeconds = time.Since(start).Seconds()
+	rep.Figure("spawn_seconds", time.Since(start).Seconds(), "s")
 
 	// The measured window: the node's counters and CPU at its start and end.
 	h0, err := scrapeCron(ctx, c)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	cpu0 := cn.cpu()
 	wstart := time.Now()
 	fmt.Fprintf(progress, "%d processes ticking every %s; measuring %v\n", cfg.Processes, cfg.Interval, cfg.Duration)
-	memStop := make(chan struct{})
-	memDone := make(chan struct{})
-	go func() {
-		defer close(memDone)
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-memStop:
-				return
-			case <-t.C:
-				cn.sampleMem()
+	// The ticks series: the node's tick counter scraped once a second (a restarted node counts
+	// from zero again: its count then adds to the first incarnation's).
+	var cur atomic.Pointer[client.Client]
+	cur.Store(c)
+	ticksBar := StartProgress(progress, rep, "ticks", "ticks", 0)
+	var memStop, memDone chan struct{}
+	last, base := h0.late.count, 0.0 // one watcher at a time uses them
+	watch := func() {
+		memStop, memDone = make(chan struct{}), make(chan struct{})
+		go func(stop <-chan struct{}, done chan<- struct{}) {
+			defer close(done)
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					cn.sampleMem()
+					if i%2 == 1 {
+						if h, err := scrapeCron(ctx, cur.Load()); err == nil {
+							if h.late.count < last-base { // restarted
+								base = last
+							}
+							if n := base + h.late.count; n > last {
+								ticksBar.Add(int(n - last))
+								last = n
+							}
+						}
+					}
+				}
 			}
-		}
-	}()
+		}(memStop, memDone)
+	}
+	watch()
 	var hKill *cronScrape
+	killed := false
 	if cfg.KillAfter > 0 && cfg.KillAfter < cfg.Duration {
 		_ = sleepCtx(ctx, cfg.KillAfter)
 		if hk, err := scrapeCron(ctx, c); err == nil {
@@ -303,65 +309,69 @@ func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
 		<-memDone
 		fmt.Fprintf(progress, "kill -9 the node; restarting in %v\n", cfg.Down)
 		cn.kill9()
-		rep.Killed = true
+		killed = true
 		_ = sleepCtx(ctx, cfg.Down)
 		if err := cn.spawnChild(); err != nil {
-			return rep, fmt.Errorf("restart: %w", err)
+			ticksBar.Stop()
+			return nil, fmt.Errorf("restart: %w", err)
 		}
 		c = client.New(cn.url, user)
-		memStop, memDone = make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(memDone)
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-memStop:
-					return
-				case <-t.C:
-					cn.sampleMem()
-				}
-			}
-		}()
+		cur.Store(c)
+		watch()
 		_ = sleepCtx(ctx, cfg.Duration-cfg.KillAfter-cfg.Down)
 	} else {
 		_ = sleepCtx(ctx, cfg.Duration)
 	}
+	close(memStop)
+	<-memDone
+	ticksBar.Stop()
 	if ctx.Err() != nil {
-		return rep, ctx.Err()
+		return nil, ctx.Err()
 	}
 	h1, err := scrapeCron(ctx, c)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
-	rep.WindowSeconds = time.Since(wstart).Seconds()
-	rep.CPUSeconds = cn.cpu0 + cn.cpu() - cpu0
-	rep.CPUCores = rep.CPUSeconds / rep.WindowSeconds
-	close(memStop)
-	<-memDone
+	window := time.Since(wstart).Seconds()
+	nodeCPU := cn.cpu0 + cn.cpu() - cpu0
 	cn.sampleMem()
-	rep.RSSEnd, rep.PeakRSS = cn.rss(), cn.peak
-	rep.LoadAvg = loadAvg()
+	rep.Figure("window_seconds", window, "s")
+	rep.Figure("node_cpu_seconds", nodeCPU, "s")
+	rep.Figure("cpu_cores", nodeCPU/window, "cores")
+	rep.Figure("rss_end", float64(cn.rss()), "bytes")
+	rep.Figure("peak_rss", float64(cn.peak), "bytes")
 	// Histograms over the window (the child's restart resets them: the two incarnations add up).
 	late, evalLate := h1.late.minus(h0.late), h1.evalLate.minus(h0.evalLate)
+	var skipped, activations float64
 	if hKill != nil {
 		late = hKill.late.minus(h0.late).plus(h1.late)
 		evalLate = hKill.evalLate.minus(h0.evalLate).plus(h1.evalLate)
-		rep.Skipped = h1.skipped
-		rep.Activations = hKill.activations - h0.activations + h1.activations
+		skipped = h1.skipped
+		activations = hKill.activations - h0.activations + h1.activations
 	} else {
-		rep.Skipped = h1.skipped - h0.skipped
-		rep.Activations = h1.activations - h0.activations
+		skipped = h1.skipped - h0.skipped
+		activations = h1.activations - h0.activations
 	}
-	rep.Ticks = late.count
-	rep.TicksPerSec = late.count / rep.WindowSeconds
-	rep.LateP50ms, rep.LateP99ms = late.quantile(0.5)*1000, late.quantile(0.99)*1000
-	rep.EvalLateP50ms, rep.EvalLateP99ms = evalLate.quantile(0.5)*1000, evalLate.quantile(0.99)*1000
+	rep.Figure("ticks", late.count, "ticks")
+	rep.Figure("ticks_per_sec", late.count/window, "ticks/s")
+	rep.Figure("late_p50", late.quantile(0.5)*1000, "ms")
+	rep.Figure("late_p99", late.quantile(0.99)*1000, "ms")
+	rep.Figure("eval_late_p50", evalLate.quantile(0.5)*1000, "ms")
+	rep.Figure("eval_late_p99", evalLate.quantile(0.99)*1000, "ms")
+	rep.Figure("skipped", skipped, "ticks")
+	rep.Figure("activations", activations, "")
+	rep.Figure("activations_per_sec", activations/window, "/s")
+	if killed {
+		rep.Figure("killed", 1, "")
+	} else {
+		rep.Figure("killed", 0, "")
+	}
 
 	// The sample: exact lateness of the window's ticks and continuity of each log.
 	end := time.Now().UnixMilli()
 	rng := rand.New(rand.NewSource(1))
 	var lates []time.Duration
+	var sampleTicks, sampleDue, dups, gaps int
 	var mu sync.Mutex
 	sample := min(cfg.Sample, cfg.Processes)
 	perm := rng.Perm(cfg.Processes)[:sample]
@@ -377,7 +387,7 @@ func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
 		var maxSeq uint64
 		for _, t := range ticks {
 			if seen[t.seq] {
-				rep.SampleDuplicates++
+				dups++
 				continue
 			}
 			seen[t.seq] = true
@@ -386,26 +396,51 @@ func RunCron(ctx context.Context, cfg CronConfig) (CronReport, error) {
 				lates = append(lates, time.Duration(t.ts-t.due)*time.Millisecond)
 			}
 		}
-		rep.SampleTicks += len(seen)
+		sampleTicks += len(seen)
 		for s := uint64(1); s <= maxSeq; s++ {
 			if !seen[s] {
-				rep.SampleGaps++
+				gaps++
 			}
 		}
 		if every > 0 {
-			rep.SampleDue += int((end/1000 - origin/1000) / every)
+			sampleDue += int((end/1000 - origin/1000) / every)
 		}
 		return nil
 	})
 	if err != nil {
-		return rep, fmt.Errorf("reading sample logs: %w", err)
+		return nil, fmt.Errorf("reading sample logs: %w", err)
 	}
-	sort.Slice(lates, func(i, j int) bool { return lates[i] < lates[j] })
-	rep.SampleLateP50ms, rep.SampleLateP99ms = pct(lates, 0.5), pct(lates, 0.99)
-	if len(lates) > 0 {
-		rep.SampleLateMaxms = float64(lates[len(lates)-1].Microseconds()) / 1000
+	rep.AddLatency("sample_late_", NewLatency("sample tick lateness (assignment - due)", lates))
+	rep.Figure("sample_ticks", float64(sampleTicks), "ticks")
+	rep.Figure("sample_due", float64(sampleDue), "ticks")
+	rep.Figure("sample_duplicates", float64(dups), "ticks")
+	rep.Figure("sample_gaps", float64(gaps), "ticks")
+	if due := float64(cfg.Processes) * window / cronSeconds(cfg.Interval); due > 0 {
+		rep.Note("ticks in the window / due: %.2f (below 1: the node falls behind; the sampled logs hold %d of %d due)", late.count/due, sampleTicks, sampleDue)
 	}
-	return rep, nil
+	if cfg.LazyEval {
+		rep.Note("lazy evaluation: ticks are appended, not evaluated (eval_late is 0)")
+	}
+	return rep.Finish(), nil
+}
+
+// cronSeconds is the period of a "N-second(s)"/"N-minute(s)" Cron-Interval in seconds (0 when
+// not one of those).
+func cronSeconds(interval string) float64 {
+	n, unit, ok := strings.Cut(interval, "-")
+	v, err := strconv.ParseFloat(n, 64)
+	if !ok || err != nil {
+		return 0
+	}
+	switch strings.TrimSuffix(unit, "s") {
+	case "second":
+		return v
+	case "minute":
+		return v * 60
+	case "hour":
+		return v * 3600
+	}
+	return 0
 }
 
 type sampleTick struct {

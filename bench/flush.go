@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +42,9 @@ type FlushConfig struct {
 	Rate float64
 	// LazyEval runs the node with --lazy-eval: no evaluation competes with the flush for the CPU.
 	LazyEval bool
-	Progress io.Writer
+	// NodeConfig, when set, adjusts the in-process node's configuration (flags of the verb).
+	NodeConfig func(*node.Config)
+	Progress   io.Writer
 }
 
 // DefaultFlushConfig: 100 processes, 64 clients, 5,000 messages, 1 s / 4 MiB uploads.
@@ -52,51 +53,44 @@ func DefaultFlushConfig() FlushConfig {
 		Data: "x = (x or 0) + 1; return x", Interval: time.Second, MaxBytes: 4 << 20, Baseline: true}
 }
 
-// FlushReport holds the figures of one run.
-type FlushReport struct {
-	Processes   int     `json:"processes"`
-	Clients     int     `json:"clients"`
-	Messages    int     `json:"messages"`
-	Acked       int     `json:"acked"`
-	AckedPerSec float64 `json:"acked_per_sec"`
-	AckP50ms    float64 `json:"ack_p50_ms"`
-	AckP99ms    float64 `json:"ack_p99_ms"`
-	// Flush lag: from a message's acknowledgement (client side) to the moment GET /{batch id}
-	// returned the Log-Batch holding it.
-	LagP50ms float64 `json:"flush_lag_p50_ms"`
-	LagP90ms float64 `json:"flush_lag_p90_ms"`
-	LagP99ms float64 `json:"flush_lag_p99_ms"`
-	LagMaxMs float64 `json:"flush_lag_max_ms"`
-	Readable int     `json:"readable"` // acknowledged messages found on the gateway
+// flushRun holds the figures of one run (with flushing, or the baseline without).
+type flushRun struct {
+	acked       int
+	ackedPerSec float64
+	ackLat      []time.Duration // acknowledgement latency of every acknowledged message
+	// lags: from a message's acknowledgement (client side) to the moment GET /{batch id} returned
+	// the Log-Batch holding it; one per acknowledged message found on the gateway.
+	lags []time.Duration
 	// Uploads and bytes the node posted (L1 bundles: log batches, checkpoints, module and process
-	// items), and per acknowledged message.
-	Uploads         int64   `json:"uploads"`
-	BytesOnArweave  int64   `json:"bytes_on_arweave"`
-	BytesPerMessage float64 `json:"bytes_per_message"`
-	// LogBytesPerMessage counts only the Log-Batch items (assignment + message + batch overhead).
-	LogBytesPerMessage float64 `json:"log_bytes_per_message"`
-	// UploadMs is the mean time from posting an upload to the gateway accepting it.
-	UploadMs float64 `json:"upload_ms"`
-	Retries  int64   `json:"retries"`
-	// MessageBytes is the average signed message item, AssignmentBytes the node's assignment: the
+	// items); logBytesPerMessage counts only the Log-Batch items (assignment + message + batch
+	// overhead); uploadMs is the mean time from posting an upload to the gateway accepting it.
+	uploads, bytesOnArweave, retries    int64
+	bytesPerMessage, logBytesPerMessage float64
+	uploadMs                            float64
+	// messageBytes is the average signed message item, assignmentBytes the node's assignment: the
 	// floor of what a message costs on Arweave.
-	MessageBytes    float64 `json:"message_bytes"`
-	AssignmentBytes float64 `json:"assignment_bytes"`
-	// Baseline: the same load with flushing off.
-	BaselineAckedPerSec float64 `json:"baseline_acked_per_sec,omitempty"`
-	BaselineAckP99ms    float64 `json:"baseline_ack_p99_ms,omitempty"`
-	Gateway             string  `json:"gateway"`
-	LazyEval            bool    `json:"lazy_eval"`
-	OfferedRate         float64 `json:"offered_rate,omitempty"`
-	LoadAvg             float64 `json:"load_avg"`
-	FirstError          string  `json:"first_error,omitempty"`
+	messageBytes, assignmentBytes float64
+	firstError                    string
 }
 
-// RunFlush runs the scenario.
-func RunFlush(ctx context.Context, cfg FlushConfig) (FlushReport, error) {
-	rep := FlushReport{Processes: cfg.Processes, Clients: cfg.Clients, Messages: cfg.Messages}
+// RunFlush runs the scenario. Figures: acked, acked_per_sec, ack_p50/p90/p99/max (ms),
+// flush_lag_p50/p90/p99/max (ms, acknowledgement → readable on the gateway), readable (acknowledged
+// messages found on the gateway), uploads, upload_ms, retries, bytes_on_arweave,
+// bytes_per_message, log_bytes_per_message, message_bytes, assignment_bytes and, with Baseline,
+// baseline_acked_per_sec, baseline_ack_p99 and ack_ratio_flush_vs_baseline.
+func RunFlush(ctx context.Context, cfg FlushConfig) (*Report, error) {
+	rep := NewReport("flush")
 	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Messages <= 0 {
-		return rep, errors.New("bench: processes, clients and messages must be positive")
+		return nil, errors.New("bench: processes, clients and messages must be positive")
+	}
+	rep.Param("processes", cfg.Processes, "")
+	rep.Param("clients", cfg.Clients, "")
+	rep.Param("messages", cfg.Messages, "")
+	rep.Param("flush_interval", cfg.Interval.String(), "")
+	rep.Param("flush_max_bytes", cfg.MaxBytes, "bytes")
+	rep.Param("lazy_eval", cfg.LazyEval, "")
+	if cfg.Rate > 0 {
+		rep.Param("offered_rate", cfg.Rate, "msgs/s")
 	}
 	progress := cfg.Progress
 	if progress == nil {
@@ -104,51 +98,80 @@ func RunFlush(ctx context.Context, cfg FlushConfig) (FlushReport, error) {
 	}
 	tmp, err := os.MkdirTemp("", "actorweave-bench-flush-")
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	var ar *arlocal.Instance
 	if cfg.Gateway == "" {
 		fmt.Fprintln(progress, "starting arlocal")
 		if ar, err = arlocal.Start(ctx, ""); err != nil {
-			return rep, err
+			return nil, err
 		}
 		defer ar.Stop()
 		cfg.Gateway = ar.URL
 		w, err := ans104.GenerateRSASigner()
 		if err != nil {
-			return rep, err
+			return nil, err
 		}
 		cfg.Wallet = filepath.Join(tmp, "wallet.json")
 		if err := ans104.SaveKeyFile(cfg.Wallet, w); err != nil {
-			return rep, err
+			return nil, err
 		}
 		if err := ar.Mint(ctx, ans104.Address(w.SignatureType(), w.Owner())); err != nil {
-			return rep, err
+			return nil, err
 		}
+		rep.Param("gateway", "arlocal", "")
 	} else if cfg.Wallet == "" {
-		return rep, errors.New("bench: --gateway needs --wallet (an RSA JWK funded on that gateway)")
+		return nil, errors.New("bench: --gateway needs --wallet (an RSA JWK funded on that gateway)")
+	} else {
+		rep.Param("gateway", cfg.Gateway, "")
 	}
-	rep.Gateway = cfg.Gateway
 
-	r, err := runFlushOnce(ctx, cfg, filepath.Join(tmp, "flush"), true, ar, progress)
+	r, err := runFlushOnce(ctx, cfg, filepath.Join(tmp, "flush"), true, ar, rep, progress)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
-	r.Gateway, r.LoadAvg, r.LazyEval, r.OfferedRate = rep.Gateway, loadAvg(), cfg.LazyEval, cfg.Rate
+	rep.Figure("acked", float64(r.acked), "msgs")
+	rep.Figure("acked_per_sec", r.ackedPerSec, "msgs/s")
+	rep.AddLatency("ack_", NewLatency("ack", r.ackLat))
+	rep.Figure("readable", float64(len(r.lags)), "msgs")
+	rep.AddLatency("flush_lag_", NewLatency("flush lag (ack -> readable)", r.lags))
+	rep.Figure("uploads", float64(r.uploads), "")
+	rep.Figure("upload_ms", r.uploadMs, "ms")
+	rep.Figure("retries", float64(r.retries), "")
+	rep.Figure("bytes_on_arweave", float64(r.bytesOnArweave), "bytes")
+	rep.Figure("bytes_per_message", r.bytesPerMessage, "bytes")
+	rep.Figure("log_bytes_per_message", r.logBytesPerMessage, "bytes")
+	rep.Figure("message_bytes", r.messageBytes, "bytes")
+	rep.Figure("assignment_bytes", r.assignmentBytes, "bytes")
+	if floor := r.messageBytes + r.assignmentBytes; floor > 0 {
+		rep.Note("log bytes on Arweave per message / (message + assignment item): %.2f; all bytes (with module, process items, checkpoints): %.2f",
+			r.logBytesPerMessage/floor, r.bytesPerMessage/floor)
+	}
+	if r.firstError != "" {
+		rep.Note("first error: %s", r.firstError)
+	}
 	if cfg.Baseline {
 		fmt.Fprintln(progress, "baseline: the same load with flushing off")
-		b, err := runFlushOnce(ctx, cfg, filepath.Join(tmp, "baseline"), false, nil, progress)
+		b, err := runFlushOnce(ctx, cfg, filepath.Join(tmp, "baseline"), false, nil, rep, progress)
 		if err != nil {
-			return r, err
+			return nil, err
 		}
-		r.BaselineAckedPerSec, r.BaselineAckP99ms = b.AckedPerSec, b.AckP99ms
+		bl := NewLatency("ack (baseline, no flush)", b.ackLat)
+		rep.Latencies = append(rep.Latencies, bl)
+		rep.Figure("baseline_acked_per_sec", b.ackedPerSec, "msgs/s")
+		rep.Figure("baseline_ack_p99", bl.P99, "ms")
+		if b.ackedPerSec > 0 {
+			rep.Figure("ack_ratio_flush_vs_baseline", r.ackedPerSec/b.ackedPerSec, "")
+			rep.Note("acknowledgements/s with flushing / without (same run, the baseline second): %.2f (p99 %.1f ms vs %.1f ms)",
+				r.ackedPerSec/b.ackedPerSec, rep.Figures.Float("ack_p99"), bl.P99)
+		}
 	}
-	return r, nil
+	return rep.Finish(), nil
 }
 
-func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool, ar *arlocal.Instance, progress io.Writer) (FlushReport, error) {
-	rep := FlushReport{Processes: cfg.Processes, Clients: cfg.Clients, Messages: cfg.Messages}
+func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool, ar *arlocal.Instance, report *Report, progress io.Writer) (flushRun, error) {
+	var rep flushRun
 	gw := arweave.NewGateway(cfg.Gateway)
 	// The watcher: for every accepted upload, poll GET /{id} of its items until readable, and
 	// record when each message in a Log-Batch became readable.
@@ -200,6 +223,9 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 		ncfg.Flush.Interval, ncfg.Flush.MaxBytes = cfg.Interval, cfg.MaxBytes
 		ncfg.Flush.OnUpload = watch
 	}
+	if cfg.NodeConfig != nil {
+		cfg.NodeConfig(&ncfg)
+	}
 	n, err := node.Start(ctx, ncfg)
 	if err != nil {
 		return rep, err
@@ -241,14 +267,18 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 	for _, it := range items {
 		msgBytes += it.Size()
 	}
-	rep.MessageBytes = float64(msgBytes) / float64(len(items))
+	rep.messageBytes = float64(msgBytes) / float64(len(items))
 
 	ackAt := make([]time.Time, cfg.Messages)
 	lat := make([]time.Duration, cfg.Messages)
 	ok := make([]bool, cfg.Messages)
 	var next, done, errs atomic.Int64
 	var firstErr atomic.Value
-	bar := StartProgress(progress, NewReport("flush"), "acked", "msgs", cfg.Messages)
+	what := "acked"
+	if !flushOn {
+		what = "acked (baseline, no flush)"
+	}
+	bar := StartProgress(progress, report, what, "msgs", cfg.Messages)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Clients; w++ {
@@ -281,19 +311,16 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 	wg.Wait()
 	ackDur := time.Since(start)
 	bar.Stop()
-	var good []time.Duration
 	for i, l := range lat {
 		if ok[i] {
-			good = append(good, l)
+			rep.ackLat = append(rep.ackLat, l)
 		}
 	}
-	sort.Slice(good, func(i, j int) bool { return good[i] < good[j] })
-	rep.Acked = len(good)
+	rep.acked = len(rep.ackLat)
 	if v := firstErr.Load(); v != nil {
-		rep.FirstError = v.(string)
+		rep.firstError = v.(string)
 	}
-	rep.AckedPerSec = float64(rep.Acked) / ackDur.Seconds()
-	rep.AckP50ms, rep.AckP99ms = pct(good, 0.50), pct(good, 0.99)
+	rep.ackedPerSec = float64(rep.acked) / ackDur.Seconds()
 	if !flushOn {
 		return rep, nil
 	}
@@ -317,31 +344,24 @@ func runFlushOnce(ctx context.Context, cfg FlushConfig, dir string, flushOn bool
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var lags []time.Duration
 	readableMu.Lock()
 	for i, it := range items {
 		if t, in := readable[it.ID()]; ok[i] && in {
-			lags = append(lags, max(0, t.Sub(ackAt[i])))
+			rep.lags = append(rep.lags, max(0, t.Sub(ackAt[i])))
 		}
 	}
 	readableMu.Unlock()
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	rep.Readable = len(lags)
-	rep.LagP50ms, rep.LagP90ms, rep.LagP99ms = pct(lags, 0.50), pct(lags, 0.90), pct(lags, 0.99)
-	if len(lags) > 0 {
-		rep.LagMaxMs = float64(lags[len(lags)-1].Microseconds()) / 1000
-	}
 	// Let the flusher take the module, process items and checkpoints still queued, then count.
 	time.Sleep(2 * cfg.Interval)
 	watchWG.Wait()
 	st := n.Flusher().Stats()
-	rep.Uploads, rep.BytesOnArweave = st.Uploads, st.Bytes
-	rep.BytesPerMessage = float64(st.Bytes) / float64(max(1, rep.Acked))
-	rep.LogBytesPerMessage = float64(st.LogBytes) / float64(max(1, st.Entries))
-	rep.Retries = st.Retries
-	rep.UploadMs = float64(st.UploadTime.Milliseconds()) / float64(max(1, st.Uploads))
+	rep.uploads, rep.bytesOnArweave = st.Uploads, st.Bytes
+	rep.bytesPerMessage = float64(st.Bytes) / float64(max(1, rep.acked))
+	rep.logBytesPerMessage = float64(st.LogBytes) / float64(max(1, st.Entries))
+	rep.retries = st.Retries
+	rep.uploadMs = float64(st.UploadTime.Milliseconds()) / float64(max(1, st.Uploads))
 	readableMu.Lock()
-	rep.AssignmentBytes = float64(asgBytes) / float64(max(1, asgCount))
+	rep.assignmentBytes = float64(asgBytes) / float64(max(1, asgCount))
 	readableMu.Unlock()
 	return rep, nil
 }

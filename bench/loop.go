@@ -3,11 +3,11 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -26,7 +26,9 @@ type LoopConfig struct {
 	SendRate float64       // the node's MaxSendRate (per-process push quota)
 	Module   []byte
 	Format   string
-	Progress io.Writer
+	// NodeConfig, when set, adjusts the in-process node's configuration (flags of the verb).
+	NodeConfig func(*node.Config)
+	Progress   io.Writer
 }
 
 // DefaultLoopConfig: 100 ordinary processes, 50 Evals/s, 20 s phases, the node's default quota.
@@ -34,53 +36,44 @@ func DefaultLoopConfig() LoopConfig {
 	return LoopConfig{Ordinary: 100, Rate: 50, Phase: 20 * time.Second, SendRate: 100, Format: "wasm32-unknown-emscripten2"}
 }
 
-// LoopPhase is one phase's figures: the ordinary processes' send-to-result latency.
-type LoopPhase struct {
-	Name        string  `json:"name"`
-	Requests    int     `json:"requests"`
-	Errors      int     `json:"errors"`
-	P50ms       float64 `json:"p50_ms"`
-	P99ms       float64 `json:"p99_ms"`
-	Maxms       float64 `json:"max_ms"`
-	LoopPerSec  float64 `json:"loop_messages_per_sec"`
-	CPUCores    float64 `json:"cpu_cores"`
-	FirstError  string  `json:"first_error,omitempty"`
-	LoadAverage float64 `json:"load_avg"`
-}
-
-// LoopReport holds the three phases.
-type LoopReport struct {
-	Ordinary int         `json:"ordinary"`
-	Rate     float64     `json:"rate"`
-	SendRate float64     `json:"send_rate"`
-	Phases   []LoopPhase `json:"phases"`
-}
-
-// RunLoop runs the scenario against an in-process node.
-func RunLoop(ctx context.Context, cfg LoopConfig) (LoopReport, error) {
-	rep := LoopReport{Ordinary: cfg.Ordinary, Rate: cfg.Rate, SendRate: cfg.SendRate}
+// RunLoop runs the scenario against an in-process node. Per phase (prefix before_, with_loop_,
+// after_): the ordinary processes' send-to-result latency p50/p90/p99/max (ms, from the scheduled
+// send: open loop), requests, errors, loop_msgs_per_sec (the looping process's log growth),
+// cpu_cores; and with_loop_p50_ratio, with_loop_p99_ratio (with the loop ÷ before).
+func RunLoop(ctx context.Context, cfg LoopConfig) (*Report, error) {
+	rep := NewReport("loop")
+	rep.Param("ordinary", cfg.Ordinary, "processes")
+	rep.Param("rate", cfg.Rate, "Evals/s")
+	rep.Param("phase", cfg.Phase.String(), "")
+	rep.Param("max_send_rate", cfg.SendRate, "pushes/s")
+	if cfg.Ordinary <= 0 || cfg.Rate <= 0 || cfg.Phase <= 0 {
+		return nil, errors.New("bench: ordinary, rate and phase must be positive")
+	}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	dir, err := os.MkdirTemp("", "actorweave-bench-loop-")
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	ncfg := node.DefaultConfig()
 	ncfg.DataDir, ncfg.Listen = dir, "127.0.0.1:0"
 	ncfg.Actors.MaxSendRate = cfg.SendRate
+	if cfg.NodeConfig != nil {
+		cfg.NodeConfig(&ncfg)
+	}
 	n, err := node.Start(ctx, ncfg)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer n.Close(context.Background())
 	user, _ := ans104.GenerateEd25519Signer()
 	c := client.New(n.URL(), user)
 	mod, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	pids := make([]ans104.ID, cfg.Ordinary)
 	if err := parallel(16, cfg.Ordinary, func(i int) error {
@@ -88,11 +81,11 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (LoopReport, error) {
 		pids[i] = pid
 		return err
 	}); err != nil {
-		return rep, err
+		return nil, err
 	}
 	loop, err := c.Spawn(ctx, mod, "", nil, nil)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	eval := []ans104.Tag{{Name: "Action", Value: "Eval"}}
 	// Warm every ordinary process (activation, instance) so that the phases compare like with like.
@@ -103,17 +96,19 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (LoopReport, error) {
 		}
 		return err
 	}); err != nil {
-		return rep, err
+		return nil, err
 	}
-	phase := func(name string) LoopPhase {
+	phase := func(name, prefix string) *Latency {
 		fmt.Fprintf(progress, "phase %q: %v at %.0f Evals/s\n", name, cfg.Phase, cfg.Rate)
-		ph := LoopPhase{Name: name}
 		n0, cpu0, t0 := latestNonce(ctx, c, loop), cpuSeconds(), time.Now()
 		var mu sync.Mutex
 		var lat []time.Duration
+		var errs int
+		var firstErr string
 		var wg sync.WaitGroup
 		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 		every := time.Duration(float64(time.Second) / cfg.Rate)
+		bar := StartProgress(progress, rep, "answered ("+name+")", "Evals", int(cfg.Phase.Seconds()*cfg.Rate))
 		for at := t0; at.Before(t0.Add(cfg.Phase)); at = at.Add(every) {
 			time.Sleep(time.Until(at))
 			pid := pids[rng.Intn(len(pids))]
@@ -125,12 +120,13 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (LoopReport, error) {
 					_, err = c.Result(ctx, pid, id)
 				}
 				d := time.Since(sched)
+				bar.Add(1)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					ph.Errors++
-					if ph.FirstError == "" {
-						ph.FirstError = err.Error()
+					errs++
+					if firstErr == "" {
+						firstErr = err.Error()
 					}
 					return
 				}
@@ -138,34 +134,43 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (LoopReport, error) {
 			}(at)
 		}
 		wg.Wait()
+		bar.Stop()
 		el := time.Since(t0).Seconds()
-		ph.LoopPerSec = float64(latestNonce(ctx, c, loop)-n0) / el
-		ph.CPUCores = (cpuSeconds() - cpu0) / el
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		ph.Requests = len(lat) + ph.Errors
-		ph.P50ms, ph.P99ms = pct(lat, 0.5), pct(lat, 0.99)
-		if len(lat) > 0 {
-			ph.Maxms = float64(lat[len(lat)-1].Microseconds()) / 1000
+		l := NewLatency("ordinary Eval send->result, "+name, lat)
+		rep.AddLatency(prefix, l)
+		rep.Figure(prefix+"requests", float64(len(lat)+errs), "")
+		rep.Figure(prefix+"errors", float64(errs), "")
+		rep.Figure(prefix+"loop_msgs_per_sec", float64(latestNonce(ctx, c, loop)-n0)/el, "msgs/s")
+		rep.Figure(prefix+"cpu_cores", (cpuSeconds()-cpu0)/el, "cores")
+		rep.Figure(prefix+"load_avg", loadAvg(), "")
+		if firstErr != "" {
+			rep.Note("first error (%s): %s", name, firstErr)
 		}
-		ph.LoadAverage = loadAvg()
-		return ph
+		return l
 	}
-	rep.Phases = append(rep.Phases, phase("before"))
+	before := phase("before", "before_")
 	start := `Handlers.Loop = function(msg) ao.send({Target = ao.id, Action = 'Loop'}) end
 ao.send({Target = ao.id, Action = 'Loop'}); return 'looping'`
 	if _, err := c.Send(ctx, loop, []byte(start), eval); err != nil {
-		return rep, err
+		return nil, err
 	}
-	rep.Phases = append(rep.Phases, phase("with loop"))
+	with := phase("with loop", "with_loop_")
 	id, err := c.Send(ctx, loop, []byte("Handlers.Loop = nil; return 'stopped'"), eval)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	if _, err := c.Result(ctx, loop, id); err != nil {
-		return rep, err
+		return nil, err
 	}
-	rep.Phases = append(rep.Phases, phase("after"))
-	return rep, nil
+	phase("after", "after_")
+	if before.P50 > 0 {
+		rep.Figure("with_loop_p50_ratio", with.P50/before.P50, "")
+		rep.Figure("with_loop_p99_ratio", with.P99/max(before.P99, 1e-9), "")
+		rep.Note("ordinary latency with the loop / before (same run): p50 %.2fx, p99 %.2fx", with.P50/before.P50, with.P99/max(before.P99, 1e-9))
+	}
+	rep.Note("the loop's log grew by %.0f msgs/s; --max-send-rate %.0f/s is a token bucket holding one second's worth, so a phase of T seconds can show up to (1 + 1/T) times the quota",
+		rep.Figures.Float("with_loop_loop_msgs_per_sec"), cfg.SendRate)
+	return rep.Finish(), nil
 }
 
 // latestNonce is the nonce of pid's last log entry.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -28,6 +27,9 @@ type benchScenario struct {
 	Keys []string
 	// NoPlot: the report has no series or latency distribution (--plot refuses it).
 	NoPlot bool
+	// Check, when set, makes assertions of the scenario's own on the smoke run's report (say, no
+	// message lost) beyond Keys; an error fails the smoke test.
+	Check func(*bench.Report) error
 }
 
 var benchScenarios = map[string]benchScenario{}
@@ -100,16 +102,4 @@ func readBenchModule(path string) ([]byte, error) {
 		return nil, fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
 	}
 	return wasm, nil
-}
-
-// writeBenchJSON writes a report that is not a bench.Report (append) with the machine it ran on.
-func writeBenchJSON(path, scenario string, report any) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(map[string]any{"scenario": scenario, "machine": bench.ThisMachine(), "report": report}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -2,16 +2,48 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/bench"
 )
 
+func init() {
+	registerBenchScenario(benchScenario{Name: "cron", NewCmd: newBenchCronCmd,
+		Smoke: []string{"--processes", "4", "--clients", "4", "--duration", "2s", "--sample", "4"},
+		Keys:  []string{"ticks", "ticks_per_sec", "late_p50", "late_p99", "sample_ticks", "cpu_cores"},
+		// The sampled logs hold every tick once (no duplicate, no gap), and each sampled process
+		// ticked at least once.
+		Check: func(r *bench.Report) error {
+			if _, ok := r.Figures.Get("sample_duplicates"); !ok {
+				return fmt.Errorf("no sample_duplicates figure")
+			}
+			if d, g := r.Figures.Float("sample_duplicates"), r.Figures.Float("sample_gaps"); d != 0 || g != 0 {
+				return fmt.Errorf("sampled logs: %v duplicated ticks, %v gaps", d, g)
+			}
+			if st, n := r.Figures.Float("sample_ticks"), r.Params.Float("sample"); st < n {
+				return fmt.Errorf("%v ticks in the logs of %v sampled processes", st, n)
+			}
+			return nil
+		}})
+	registerBenchScenario(benchScenario{Name: "loop", NewCmd: newBenchLoopCmd,
+		Smoke: []string{"--ordinary", "3", "--rate", "5", "--phase", "1s", "--max-send-rate", "10", "--node-request-timeout", "2m"},
+		Keys: []string{"before_requests", "before_p50", "before_p99", "with_loop_p50", "with_loop_p99",
+			"with_loop_loop_msgs_per_sec", "after_p50", "with_loop_p50_ratio"},
+		// The looping process is held to --max-send-rate (10/s here; its log also takes the
+		// Evals that start and stop it).
+		Check: func(r *bench.Report) error {
+			if v := r.Figures.Float("with_loop_loop_msgs_per_sec"); v > 3*r.Params.Float("max_send_rate") {
+				return fmt.Errorf("the loop ran at %.0f msgs/s, above its send quota", v)
+			}
+			return nil
+		}})
+}
+
 func newBenchCronCmd() *cobra.Command {
 	cfg := bench.DefaultCronConfig()
-	var module, out string
+	var module string
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "cron",
 		Short: "N processes with a time cron each on one node: tick lateness, CPU and memory; optionally kill -9 and restart part-way",
@@ -21,6 +53,7 @@ minus its due time, over every tick (the node's histograms) and exactly over the
 processes, which are also checked for duplicated and missing ticks. With --kill-after the node runs
 as a child process (this binary's node verb), is killed with SIGKILL that far into the window and
 restarted after --down with --cron-catch-up.`,
+		Args: cobra.NoArgs,
 		Example: `  actorweave bench cron --processes 10000 --interval 1-second --duration 60s
   actorweave bench cron --processes 10000 --duration 60s --kill-after 25s --down 5s`,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -28,22 +61,12 @@ restarted after --down with --cron-catch-up.`,
 			if err != nil {
 				return err
 			}
-			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
+			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunCron(c.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			w := c.OutOrStdout()
-			fmt.Fprintf(w, "cron: %d processes, Cron-Interval %s, lazy evaluation %t, max-active %d, %.0f s window, killed %t, %.0f activations/s, load %.1f\n",
-				rep.Processes, rep.Interval, rep.LazyEval, rep.MaxActive, rep.WindowSeconds, rep.Killed, rep.Activations/rep.WindowSeconds, rep.LoadAvg)
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "ticks/s\tlate p50/p99 ms\teval late p50/p99 ms\tsample late p50/p99/max ms\tsample ticks/due\tdup\tgaps\tskipped\tCPU cores\tRSS end/peak MiB\t")
-			fmt.Fprintf(tw, "%.0f\t%.0f / %.0f\t%.0f / %.0f\t%.0f / %.0f / %.0f\t%d / %d\t%d\t%d\t%.0f\t%.2f\t%.0f / %.0f\t\n",
-				rep.TicksPerSec, rep.LateP50ms, rep.LateP99ms, rep.EvalLateP50ms, rep.EvalLateP99ms,
-				rep.SampleLateP50ms, rep.SampleLateP99ms, rep.SampleLateMaxms, rep.SampleTicks, rep.SampleDue,
-				rep.SampleDuplicates, rep.SampleGaps, rep.Skipped, rep.CPUCores, float64(rep.RSSEnd)/(1<<20), float64(rep.PeakRSS)/(1<<20))
-			tw.Flush()
-			return writeBenchJSON(out, "cron", rep)
+			return rf.emit(c, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -58,44 +81,35 @@ restarted after --down with --cron-catch-up.`,
 	f.DurationVar(&cfg.KillAfter, "kill-after", 0, "run the node as a child process and kill -9 it this far into the window (0: no kill, in-process node)")
 	f.DurationVar(&cfg.Down, "down", cfg.Down, "how long the killed node stays down")
 	f.StringVar(&cfg.CatchUp, "cron-catch-up", cfg.CatchUp, "the child node's --cron-catch-up")
-	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	rf.bind(f)
 	return cmd
 }
 
 func newBenchLoopCmd() *cobra.Command {
 	cfg := bench.DefaultLoopConfig()
-	var module, out string
+	var module string
+	var rf reportFlags
 	cmd := &cobra.Command{
-		Use:     "loop",
-		Short:   "Ordinary processes' Eval latency before, during and after a self-messaging loop next to them (same run)",
+		Use:   "loop",
+		Short: "Ordinary processes' Eval latency before, during and after a self-messaging loop next to them (same run)",
+		Long: `Starts a node in-process with --max-send-rate, spawns --ordinary processes and warms them, then
+offers --rate Evals/s (open loop, latency from the scheduled send to the result) to random ones in
+three phases of --phase each: before, while one more process messages itself in a loop (held to
+the send quota), and after the loop is stopped. Reports each phase's latency and the loop's rate,
+and the with-loop/before latency ratios.`,
+		Args:    cobra.NoArgs,
 		Example: `  actorweave bench loop --ordinary 100 --rate 50 --phase 20s`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			wasm, err := readBenchModule(module)
 			if err != nil {
 				return err
 			}
-			cfg.Module, cfg.Progress = wasm, c.ErrOrStderr()
+			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunLoop(c.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			w := c.OutOrStdout()
-			fmt.Fprintf(w, "loop: %d ordinary processes, %.0f Evals/s offered (send to result, open loop), --max-send-rate %.0f\n", rep.Ordinary, rep.Rate, rep.SendRate)
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "phase\trequests\terrors\tp50 ms\tp99 ms\tmax ms\tloop msgs/s\tCPU cores\tload\t")
-			for _, p := range rep.Phases {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f\t%.1f\t\n", p.Name, p.Requests, p.Errors, p.P50ms, p.P99ms, p.Maxms, p.LoopPerSec, p.CPUCores, p.LoadAverage)
-			}
-			tw.Flush()
-			if len(rep.Phases) == 3 && rep.Phases[0].P50ms > 0 {
-				fmt.Fprintf(w, "with loop / before: p50 %.2fx, p99 %.2fx\n", rep.Phases[1].P50ms/rep.Phases[0].P50ms, rep.Phases[1].P99ms/max(rep.Phases[0].P99ms, 1e-9))
-			}
-			for _, p := range rep.Phases {
-				if p.FirstError != "" {
-					fmt.Fprintf(w, "first error (%s): %s\n", p.Name, p.FirstError)
-				}
-			}
-			return writeBenchJSON(out, "loop", rep)
+			return rf.emit(c, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -104,6 +118,7 @@ func newBenchLoopCmd() *cobra.Command {
 	f.Float64Var(&cfg.Rate, "rate", cfg.Rate, "Evals per second offered to them")
 	f.DurationVar(&cfg.Phase, "phase", cfg.Phase, "length of each phase (before, with the loop, after)")
 	f.Float64Var(&cfg.SendRate, "max-send-rate", cfg.SendRate, "the node's per-process push quota")
-	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	cfg.NodeConfig = bindNodeFlags(f)
+	rf.bind(f)
 	return cmd
 }

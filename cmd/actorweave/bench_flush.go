@@ -2,16 +2,35 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/bench"
 )
 
+func init() {
+	registerBenchScenario(benchScenario{Name: "flush", NewCmd: newBenchFlushCmd,
+		Smoke: []string{"--processes", "2", "--clients", "2", "--messages", "10", "--flush-interval", "100ms",
+			"--baseline=false", "--node-request-timeout", "2m"},
+		Keys: []string{"acked", "readable", "flush_lag_p50", "flush_lag_p99", "bytes_per_message", "log_bytes_per_message", "uploads"},
+		// Every acknowledged message must be readable on the gateway, and a message costs there
+		// at least its own item.
+		Check: func(r *bench.Report) error {
+			acked, readable, msgs := r.Figures.Float("acked"), r.Figures.Float("readable"), r.Params.Float("messages")
+			if acked != msgs || readable != acked {
+				return fmt.Errorf("acked %v, readable %v of %v messages", acked, readable, msgs)
+			}
+			if lb, mb := r.Figures.Float("log_bytes_per_message"), r.Figures.Float("message_bytes"); !(lb > mb && mb > 0) {
+				return fmt.Errorf("log bytes per message %v, message item %v bytes", lb, mb)
+			}
+			return nil
+		}})
+}
+
 func newBenchFlushCmd() *cobra.Command {
 	cfg := bench.DefaultFlushConfig()
-	var module, out string
+	var module string
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "flush",
 		Short: "Arweave flush under ingest load: lag from acknowledgement to readable on the gateway, bytes on Arweave per message",
@@ -20,7 +39,8 @@ func newBenchFlushCmd() *cobra.Command {
 messages to --processes processes from --clients clients, then waits until every acknowledged
 message is readable on the gateway (GET /{id} of the Log-Batch holding it) and reports the flush lag
 (acknowledgement → readable) p50/p90/p99/max and the bytes posted to Arweave per message. With
---baseline (default) the same load runs first with flushing off, for the acknowledgement ratio.`,
+--baseline (default) the same load runs again with flushing off, for the acknowledgement ratio.`,
+		Args:    cobra.NoArgs,
 		Example: `  make deps && actorweave bench flush --processes 100 --clients 64 --messages 5000 --out flush.json`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			wasm, err := readBenchModule(module)
@@ -28,30 +48,12 @@ message is readable on the gateway (GET /{id} of the Log-Batch holding it) and r
 				return err
 			}
 			cfg.Module = wasm
-			cfg.Progress = c.ErrOrStderr()
+			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunFlush(c.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			w := c.OutOrStdout()
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "processes\tclients\tacked\tacked/s\tack p99 ms\tlag p50 ms\tlag p90 ms\tlag p99 ms\tlag max ms\tuploads\tupload ms\tbytes/msg\tlog bytes/msg\tmsg+asg bytes\tload\t")
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t\n", rep.Processes, rep.Clients, rep.Acked,
-				rep.AckedPerSec, rep.AckP99ms, rep.LagP50ms, rep.LagP90ms, rep.LagP99ms, rep.LagMaxMs, rep.Uploads, rep.UploadMs,
-				rep.BytesPerMessage, rep.LogBytesPerMessage, rep.MessageBytes+rep.AssignmentBytes, rep.LoadAvg)
-			tw.Flush()
-			if rep.BaselineAckedPerSec > 0 {
-				fmt.Fprintf(w, "acknowledgements/s with flushing / without (same run): %.2f (p99 %.1f ms vs %.1f ms)\n",
-					rep.AckedPerSec/rep.BaselineAckedPerSec, rep.AckP99ms, rep.BaselineAckP99ms)
-			}
-			if rep.MessageBytes+rep.AssignmentBytes > 0 {
-				fmt.Fprintf(w, "log bytes on Arweave per message / (message + assignment item): %.2f; all bytes (with module, process items, checkpoints): %.2f\n",
-					rep.LogBytesPerMessage/(rep.MessageBytes+rep.AssignmentBytes), rep.BytesPerMessage/(rep.MessageBytes+rep.AssignmentBytes))
-			}
-			if rep.FirstError != "" {
-				fmt.Fprintln(c.ErrOrStderr(), "first error:", rep.FirstError)
-			}
-			return writeBenchJSON(out, "flush", rep)
+			return rf.emit(c, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -67,6 +69,7 @@ message is readable on the gateway (GET /{id} of the Log-Batch holding it) and r
 	f.Float64Var(&cfg.Rate, "rate", 0, "open loop: offer this many messages/s in total (0: as fast as the clients go)")
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", false, "node evaluates only on demand: no evaluation competes with the flush (and arlocal) for the CPU")
 	f.BoolVar(&cfg.Baseline, "baseline", cfg.Baseline, "also run the load with flushing off (acknowledgement ratio)")
-	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
+	cfg.NodeConfig = bindNodeFlags(f)
+	rf.bind(f)
 	return cmd
 }

@@ -74,6 +74,11 @@ func TestBenchScenariosSmoke(t *testing.T) {
 					t.Errorf("figure %s = %v (present %t), want a positive number", k, got.Value, ok)
 				}
 			}
+			if s.Check != nil {
+				if err := s.Check(rep); err != nil {
+					t.Errorf("%s: %v\n%s", s.Name, err, stdout.String())
+				}
+			}
 			m := rep.Machine
 			if m.Cores <= 0 || m.GoVersion == "" || m.MemoryBytes == 0 || rep.PeakRSSBytes == 0 || rep.Seconds <= 0 {
 				t.Errorf("machine or resources missing: %+v, peak RSS %d, %f s", m, rep.PeakRSSBytes, rep.Seconds)
