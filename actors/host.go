@@ -64,6 +64,9 @@ func DefaultConfig() Config {
 type Deps struct {
 	Store  *persistence.Store
 	Engine *runtime.Engine
+	// Replication, when set, makes every append durable on the process's backup node first and
+	// hands processes over between owners (cluster/replication). Nil: a single node.
+	Replication Replication
 	// Signer is the node key: it signs assignments and pushed items.
 	Signer ans104.Signer
 	// Clock returns the scheduler's wall clock in ms; BlockHeight the current Arweave height.

@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -52,6 +53,9 @@ func classify(err error) error {
 		kind = api.ErrTimeout
 	case errors.Is(err, actors.ErrBusy):
 		kind = api.ErrUnavailable
+	case errors.Is(err, replication.ErrBackupUnreachable), errors.Is(err, replication.ErrNoBackup),
+		errors.Is(err, replication.ErrNotOwner), errors.Is(err, replication.ErrResync):
+		kind = api.ErrUnavailable // the write is durable nowhere: retry (the owner or backup is changing)
 	default:
 		return err
 	}

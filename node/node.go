@@ -18,6 +18,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -36,6 +37,12 @@ type Config struct {
 	Runtime     runtime.Config
 	Store       persistence.Options
 	Logger      *slog.Logger
+	// Replication configures backup replication; Factor 0 means 2 when the node has a placement (a
+	// cluster) and 1 alone (--replication-factor).
+	Replication replication.Config
+	// Placement names each process's owner and backup (Proto.Actor addresses). Nil: no backups,
+	// unless cluster membership provides it. Tests and static deployments set it.
+	Placement replication.Placement
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -64,6 +71,7 @@ type Node struct {
 	ln     net.Listener
 	height atomic.Uint64
 	served chan error
+	repl   *replication.Replicator
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.
@@ -99,6 +107,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		n.engine.Close(ctx)
 		n.store.Close()
+		return nil, err
+	}
+	if err := n.startReplication(); err != nil {
+		n.Close(ctx)
 		return nil, err
 	}
 	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)

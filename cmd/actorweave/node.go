@@ -73,6 +73,8 @@ over the environment, which wins over the file.`,
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address to serve on")
 	f.StringVar(&cfg.KeyFile, "key", "", "node key, a JWK (ed25519 or Arweave RSA); default: <data>/node-key.json, an ed25519 key created on first start")
 	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
+	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup (default in a cluster), 1 = owner only (default alone)")
+	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "how long the owner waits for its backup before refusing a write (503)")
 	bindItemLimits(f, &cfg.API.Limits)
 	f.DurationVar(&cfg.API.ResultTimeout, "result-timeout", cfg.API.ResultTimeout, "how long GET /result and dry-runs wait for an evaluation")
 	f.DurationVar(&cfg.API.RequestTimeout, "request-timeout", cfg.API.RequestTimeout, "bound of every other request")

@@ -1,0 +1,39 @@
+package actors
+
+import (
+	"context"
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorweave/actorweave/cluster/replication"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// Replication is what the process actor needs from cluster/replication (*replication.Replicator):
+// the hand-over when an activation starts, and making each batch durable on the backup before the
+// local append. Nil (Deps.Replication) runs a single node: appends are local only.
+type Replication interface {
+	// Activate fences the backup with a higher epoch and brings the local log and the backup's
+	// level; afterwards the store's epoch is this owner's epoch.
+	Activate(ctx context.Context, pid persistence.ID) error
+	// Replicate returns once entries are durable on the backup; only then are they appended here.
+	Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error
+	// Forget drops what is cached about pid (on passivation: the next activation syncs again).
+	Forget(pid persistence.ID)
+}
+
+// maxReschedules bounds how often one submit is scheduled again after its batch was refused with
+// replication.ErrResync (the log changed under the activation during a hand-over).
+const maxReschedules = 3
+
+// reschedulable reports whether a failed batch should be scheduled again rather than failed: the
+// replicator re-synchronised the log (nothing was written) and the caller's request still stands.
+func reschedulable(err error) bool { return errors.Is(err, replication.ErrResync) }
+
+// System is the node's actor system (cluster/replication serves its actor on it).
+func (h *Host) System() *actor.ActorSystem { return h.system }
+
+// SetReplication makes every process replicate its appends through r. Call it before the node
+// serves requests: activations read it without a lock.
+func (h *Host) SetReplication(r Replication) { h.deps.Replication = r }
