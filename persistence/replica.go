@@ -93,10 +93,11 @@ func (s *Store) batchEntry(b *pebble.Batch, pid ID, e *Entry) {
 // HeadState is what a replica holds of a process: its epoch, its log length and the hash chain of
 // its last entry. Known is false when the process is not registered here.
 type HeadState struct {
-	Known  bool
-	Epoch  uint64
-	Count  uint64
-	LastHC ID
+	Known   bool
+	Epoch   uint64
+	Count   uint64
+	LastHC  ID
+	LastAsg ID // assignment id of the last entry: with LastHC it pins the whole log (its next link)
 }
 
 // RaiseEpoch fences pid for a new owner: it raises the epoch to max(current+1, min) durably, under
@@ -115,7 +116,7 @@ func (s *Store) RaiseEpoch(ctx context.Context, pid ID, min uint64) (HeadState, 
 			return false, fmt.Errorf("persistence: raise epoch of %s: %w", b64(pid), err)
 		}
 		hd.epoch = epoch
-		st = HeadState{Known: true, Epoch: epoch, Count: hd.count, LastHC: hd.lastHC}
+		st = HeadState{Known: true, Epoch: epoch, Count: hd.count, LastHC: hd.lastHC, LastAsg: hd.lastAsgID}
 		return true, nil
 	})
 	return st, err
@@ -125,8 +126,73 @@ func (s *Store) RaiseEpoch(ctx context.Context, pid ID, min uint64) (HeadState, 
 func (s *Store) State(ctx context.Context, pid ID) (HeadState, error) {
 	var st HeadState
 	err := s.withHead(ctx, pid, func(hd *head) (bool, error) {
-		st = HeadState{Known: hd.exists, Epoch: hd.epoch, Count: hd.count, LastHC: hd.lastHC}
+		st = HeadState{Known: hd.exists, Epoch: hd.epoch, Count: hd.count, LastHC: hd.lastHC, LastAsg: hd.lastAsgID}
 		return true, nil
 	})
 	return st, err
+}
+
+// TruncateFrom drops pid's log entries from nonce from on, for an owner at ownership epoch epoch
+// (raised here if higher, in the same batch). It is how a replica sheds a tail that diverged from the
+// owner's log: entries a stale owner or a crash left on it that nobody acknowledged (an
+// acknowledged entry is on the owner and backup of its epoch, and every later owner's log holds it).
+// Refused: ErrStaleEpoch if epoch is below the process's; ErrInvalid if any dropped entry was
+// already evaluated here (evaluated entries were acknowledged: they are never a diverged tail).
+func (s *Store) TruncateFrom(ctx context.Context, pid ID, from, epoch uint64) error {
+	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
+		switch {
+		case !hd.exists:
+			return true, newErr(ErrUnknownProcess, "truncate process "+b64(pid))
+		case epoch < hd.epoch:
+			return true, newErr(ErrStaleEpoch, fmt.Sprintf("truncate process %s from an owner at epoch %d: current epoch is %d", b64(pid), epoch, hd.epoch))
+		case from >= hd.count:
+			return true, nil
+		}
+		cur, err := s.cursor(pid)
+		if err != nil {
+			return true, err
+		}
+		if cur > from {
+			return true, newErr(ErrInvalid, fmt.Sprintf("truncate process %s from nonce %d: entries up to %d are evaluated here", b64(pid), from, cur-1))
+		}
+		var prev Entry
+		if from > 0 {
+			v, ok, err := s.get(logKey(pid, from-1))
+			if err != nil || !ok {
+				return true, fmt.Errorf("persistence: truncate %s: entry %d: %v", b64(pid), from-1, err)
+			}
+			if prev, err = decodeEntry(pid, from-1, v); err != nil {
+				return true, err
+			}
+		}
+		b := s.db.NewBatch()
+		for n := from; n < hd.count; n++ {
+			v, ok, err := s.get(logKey(pid, n))
+			if err != nil || !ok {
+				b.Close()
+				return true, fmt.Errorf("persistence: truncate %s: entry %d: %v", b64(pid), n, err)
+			}
+			e, err := decodeEntry(pid, n, v)
+			if err != nil {
+				b.Close()
+				return true, err
+			}
+			_ = b.Delete(logKey(pid, n), nil)
+			_ = b.Delete(tsKey(pid, e.Timestamp, n), nil)
+			_ = b.Delete(assignmentKey(e.AssignmentID), nil)
+			if e.MessageID != (ID{}) {
+				_ = b.Delete(msgKey(e.MessageID, pid), nil)
+			}
+		}
+		if epoch > hd.epoch {
+			_ = b.Set(epochKey(pid), binary.BigEndian.AppendUint64(nil, epoch), nil)
+		}
+		if err := s.commit(b); err != nil {
+			return false, fmt.Errorf("persistence: truncate %s from %d: %w", b64(pid), from, err)
+		}
+		hd.epoch = max(hd.epoch, epoch)
+		hd.count = from
+		hd.lastHC, hd.lastAsgID = prev.HashChain, prev.AssignmentID
+		return true, nil
+	})
 }

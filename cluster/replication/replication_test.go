@@ -186,6 +186,11 @@ func (m *member) do(in cmd) reply {
 			return errReply(err)
 		}
 		return o.load()
+	case "replicate-only": // a batch the backup took but the owner never appended (it crashed)
+		if err := m.repl.Replicate(ctx, pid, o.epoch, o.batch(in.N)); err != nil {
+			return errReply(err)
+		}
+		return o.load()
 	case "resend": // replicate entries [from, count) again, as a retry after a lost reply would
 		page, err := m.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce, From: persistence.Bound(int64(in.From) - 1)})
 		if err != nil {
@@ -198,7 +203,7 @@ func (m *member) do(in cmd) reply {
 		s := m.repl.Stats()
 		return reply{Stats: map[string]int64{"pulled": s.Pulled.Load(), "caughtUp": s.CaughtUp.Load(),
 			"replicated": s.Replicated.Load(), "replica": s.ReplicaEntries.Load(), "sent": s.BytesSent.Load(),
-			"received": s.BytesReceived.Load()}}
+			"received": s.BytesReceived.Load(), "truncated": s.Truncated.Load()}}
 	case "exit":
 		m.repl.Stop()
 		m.store.Close()
@@ -559,4 +564,52 @@ func TestReplicationBackupUnreachable(t *testing.T) {
 	a.must(cmd{Op: "load", PID: pid})
 	a.must(cmd{Op: "write", PID: pid, N: 1})
 	sameLog(t, pid, 3, a, cc)
+}
+
+// TestReplicationDivergedTail: a backup holds an entry its owner never appended (the owner crashed,
+// or was deposed, between the backup's fsync and its own), the owner moves on with another backup
+// at a higher epoch, and the old backup comes back. Whichever side it returns on, as backup (its
+// tail is truncated and it is caught up) or as owner (it truncates its own tail and pulls), the
+// later epoch's history wins and the copies end identical; nothing acknowledged is lost.
+func TestReplicationDivergedTail(t *testing.T) {
+	c := newCluster(t)
+	a, b, cc := c.start(Config{}), c.start(Config{}), c.start(Config{})
+	for _, returnsAsOwner := range []bool{false, true} {
+		pid := newPID(t)
+		place(pid, a, b, a, b, cc)
+		a.must(cmd{Op: "spawn", PID: pid})
+		a.must(cmd{Op: "write", PID: pid, N: 5})
+		a.must(cmd{Op: "replicate-only", PID: pid, N: 2}) // B: 7 entries, A: 6 (spawn entry + 5)
+		rb := b.must(cmd{Op: "state", PID: pid})
+		// B is gone for a while: A continues with C, at a new epoch.
+		place(pid, a, cc, a, cc)
+		if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "resync" {
+			t.Fatalf("first write with the new backup: %+v", r)
+		}
+		a.must(cmd{Op: "load", PID: pid})
+		ra := a.must(cmd{Op: "write", PID: pid, N: 3})
+		if ra.Count != 8 || rb.Count != 7 {
+			t.Fatalf("setup: owner %d entries, old backup %d", ra.Count, rb.Count)
+		}
+		if returnsAsOwner {
+			place(pid, b, a, a, b, cc)
+			b.must(cmd{Op: "activate", PID: pid})
+			b.must(cmd{Op: "write", PID: pid, N: 2})
+			sameLog(t, pid, 10, b, a)
+			if s := b.must(cmd{Op: "stats"}).Stats; s["truncated"] == 0 {
+				t.Fatal("the returning owner did not drop its diverged tail")
+			}
+		} else {
+			place(pid, a, b, a, b, cc)
+			if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "resync" {
+				t.Fatalf("first write with the returning backup: %+v", r)
+			}
+			a.must(cmd{Op: "load", PID: pid})
+			a.must(cmd{Op: "write", PID: pid, N: 2})
+			sameLog(t, pid, 10, a, b)
+			if s := b.must(cmd{Op: "stats"}).Stats; s["truncated"] == 0 {
+				t.Fatal("the returning backup's diverged tail was not truncated")
+			}
+		}
+	}
 }

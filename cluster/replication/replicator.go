@@ -73,6 +73,7 @@ type Stats struct {
 	Pulled         atomic.Int64 // entries pulled from a backup on activation
 	ReplicaEntries atomic.Int64 // entries this node appended as a replica
 	Syncs          atomic.Int64 // activations synced with a backup
+	Truncated      atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
 }
 
 // Replicator is both sides of replication on one node: it serves the replication actor for its
@@ -200,6 +201,11 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 		return fmt.Errorf("process %s: fence on %s: %s", b64(pid), backup, rep.Detail)
 	}
 	epoch := rep.Epoch
+	if local.Known {
+		if err := r.reconcile(ctx, pid, backup, epoch, &local, rep); err != nil {
+			return err
+		}
+	}
 	switch {
 	case !local.Known:
 		if err := r.pull(ctx, pid, backup, epoch, 0, rep.Count, true); err != nil {
@@ -216,15 +222,99 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 		if err := r.push(ctx, pid, backup, epoch, rep.Count, false); err != nil {
 			return err
 		}
-	default:
-		if toID(rep.LastHashChain) != local.LastHC {
-			return fmt.Errorf("process %s: %w: %d entries on both %s and %s, different last links", b64(pid), ErrDiverged, local.Count, r.self, backup)
-		}
 	}
 	if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
 		return err
 	}
 	r.remember(pid, syncState{epoch: epoch, backup: backup})
+	return nil
+}
+
+// reconcile finds where the local log and the backup's stop agreeing, if they do, and drops the tail
+// of the side whose entry there has the lower epoch (the rule of Raft's log matching: a later epoch's
+// history wins; the other tail was never acknowledged, see persistence.TruncateFrom). It updates
+// local.Count and rep.Count to what is left.
+func (r *Replicator) reconcile(ctx context.Context, pid persistence.ID, backup string, epoch uint64, local *persistence.HeadState, rep *replpb.Reply) error {
+	common := min(local.Count, rep.Count)
+	if common == 0 {
+		return nil
+	}
+	// The backup's entries from lo on, fetched in windows as the walk goes back.
+	remote := map[uint64]persistence.Entry{}
+	fetch := func(lo, hi uint64) error {
+		for lo < hi {
+			f, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:], From: lo, Max: uint32(min(hi-lo, uint64(r.cfg.CatchUpEntries)))})
+			if err != nil {
+				return err
+			}
+			if f.Code != replpb.Code_OK || len(f.Entries) == 0 {
+				return fmt.Errorf("process %s: fetch %d from %s: %s", b64(pid), lo, backup, f.Detail)
+			}
+			for _, w := range f.Entries {
+				remote[w.Nonce] = entryFromWire(pid, w)
+			}
+			lo += uint64(len(f.Entries))
+		}
+		return nil
+	}
+	same := func(n uint64) (bool, persistence.Entry, persistence.Entry, error) {
+		le, err := r.store.Entry(pid, n)
+		if err != nil {
+			return false, le, le, err
+		}
+		if n == rep.Count-1 && len(rep.LastAssignment) > 0 {
+			if toID(rep.LastAssignment) == le.AssignmentID && toID(rep.LastHashChain) == le.HashChain {
+				return true, le, le, nil
+			}
+		}
+		re, ok := remote[n]
+		if !ok {
+			if err := fetch(n-min(n, 63), n+1); err != nil {
+				return false, le, le, err
+			}
+			re = remote[n]
+		}
+		return re.AssignmentID == le.AssignmentID && re.HashChain == le.HashChain, le, re, nil
+	}
+	ok, _, _, err := same(common - 1)
+	if err != nil || ok {
+		return err // equal assignment and link at n: the whole prefix 0..n agrees
+	}
+	// Walk back to the first nonce where they differ.
+	d := common - 1
+	for d > 0 {
+		ok, _, _, err := same(d - 1)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		d--
+	}
+	_, le, re, err := same(d)
+	if err != nil {
+		return err
+	}
+	r.stats.Truncated.Add(1)
+	switch {
+	case le.Epoch > re.Epoch:
+		t, err := r.call(ctx, backup, &replpb.Truncate{Process: pid[:], Epoch: epoch, From: d, FromNode: r.self})
+		if err != nil {
+			return err
+		}
+		if t.Code != replpb.Code_OK {
+			return fmt.Errorf("process %s: truncate %s from %d: %s", b64(pid), backup, d, t.Detail)
+		}
+		rep.Count = d
+	case re.Epoch > le.Epoch:
+		if err := r.store.TruncateFrom(ctx, pid, d, epoch); err != nil {
+			return err
+		}
+		local.Count = d
+	default:
+		return fmt.Errorf("process %s: %w: entry %d differs between %s and %s at the same epoch %d", b64(pid), ErrDiverged, d, r.self, backup, le.Epoch)
+	}
 	return nil
 }
 

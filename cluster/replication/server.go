@@ -36,6 +36,8 @@ func (s *server) Receive(ctx actor.Context) {
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fence(c, m) })
 	case *replpb.Fetch:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fetch(c, m) })
+	case *replpb.Truncate:
+		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
 	}
 }
 
@@ -55,7 +57,7 @@ func (s *server) state(ctx context.Context, pid persistence.ID, r *replpb.Reply)
 		return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
 	}
 	r.Known, r.Epoch, r.Count = st.Known, st.Epoch, st.Count
-	r.LastHashChain = st.LastHC[:]
+	r.LastHashChain, r.LastAssignment = st.LastHC[:], st.LastAsg[:]
 	if !st.Known && r.Code == replpb.Code_OK {
 		r.Code = replpb.Code_UNKNOWN_PROCESS
 	}
@@ -119,7 +121,7 @@ func (s *server) fence(ctx context.Context, m *replpb.Fence) *replpb.Reply {
 	case err != nil:
 		return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
 	}
-	return &replpb.Reply{Known: true, Epoch: st.Epoch, Count: st.Count, LastHashChain: st.LastHC[:]}
+	return &replpb.Reply{Known: true, Epoch: st.Epoch, Count: st.Count, LastHashChain: st.LastHC[:], LastAssignment: st.LastAsg[:]}
 }
 
 func (s *server) fetch(ctx context.Context, m *replpb.Fetch) *replpb.Reply {
@@ -146,4 +148,21 @@ func (s *server) fetch(ctx context.Context, m *replpb.Fetch) *replpb.Reply {
 	}
 	r.Entries = entriesToWire(page.Entries)
 	return r
+}
+
+func (s *server) truncate(ctx context.Context, m *replpb.Truncate) *replpb.Reply {
+	pid := toID(m.Process)
+	err := s.store.TruncateFrom(ctx, pid, m.From, m.Epoch)
+	r := &replpb.Reply{}
+	switch {
+	case err == nil:
+		s.stats.Truncated.Add(1)
+	case errors.Is(err, persistence.ErrStaleEpoch):
+		r.Code, r.Detail = replpb.Code_STALE_EPOCH, err.Error()
+	case errors.Is(err, persistence.ErrUnknownProcess):
+		r.Code, r.Detail = replpb.Code_UNKNOWN_PROCESS, err.Error()
+	default:
+		r.Code, r.Detail = replpb.Code_FAILED, err.Error()
+	}
+	return s.state(ctx, pid, r)
 }

@@ -554,24 +554,95 @@ func (x *Fetch) GetWithRecord() bool {
 	return false
 }
 
-// Reply answers Append, Fence and Fetch: the replica's state after the request.
-type Reply struct {
+// Truncate: the owner (at epoch) tells a replica to drop its entries from `from` on: a tail that
+// diverged from the owner's log at a lower epoch, which nobody acknowledged.
+type Truncate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=actorweave.replication.v1.Code" json:"code,omitempty"`
-	Detail        string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"` // the replica's epoch for the process
-	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"` // entries in the replica's log (= next nonce)
-	LastHashChain []byte                 `protobuf:"bytes,5,opt,name=last_hash_chain,json=lastHashChain,proto3" json:"last_hash_chain,omitempty"`
-	Known         bool                   `protobuf:"varint,6,opt,name=known,proto3" json:"known,omitempty"`    // the replica holds the process
-	Entries       []*Entry               `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"` // Fetch
-	Record        *Process               `protobuf:"bytes,8,opt,name=record,proto3" json:"record,omitempty"`   // Fetch with_record
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	From          uint64                 `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
+	FromNode      string                 `protobuf:"bytes,4,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *Truncate) Reset() {
+	*x = Truncate{}
+	mi := &file_replication_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Truncate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Truncate) ProtoMessage() {}
+
+func (x *Truncate) ProtoReflect() protoreflect.Message {
+	mi := &file_replication_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Truncate.ProtoReflect.Descriptor instead.
+func (*Truncate) Descriptor() ([]byte, []int) {
+	return file_replication_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Truncate) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *Truncate) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Truncate) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *Truncate) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
+// Reply answers Append, Fence and Fetch: the replica's state after the request.
+type Reply struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Code           Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=actorweave.replication.v1.Code" json:"code,omitempty"`
+	Detail         string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	Epoch          uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"` // the replica's epoch for the process
+	Count          uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"` // entries in the replica's log (= next nonce)
+	LastHashChain  []byte                 `protobuf:"bytes,5,opt,name=last_hash_chain,json=lastHashChain,proto3" json:"last_hash_chain,omitempty"`
+	Known          bool                   `protobuf:"varint,6,opt,name=known,proto3" json:"known,omitempty"`                                        // the replica holds the process
+	Entries        []*Entry               `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`                                     // Fetch
+	Record         *Process               `protobuf:"bytes,8,opt,name=record,proto3" json:"record,omitempty"`                                       // Fetch with_record
+	LastAssignment []byte                 `protobuf:"bytes,9,opt,name=last_assignment,json=lastAssignment,proto3" json:"last_assignment,omitempty"` // assignment id of the replica's last entry
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_replication_proto_msgTypes[6]
+	mi := &file_replication_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +654,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_replication_proto_msgTypes[6]
+	mi := &file_replication_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +667,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_replication_proto_rawDescGZIP(), []int{6}
+	return file_replication_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Reply) GetCode() Code {
@@ -655,6 +726,13 @@ func (x *Reply) GetRecord() *Process {
 	return nil
 }
 
+func (x *Reply) GetLastAssignment() []byte {
+	if x != nil {
+		return x.LastAssignment
+	}
+	return nil
+}
+
 var File_replication_proto protoreflect.FileDescriptor
 
 const file_replication_proto_rawDesc = "" +
@@ -701,7 +779,12 @@ const file_replication_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x10\n" +
 	"\x03max\x18\x03 \x01(\rR\x03max\x12\x1f\n" +
 	"\vwith_record\x18\x04 \x01(\bR\n" +
-	"withRecord\"\xb6\x02\n" +
+	"withRecord\"k\n" +
+	"\bTruncate\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1b\n" +
+	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"\xdf\x02\n" +
 	"\x05Reply\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.actorweave.replication.v1.CodeR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x14\n" +
@@ -710,7 +793,8 @@ const file_replication_proto_rawDesc = "" +
 	"\x0flast_hash_chain\x18\x05 \x01(\fR\rlastHashChain\x12\x14\n" +
 	"\x05known\x18\x06 \x01(\bR\x05known\x12:\n" +
 	"\aentries\x18\a \x03(\v2 .actorweave.replication.v1.EntryR\aentries\x12:\n" +
-	"\x06record\x18\b \x01(\v2\".actorweave.replication.v1.ProcessR\x06record*W\n" +
+	"\x06record\x18\b \x01(\v2\".actorweave.replication.v1.ProcessR\x06record\x12'\n" +
+	"\x0flast_assignment\x18\t \x01(\fR\x0elastAssignment*W\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x13\n" +
 	"\x0fUNKNOWN_PROCESS\x10\x01\x12\x0f\n" +
@@ -733,16 +817,17 @@ func file_replication_proto_rawDescGZIP() []byte {
 }
 
 var file_replication_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_replication_proto_goTypes = []any{
-	(Code)(0),       // 0: actorweave.replication.v1.Code
-	(*Entry)(nil),   // 1: actorweave.replication.v1.Entry
-	(*Tag)(nil),     // 2: actorweave.replication.v1.Tag
-	(*Process)(nil), // 3: actorweave.replication.v1.Process
-	(*Append)(nil),  // 4: actorweave.replication.v1.Append
-	(*Fence)(nil),   // 5: actorweave.replication.v1.Fence
-	(*Fetch)(nil),   // 6: actorweave.replication.v1.Fetch
-	(*Reply)(nil),   // 7: actorweave.replication.v1.Reply
+	(Code)(0),        // 0: actorweave.replication.v1.Code
+	(*Entry)(nil),    // 1: actorweave.replication.v1.Entry
+	(*Tag)(nil),      // 2: actorweave.replication.v1.Tag
+	(*Process)(nil),  // 3: actorweave.replication.v1.Process
+	(*Append)(nil),   // 4: actorweave.replication.v1.Append
+	(*Fence)(nil),    // 5: actorweave.replication.v1.Fence
+	(*Fetch)(nil),    // 6: actorweave.replication.v1.Fetch
+	(*Truncate)(nil), // 7: actorweave.replication.v1.Truncate
+	(*Reply)(nil),    // 8: actorweave.replication.v1.Reply
 }
 var file_replication_proto_depIdxs = []int32{
 	2, // 0: actorweave.replication.v1.Process.tags:type_name -> actorweave.replication.v1.Tag
@@ -769,7 +854,7 @@ func file_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replication_proto_rawDesc), len(file_replication_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,505 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/cluster/replication"
+	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// Cluster tests with an explicit member list: every node is a child process (this test binary
+// re-executed) running a real node whose placement comes from a members file the test rewrites, in
+// place of cluster membership (the cluster package's memberlist provider fills the same seam). Each
+// process's owner and backup are the first two members by rendezvous hashing over the members'
+// remote addresses, computed the same way by the nodes and by the test's clients, which send every
+// request to the owner (forwarding between nodes belongs to the cluster package).
+
+// rendezvous orders members for pid, best first.
+func rendezvous(pid persistence.ID, members []string) []string {
+	out := append([]string(nil), members...)
+	score := func(m string) uint64 {
+		h := sha256.Sum256(append(pid[:], m...))
+		return binary.BigEndian.Uint64(h[:8])
+	}
+	sort.Slice(out, func(i, j int) bool { return score(out[i]) > score(out[j]) })
+	return out
+}
+
+// filePlacement reads the members (one remote address a line) from file, re-reading it when it changes.
+func filePlacement(file string) replication.Placement {
+	var mu sync.Mutex
+	var members []string
+	var mtime time.Time
+	var checked time.Time
+	return func(pid persistence.ID) (string, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(checked) > 10*time.Millisecond {
+			checked = time.Now()
+			if st, err := os.Stat(file); err == nil && !st.ModTime().Equal(mtime) {
+				if b, err := os.ReadFile(file); err == nil {
+					mtime, members = st.ModTime(), strings.Fields(string(b))
+				}
+			}
+		}
+		r := rendezvous(pid, members)
+		switch len(r) {
+		case 0:
+			return "", ""
+		case 1:
+			return r[0], ""
+		}
+		return r[0], r[1]
+	}
+}
+
+// TestClusterNodeChild is not a test: the cluster tests re-execute the binary with
+// AW_CLUSTER_CHILD_DIR set to run one member node.
+func TestClusterNodeChild(t *testing.T) {
+	dir := os.Getenv("AW_CLUSTER_CHILD_DIR")
+	if dir == "" {
+		t.Skip("helper process of the cluster tests")
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Listen = filepath.Join(dir, "data"), "127.0.0.1:0"
+	cfg.Placement = filePlacement(filepath.Join(dir, "members"))
+	cfg.Replication.Timeout = 2 * time.Second
+	n, err := Start(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child node:", err)
+		os.Exit(3)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()), 0o600)
+	_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
+	select {}
+}
+
+type member struct {
+	dir    string
+	url    string
+	remote string
+	cmd    *exec.Cmd
+	alive  bool
+}
+
+func startMemberNode(t *testing.T, dir string) *member {
+	t.Helper()
+	_ = os.Remove(filepath.Join(dir, "addr"))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterNodeChild$", "-test.v=false")
+	cmd.Env = append(os.Environ(), "AW_CLUSTER_CHILD_DIR="+dir)
+	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("node-%d.log", time.Now().UnixNano())))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(dir, "addr")); err == nil {
+			f := strings.Fields(string(b))
+			return &member{dir: dir, url: f[0], remote: f[1], cmd: cmd, alive: true}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("member node did not start")
+	return nil
+}
+
+// testCluster is the test's view of the members; setMembers rewrites every live member's file.
+type testCluster struct {
+	t       *testing.T
+	mu      sync.Mutex
+	members []*member
+}
+
+func (c *testCluster) setMembers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var live []string
+	for _, m := range c.members {
+		if m.alive {
+			live = append(live, m.remote)
+		}
+	}
+	for _, m := range c.members {
+		if m.alive {
+			tmp := filepath.Join(m.dir, "members.tmp")
+			_ = os.WriteFile(tmp, []byte(strings.Join(live, "\n")), 0o600)
+			_ = os.Rename(tmp, filepath.Join(m.dir, "members"))
+		}
+	}
+}
+
+// owner returns pid's owner and backup members under the test's current view.
+func (c *testCluster) owner(pid ans104.ID) (*member, *member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	byRemote := map[string]*member{}
+	var live []string
+	for _, m := range c.members {
+		if m.alive {
+			live = append(live, m.remote)
+			byRemote[m.remote] = m
+		}
+	}
+	r := rendezvous(pid, live)
+	if len(r) < 2 {
+		return byRemote[r[0]], nil
+	}
+	return byRemote[r[0]], byRemote[r[1]]
+}
+
+func (c *testCluster) kill(m *member) {
+	c.mu.Lock()
+	m.alive = false
+	c.mu.Unlock()
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	_ = m.cmd.Wait()
+}
+
+// TestClusterKill9: three member nodes with replication factor 2 under load; one is killed with
+// SIGKILL. Every acknowledged message must survive on its process's new owner and backup, every
+// process must answer again on its new owner, and every copy of every log, on every node, must be
+// one hash chain in which each epoch was written by one node only (DESIGN.md invariants 1 and 2).
+func TestClusterKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three member nodes")
+	}
+	wasm := testutil.Module(t, "aoslike")
+	rounds := 2
+	var failovers []time.Duration
+	for r := 0; r < rounds; r++ {
+		t.Run(fmt.Sprintf("round%d", r), func(t *testing.T) { failovers = append(failovers, clusterKillRound(t, wasm)...) })
+	}
+	sort.Slice(failovers, func(i, j int) bool { return failovers[i] < failovers[j] })
+	if len(failovers) > 0 {
+		t.Logf("takeover after kill -9 (membership change applied at once), %d processes: p50 %v, max %v",
+			len(failovers), failovers[len(failovers)/2].Round(time.Millisecond), failovers[len(failovers)-1].Round(time.Millisecond))
+	}
+}
+
+func clusterKillRound(t *testing.T, wasm []byte) []time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c := &testCluster{t: t}
+	for i := 0; i < 3; i++ {
+		c.members = append(c.members, startMemberNode(t, t.TempDir()))
+	}
+	c.setMembers()
+	user, _ := ans104.GenerateEd25519Signer()
+	clientOf := func(m *member) *client.Client {
+		cl := client.New(m.url, user)
+		cl.HTTP.Timeout = 10 * time.Second
+		return cl
+	}
+	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
+	modItem, err := client.New(c.members[0].url, user).Sign(wasm, nil, nil, []ans104.Tag{
+		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
+		{Name: "Module-Format", Value: "wasm32-unknown-emscripten2"}, {Name: "Input-Encoding", Value: "JSON-1"},
+		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Content-Type", Value: "application/wasm"},
+		{Name: "Memory-Limit", Value: "512-mb"}, {Name: "Compute-Limit", Value: "9000000000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.members {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mod := modItem.ID()
+
+	const procs = 9
+	pids := make([]ans104.ID, procs)
+	for i := range pids {
+		item, err := client.New(c.members[0].url, user).Sign([]byte(" "), nil, nil, []ans104.Tag{
+			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
+			{Name: "Module", Value: mod.String()}, {Name: "Scheduler", Value: "cluster"}, {Name: "SDK", Value: "actorweave"},
+			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids[i] = item.ID()
+		o, _ := c.owner(pids[i])
+		if _, err := clientOf(o).PostItem(ctx, item); err != nil {
+			t.Fatalf("spawn on its owner: %v", err)
+		}
+	}
+
+	// Load: every worker sends to its process's owner (under the test's current view) and retries the
+	// same item until it is acknowledged; 409 (already in the log) counts as acknowledged.
+	var mu sync.Mutex
+	acked := map[ans104.ID]ans104.ID{}
+	var killedAt atomic.Int64
+	firstAfter := map[ans104.ID]time.Duration{}
+	var refusals atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 9; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pid := pids[(w+i)%procs]
+				item, err := clientOf(c.members[0]).MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+				if err != nil {
+					return
+				}
+				for {
+					o, _ := c.owner(pid)
+					_, err := clientOf(o).PostItem(ctx, item)
+					if err == nil || strings.Contains(err.Error(), "409") {
+						mu.Lock()
+						acked[item.ID()] = pid
+						if k := killedAt.Load(); k != 0 {
+							if _, ok := firstAfter[pid]; !ok {
+								firstAfter[pid] = time.Since(time.Unix(0, k))
+							}
+						}
+						mu.Unlock()
+						break
+					}
+					refusals.Add(1)
+					if ctx.Err() != nil {
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}(w)
+	}
+	time.Sleep(time.Duration(1500+rand.Intn(1000)) * time.Millisecond)
+	// Kill the member that owns the most processes.
+	count := map[*member]int{}
+	for _, pid := range pids {
+		o, _ := c.owner(pid)
+		count[o]++
+	}
+	victim := c.members[0]
+	for m, n := range count {
+		if n > count[victim] {
+			victim = m
+		}
+	}
+	var moved []ans104.ID
+	for _, pid := range pids {
+		if o, b := c.owner(pid); o == victim || b == victim {
+			moved = append(moved, pid)
+		}
+	}
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	killedAt.Store(time.Now().UnixNano())
+	c.kill(victim)
+	c.setMembers() // membership notices the death (memberlist's detection time is not part of this figure)
+	mu.Lock()
+	for _, pid := range pids {
+		delete(firstAfter, pid)
+	}
+	mu.Unlock()
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	var took []time.Duration
+	for _, pid := range moved {
+		d, ok := firstAfter[pid]
+		if !ok {
+			mu.Unlock()
+			t.Fatalf("process %s (owner or backup killed) acknowledged nothing within 3 s of the kill", pid)
+		}
+		took = append(took, d)
+	}
+	atKill := len(acked)
+	mu.Unlock()
+	// The killed node comes back on its data folder (a new incarnation, a new remote address) and
+	// rejoins under load: processes move back to it and its stale copies are reconciled.
+	restarted := startMemberNode(t, victim.dir)
+	c.mu.Lock()
+	*victim = *restarted
+	c.mu.Unlock()
+	c.setMembers()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	if before == 0 {
+		t.Fatal("nothing acknowledged before the kill")
+	}
+	t.Logf("%d acknowledged (%d before the kill, %d before the rejoin), %d refusals retried; %d processes had the killed node as owner or backup",
+		len(acked), before, atKill, refusals.Load(), len(moved))
+
+	// Every acknowledged message is on its process's current owner, and evaluates there.
+	for id, pid := range acked {
+		o, _ := c.owner(pid)
+		if _, err := clientOf(o).Raw(ctx, "/"+id.String()+"?process-id="+pid.String()); err != nil {
+			t.Fatalf("acknowledged message %s missing from process %s on its owner: %v", id, pid, err)
+		}
+	}
+	for _, pid := range pids {
+		for id, p := range acked {
+			if p == pid {
+				if _, err := clientOf(c.mustOwner(pid)).Result(ctx, pid, id); err != nil {
+					t.Fatalf("result of %s on its owner: %v", id, err)
+				}
+				break
+			}
+		}
+	}
+	replicas := map[ans104.ID][2]string{}
+	for _, pid := range pids {
+		o, b := c.owner(pid)
+		replicas[pid] = [2]string{o.dir, b.dir}
+	}
+	// Stop every member and check every copy of every log on disk.
+	for _, m := range c.members {
+		if m.alive {
+			c.kill(m)
+		}
+	}
+	checkLogs(t, c.members, replicas, acked)
+	return took
+}
+
+func (c *testCluster) mustOwner(pid ans104.ID) *member { o, _ := c.owner(pid); return o }
+
+// postTx posts a signed item to POST /tx (the same bytes, so the same id, on every node).
+func postTx(ctx context.Context, url string, raw []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/tx", bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("POST /tx: %s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+// checkLogs opens every member's store and checks, for every process: each copy is one unbroken hash
+// chain with non-decreasing epochs; each epoch's assignments are signed by one node only (one writer
+// per epoch); the owner's and the backup's copies are identical; any other copy (a node that left the
+// replica set) agrees with the owner's up to a point after which its entries have lower epochs than
+// the owner's (a tail nobody acknowledged, which the node drops when it is next a replica); and every
+// acknowledged message is in the owner's and the backup's copies.
+func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string, acked map[ans104.ID]ans104.ID) {
+	t.Helper()
+	type copyOf struct {
+		dir    string
+		asg    []persistence.ID
+		epochs []uint64
+		msgs   map[persistence.ID]bool
+	}
+	logs := map[ans104.ID]map[string]*copyOf{}
+	writer := map[ans104.ID]map[uint64]string{}
+	for _, m := range members {
+		st, err := persistence.Open(filepath.Join(m.dir, "data", "pebble"), persistence.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pid := range replicas {
+			h, ok, err := st.Head(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				continue
+			}
+			cp := &copyOf{dir: m.dir, msgs: map[persistence.ID]bool{}}
+			hc, lastEpoch := persistence.FirstHashChain(pid), uint64(0)
+			for n := uint64(0); n <= h.Nonce; n++ {
+				e, err := st.Entry(pid, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.HashChain != hc {
+					t.Fatalf("process %s on %s: entry %d breaks the hash chain", pid, m.dir, n)
+				}
+				if e.Epoch < lastEpoch {
+					t.Fatalf("process %s on %s: epoch goes down at entry %d", pid, m.dir, n)
+				}
+				item, err := ans104.Parse(e.Assignment, ans104.Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if writer[pid] == nil {
+					writer[pid] = map[uint64]string{}
+				}
+				if w, ok := writer[pid][e.Epoch]; ok && w != item.OwnerAddress() {
+					t.Fatalf("process %s: epoch %d has assignments signed by two nodes (%s and %s)", pid, e.Epoch, w, item.OwnerAddress())
+				}
+				writer[pid][e.Epoch] = item.OwnerAddress()
+				hc, lastEpoch = persistence.NextHashChain(e.AssignmentID, e.HashChain), e.Epoch
+				cp.asg = append(cp.asg, e.AssignmentID)
+				cp.epochs = append(cp.epochs, e.Epoch)
+				cp.msgs[e.MessageID] = true
+			}
+			if logs[pid] == nil {
+				logs[pid] = map[string]*copyOf{}
+			}
+			logs[pid][m.dir] = cp
+		}
+		st.Close()
+	}
+	stale := 0
+	for pid, rs := range replicas {
+		own, bak := logs[pid][rs[0]], logs[pid][rs[1]]
+		if own == nil || bak == nil {
+			t.Fatalf("process %s: no copy on its owner or backup", pid)
+		}
+		for dir, cp := range logs[pid] {
+			inSet := dir == rs[0] || dir == rs[1]
+			if inSet && len(cp.asg) != len(own.asg) {
+				t.Fatalf("process %s: owner holds %d entries, backup %d", pid, len(own.asg), len(cp.asg))
+			}
+			for n := 0; n < min(len(cp.asg), len(own.asg)); n++ {
+				if cp.asg[n] == own.asg[n] {
+					continue
+				}
+				if inSet {
+					t.Fatalf("process %s: owner's and backup's copies differ at nonce %d", pid, n)
+				}
+				if cp.epochs[n] >= own.epochs[n] {
+					t.Fatalf("process %s: a copy outside the replica set diverges at nonce %d with epoch %d >= the owner's %d", pid, n, cp.epochs[n], own.epochs[n])
+				}
+				stale++
+				break
+			}
+		}
+	}
+	for id, pid := range acked {
+		rs := replicas[pid]
+		if !logs[pid][rs[0]].msgs[id] || !logs[pid][rs[1]].msgs[id] {
+			t.Fatalf("acknowledged message %s is not on both its owner and its backup", id)
+		}
+	}
+	t.Logf("checked %d processes on %d nodes: owner and backup identical; %d stale copies outside the replica set", len(replicas), len(members), stale)
+}
