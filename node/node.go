@@ -18,6 +18,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -35,7 +36,9 @@ type Config struct {
 	Actors      actors.Config
 	Runtime     runtime.Config
 	Store       persistence.Options
-	Logger      *slog.Logger
+	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
+	Cluster ClusterConfig
+	Logger  *slog.Logger
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -64,6 +67,8 @@ type Node struct {
 	ln     net.Listener
 	height atomic.Uint64
 	served chan error
+
+	provider *awcluster.Provider // nil on a single node
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.
@@ -94,14 +99,27 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
-	n.host, err = actors.Start(cfg.Actors, actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg})
+	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
+	if cfg.Cluster.Enabled() {
+		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
+		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name); err != nil {
+			n.engine.Close(ctx)
+			n.store.Close()
+			return nil, err
+		}
+		deps.Cluster = n.provider
+		deps.FetchItem = n.fetchItem
+	}
+	n.host, err = actors.Start(cfg.Actors, deps)
 	if err != nil {
 		n.engine.Close(ctx)
 		n.store.Close()
 		return nil, err
 	}
-	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)
+	be := &backend{n: n}
+	n.serveNodeOps(be)
+	handler, err := api.New(be, cfg.API, reg, reg)
 	if err != nil {
 		n.Close(ctx)
 		return nil, err
