@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	acked, evaluated, replayed, dryRuns                 prometheus.Counter
 	activations, passivations, checkpoints              prometheus.Counter
-	pushesDelivered                                     prometheus.Counter
+	pushesDelivered, forwarded                          prometheus.Counter
 	pushesPending                                       prometheus.Gauge
 	ackLatency, evalLatency, batchSize, checkpointBytes prometheus.Histogram
 }
@@ -26,6 +26,7 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 		passivations:    c("passivations_total", "Process passivations."),
 		checkpoints:     c("checkpoints_total", "Memory checkpoints written."),
 		pushesDelivered: c("pushes_delivered_total", "Outbox messages, spawns and assignments delivered."),
+		forwarded:       c("forwarded_total", "Requests to processes owned by another member, forwarded to it."),
 		pushesPending: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "actorweave", Name: "pushes_pending",
 			Help: "Pushes recorded but not yet delivered."}),
 		ackLatency:      hist("ack_seconds", "Time from a submit reaching its process to its durable acknowledgement.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
@@ -35,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
-			m.pushesDelivered, m.pushesPending, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
+			m.pushesDelivered, m.forwarded, m.pushesPending, m.ackLatency, m.evalLatency, m.batchSize, m.checkpointBytes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
 				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "passive_processes",

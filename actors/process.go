@@ -372,7 +372,7 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 					continue
 				}
 			}
-			p.reply(ctx, ps, Ack{}, m.err)
+			p.reply(ctx, ps, Ack{}, replyErr(m.err))
 		}
 		p.pending = append(again, p.pending...)
 		p.flush(ctx)

@@ -3,9 +3,11 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 )
@@ -21,6 +23,27 @@ type Replication interface {
 	Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error
 	// Forget drops what is cached about pid (on passivation: the next activation syncs again).
 	Forget(pid persistence.ID)
+}
+
+func init() {
+	// Replication's refusals travel between nodes like the grain's own errors (cluster.Forwarder).
+	for _, e := range []struct {
+		code string
+		err  error
+	}{{"repl_backup_unreachable", replication.ErrBackupUnreachable}, {"repl_no_backup", replication.ErrNoBackup},
+		{"repl_not_owner", replication.ErrNotOwner}, {"repl_resync", replication.ErrResync}, {"repl_diverged", replication.ErrDiverged}} {
+		awcluster.RegisterError(e.code, e.err)
+	}
+}
+
+// replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps
+// cluster.ErrNotOwner, so the router waits for a fresher view and tries again (at the new owner, or
+// here once the hand-over has re-fenced the backup) instead of failing the request.
+func replyErr(err error) error {
+	if errors.Is(err, replication.ErrNotOwner) {
+		return fmt.Errorf("%w: %w", awcluster.ErrNotOwner, err)
+	}
+	return err
 }
 
 // maxReschedules bounds how often one submit is scheduled again after its batch was refused with

@@ -18,6 +18,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -36,12 +37,14 @@ type Config struct {
 	Actors      actors.Config
 	Runtime     runtime.Config
 	Store       persistence.Options
-	Logger      *slog.Logger
-	// Replication configures backup replication; Factor 0 means 2 when the node has a placement (a
-	// cluster) and 1 alone (--replication-factor).
+	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
+	Cluster ClusterConfig
+	Logger  *slog.Logger
+	// Replication configures backup replication; Factor 0 means 2 in a cluster (or with a
+	// Placement) and 1 alone (--replication-factor).
 	Replication replication.Config
-	// Placement names each process's owner and backup (Proto.Actor addresses). Nil: no backups,
-	// unless cluster membership provides it. Tests and static deployments set it.
+	// Placement names each process's owner and backup (Proto.Actor addresses) instead of cluster
+	// membership: tests with an explicit member list set it.
 	Placement replication.Placement
 }
 
@@ -72,6 +75,8 @@ type Node struct {
 	height atomic.Uint64
 	served chan error
 	repl   *replication.Replicator
+
+	provider *awcluster.Provider // nil on a single node
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.
@@ -102,8 +107,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
-	n.host, err = actors.Start(cfg.Actors, actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg})
+	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
+	if cfg.Cluster.Enabled() {
+		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
+		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name); err != nil {
+			n.engine.Close(ctx)
+			n.store.Close()
+			return nil, err
+		}
+		deps.Cluster = n.provider
+		deps.FetchItem = n.fetchItem
+	}
+	n.host, err = actors.Start(cfg.Actors, deps)
 	if err != nil {
 		n.engine.Close(ctx)
 		n.store.Close()
@@ -113,7 +129,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, err
 	}
-	handler, err := api.New(&backend{n: n}, cfg.API, reg, reg)
+	be := &backend{n: n}
+	n.serveNodeOps(be)
+	handler, err := api.New(be, cfg.API, reg, reg)
 	if err != nil {
 		n.Close(ctx)
 		return nil, err

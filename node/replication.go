@@ -3,7 +3,9 @@ package node
 import (
 	"fmt"
 
+	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cluster/replication"
+	"github.com/actorweave/actorweave/persistence"
 )
 
 // startReplication makes the node replicate every append to each process's backup when it has a
@@ -11,6 +13,20 @@ import (
 // a cluster; a single node has no backup).
 func (n *Node) startReplication() error {
 	place := n.cfg.Placement
+	if place == nil && n.provider != nil {
+		// Owner and backup are the first two members of the process's weighted rendezvous order
+		// under this node's current view: the same order the router uses.
+		place = func(pid persistence.ID) (string, string) {
+			owners := n.host.Members().View().Owners(ans104.ID(pid).String(), nil)
+			switch len(owners) {
+			case 0:
+				return "", ""
+			case 1:
+				return owners[0].Address, ""
+			}
+			return owners[0].Address, owners[1].Address
+		}
+	}
 	if place == nil {
 		return nil // single node: factor 1
 	}

@@ -538,7 +538,7 @@ func TestReplicationCatchUp(t *testing.T) {
 // seeds it, asks its caller to schedule again (new epoch), and writes resume.
 func TestReplicationBackupUnreachable(t *testing.T) {
 	c := newCluster(t)
-	a, b, cc := c.start(Config{Timeout: 500 * time.Millisecond}), c.start(Config{}), c.start(Config{})
+	a, b, cc := c.start(Config{Timeout: 500 * time.Millisecond, WaitBackup: -1}), c.start(Config{}), c.start(Config{})
 	pid := newPID(t)
 	place(pid, a, b, a, b)
 	a.must(cmd{Op: "spawn", PID: pid})

@@ -43,6 +43,10 @@ type Config struct {
 	Factor int
 	// Timeout bounds each request to a peer. Default 5 s.
 	Timeout time.Duration
+	// WaitBackup is how long a write waits for an unreachable backup to answer again or to be
+	// replaced by membership (a dead backup's successor is seeded, then the write goes on) before it
+	// is refused with ErrBackupUnreachable. Default 10 s; negative: refuse at the first failure.
+	WaitBackup time.Duration
 	// CatchUpEntries and CatchUpBytes bound one catch-up message (gRPC's default limit is 4 MiB).
 	CatchUpEntries int
 	CatchUpBytes   int
@@ -54,6 +58,9 @@ func (c *Config) defaults() {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
+	}
+	if c.WaitBackup == 0 {
+		c.WaitBackup = 10 * time.Second
 	}
 	if c.CatchUpEntries <= 0 {
 		c.CatchUpEntries = 256
@@ -442,6 +449,21 @@ func (r *Replicator) Forget(pid persistence.ID) { r.forget(pid) }
 // after that. Errors: ErrBackupUnreachable / ErrNoBackup (refuse the write), ErrNotOwner (stop
 // owning the process), ErrResync (reload and schedule again; nothing was written), ErrDiverged.
 func (r *Replicator) Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
+	deadline := time.Now().Add(r.cfg.WaitBackup)
+	for {
+		err := r.replicate(ctx, pid, epoch, entries)
+		if !errors.Is(err, ErrBackupUnreachable) || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
 	backup, err := r.backupOf(pid)
 	if err != nil || backup == "" || len(entries) == 0 {
 		return err

@@ -1,0 +1,101 @@
+package clustertest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/cluster/clustertest"
+	"github.com/actorweave/actorweave/internal/testutil"
+)
+
+func evalOutput(t *testing.T, r *client.Result) string {
+	t.Helper()
+	if len(r.Error) > 0 {
+		t.Fatalf("result has an error: %s", r.Error)
+	}
+	var out struct {
+		Data struct {
+			Output json.RawMessage `json:"output"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Output, &out); err != nil {
+		t.Fatalf("output %s: %v", r.Output, err)
+	}
+	return strings.Trim(string(out.Data.Output), `"`)
+}
+
+// runSpawnAndMessage spawns processes and messages them through random nodes, then reads every
+// result from every node.
+func runSpawnAndMessage(t *testing.T, n, processes, messages int) {
+	wasm := testutil.Module(t, "aoslike")
+	c := clustertest.Start(t, n, clustertest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	urls := c.URLs()
+	clients := make([]*client.Client, len(urls))
+	for i, u := range urls {
+		clients[i] = client.New(u, user)
+	}
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	pick := func() *client.Client { return clients[rng.IntN(len(clients))] }
+	mod, err := pick().PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sent struct {
+		pid, msg ans104.ID
+		want     string
+	}
+	var all []sent
+	for p := 0; p < processes; p++ {
+		pid, err := pick().Spawn(ctx, mod, "", nil, []ans104.Tag{{Name: "Name", Value: fmt.Sprint("p", p)}})
+		if err != nil {
+			t.Fatalf("spawn %d: %v", p, err)
+		}
+		for i := 1; i <= messages; i++ {
+			id, err := pick().Send(ctx, pid, []byte("x = (x or 0) + 1; return x"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			if err != nil {
+				t.Fatalf("process %d message %d: %v", p, i, err)
+			}
+			all = append(all, sent{pid, id, fmt.Sprint(i)})
+		}
+	}
+	for _, s := range all {
+		for i, cl := range clients {
+			r, err := cl.Result(ctx, s.pid, s.msg)
+			if err != nil {
+				t.Fatalf("result of %s on node %d: %v", s.msg, i, err)
+			}
+			if got := evalOutput(t, r); got != s.want {
+				t.Fatalf("result of %s on node %d: %q, want %q", s.msg, i, got, s.want)
+			}
+		}
+	}
+	// Each process lives on exactly one member: the owned counts add up to the processes.
+	st, err := c.Running()[0].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, active := 0, 0
+	for _, m := range st.Members {
+		if m.Error != "" {
+			t.Fatalf("status of %s: %s", m.Address, m.Error)
+		}
+		owned += m.Owned
+		active += m.Active
+		t.Logf("member %s capacity %d: processes %d owned %d active %d wire out %d calls", m.Address, m.Capacity, m.Processes, m.Owned, m.Active, m.Forwarded.CallsOut)
+	}
+	if owned != processes {
+		t.Fatalf("members own %d processes in total, want %d", owned, processes)
+	}
+}
+
+func TestThreeNodes(t *testing.T) { runSpawnAndMessage(t, 3, 6, 3) }
