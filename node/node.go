@@ -75,6 +75,8 @@ type Node struct {
 	height atomic.Uint64
 	served chan error
 	repl   *replication.Replicator
+	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
+	rebalanceStop, rebalanceDone chan struct{}
 
 	provider *awcluster.Provider // nil on a single node
 }
@@ -125,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, err
 	}
-	if err := n.startReplication(); err != nil {
+	if err := n.startReplication(reg); err != nil {
 		n.Close(ctx)
 		return nil, err
 	}
@@ -183,6 +185,11 @@ func (n *Node) Wait() error {
 func (n *Node) Close(ctx context.Context) error {
 	if n.srv != nil {
 		_ = n.srv.Shutdown(ctx)
+	}
+	if n.rebalanceStop != nil {
+		close(n.rebalanceStop)
+		<-n.rebalanceDone
+		n.rebalanceStop = nil
 	}
 	if n.host != nil {
 		_ = n.host.Stop(ctx)

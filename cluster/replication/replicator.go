@@ -81,6 +81,10 @@ type Stats struct {
 	ReplicaEntries atomic.Int64 // entries this node appended as a replica
 	Syncs          atomic.Int64 // activations synced with a backup
 	Truncated      atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
+	TakenOver      atomic.Int64 // processes handed over to this node
+	HandedOff      atomic.Int64 // processes this node handed to a new owner
+	Rebalances     atomic.Int64 // membership changes rebalanced
+	RebalanceNanos atomic.Int64 // wall time of the last rebalance
 }
 
 // Replicator is both sides of replication on one node: it serves the replication actor for its
@@ -94,8 +98,9 @@ type Replicator struct {
 	stats  Stats
 	server *actor.PID
 
-	mu     sync.Mutex
-	synced map[persistence.ID]syncState
+	mu        sync.Mutex
+	synced    map[persistence.ID]syncState
+	syncLocks [256]sync.Mutex
 }
 
 type syncState struct {
@@ -111,7 +116,8 @@ func New(system *actor.ActorSystem, store *persistence.Store, place Placement, c
 	}
 	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
 		synced: map[persistence.ID]syncState{}}
-	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats}
+	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats,
+		takeOver: r.takeOver}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return srv }), ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("replication actor: %w", err)
@@ -177,6 +183,10 @@ func (r *Replicator) Activate(ctx context.Context, pid persistence.ID) error {
 }
 
 func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string) error {
+	// One hand-over of a process at a time on this node (activation, a write's re-sync, rebalancing).
+	l := &r.syncLocks[pid[0]]
+	l.Lock()
+	defer l.Unlock()
 	r.forget(pid)
 	local, err := r.store.State(ctx, pid)
 	if err != nil {
@@ -473,6 +483,13 @@ func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch ui
 	if local, err := r.store.State(ctx, pid); err != nil {
 		return err
 	} else if local.Epoch > epoch {
+		r.mu.Lock()
+		st, ok := r.synced[pid]
+		r.mu.Unlock()
+		if ok && st.epoch == local.Epoch {
+			// This node's own hand-over (rebalancing) raised the epoch: still the owner.
+			return fmt.Errorf("process %s: %w (epoch %d, scheduled at %d)", b64(pid), ErrResync, local.Epoch, epoch)
+		}
 		r.forget(pid)
 		return fmt.Errorf("process %s: %w (this node's store is at epoch %d, the write at %d)", b64(pid), ErrNotOwner, local.Epoch, epoch)
 	}

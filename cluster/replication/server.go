@@ -25,6 +25,8 @@ type server struct {
 	timeout time.Duration
 	maxScan int
 	stats   *Stats
+	// takeOver runs a hand-over (Replicator.takeOver).
+	takeOver func(ctx context.Context, pid persistence.ID, from, backup string) error
 }
 
 func (s *server) Receive(ctx actor.Context) {
@@ -36,6 +38,17 @@ func (s *server) Receive(ctx actor.Context) {
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fence(c, m) })
 	case *replpb.Fetch:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fetch(c, m) })
+	case *replpb.Handover:
+		go s.reply(sender, func(c context.Context) *replpb.Reply {
+			if s.takeOver == nil {
+				return &replpb.Reply{Code: replpb.Code_FAILED, Detail: "no hand-over here"}
+			}
+			if err := s.takeOver(c, toID(m.Process), m.From, m.Backup); err != nil {
+				return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
+			}
+			s.stats.TakenOver.Add(1)
+			return &replpb.Reply{}
+		})
 	case *replpb.Truncate:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
 	}

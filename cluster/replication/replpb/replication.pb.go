@@ -624,6 +624,68 @@ func (x *Truncate) GetFromNode() string {
 	return ""
 }
 
+// Handover: the sender (a node that holds the process's log, usually its owner until now) asks the
+// process's new owner to take it over now: fence and pull from `from`, then seed `backup`.
+type Handover struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	Backup        string                 `protobuf:"bytes,3,opt,name=backup,proto3" json:"backup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Handover) Reset() {
+	*x = Handover{}
+	mi := &file_replication_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Handover) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Handover) ProtoMessage() {}
+
+func (x *Handover) ProtoReflect() protoreflect.Message {
+	mi := &file_replication_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Handover.ProtoReflect.Descriptor instead.
+func (*Handover) Descriptor() ([]byte, []int) {
+	return file_replication_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Handover) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *Handover) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Handover) GetBackup() string {
+	if x != nil {
+		return x.Backup
+	}
+	return ""
+}
+
 // Reply answers Append, Fence and Fetch: the replica's state after the request.
 type Reply struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -642,7 +704,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_replication_proto_msgTypes[7]
+	mi := &file_replication_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +716,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_replication_proto_msgTypes[7]
+	mi := &file_replication_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +729,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_replication_proto_rawDescGZIP(), []int{7}
+	return file_replication_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reply) GetCode() Code {
@@ -784,7 +846,11 @@ const file_replication_proto_rawDesc = "" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1b\n" +
-	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"\xdf\x02\n" +
+	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"P\n" +
+	"\bHandover\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x16\n" +
+	"\x06backup\x18\x03 \x01(\tR\x06backup\"\xdf\x02\n" +
 	"\x05Reply\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.actorweave.replication.v1.CodeR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x14\n" +
@@ -817,7 +883,7 @@ func file_replication_proto_rawDescGZIP() []byte {
 }
 
 var file_replication_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_replication_proto_goTypes = []any{
 	(Code)(0),        // 0: actorweave.replication.v1.Code
 	(*Entry)(nil),    // 1: actorweave.replication.v1.Entry
@@ -827,7 +893,8 @@ var file_replication_proto_goTypes = []any{
 	(*Fence)(nil),    // 5: actorweave.replication.v1.Fence
 	(*Fetch)(nil),    // 6: actorweave.replication.v1.Fetch
 	(*Truncate)(nil), // 7: actorweave.replication.v1.Truncate
-	(*Reply)(nil),    // 8: actorweave.replication.v1.Reply
+	(*Handover)(nil), // 8: actorweave.replication.v1.Handover
+	(*Reply)(nil),    // 9: actorweave.replication.v1.Reply
 }
 var file_replication_proto_depIdxs = []int32{
 	2, // 0: actorweave.replication.v1.Process.tags:type_name -> actorweave.replication.v1.Tag
@@ -854,7 +921,7 @@ func file_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replication_proto_rawDesc), len(file_replication_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
