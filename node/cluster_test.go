@@ -86,6 +86,7 @@ func TestClusterNodeChild(t *testing.T) {
 	cfg.DataDir, cfg.Listen = filepath.Join(dir, "data"), "127.0.0.1:0"
 	cfg.Replication.Timeout = 2 * time.Second
 	cfg.API.RequestTimeout = time.Minute
+	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
 	if key := os.Getenv("AW_CLUSTER_KEY"); key != "" {
 		// Real membership: memberlist over loopback UDP/TCP, joined through the given members.
 		cfg.Cluster = ClusterConfig{Listen: "127.0.0.1:0", KeyFile: key, Capacity: 1, Resync: 200 * time.Millisecond}
@@ -126,6 +127,7 @@ func startMemberNode(t *testing.T, dir, key string, join ...string) *member {
 	_ = os.Remove(filepath.Join(dir, "addr"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterNodeChild$", "-test.v=false")
 	cmd.Env = append(os.Environ(), "AW_CLUSTER_CHILD_DIR="+dir, "AW_CLUSTER_KEY="+key, "AW_CLUSTER_JOIN="+strings.Join(join, ","))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
 	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("node-%d.log", time.Now().UnixNano())))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -288,10 +290,15 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist bool) []time.Duratio
 		time.Sleep(time.Second) // views settle (a request meanwhile is retried by the router anyway)
 	}
 	user, _ := ans104.GenerateEd25519Signer()
+	var clients sync.Map // one client (one connection pool) per member URL
 	clientOf := func(m *member) *client.Client {
+		if cl, ok := clients.Load(m.url); ok {
+			return cl.(*client.Client)
+		}
 		cl := client.New(m.url, user)
 		cl.HTTP.Timeout = 10 * time.Second
-		return cl
+		v, _ := clients.LoadOrStore(m.url, cl)
+		return v.(*client.Client)
 	}
 	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
 	modItem, err := client.New(c.members[0].url, user).Sign(wasm, nil, nil, []ans104.Tag{

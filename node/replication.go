@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,11 +79,25 @@ func (n *Node) rebalance(r *replication.Replicator) {
 			if v == nil || v == prev {
 				continue
 			}
-			res := r.Rebalance(ctx, placementOf(prev), placementOf(v), 8)
+			from, to := placementOf(prev), placementOf(v)
+			res := r.Rebalance(ctx, from, to, 8, nil)
 			prev = v
 			if res.Synced+res.HandedOff > 0 {
 				n.log.Info("rebalanced after a membership change", "members", len(v.Members), "processes", res.Processes,
 					"synced", res.Synced, "handed_off", res.HandedOff, "failed", res.Failed, "bytes", res.Bytes, "took", res.Took)
+			}
+			// Retry what failed (a joining member may not serve yet) until it succeeds or the view
+			// moves on; anything left is taken over lazily by its next request.
+			for retry := 0; res.Failed > 0 && retry < 40; retry++ {
+				select {
+				case <-n.rebalanceStop:
+					return
+				case <-time.After(250 * time.Millisecond):
+				}
+				if n.host.Members().View() != v {
+					break
+				}
+				res = r.Rebalance(ctx, from, to, 8, res.FailedIDs)
 			}
 		}
 	}
@@ -107,6 +122,7 @@ func registerReplicationMetrics(reg prometheus.Registerer, r *replication.Replic
 		{"replication_handed_off_total", "processes this node handed to a new owner", &s.HandedOff},
 		{"replication_truncated_total", "diverged unacknowledged tails dropped", &s.Truncated},
 		{"replication_rebalances_total", "membership changes rebalanced", &s.Rebalances},
+		{"replication_handover_bytes_total", "bytes of hand-overs and backup seeding (requests and replies) this node initiated", &s.HandoverBytes},
 	} {
 		v := c.v
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "actorweave", Name: c.name, Help: c.help},

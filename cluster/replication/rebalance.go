@@ -12,10 +12,11 @@ import (
 
 // RebalanceResult is what one Rebalance did.
 type RebalanceResult struct {
-	Processes int           // processes held locally and examined
-	Synced    int           // processes this node now owns whose backup (or owner) changed: fenced and seeded
-	HandedOff int           // processes this node owned and handed to their new owner
-	Failed    int           // hand-overs that failed (the process is taken over lazily on its next request)
+	Processes int // processes held locally and examined
+	Synced    int // processes this node now owns whose backup (or owner) changed: fenced and seeded
+	HandedOff int // processes this node owned and handed to their new owner
+	Failed    int // hand-overs that failed (retry them with Rebalance's only argument)
+	FailedIDs []persistence.ID
 	Bytes     int64         // replication bytes sent and received meanwhile (all processes of the node)
 	Took      time.Duration // wall time
 }
@@ -26,27 +27,36 @@ type RebalanceResult struct {
 // and no longer does is handed to its new owner, which fences this node and pulls the log before it
 // serves a write. Without it the same happens lazily on each process's next request; with it the
 // replication factor is restored, and a joining node holds its share, without waiting for traffic.
-// Work runs on `workers` goroutines (default 8).
-func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, workers int) RebalanceResult {
+// Work runs on `workers` goroutines (default 8). A non-nil only limits the walk to those processes
+// (a retry of the ones that failed: a joining node may not serve yet when its peers see it).
+func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, workers int, only []persistence.ID) RebalanceResult {
 	start := time.Now()
+	ctx = handover(ctx)
 	bytes0 := r.stats.BytesSent.Load() + r.stats.BytesReceived.Load()
-	var pids []persistence.ID
-	_ = r.store.ProcessIDs(func(id persistence.ID) bool { pids = append(pids, id); return true })
+	pids := only
+	if pids == nil {
+		_ = r.store.ProcessIDs(func(id persistence.ID) bool { pids = append(pids, id); return true })
+	}
 	res := RebalanceResult{Processes: len(pids)}
 	if workers <= 0 {
 		workers = 8
 	}
-	jobs := make(chan func() error)
+	type job struct {
+		pid persistence.ID
+		run func() error
+	}
+	jobs := make(chan job)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for job := range jobs {
-				if err := job(); err != nil {
+			for j := range jobs {
+				if err := j.run(); err != nil {
 					mu.Lock()
 					res.Failed++
+					res.FailedIDs = append(res.FailedIDs, j.pid)
 					mu.Unlock()
 				}
 			}
@@ -64,17 +74,16 @@ func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, worker
 			if nB == "" || r.cfg.Factor < 2 {
 				continue
 			}
-			jobs <- func() error { return r.sync(ctx, pid, nB) }
+			jobs <- job{pid, func() error { return r.sync(ctx, pid, nB) }}
 		case oO == r.self && nO != r.self && nO != "":
 			res.HandedOff++
-			jobs <- func() error { return r.handOff(ctx, pid, nO, nB) }
+			jobs <- job{pid, func() error { return r.handOff(ctx, pid, nO, nB) }}
 		}
 	}
 	close(jobs)
 	wg.Wait()
 	res.Bytes = r.stats.BytesSent.Load() + r.stats.BytesReceived.Load() - bytes0
 	res.Took = time.Since(start)
-	r.stats.HandedOff.Add(int64(res.HandedOff - res.Failed))
 	r.stats.Rebalances.Add(1)
 	r.stats.RebalanceNanos.Store(int64(res.Took))
 	return res
@@ -90,12 +99,21 @@ func (r *Replicator) handOff(ctx context.Context, pid persistence.ID, owner, bac
 		return fmt.Errorf("process %s: hand-over to %s: %s", b64(pid), owner, rep.Detail)
 	}
 	r.forget(pid)
+	r.stats.HandedOff.Add(1)
 	return nil
+}
+
+// handoverKey marks the context of rebalancing work, whose bytes Stats.HandoverBytes counts apart.
+type handoverKey struct{}
+
+func handover(ctx context.Context) context.Context {
+	return context.WithValue(ctx, handoverKey{}, true)
 }
 
 // takeOver is the new owner's side of a hand-over: fence the node the log comes from and pull it,
 // then bring the backup level (which fences it too).
 func (r *Replicator) takeOver(ctx context.Context, pid persistence.ID, from, backup string) error {
+	ctx = handover(ctx)
 	if from != "" && from != backup && from != r.self {
 		if err := r.sync(ctx, pid, from); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -335,6 +336,7 @@ func (c *cluster) start(cfg Config) *memberRef {
 	cfgJSON, _ := json.Marshal(cfg)
 	p := exec.Command(os.Args[0], "-test.run=^TestReplicationMember$", "-test.v=false")
 	p.Env = append(os.Environ(), "AW_REPL_MEMBER="+dir, "AW_REPL_CONFIG="+string(cfgJSON))
+	p.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
 	logf, _ := os.Create(filepath.Join(dir, "member.log"))
 	p.Stdout, p.Stderr = logf, logf
 	if err := p.Start(); err != nil {

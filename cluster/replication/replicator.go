@@ -83,6 +83,7 @@ type Stats struct {
 	Truncated      atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
 	TakenOver      atomic.Int64 // processes handed over to this node
 	HandedOff      atomic.Int64 // processes this node handed to a new owner
+	HandoverBytes  atomic.Int64 // request and reply bytes of rebalancing work (hand-overs, seeding), sent or received here
 	Rebalances     atomic.Int64 // membership changes rebalanced
 	RebalanceNanos atomic.Int64 // wall time of the last rebalance
 }
@@ -166,6 +167,9 @@ func (r *Replicator) call(ctx context.Context, addr string, msg proto.Message) (
 		return nil, fmt.Errorf("replication: unexpected reply %T from %s", res, addr)
 	}
 	r.stats.BytesReceived.Add(int64(proto.Size(rep)))
+	if ctx.Value(handoverKey{}) != nil {
+		r.stats.HandoverBytes.Add(int64(proto.Size(msg) + proto.Size(rep)))
+	}
 	return rep, nil
 }
 
