@@ -41,13 +41,15 @@ type ClusterConfig struct {
 	Insecure bool
 	// Resync is the provider's periodic full republish (default 1 s).
 	Resync time.Duration
+	// JoinTimeout bounds the attempts to join at start (default 10 s).
+	JoinTimeout time.Duration
 }
 
 // Enabled reports whether the node joins a cluster.
 func (c ClusterConfig) Enabled() bool { return c.Listen != "" }
 
 // clusterDeps builds the provider and the remote options of a clustered node.
-func clusterDeps(cfg *Config, name string) (*awcluster.Provider, []remote.ConfigOption, error) {
+func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Provider, []remote.ConfigOption, error) {
 	cc := cfg.Cluster
 	var sec *awcluster.Security
 	switch {
@@ -88,7 +90,7 @@ func clusterDeps(cfg *Config, name string) (*awcluster.Provider, []remote.Config
 				grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})))
 	}
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
-		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, Logger: cfg.Logger}, []string{"process"})
+		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced}, []string{"process"})
 	return p, opts, err
 }
 
@@ -445,3 +447,27 @@ func (n *Node) Members() awcluster.Membership { return n.host.Members() }
 
 // ClusterProvider is the memberlist provider, nil on a single node.
 func (n *Node) ClusterProvider() *awcluster.Provider { return n.provider }
+
+// ErrFenced is what Wait returns when the watchdog found this node removed from the cluster: its
+// member id is blocked for ever, so it must close (passivating everything) and start again, which
+// gives it a new id. `actorweave node` does that by itself.
+var ErrFenced = errors.New("node: removed from the cluster (fenced); restart to rejoin with a new identity")
+
+func (n *Node) fenced(reason string) {
+	select {
+	case n.served <- fmt.Errorf("%w: %s", ErrFenced, reason):
+	default:
+	}
+}
+
+// PeerGossipAddrs lists the memberlist addresses of the other members in the current view.
+func (n *Node) PeerGossipAddrs() []string {
+	v := n.host.Members().View()
+	var out []string
+	for _, m := range v.Members {
+		if !v.IsSelf(m) && m.Gossip != "" {
+			out = append(out, m.Gossip)
+		}
+	}
+	return out
+}

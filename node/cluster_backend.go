@@ -124,3 +124,6 @@ func unNull(r *api.Result) {
 		}
 	}
 }
+
+// ClusterStatus is GET /cluster/status: every member's line (a single node shows itself).
+func (b *backend) ClusterStatus(ctx context.Context) (any, error) { return b.n.Status(ctx) }

@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
-		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name); err != nil {
+		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {
 			n.engine.Close(ctx)
 			n.store.Close()
 			return nil, err

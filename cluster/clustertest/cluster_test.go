@@ -99,3 +99,43 @@ func runSpawnAndMessage(t *testing.T, n, processes, messages int) {
 }
 
 func TestThreeNodes(t *testing.T) { runSpawnAndMessage(t, 3, 6, 3) }
+
+func TestFiveNodes(t *testing.T) { runSpawnAndMessage(t, 5, 5, 2) }
+
+// Placement spreads processes by capacity: a node of capacity 3 owns more than either node of
+// capacity 1, and the owned counts add up (a process stored off its owner would be missing).
+func TestPlacementFollowsCapacity(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	c := clustertest.Start(t, 3, clustertest.Options{Capacities: []uint32{1, 1, 3}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	cl := client.New(c.URLs()[0], user)
+	mod, err := cl.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const processes = 50
+	for p := 0; p < processes; p++ {
+		if _, err := client.New(c.URLs()[p%3], user).Spawn(ctx, mod, "", nil, []ans104.Tag{{Name: "Name", Value: fmt.Sprint("p", p)}}); err != nil {
+			t.Fatalf("spawn %d: %v", p, err)
+		}
+	}
+	st, err := c.Running()[1].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := map[uint32][]int{}
+	total := 0
+	for _, m := range st.Members {
+		owned[m.Capacity] = append(owned[m.Capacity], m.Owned)
+		total += m.Owned
+		t.Logf("capacity %d: owns %d of %d", m.Capacity, m.Owned, processes)
+	}
+	if total != processes {
+		t.Fatalf("members own %d processes, want %d", total, processes)
+	}
+	if big := owned[3][0]; big <= owned[1][0] || big <= owned[1][1] {
+		t.Fatalf("the capacity-3 node owns %d, the capacity-1 nodes %v", big, owned[1])
+	}
+}
