@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
@@ -82,13 +83,17 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 	cfg.Actors.RemoteHost, cfg.Actors.RemotePort = rhost, rport
 	// Half-open connections are otherwise noticed only when memberlist drops the member.
 	ka := keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}
-	opts := []remote.ConfigOption{}
+	server, client := insecure.NewCredentials(), insecure.NewCredentials()
 	if sec != nil {
-		opts = append(opts,
-			remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(sec.Client)), grpc.WithKeepaliveParams(ka)),
-			remote.WithServerOptions(grpc.Creds(credentials.NewTLS(sec.Server)),
-				grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})))
+		server, client = credentials.NewTLS(sec.Server), credentials.NewTLS(sec.Client)
 	}
+	probe := &probeCreds{TransportCredentials: server}
+	opts := []remote.ConfigOption{
+		remote.WithDialOptions(grpc.WithTransportCredentials(client), grpc.WithKeepaliveParams(ka)),
+		remote.WithServerOptions(grpc.Creds(probe),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})),
+	}
+	cfg.remoteProbe = func(addr string) error { return probe.check(addr, client) }
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
 		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced}, []string{"process"})
 	return p, opts, err
@@ -470,4 +475,70 @@ func (n *Node) PeerGossipAddrs() []string {
 		}
 	}
 	return out
+}
+
+// probeCreds wraps the gRPC server's credentials so that the node can check, at start, that its
+// own remote endpoint is up and accepts this node's certificate: it dials itself, and waits until
+// the server has closed that connection. Waiting for the server's close also orders every log
+// line gRPC writes for the probe before anything that follows: in one test process, the next
+// node's Remote.Start replaces gRPC's global logger (protoactor-notes.md §7.1).
+type probeCreds struct {
+	credentials.TransportCredentials
+	mu   sync.Mutex
+	from string        // the probe's local address, as the server sees it
+	done chan struct{} // closed when the server closes the probe's connection
+}
+
+func (p *probeCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := p.TransportCredentials.ServerHandshake(c)
+	p.mu.Lock()
+	probe := err == nil && p.from != "" && c.RemoteAddr().String() == p.from
+	done := p.done
+	p.mu.Unlock()
+	if probe {
+		conn = &closeSignal{Conn: conn, done: done}
+	}
+	return conn, info, err
+}
+
+func (p *probeCreds) Clone() credentials.TransportCredentials {
+	return &probeCreds{TransportCredentials: p.TransportCredentials.Clone()}
+}
+
+type closeSignal struct {
+	net.Conn
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *closeSignal) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
+
+func (p *probeCreds) check(addr string, client credentials.TransportCredentials) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cluster: own gRPC endpoint %s: %w", addr, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.from, p.done = raw.LocalAddr().String(), done
+	p.mu.Unlock()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, _, err := client.ClientHandshake(ctx, "actorweave-cluster", raw)
+	if err != nil {
+		raw.Close()
+		return fmt.Errorf("cluster: own gRPC endpoint %s refused this node's credentials: %w", addr, err)
+	}
+	conn.Close() // a clean close: the server reads EOF where it expects the HTTP/2 preface
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: own gRPC endpoint %s did not close the probe connection", addr)
+	}
 }

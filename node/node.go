@@ -39,6 +39,8 @@ type Config struct {
 	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
 	Cluster ClusterConfig
 	Logger  *slog.Logger
+
+	remoteProbe func(addr string) error // set by clusterDeps
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -116,6 +118,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.engine.Close(ctx)
 		n.store.Close()
 		return nil, err
+	}
+	if cfg.remoteProbe != nil {
+		if err := cfg.remoteProbe(n.host.Members().View().Self.Address); err != nil {
+			n.Close(ctx)
+			return nil, err
+		}
 	}
 	be := &backend{n: n}
 	n.serveNodeOps(be)

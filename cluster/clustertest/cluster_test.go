@@ -98,6 +98,8 @@ func runSpawnAndMessage(t *testing.T, n, processes, messages int) {
 	}
 }
 
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
 func TestThreeNodes(t *testing.T) { runSpawnAndMessage(t, 3, 6, 3) }
 
 func TestFiveNodes(t *testing.T) { runSpawnAndMessage(t, 5, 5, 2) }
