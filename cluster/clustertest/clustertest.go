@@ -179,7 +179,7 @@ func (c *Cluster) Config(i int) NodeConfig {
 		// Every node compiles the module on its first spawn; under -race on a shared 2-core
 		// machine that alone can take longer than the default request bound.
 		RequestTimeout: time.Minute,
-		Cluster: node.ClusterConfig{Listen: "127.0.0.1:0", KeyFile: c.KeyFile, Capacity: 1, Resync: 200 * time.Millisecond}}
+		Cluster:        node.ClusterConfig{Listen: "127.0.0.1:0", KeyFile: c.KeyFile, Capacity: 1, Resync: 200 * time.Millisecond}}
 	if i < len(c.opts.Capacities) {
 		nc.Cluster.Capacity = c.opts.Capacities[i]
 	}
@@ -326,7 +326,10 @@ func (n *Node) Exited() bool {
 }
 
 // Log is the node's log so far.
-func (n *Node) Log() string { b, _ := os.ReadFile(filepath.Join(n.Config.Dir, "node.log")); return string(b) }
+func (n *Node) Log() string {
+	b, _ := os.ReadFile(filepath.Join(n.Config.Dir, "node.log"))
+	return string(b)
+}
 
 // WaitConverged waits until every running node's view has want members.
 func (c *Cluster) WaitConverged(want int) {

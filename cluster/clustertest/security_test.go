@@ -1,8 +1,8 @@
 package clustertest_test
 
 import (
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
