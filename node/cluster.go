@@ -542,3 +542,10 @@ func (p *probeCreds) check(addr string, client credentials.TransportCredentials)
 		return fmt.Errorf("cluster: own gRPC endpoint %s did not close the probe connection", addr)
 	}
 }
+
+// Wire returns the Calls this node sent to other members and the bytes of those Calls and of
+// their Replies (protobuf payloads, without gRPC and TLS framing).
+func (n *Node) Wire() (calls, bytes int64) {
+	ws := n.host.Forwarder().Stats()
+	return ws.CallsOut.Load(), ws.BytesOut.Load() + ws.ReplyIn.Load()
+}
