@@ -50,7 +50,7 @@ func classify(err error) error {
 		kind = api.ErrTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = api.ErrTimeout
-	case errors.Is(err, actors.ErrBusy):
+	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement):
 		kind = api.ErrUnavailable
 	default:
 		return err

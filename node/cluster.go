@@ -171,10 +171,10 @@ func fromWireEntry(w wireEntry) (*api.LogEntry, error) {
 }
 
 // remoteOwner returns the owner of pid when it is another member.
-func (b *backend) remoteOwner(pid ans104.ID) (awcluster.Member, bool) {
-	v := b.n.host.Members().View()
-	m, ok := v.Owner(pid.String(), nil)
-	if !ok || v.IsSelf(m) {
+func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Member, bool) {
+	m, v, err := b.n.host.Owner(ctx, pid)
+	if err != nil || v.IsSelf(m) {
+		// No placement: serve from here (what this node holds, or not found).
 		return awcluster.Member{}, false
 	}
 	return m, true
@@ -385,7 +385,7 @@ func (n *Node) localStatus() (MemberStatus, error) {
 	st := MemberStatus{Member: v.Self, Self: true, Active: n.host.Active(), ViewSeq: v.Seq, ViewSize: len(v.Members)}
 	err := n.store.ProcessIDs(func(id persistence.ID) bool {
 		st.Processes++
-		if m, ok := v.Owner(ans104.ID(id).String(), nil); ok && v.IsSelf(m) {
+		if m, _, err := n.host.Owner(context.Background(), ans104.ID(id)); err == nil && v.IsSelf(m) {
 			st.Owned++
 		}
 		return true
