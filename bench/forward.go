@@ -35,13 +35,16 @@ type ForwardConfig struct {
 	Module    []byte
 	Format    string
 	Data      string
-	Progress  io.Writer
+	// LazyEval starts the nodes with lazy evaluation, so the throughput runs measure the
+	// acknowledgement path (where forwarding happens) rather than Lua evaluation.
+	LazyEval bool
+	Progress io.Writer
 }
 
 // DefaultForwardConfig: sizes 1, 3, 5; 30 processes; 32 clients; 3,000 messages; 300 latency samples.
 func DefaultForwardConfig() ForwardConfig {
 	return ForwardConfig{Sizes: []int{1, 3, 5}, Processes: 30, Clients: 32, Messages: 3000, Latency: 300,
-		Format: "wasm32-unknown-emscripten2", Data: "x = (x or 0) + 1; return x"}
+		Format: "wasm32-unknown-emscripten2", Data: "x = (x or 0) + 1; return x", LazyEval: true}
 }
 
 // ForwardReport holds the figures of one run.
@@ -77,7 +80,7 @@ type ForwardRun struct {
 }
 
 // startCluster starts n in-process nodes sharing a fresh key; close stops them.
-func startCluster(ctx context.Context, n int, dir string) (nodes []*node.Node, closeAll func(), err error) {
+func startCluster(ctx context.Context, n int, dir string, lazy bool) (nodes []*node.Node, closeAll func(), err error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, err
@@ -99,6 +102,7 @@ func startCluster(ctx context.Context, n int, dir string) (nodes []*node.Node, c
 		cfg.Listen = "127.0.0.1:0"
 		cfg.API.RequestTimeout = time.Minute
 		cfg.Logger = quietLogger()
+		cfg.Actors.LazyEval = lazy
 		if n > 1 {
 			cfg.Cluster = node.ClusterConfig{Listen: "127.0.0.1:0", KeyFile: keyFile, Capacity: 1, Resync: 200 * time.Millisecond}
 			if i > 0 {
@@ -157,7 +161,7 @@ func forwardLatency(ctx context.Context, cfg ForwardConfig, rep *ForwardReport) 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	nodes, closeAll, err := startCluster(ctx, 2, dir)
+	nodes, closeAll, err := startCluster(ctx, 2, dir, cfg.LazyEval)
 	if err != nil {
 		return err
 	}
@@ -225,7 +229,7 @@ func forwardThroughput(ctx context.Context, cfg ForwardConfig, n int) (*ForwardR
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	nodes, closeAll, err := startCluster(ctx, n, dir)
+	nodes, closeAll, err := startCluster(ctx, n, dir, cfg.LazyEval)
 	if err != nil {
 		return nil, err
 	}

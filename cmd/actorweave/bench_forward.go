@@ -51,6 +51,7 @@ All nodes share this machine's cores: the sizes show the overhead of the cluster
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages per throughput run")
 	f.IntVar(&cfg.Latency, "latency-samples", cfg.Latency, "sequential acknowledgements per path in the latency run")
+	f.BoolVar(&cfg.LazyEval, "lazy-eval", cfg.LazyEval, "nodes evaluate only when asked (measures the acknowledgement path)")
 	f.StringVar(&out, "out", "", "write every figure and the machine as JSON to this file")
 	return cmd
 }
