@@ -95,6 +95,7 @@ type Host struct {
 	cluster *cluster.Cluster
 	lookup  *lookup
 	members awcluster.Membership
+	labels  labelsCache
 	fwd     *awcluster.Forwarder
 	props   *actor.Props
 	address string // the node key's wallet address (the Scheduler of its processes)
@@ -175,6 +176,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		return nil, err
 	}
 	h.serveGrainOps()
+	h.serveLabels()
 	h.props = h.cluster.GetClusterKind(KindProcess).Props
 	h.pusher = newPusher(h)
 	h.sweepC = make(chan struct{})

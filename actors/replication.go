@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
@@ -60,3 +61,26 @@ func (h *Host) System() *actor.ActorSystem { return h.system }
 // SetReplication makes every process replicate its appends through r. Call it before the node
 // serves requests: activations read it without a lock.
 func (h *Host) SetReplication(r Replication) { h.deps.Replication = r }
+
+// ReplicaSet returns the remote addresses of pid's owner and backup under view v (nil: the current
+// view): the first two members of the process's weighted rendezvous order restricted to its
+// placement labels, exactly as the router ranks them (labels place the backup too: a process's log
+// stays on members with its labels). "" for none; ("", "") when the labels cannot be learnt. With
+// no backup a write is refused under replication factor 2, which is safe.
+func (h *Host) ReplicaSet(pid ans104.ID, v *awcluster.View) (owner, backup string) {
+	if v == nil {
+		v = h.members.View()
+	}
+	want, err := h.labelsOf(context.Background(), pid, nil)
+	if err != nil {
+		return "", ""
+	}
+	owners := v.Owners(pid.String(), want)
+	switch len(owners) {
+	case 0:
+		return "", ""
+	case 1:
+		return owners[0].Address, ""
+	}
+	return owners[0].Address, owners[1].Address
+}

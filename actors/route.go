@@ -39,7 +39,7 @@ func init() {
 		"stopping": ErrStopping, "busy": ErrBusy,
 		"message_exists": persistence.ErrMessageExists, "assignment_exists": persistence.ErrAssignmentExists,
 		"store_process_exists": persistence.ErrProcessExists, "store_invalid": persistence.ErrInvalid,
-		"store_limit": persistence.ErrLimit, "runtime_format": runtime.ErrFormat,
+		"store_limit": persistence.ErrLimit, "runtime_format": runtime.ErrFormat, "no_placement": ErrNoPlacement,
 	} {
 		awcluster.RegisterError(code, err)
 	}
@@ -47,20 +47,10 @@ func init() {
 	awcluster.RegisterError("store_not_found", persistence.ErrNotFound)
 }
 
-// owner returns the member owning pid under the current view.
-func (h *Host) owner(pid ans104.ID) (awcluster.Member, *awcluster.View, error) {
-	v := h.members.View()
-	m, ok := v.Owner(pid.String(), nil)
-	if !ok {
-		return awcluster.Member{}, v, fmt.Errorf("%w: no member can hold process %s", ErrStopping, pid)
-	}
-	return m, v, nil
-}
-
 // request sends msg to the grain of pid, wherever it lives, and waits for its reply.
 func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error) {
 	for {
-		m, v, err := h.owner(pid)
+		m, v, err := h.ownerFor(ctx, pid, msg)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +76,7 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 
 // requestLocal is the owner side: it refuses processes this node does not own in its view.
 func (h *Host) requestLocal(ctx context.Context, pid ans104.ID, msg any) (any, error) {
-	if m, v, err := h.owner(pid); err != nil {
+	if m, v, err := h.ownerFor(ctx, pid, msg); err != nil {
 		return nil, err
 	} else if !v.IsSelf(m) {
 		return nil, fmt.Errorf("%w: %s belongs to %s (%s) in view %d", awcluster.ErrNotOwner, pid, m.Name, m.Address, v.Seq)

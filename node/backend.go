@@ -51,7 +51,7 @@ func classify(err error) error {
 		kind = api.ErrTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = api.ErrTimeout
-	case errors.Is(err, actors.ErrBusy):
+	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement):
 		kind = api.ErrUnavailable
 	case errors.Is(err, replication.ErrBackupUnreachable), errors.Is(err, replication.ErrNoBackup),
 		errors.Is(err, replication.ErrNotOwner), errors.Is(err, replication.ErrResync):

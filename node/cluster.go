@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
@@ -41,13 +42,15 @@ type ClusterConfig struct {
 	Insecure bool
 	// Resync is the provider's periodic full republish (default 1 s).
 	Resync time.Duration
+	// JoinTimeout bounds the attempts to join at start (default 10 s).
+	JoinTimeout time.Duration
 }
 
 // Enabled reports whether the node joins a cluster.
 func (c ClusterConfig) Enabled() bool { return c.Listen != "" }
 
 // clusterDeps builds the provider and the remote options of a clustered node.
-func clusterDeps(cfg *Config, name string) (*awcluster.Provider, []remote.ConfigOption, error) {
+func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Provider, []remote.ConfigOption, error) {
 	cc := cfg.Cluster
 	var sec *awcluster.Security
 	switch {
@@ -80,15 +83,19 @@ func clusterDeps(cfg *Config, name string) (*awcluster.Provider, []remote.Config
 	cfg.Actors.RemoteHost, cfg.Actors.RemotePort = rhost, rport
 	// Half-open connections are otherwise noticed only when memberlist drops the member.
 	ka := keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}
-	opts := []remote.ConfigOption{}
+	server, client := insecure.NewCredentials(), insecure.NewCredentials()
 	if sec != nil {
-		opts = append(opts,
-			remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(sec.Client)), grpc.WithKeepaliveParams(ka)),
-			remote.WithServerOptions(grpc.Creds(credentials.NewTLS(sec.Server)),
-				grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})))
+		server, client = credentials.NewTLS(sec.Server), credentials.NewTLS(sec.Client)
 	}
+	probe := &probeCreds{TransportCredentials: server}
+	opts := []remote.ConfigOption{
+		remote.WithDialOptions(grpc.WithTransportCredentials(client), grpc.WithKeepaliveParams(ka)),
+		remote.WithServerOptions(grpc.Creds(probe),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})),
+	}
+	cfg.remoteProbe = func(addr string) error { return probe.check(addr, client) }
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
-		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, Logger: cfg.Logger}, []string{"process"})
+		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced}, []string{"process"})
 	return p, opts, err
 }
 
@@ -164,10 +171,10 @@ func fromWireEntry(w wireEntry) (*api.LogEntry, error) {
 }
 
 // remoteOwner returns the owner of pid when it is another member.
-func (b *backend) remoteOwner(pid ans104.ID) (awcluster.Member, bool) {
-	v := b.n.host.Members().View()
-	m, ok := v.Owner(pid.String(), nil)
-	if !ok || v.IsSelf(m) {
+func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Member, bool) {
+	m, v, err := b.n.host.Owner(ctx, pid)
+	if err != nil || v.IsSelf(m) {
+		// No placement: serve from here (what this node holds, or not found).
 		return awcluster.Member{}, false
 	}
 	return m, true
@@ -378,7 +385,7 @@ func (n *Node) localStatus() (MemberStatus, error) {
 	st := MemberStatus{Member: v.Self, Self: true, Active: n.host.Active(), ViewSeq: v.Seq, ViewSize: len(v.Members)}
 	err := n.store.ProcessIDs(func(id persistence.ID) bool {
 		st.Processes++
-		if m, ok := v.Owner(ans104.ID(id).String(), nil); ok && v.IsSelf(m) {
+		if m, _, err := n.host.Owner(context.Background(), ans104.ID(id)); err == nil && v.IsSelf(m) {
 			st.Owned++
 		}
 		return true
@@ -445,3 +452,100 @@ func (n *Node) Members() awcluster.Membership { return n.host.Members() }
 
 // ClusterProvider is the memberlist provider, nil on a single node.
 func (n *Node) ClusterProvider() *awcluster.Provider { return n.provider }
+
+// ErrFenced is what Wait returns when the watchdog found this node removed from the cluster: its
+// member id is blocked for ever, so it must close (passivating everything) and start again, which
+// gives it a new id. `actorweave node` does that by itself.
+var ErrFenced = errors.New("node: removed from the cluster (fenced); restart to rejoin with a new identity")
+
+func (n *Node) fenced(reason string) {
+	select {
+	case n.served <- fmt.Errorf("%w: %s", ErrFenced, reason):
+	default:
+	}
+}
+
+// PeerGossipAddrs lists the memberlist addresses of the other members in the current view.
+func (n *Node) PeerGossipAddrs() []string {
+	v := n.host.Members().View()
+	var out []string
+	for _, m := range v.Members {
+		if !v.IsSelf(m) && m.Gossip != "" {
+			out = append(out, m.Gossip)
+		}
+	}
+	return out
+}
+
+// probeCreds wraps the gRPC server's credentials so that the node can check, at start, that its
+// own remote endpoint is up and accepts this node's certificate: it dials itself, and waits until
+// the server has closed that connection. Waiting for the server's close also orders every log
+// line gRPC writes for the probe before anything that follows: in one test process, the next
+// node's Remote.Start replaces gRPC's global logger (protoactor-notes.md §7.1).
+type probeCreds struct {
+	credentials.TransportCredentials
+	mu   sync.Mutex
+	from string        // the probe's local address, as the server sees it
+	done chan struct{} // closed when the server closes the probe's connection
+}
+
+func (p *probeCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := p.TransportCredentials.ServerHandshake(c)
+	p.mu.Lock()
+	probe := err == nil && p.from != "" && c.RemoteAddr().String() == p.from
+	done := p.done
+	p.mu.Unlock()
+	if probe {
+		conn = &closeSignal{Conn: conn, done: done}
+	}
+	return conn, info, err
+}
+
+func (p *probeCreds) Clone() credentials.TransportCredentials {
+	return &probeCreds{TransportCredentials: p.TransportCredentials.Clone()}
+}
+
+type closeSignal struct {
+	net.Conn
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *closeSignal) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
+
+func (p *probeCreds) check(addr string, client credentials.TransportCredentials) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cluster: own gRPC endpoint %s: %w", addr, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.from, p.done = raw.LocalAddr().String(), done
+	p.mu.Unlock()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, _, err := client.ClientHandshake(ctx, "actorweave-cluster", raw)
+	if err != nil {
+		raw.Close()
+		return fmt.Errorf("cluster: own gRPC endpoint %s refused this node's credentials: %w", addr, err)
+	}
+	conn.Close() // a clean close: the server reads EOF where it expects the HTTP/2 preface
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: own gRPC endpoint %s did not close the probe connection", addr)
+	}
+}
+
+// Wire returns the Calls this node sent to other members and the bytes of those Calls and of
+// their Replies (protobuf payloads, without gRPC and TLS framing).
+func (n *Node) Wire() (calls, bytes int64) {
+	ws := n.host.Forwarder().Stats()
+	return ws.CallsOut.Load(), ws.BytesOut.Load() + ws.ReplyIn.Load()
+}

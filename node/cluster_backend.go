@@ -15,7 +15,7 @@ import (
 // always). Items are served from this node, else from any member that holds them.
 
 func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var w wireProcess
 		if err := b.readRemote(ctx, m, pid, "Process", readArgs{}, &w); err != nil {
 			return nil, classify(err)
@@ -30,7 +30,7 @@ func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecor
 }
 
 func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var w wireEntry
 		if err := b.readRemote(ctx, m, pid, "LogEntry", readArgs{ID: id[:]}, &w); err != nil {
 			return nil, classify(err)
@@ -41,7 +41,7 @@ func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntr
 }
 
 func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var w wireEntry
 		if err := b.readRemote(ctx, m, pid, "Latest", readArgs{}, &w); err != nil {
 			return nil, classify(err)
@@ -52,7 +52,7 @@ func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, err
 }
 
 func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var w wireLogPage
 		if err := b.readRemote(ctx, m, pid, "Log", readArgs{Log: &q}, &w); err != nil {
 			return nil, classify(err)
@@ -71,7 +71,7 @@ func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.
 }
 
 func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var out api.ResultsPage
 		if err := b.readRemote(ctx, m, pid, "Results", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
 			return nil, classify(err)
@@ -104,7 +104,7 @@ func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, erro
 }
 
 func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
-	if m, ok := b.remoteOwner(pid); ok {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
 		var out api.Result
 		if err := b.readRemote(ctx, m, pid, "Result", readArgs{ID: id[:]}, &out); err != nil {
 			return nil, classify(err)
@@ -124,3 +124,6 @@ func unNull(r *api.Result) {
 		}
 	}
 }
+
+// ClusterStatus is GET /cluster/status: every member's line (a single node shows itself).
+func (b *backend) ClusterStatus(ctx context.Context) (any, error) { return b.n.Status(ctx) }

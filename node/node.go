@@ -46,6 +46,8 @@ type Config struct {
 	// Placement names each process's owner and backup (Proto.Actor addresses) instead of cluster
 	// membership: tests with an explicit member list set it.
 	Placement replication.Placement
+
+	remoteProbe func(addr string) error // set by clusterDeps
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -113,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
-		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name); err != nil {
+		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {
 			n.engine.Close(ctx)
 			n.store.Close()
 			return nil, err
@@ -130,6 +132,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startReplication(reg); err != nil {
 		n.Close(ctx)
 		return nil, err
+	}
+	if cfg.remoteProbe != nil {
+		if err := cfg.remoteProbe(n.host.Members().View().Self.Address); err != nil {
+			n.Close(ctx)
+			return nil, err
+		}
 	}
 	be := &backend{n: n}
 	n.serveNodeOps(be)

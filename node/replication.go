@@ -20,7 +20,7 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	place := n.cfg.Placement
 	if place == nil && n.provider != nil {
 		// The live view's placement, the router's (owner, backup = first two of the order).
-		place = func(pid persistence.ID) (string, string) { return placementOf(n.host.Members().View())(pid) }
+		place = n.placementOf(nil)
 	}
 	if place == nil {
 		return nil // single node: factor 1
@@ -47,19 +47,9 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	return nil
 }
 
-// placementOf is the replication placement of one view: owner and backup are the first two members
-// of the process's weighted rendezvous order (the router's order).
-func placementOf(v *awcluster.View) replication.Placement {
-	return func(pid persistence.ID) (string, string) {
-		owners := v.Owners(ans104.ID(pid).String(), nil)
-		switch len(owners) {
-		case 0:
-			return "", ""
-		case 1:
-			return owners[0].Address, ""
-		}
-		return owners[0].Address, owners[1].Address
-	}
+// placementOf is the replication placement under view v (nil: the live view): the router's order.
+func (n *Node) placementOf(v *awcluster.View) replication.Placement {
+	return func(pid persistence.ID) (string, string) { return n.host.ReplicaSet(ans104.ID(pid), v) }
 }
 
 // rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).
@@ -79,7 +69,7 @@ func (n *Node) rebalance(r *replication.Replicator) {
 			if v == nil || v == prev {
 				continue
 			}
-			from, to := placementOf(prev), placementOf(v)
+			from, to := n.placementOf(prev), n.placementOf(v)
 			res := r.Rebalance(ctx, from, to, 8, nil)
 			prev = v
 			if res.Synced+res.HandedOff > 0 {

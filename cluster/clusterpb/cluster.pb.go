@@ -849,6 +849,59 @@ func (*Empty) Descriptor() ([]byte, []int) {
 	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{14}
 }
 
+// LabelsReply answers grain.labels: whether the member holds the process, and its placement labels.
+type LabelsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Held          bool                   `protobuf:"varint,1,opt,name=held,proto3" json:"held,omitempty"`
+	Labels        string                 `protobuf:"bytes,2,opt,name=labels,proto3" json:"labels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelsReply) Reset() {
+	*x = LabelsReply{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelsReply) ProtoMessage() {}
+
+func (x *LabelsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelsReply.ProtoReflect.Descriptor instead.
+func (*LabelsReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LabelsReply) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
+}
+
+func (x *LabelsReply) GetLabels() string {
+	if x != nil {
+		return x.Labels
+	}
+	return ""
+}
+
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
@@ -904,7 +957,10 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x03raw\x18\x01 \x01(\fR\x03raw\x12!\n" +
 	"\fblock_height\x18\x02 \x01(\x04R\vblockHeight\x12\x1c\n" +
 	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\"\a\n" +
-	"\x05EmptyB4Z2github.com/actorweave/actorweave/cluster/clusterpbb\x06proto3"
+	"\x05Empty\"9\n" +
+	"\vLabelsReply\x12\x12\n" +
+	"\x04held\x18\x01 \x01(\bR\x04held\x12\x16\n" +
+	"\x06labels\x18\x02 \x01(\tR\x06labelsB4Z2github.com/actorweave/actorweave/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -918,7 +974,7 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*Call)(nil),           // 0: actorweave.cluster.v1.Call
 	(*Reply)(nil),          // 1: actorweave.cluster.v1.Reply
@@ -935,6 +991,7 @@ var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*ItemReply)(nil),      // 12: actorweave.cluster.v1.ItemReply
 	(*PublishRequest)(nil), // 13: actorweave.cluster.v1.PublishRequest
 	(*Empty)(nil),          // 14: actorweave.cluster.v1.Empty
+	(*LabelsReply)(nil),    // 15: actorweave.cluster.v1.LabelsReply
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -955,7 +1012,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

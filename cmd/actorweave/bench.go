@@ -47,7 +47,7 @@ func newBenchCmd() *cobra.Command {
 		}
 	}
 	appendCmd := newBenchAppendCmd()
-	cmd.AddCommand(appendCmd, newBenchIngestCmd(), newBenchActivationCmd())
+	cmd.AddCommand(appendCmd, newBenchIngestCmd(), newBenchActivationCmd(), newBenchForwardCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
 	}

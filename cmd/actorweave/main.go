@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newDryrunCmd(),
 		newEvalCmd(),
 		newBenchCmd(),
+		newClusterCmd(),
 	)
 	return root
 }
