@@ -157,6 +157,13 @@ func TestClusterJoinRebalance(t *testing.T) {
 		return
 	}
 	t.Logf("%d processes spawned with one message each in %v", procs, time.Since(start).Round(time.Millisecond))
+	replBytes, replEntries := 0.0, 0.0
+	for _, m := range c.members {
+		replBytes += metric(t, m.url, "actorweave_replication_bytes_sent_total") + metric(t, m.url, "actorweave_replication_bytes_received_total")
+		replEntries += metric(t, m.url, "actorweave_replication_entries_acknowledged_total")
+	}
+	t.Logf("replication: %.0f bytes between nodes for %.0f acknowledged entries (%.0f bytes per entry: requests, fences and replies, protobuf sizes; activations included)",
+		replBytes, replEntries, replBytes/max(replEntries, 1))
 
 	// Which processes the fourth member will own (the cluster's placement, computed here too).
 	bytesBefore := 0.0
