@@ -251,13 +251,14 @@ func TestClusterKill9(t *testing.T) {
 	for _, mode := range []struct {
 		name       string
 		memberlist bool
+		freeze     bool // SIGSTOP/SIGCONT instead of kill -9/restart: a partition that heals
 		rounds     int
-	}{{"explicit-members", false, 2}, {"memberlist", true, 2}} {
+	}{{"explicit-members", false, false, 2}, {"memberlist", true, false, 2}, {"memberlist-freeze", true, true, 1}} {
 		t.Run(mode.name, func(t *testing.T) {
 			var failovers []time.Duration
 			for r := 0; r < mode.rounds; r++ {
 				t.Run(fmt.Sprintf("round%d", r), func(t *testing.T) {
-					failovers = append(failovers, clusterKillRound(t, wasm, mode.memberlist)...)
+					failovers = append(failovers, clusterKillRound(t, wasm, mode.memberlist, mode.freeze)...)
 				})
 			}
 			sort.Slice(failovers, func(i, j int) bool { return failovers[i] < failovers[j] })
@@ -274,7 +275,11 @@ func TestClusterKill9(t *testing.T) {
 	}
 }
 
-func clusterKillRound(t *testing.T, wasm []byte, memberlist bool) []time.Duration {
+// clusterKillRound runs one round. With freeze the victim is stopped with SIGSTOP instead (cut off:
+// it cannot answer, its peers declare it dead and take over) and later resumed with SIGCONT with its
+// old view, connections and activations: a zombie whose partition healed. Its writes must be
+// refused and no log may fork.
+func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := &testCluster{t: t}
@@ -410,7 +415,14 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist bool) []time.Duratio
 	before := len(acked)
 	mu.Unlock()
 	killedAt.Store(time.Now().UnixNano())
-	c.kill(victim)
+	if freeze {
+		c.mu.Lock()
+		victim.alive = false
+		c.mu.Unlock()
+		_ = victim.cmd.Process.Signal(syscall.SIGSTOP)
+	} else {
+		c.kill(victim)
+	}
 	c.setMembers() // membership notices the death (memberlist's detection time is not part of this figure)
 	mu.Lock()
 	for _, pid := range pids {
@@ -449,10 +461,16 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist bool) []time.Duratio
 			join = append(join, m.gossip)
 		}
 	}
-	restarted := startMemberNode(t, victim.dir, c.key, join...)
-	c.mu.Lock()
-	*victim = *restarted
-	c.mu.Unlock()
+	if freeze {
+		// The partition heals: the zombie resumes as it was; membership decides what it is now
+		// (the cluster package's watchdog fences a member its peers removed).
+		_ = victim.cmd.Process.Signal(syscall.SIGCONT)
+	} else {
+		restarted := startMemberNode(t, victim.dir, c.key, join...)
+		c.mu.Lock()
+		*victim = *restarted
+		c.mu.Unlock()
+	}
 	c.setMembers()
 	time.Sleep(4 * time.Second)
 	close(stop)
@@ -485,9 +503,9 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist bool) []time.Duratio
 		o, b := c.owner(pid)
 		replicas[pid] = [2]string{o.dir, b.dir}
 	}
-	// Stop every member and check every copy of every log on disk.
+	// Stop every member (the resumed zombie too) and check every copy of every log on disk.
 	for _, m := range c.members {
-		if m.alive {
+		if m.alive || freeze {
 			c.kill(m)
 		}
 	}
