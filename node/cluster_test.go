@@ -503,6 +503,14 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 		o, b := c.owner(pid)
 		replicas[pid] = [2]string{o.dir, b.dir}
 	}
+	replBytes, replEntries := 0.0, 0.0
+	for _, m := range c.members {
+		if m.alive {
+			replBytes += metric(t, m.url, "actorweave_replication_bytes_sent_total") + metric(t, m.url, "actorweave_replication_bytes_received_total")
+			replEntries += metric(t, m.url, "actorweave_replication_entries_acknowledged_total")
+		}
+	}
+	t.Logf("replication on the surviving members: %.0f bytes for %.0f acknowledged entries (%.0f bytes per entry incl. hand-overs and catch-up)", replBytes, replEntries, replBytes/max(replEntries, 1))
 	// Stop every member (the resumed zombie too) and check every copy of every log on disk.
 	for _, m := range c.members {
 		if m.alive || freeze {
