@@ -21,6 +21,12 @@
 // for the fsync. Submits that arrive meanwhile form the next batch, so a hot process gets more than
 // one acknowledgement per fsync, and Pebble's commit pipeline shares each fsync across processes.
 //
+// With Deps.Replication set (a cluster), the append goroutine first makes the batch durable on the
+// process's backup (cluster/replication) and appends locally only once the backup acknowledged it;
+// an activation starts with the hand-over (Replication.Activate: fence the backup, level the logs).
+// A batch refused because the log was re-synchronised is scheduled again (ErrResync); a fenced
+// owner's refusal also wraps cluster.ErrNotOwner, so the router retries at the owner of a fresher view.
+//
 // # Evaluation and pushes
 //
 // The evaluator child owns the process's wazero instance. Fresh entries come with the grain's
