@@ -85,12 +85,18 @@ func TestClusterNodeChild(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Listen = filepath.Join(dir, "data"), "127.0.0.1:0"
+	if a := os.Getenv("AW_CLUSTER_HTTP"); a != "" {
+		cfg.Listen = a // in a network namespace: the clients' link
+	}
 	cfg.Replication.Timeout = 2 * time.Second
 	cfg.API.RequestTimeout = time.Minute
 	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
 	if key := os.Getenv("AW_CLUSTER_KEY"); key != "" {
 		// Real membership: memberlist over loopback UDP/TCP, joined through the given members.
 		cfg.Cluster = ClusterConfig{Listen: "127.0.0.1:0", KeyFile: key, Capacity: 1, Resync: 200 * time.Millisecond}
+		if a := os.Getenv("AW_CLUSTER_BIND"); a != "" {
+			cfg.Cluster.Listen = a + ":0" // in a network namespace: the cluster's link
+		}
 		if j := os.Getenv("AW_CLUSTER_JOIN"); j != "" {
 			cfg.Cluster.Join = strings.Split(j, ",")
 		}
@@ -132,9 +138,18 @@ type member struct {
 // (memberlist addresses); without, it follows the members file.
 func startMemberNode(t *testing.T, dir, key string, join ...string) *member {
 	t.Helper()
+	return startMemberNodeIn(t, nil, nil, dir, key, join...)
+}
+
+// startMemberNodeIn starts a member node with prefix before the command (e.g. ip netns exec NS) and
+// extra environment.
+func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join ...string) *member {
+	t.Helper()
 	_ = os.Remove(filepath.Join(dir, "addr"))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterNodeChild$", "-test.v=false")
+	args := append(append([]string(nil), prefix...), os.Args[0], "-test.run=^TestClusterNodeChild$", "-test.v=false")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "AW_CLUSTER_CHILD_DIR="+dir, "AW_CLUSTER_KEY="+key, "AW_CLUSTER_JOIN="+strings.Join(join, ","))
+	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
 	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("node-%d.log", time.Now().UnixNano())))
 	cmd.Stdout, cmd.Stderr = logf, logf
