@@ -12,6 +12,13 @@
 // (shared/protoactor-notes.md): no disthash lookup, no persistence.Mixin, no options passed to
 // RequestFuture, our own request wrapper with bounded retries on dead letters only.
 //
+// # Routing (route.go, placement.go)
+//
+// Every request to a process goes to its owner under the node's current cluster view (the cluster
+// package's placement, restricted by the process's Placement-Labels tag): locally through the
+// lookup, or to the owner's forwarder as a clusterpb.Call. The owner refuses what it does not own
+// in its own view, before activating anything. On a single node the view is the node alone.
+//
 // # Ingest
 //
 // A submit reaches the grain through the host's request wrapper (lookup.acquire, RequestFuture,

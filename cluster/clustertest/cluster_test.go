@@ -196,3 +196,32 @@ func TestPlacementLabels(t *testing.T) {
 		}
 	}
 }
+
+// Membership follows real process deaths and departures: a node killed with SIGKILL leaves every
+// other view after memberlist's failure detection; one stopped with SIGTERM leaves at once
+// (it leaves memberlist before exiting). The times are logged, not asserted beyond a bound.
+func TestMembershipFollowsKillAndLeave(t *testing.T) {
+	c := clustertest.Start(t, 4, clustertest.Options{})
+	nodes := c.Nodes()
+	waitSize := func(want int, bound time.Duration) time.Duration {
+		start := time.Now()
+		for {
+			ok := true
+			for _, n := range c.Running() {
+				got, err := n.ViewSize(context.Background())
+				ok = ok && err == nil && got == want
+			}
+			if ok {
+				return time.Since(start)
+			}
+			if time.Since(start) > bound {
+				t.Fatalf("views did not shrink to %d members within %v", want, bound)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	nodes[3].Kill()
+	t.Logf("kill -9: removed from every view after %v", waitSize(3, 60*time.Second))
+	nodes[2].Stop()
+	t.Logf("SIGTERM: removed from every view after %v", waitSize(2, 30*time.Second))
+}
