@@ -27,7 +27,8 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	}
 	rc := n.cfg.Replication
 	if rc.Factor == 0 {
-		rc.Factor = 2
+		// Default: 2 in a cluster; a member that has never seen another runs alone until one joins.
+		rc.Factor, rc.Auto = 2, true
 	}
 	if rc.Factor == 1 {
 		return nil

@@ -615,3 +615,25 @@ func TestReplicationDivergedTail(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicationAutoFactor: with the automatic factor a member that never saw a peer writes alone;
+// once placement has named a backup, losing every peer makes writes fail (never factor 1 again).
+func TestReplicationAutoFactor(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.start(Config{Auto: true, WaitBackup: -1, Timeout: 500 * time.Millisecond}), c.start(Config{})
+	pid := newPID(t)
+	place(pid, a, nil, a)
+	a.must(cmd{Op: "spawn", PID: pid})
+	a.must(cmd{Op: "write", PID: pid, N: 2}) // alone: factor 1
+	place(pid, a, b, a, b)
+	if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "resync" {
+		t.Fatalf("first write with a peer: %+v, want resync (the peer is seeded)", r)
+	}
+	a.must(cmd{Op: "load", PID: pid})
+	a.must(cmd{Op: "write", PID: pid, N: 1})
+	sameLog(t, pid, 3, a, b)
+	place(pid, a, nil, a)
+	if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "no-backup" {
+		t.Fatalf("write after losing the only peer: %+v, want no-backup", r)
+	}
+}

@@ -41,6 +41,11 @@ type Placement func(pid persistence.ID) (owner, backup string)
 type Config struct {
 	// Factor is the replication factor: 1 (no backup) or 2 (owner and backup). Default 2.
 	Factor int
+	// Auto (the node's default when no factor is given) runs factor 1 while this node has never
+	// seen a second member, and factor 2 from the first time placement names a backup on: a lone
+	// node works, and a node that was ever part of a larger cluster never acknowledges alone (a
+	// partition must not let both sides write).
+	Auto bool
 	// Timeout bounds each request to a peer. Default 5 s.
 	Timeout time.Duration
 	// WaitBackup is how long a write waits for an unreachable backup to answer again or to be
@@ -99,6 +104,7 @@ type Replicator struct {
 	stats  Stats
 	server *actor.PID
 
+	sawPeer   atomic.Bool // Auto: placement named a backup at least once
 	mu        sync.Mutex
 	synced    map[persistence.ID]syncState
 	syncLocks [256]sync.Mutex
@@ -141,6 +147,11 @@ func (r *Replicator) backupOf(pid persistence.ID) (string, error) {
 		return "", nil
 	}
 	_, backup := r.place(pid)
+	if backup != "" && backup != r.self {
+		r.sawPeer.Store(true)
+	} else if r.cfg.Auto && !r.sawPeer.Load() {
+		return "", nil // a lone node that never had a peer: factor 1
+	}
 	if backup == "" || backup == r.self {
 		return "", fmt.Errorf("process %s: %w (replication factor %d)", b64(pid), ErrNoBackup, r.cfg.Factor)
 	}

@@ -96,7 +96,7 @@ over the environment, which wins over the file.`,
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address to serve on")
 	f.StringVar(&cfg.KeyFile, "key", "", "node key, a JWK (ed25519 or Arweave RSA); default: <data>/node-key.json, an ed25519 key created on first start")
 	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
-	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup (default in a cluster), 1 = owner only (default alone)")
+	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup, 1 = owner only; default: 2 in a cluster (a member alone until a second one joins writes alone), 1 without --cluster-listen")
 	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "bound of one request from an owner to its backup")
 	f.DurationVar(&cfg.Replication.WaitBackup, "replication-wait", 10*time.Second, "how long a write waits for an unreachable backup to answer or be replaced by membership before it is refused (503)")
 	bindItemLimits(f, &cfg.API.Limits)
