@@ -233,7 +233,10 @@ func (c *testCluster) owner(pid ans104.ID) (*member, *member) {
 func (c *testCluster) entry(pid ans104.ID, i int) *member {
 	if c.key == "" {
 		o, _ := c.owner(pid)
-		return o
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		cp := *o
+		return &cp
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -243,7 +246,8 @@ func (c *testCluster) entry(pid ans104.ID, i int) *member {
 			live = append(live, m)
 		}
 	}
-	return live[i%len(live)]
+	cp := *live[i%len(live)] // a copy: a restart rewrites the member under c.mu
+	return &cp
 }
 
 func (c *testCluster) kill(m *member) {
@@ -318,6 +322,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 		time.Sleep(time.Second) // views settle (a request meanwhile is retried by the router anyway)
 	}
 	user, _ := ans104.GenerateEd25519Signer()
+	signer := client.New("http://unused", user) // signs items only (members' URLs change on restart)
 	var clients sync.Map // one client (one connection pool) per member URL
 	clientOf := func(m *member) *client.Client {
 		if cl, ok := clients.Load(m.url); ok {
@@ -383,7 +388,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 				default:
 				}
 				pid := pids[(w+i)%procs]
-				item, err := clientOf(c.members[0]).MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+				item, err := signer.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 				if err != nil {
 					return
 				}
@@ -684,6 +689,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	user, _ := ans104.GenerateEd25519Signer()
+	signer := client.New("http://unused", user) // signs items only (members' URLs change on restart)
 	var clients sync.Map
 	clientOf := func(m *member) *client.Client {
 		if cl, ok := clients.Load(m.url); ok {
@@ -747,7 +753,7 @@ func TestClusterRollingRestart(t *testing.T) {
 				default:
 				}
 				pid := pids[i%procs]
-				item, err := clientOf(c.members[0]).MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+				item, err := signer.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 				if err != nil {
 					return
 				}
@@ -799,7 +805,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	}
 	// Every process takes one more write, so each replica set is synced in the final view.
 	for i, pid := range pids {
-		item, _ := clientOf(c.members[0]).MessageItem(pid, []byte("return 1"), nil)
+		item, _ := signer.MessageItem(pid, []byte("return 1"), nil)
 		if post(item, pid, i) {
 			acked[item.ID()] = pid
 		}
