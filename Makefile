@@ -57,3 +57,9 @@ bench-eval: deps
 
 clean:
 	rm -rf actorweave .cache testdata/build
+
+## proto: regenerate the cluster's wire forms (needs protoc, apt protobuf-compiler, and
+## `go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12`); the output is committed.
+.PHONY: proto
+proto:
+	protoc --go_out=. --go_opt=module=github.com/actorweave/actorweave cluster/clusterpb/cluster.proto

@@ -15,24 +15,32 @@ import (
 
 // Submit schedules a verified Process or Message item on its process and returns once durable.
 func (h *Host) Submit(ctx context.Context, item *ans104.DataItem) (Ack, error) {
-	kind, err := ans104.Kind(item)
+	pid, err := processOf(item)
 	if err != nil {
 		return Ack{}, err
 	}
-	var pid ans104.ID
-	switch kind {
-	case ans104.KindProcess:
-		pid = item.ID()
-	case ans104.KindMessage:
-		if _, err := ans104.AsMessage(item); err != nil {
-			return Ack{}, err
-		}
-		pid = item.TargetID()
-	default:
-		return Ack{}, fmt.Errorf("only Process and Message items are scheduled, not %q", kind)
-	}
 	return h.ack(h.request(ctx, pid, &submitRequest{item: item}))
 }
+
+// processOf is the process an item is scheduled on: its own id for a Process, its target for a Message.
+func processOf(item *ans104.DataItem) (ans104.ID, error) {
+	kind, err := ans104.Kind(item)
+	if err != nil {
+		return ans104.ID{}, err
+	}
+	switch kind {
+	case ans104.KindProcess:
+		return item.ID(), nil
+	case ans104.KindMessage:
+		if _, err := ans104.AsMessage(item); err != nil {
+			return ans104.ID{}, err
+		}
+		return item.TargetID(), nil
+	}
+	return ans104.ID{}, fmt.Errorf("only Process and Message items are scheduled, not %q", kind)
+}
+
+func encodeResult(r *StoredResult) ([]byte, error) { return json.Marshal(r) }
 
 // Assign schedules message on process pid (the assign flow).
 func (h *Host) Assign(ctx context.Context, pid, message ans104.ID, exclude []string) (Ack, error) {
@@ -132,6 +140,22 @@ func (h *Host) findItem(id ans104.ID) (*ans104.DataItem, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: item %s is not held by this node", persistence.ErrNotFound, id)
+}
+
+// findAnywhere is findItem, then the other members.
+func (h *Host) findAnywhere(ctx context.Context, id ans104.ID) (*ans104.DataItem, error) {
+	item, err := h.findItem(id)
+	if !errors.Is(err, persistence.ErrNotFound) || h.deps.FetchItem == nil {
+		return item, err
+	}
+	raw, ferr := h.deps.FetchItem(ctx, id)
+	if ferr != nil {
+		if errors.Is(ferr, persistence.ErrNotFound) {
+			return nil, err
+		}
+		return nil, ferr
+	}
+	return ans104.ParseAndVerify(raw, ans104.Limits{})
 }
 
 // FindItem is findItem for the node's gateway routes.

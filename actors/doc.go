@@ -12,6 +12,13 @@
 // (shared/protoactor-notes.md): no disthash lookup, no persistence.Mixin, no options passed to
 // RequestFuture, our own request wrapper with bounded retries on dead letters only.
 //
+// # Routing (route.go, placement.go)
+//
+// Every request to a process goes to its owner under the node's current cluster view (the cluster
+// package's placement, restricted by the process's Placement-Labels tag): locally through the
+// lookup, or to the owner's forwarder as a clusterpb.Call. The owner refuses what it does not own
+// in its own view, before activating anything. On a single node the view is the node alone.
+//
 // # Ingest
 //
 // A submit reaches the grain through the host's request wrapper (lookup.acquire, RequestFuture,
@@ -20,6 +27,12 @@
 // key, and hands the whole pending batch to persistence.AppendBatch on a goroutine; the reply waits
 // for the fsync. Submits that arrive meanwhile form the next batch, so a hot process gets more than
 // one acknowledgement per fsync, and Pebble's commit pipeline shares each fsync across processes.
+//
+// With Deps.Replication set (a cluster), the append goroutine first makes the batch durable on the
+// process's backup (cluster/replication) and appends locally only once the backup acknowledged it;
+// an activation starts with the hand-over (Replication.Activate: fence the backup, level the logs).
+// A batch refused because the log was re-synchronised is scheduled again (ErrResync); a fenced
+// owner's refusal also wraps cluster.ErrNotOwner, so the router retries at the owner of a fresher view.
 //
 // # Evaluation and pushes
 //

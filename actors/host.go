@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/actorweave/actorweave/ans104"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -74,8 +75,10 @@ type Config struct {
 	// MaxQueuedPushes bounds one process's undelivered pushes: an evaluation whose pushes would
 	// exceed it has them rejected, recorded in its result (Rejected, Quota) and counted.
 	MaxQueuedPushes int
-	// RemoteHost is the address Proto.Actor remote listens on (port chosen by the OS).
+	// RemoteHost is the address Proto.Actor remote listens on; RemotePort its port (0: chosen by
+	// the OS).
 	RemoteHost string
+	RemotePort int
 	Logger     *slog.Logger
 }
 
@@ -92,12 +95,23 @@ func DefaultConfig() Config {
 type Deps struct {
 	Store  *persistence.Store
 	Engine *runtime.Engine
+	// Replication, when set, makes every append durable on the process's backup node first and
+	// hands processes over between owners (cluster/replication). Nil: a single node.
+	Replication Replication
 	// Signer is the node key: it signs assignments and pushed items.
 	Signer ans104.Signer
 	// Clock returns the scheduler's wall clock in ms; BlockHeight the current Arweave height.
 	Clock       func() int64
 	BlockHeight func() uint64
 	Registerer  prometheus.Registerer
+	// Cluster, when set, makes this node a member of a cluster: the provider's membership decides
+	// where each process lives (route.go). Nil runs a single node.
+	Cluster *awcluster.Provider
+	// FetchItem, when set, finds an item this node does not hold on the other members (a module
+	// published through another node, a message assigned from another node's process).
+	FetchItem func(ctx context.Context, id ans104.ID) ([]byte, error)
+	// RemoteOptions configure Proto.Actor remote (TLS credentials of the cluster).
+	RemoteOptions []remote.ConfigOption
 }
 
 // Host runs the process grains of one node.
@@ -108,6 +122,9 @@ type Host struct {
 	system  *actor.ActorSystem
 	cluster *cluster.Cluster
 	lookup  *lookup
+	members awcluster.Membership
+	labels  labelsCache
+	fwd     *awcluster.Forwarder
 	props   *actor.Props
 	address string // the node key's wallet address (the Scheduler of its processes)
 	pusher  *pusher
@@ -169,12 +186,35 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	paLog := slog.New(minLevel{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
 	h.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(KindProcess, actor.PropsFromProducer(func() actor.Actor { return &processActor{host: h} }))
-	provider := &singleMember{kinds: []string{KindProcess}}
-	ccfg := cluster.Configure("actorweave", provider, h.lookup, remote.Configure(cfg.RemoteHost, 0),
-		cluster.WithKinds(kind))
+	var provider cluster.ClusterProvider = &singleMember{kinds: []string{KindProcess}}
+	if deps.Cluster != nil {
+		provider = deps.Cluster
+	}
+	// Protoactor's heartbeat expiry would block members memberlist still trusts (two failure
+	// detectors; protoactor-notes.md §2.2): memberlist alone decides.
+	ccfg := cluster.Configure("actorweave", provider, h.lookup, remote.Configure(cfg.RemoteHost, cfg.RemotePort, deps.RemoteOptions...),
+		cluster.WithKinds(kind), cluster.WithHeartbeatExpiration(365*24*time.Hour))
+	// Protoactor's own gossip is off: memberlist is the one failure detector, and the gossip
+	// actor's BlockList.Block races with the unlocked BlockList.IsBlocked of every topology
+	// update in this version (found by -race with three members).
+	ccfg.GossipInterval = 24 * time.Hour
 	h.cluster = cluster.New(h.system, ccfg)
 	h.lookup.spawn = h.spawn
-	h.cluster.StartMember()
+	if err := startMember(h.cluster); err != nil {
+		func() { defer func() { _ = recover() }(); h.cluster.Shutdown(false) }()
+		return nil, err
+	}
+	if deps.Cluster != nil {
+		h.members = deps.Cluster
+	} else {
+		h.members = awcluster.NewStatic(awcluster.Member{ID: h.system.ID, Name: h.address, Address: h.system.Address(), Capacity: 1})
+	}
+	if h.fwd, err = awcluster.NewForwarder(h.system, func() uint64 { return h.members.View().Seq }); err != nil {
+		h.cluster.Shutdown(false)
+		return nil, err
+	}
+	h.serveGrainOps()
+	h.serveLabels()
 	h.props = h.cluster.GetClusterKind(KindProcess).Props
 	h.pusher = newPusher(h)
 	h.sweepC = make(chan struct{})
@@ -233,7 +273,13 @@ func (h *Host) Stop(ctx context.Context) error {
 	for _, pid := range h.lookup.pids() {
 		_ = h.system.Root.PoisonFuture(pid).Wait()
 	}
+	h.fwd.Stop()
 	h.cluster.Shutdown(false)
+	if h.deps.Cluster != nil {
+		// Shutdown(false) never calls the provider: leave memberlist ourselves, gracefully, so
+		// peers update their views at once instead of after a failure-detection timeout.
+		_ = h.deps.Cluster.Shutdown(true)
+	}
 	return nil
 }
 
@@ -243,10 +289,34 @@ func (h *Host) Address() string { return h.address }
 // Active is the number of processes with a live activation.
 func (h *Host) Active() int { return h.lookup.active() }
 
-// request sends msg to the grain of pid and waits for its reply. It is the only way requests reach
-// grains: one attempt, our own timeout, and a re-resolve only when the activation was already gone
-// (a dead letter means the message was never processed, so resending is safe).
-func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error) {
+// startMember starts the cluster member; protoactor panics when the provider fails, we return it.
+func startMember(c *cluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("cluster: %v", r)
+			}
+		}
+	}()
+	c.StartMember()
+	return nil
+}
+
+// Members is the node's membership (a single member when no cluster is configured).
+func (h *Host) Members() awcluster.Membership { return h.members }
+
+// Forwarder is the node-to-node protocol endpoint: the node registers its own ops on it.
+func (h *Host) Forwarder() *awcluster.Forwarder { return h.fwd }
+
+// ActorSystemID is this incarnation's member id.
+func (h *Host) ActorSystemID() string { return h.system.ID }
+
+// requestGrain sends msg to the local grain of pid and waits for its reply. It is the only way
+// requests reach grains: one attempt, our own timeout, and a re-resolve only when the activation
+// was already gone (a dead letter means the message was never processed, so resending is safe).
+func (h *Host) requestGrain(ctx context.Context, pid ans104.ID, msg any) (any, error) {
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -284,6 +354,13 @@ func (h *Host) module(ctx context.Context, id ans104.ID) (*loadedModule, error) 
 	h.modMu.Unlock()
 	lm.once.Do(func() {
 		it, err := h.deps.Store.GetItem(id)
+		if errors.Is(err, persistence.ErrNotFound) && h.deps.FetchItem != nil {
+			// Published through another member: fetch it, verified, and keep it (modules never change).
+			var raw []byte
+			if raw, err = h.deps.FetchItem(ctx, id); err == nil {
+				err = h.keepFetched(ctx, raw, &it)
+			}
+		}
 		if err != nil {
 			lm.err = fmt.Errorf("module %s: %w", id, err)
 			return
@@ -311,6 +388,17 @@ func (h *Host) module(ctx context.Context, id ans104.ID) (*loadedModule, error) 
 		h.modMu.Unlock()
 	}
 	return lm, lm.err
+}
+
+// keepFetched verifies an item fetched from a member and stores it.
+func (h *Host) keepFetched(ctx context.Context, raw []byte, out *persistence.Item) error {
+	item, err := ans104.ParseAndVerify(raw, ans104.Limits{})
+	if err != nil {
+		return fmt.Errorf("%w: item fetched from a member: %v", persistence.ErrInvalid, err)
+	}
+	*out = persistence.Item{ID: item.ID(), Raw: item.Bytes(), Owner: item.OwnerAddress(), Tags: storeTags(item.Tags),
+		Timestamp: h.deps.Clock(), BlockHeight: h.deps.BlockHeight()}
+	return h.deps.Store.PutItem(ctx, *out)
 }
 
 // minLevel is a slog handler that drops records below min.

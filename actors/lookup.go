@@ -15,8 +15,8 @@ import (
 // stops only when none is in flight and no new one can reach it. protoactor-go drops messages that
 // sit behind a stopping actor (issue #391); with this registry no request ever does.
 //
-// It is single-member for now; placement across members, with ownership epochs, belongs to the
-// cluster package and will sit behind the same acquire/release contract.
+// It only ever holds processes this node owns: route.go checks ownership under the current view
+// before anything reaches acquire, and sends other processes' requests to their owners.
 type lookup struct {
 	mu      sync.Mutex
 	acts    map[string]*activation

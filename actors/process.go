@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/scheduler"
@@ -54,6 +55,7 @@ type pendingSubmit struct {
 	entry    persistence.Entry
 	ack      Ack
 	tick     *cron.Tick // a cron tick (no one waits for its acknowledgement)
+	retries  int        // times scheduled again after a replication re-sync
 }
 
 func (p *processActor) Receive(ctx actor.Context) {
@@ -86,6 +88,9 @@ func (p *processActor) Receive(ctx actor.Context) {
 	case *actor.Stopped:
 		if p.cron != nil && p.cron.unsaved > 0 && !p.inflight {
 			p.saveCron(false)
+		}
+		if r := p.host.deps.Replication; r != nil {
+			r.Forget(p.pid)
 		}
 		p.host.lookup.stopped(p.id, p.self)
 		p.host.metrics.passivations.Inc()
@@ -121,6 +126,21 @@ func (p *processActor) started(ctx actor.Context) {
 	p.sched = scheduler.Fresh(pid)
 	p.pendingIDs = map[ans104.ID]bool{}
 	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
+	if r := p.host.deps.Replication; r != nil {
+		// The hand-over (DESIGN.md §5): fence the backup and hold its log before reading ours.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := r.Activate(cctx, pid)
+		cancel()
+		if errors.Is(err, replication.ErrDiverged) {
+			p.loadErr = err
+			return
+		}
+		if err != nil {
+			// Reads are served from the local log; every write syncs again first and is refused
+			// while the backup stays out of reach.
+			p.host.log.Warn("activation could not sync with the backup", "process", pid, "err", err)
+		}
+	}
 	p.loadErr = p.load()
 	p.host.metrics.activations.Inc()
 }
@@ -358,10 +378,18 @@ func (p *processActor) flush(ctx actor.Context) {
 	}
 	p.sched = st
 	p.inflight = true
-	self, store, root := ctx.Self(), p.host.deps.Store, p.host.system.Root
+	self, store, root, repl, epoch := ctx.Self(), p.host.deps.Store, p.host.system.Root, p.host.deps.Replication, p.epoch
 	p.host.metrics.batchSize.Observe(float64(len(batch)))
 	go func() {
-		err := store.AppendBatch(context.Background(), p.pid, entries)
+		var err error
+		if repl != nil {
+			// Backup first: a batch the backup refuses (fenced by a newer owner, or out of reach) is
+			// written nowhere, so a stale or partitioned owner can never fork the log.
+			err = repl.Replicate(context.Background(), p.pid, epoch, entries)
+		}
+		if err == nil {
+			err = store.AppendBatch(context.Background(), p.pid, entries)
+		}
 		root.Send(self, &appendDone{batch: batch, err: err})
 	}()
 }
@@ -375,9 +403,20 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 		if err := p.load(); err != nil {
 			p.loadErr = err
 		}
+		var again []*pendingSubmit
 		for _, ps := range m.batch {
-			p.reply(ctx, ps, Ack{}, m.err)
+			if reschedulable(m.err) && ps.retries < maxReschedules && p.loadErr == nil {
+				// The hand-over pulled entries; the request still stands: schedule it again (it may
+				// now be a duplicate of what was pulled).
+				if dup, err := p.host.deps.Store.HasMessage(p.pid, ps.msgID); err == nil && (ps.msgID.IsZero() || !dup) {
+					ps.retries++
+					again = append(again, ps)
+					continue
+				}
+			}
+			p.reply(ctx, ps, Ack{}, replyErr(m.err))
 		}
+		p.pending = append(again, p.pending...)
 		p.dropPendingTicks()
 		p.flush(ctx)
 		return

@@ -1,5 +1,49 @@
-// Package cluster owns membership (memberlist), identity lookup and placement, ownership epochs,
-// hand-off and backup replication, and the node-to-node protocol.
+// Package cluster owns membership (hashicorp/memberlist as protoactor-go's ClusterProvider),
+// placement (weighted rendezvous hashing), the node-to-node protocol over Proto.Actor remote
+// (the Forwarder, with clusterpb wire forms and errors that keep their sentinels across nodes),
+// and the cluster's security (a shared key → memberlist's AES-GCM key and a deterministic CA for
+// mutual TLS on gRPC).
 //
-// It must not hold process state.
+// It must not hold process state: logs, results and activations belong to persistence and actors.
+// It does not import actors or node; they import it.
+//
+// # The seam for hand-off, replication and failover
+//
+// Everything that moves or copies process data asks this package two things:
+//
+//   - where a process belongs now: Membership.View() returns an immutable *View;
+//     View.Owners(pid, nil) is the preference list, best first — [0] the owner, [1] the backup,
+//     and so on — computed by Rank, a pure function of the member set (every node with the same
+//     members computes the same list). View.IsSelf(m) says whether m is this node. Members are
+//     hashed by Member.Name (the node key's wallet address, stable across restarts on the same
+//     data folder), not by Member.ID (the actor system id, new on every start).
+//   - when that changes: Membership.Subscribe() returns a channel of *View (latest-wins: a slow
+//     reader may skip intermediate views, never the newest) and a cancel function. Each published
+//     view has a larger Seq on this node. Compare Owners under the old and the new view to find
+//     the processes that move.
+//
+// To talk to another member, register an op on the node's Forwarder (actors.Host.Forwarder()):
+// Handle(op, func(ctx, body []byte) (proto.Message, error)); call it with
+// Call(ctx, member, op, req, resp). Define request and reply messages in clusterpb/cluster.proto
+// (`make proto`), and register sentinel errors with RegisterError so errors.Is works on the caller.
+//
+// # Routing and single activation
+//
+// actors routes every request for a process to View.Owners(pid)[0]: locally through its lookup,
+// or as a Call to the owner's forwarder. The owner runs the request only if it owns the process in
+// its own view, else answers ErrNotOwner before activating or writing anything; the caller waits
+// for views to converge and routes again. So a process is only activated where the activating
+// node's view places it. Views of different nodes can disagree for a moment during a membership
+// change, so two nodes can each believe they own a process briefly: the ownership epoch in the
+// durable append (persistence's epoch fence) is what makes the stale one's writes fail.
+//
+// # Membership
+//
+// Provider publishes full snapshots of memberlist's members (alive and suspect, self always
+// included, foreign clusters and protocol versions filtered out) from one goroutine, on every
+// memberlist event and on a ticker (Config.Resync), to protoactor's MemberList and to our views.
+// Ids memberlist declared gone are remembered (tombstones, also exchanged in push-pull syncs)
+// and never admitted again, as protoactor blocks them for ever; a node that finds its own id in a
+// peer's tombstones calls Config.OnFenced (the watchdog). Protoactor's own gossip is switched off:
+// memberlist is the only failure detector.
 package cluster

@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -51,12 +52,15 @@ func classify(err error) error {
 		kind = api.ErrTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = api.ErrTimeout
-	case errors.Is(err, actors.ErrBusy):
+	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement):
 		kind = api.ErrUnavailable
 	case errors.Is(err, actors.ErrQuota):
 		kind = api.ErrOverloaded
 	case errors.As(err, new(*cron.IntervalError)):
 		kind = api.ErrBadRequest
+	case errors.Is(err, replication.ErrBackupUnreachable), errors.Is(err, replication.ErrNoBackup),
+		errors.Is(err, replication.ErrNotOwner), errors.Is(err, replication.ErrResync):
+		kind = api.ErrUnavailable // the write is durable nowhere: retry (the owner or backup is changing)
 	default:
 		return err
 	}
@@ -99,7 +103,7 @@ func (b *backend) Clock() (int64, uint64) { return time.Now().UnixMilli(), b.n.h
 
 func (b *backend) SchedulerAddress() string { return b.n.host.Address() }
 
-func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
+func (b *backend) localProcess(pid ans104.ID) (*api.ProcessRecord, error) {
 	rec, err := b.n.store.Process(pid)
 	if err != nil {
 		return nil, classify(err)
@@ -161,7 +165,7 @@ func (b *backend) locate(pid, id ans104.ID) (uint64, error) {
 	return 0, fmt.Errorf("%w: message %s is not in the log of process %s", persistence.ErrNotFound, id, pid)
 }
 
-func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
+func (b *backend) localLogEntry(pid, id ans104.ID) (*api.LogEntry, error) {
 	nonce, err := b.locate(pid, id)
 	if err != nil {
 		return nil, classify(err)
@@ -173,7 +177,7 @@ func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntr
 	return b.logEntry(e)
 }
 
-func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
+func (b *backend) localLog(pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
 	pq := persistence.Query{Process: pid, Limit: q.Limit, From: q.From, To: q.To}
 	if q.ByNonce() {
 		pq.By, pq.From, pq.To = persistence.ByNonce, q.FromNonce, q.ToNonce
@@ -193,7 +197,7 @@ func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.
 	return out, nil
 }
 
-func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
+func (b *backend) localLatest(pid ans104.ID) (*api.LogEntry, error) {
 	e, ok, err := b.n.store.Head(pid)
 	if err != nil {
 		return nil, classify(err)
@@ -214,7 +218,7 @@ func toAPIResult(r *actors.StoredResult) *api.Result {
 	return out
 }
 
-func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
+func (b *backend) localResult(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
 	nonce, err := b.locate(pid, id)
 	if err != nil {
 		return nil, classify(err)
@@ -228,8 +232,8 @@ func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, e
 
 // Results pages the stored results as the reference CU does: those with a timestamp in (from, to],
 // in the requested order, errored evaluations left out.
-func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	return b.results(ctx, pid, q, false)
+func (b *backend) localResults(pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+	return b.results(pid, q, false)
 }
 
 // Cron pages the results of cron ticks, as the reference CU's GET /cron does, after evaluating
@@ -252,10 +256,10 @@ func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (
 			}
 		}
 	}
-	return b.results(ctx, pid, q, true)
+	return b.results(pid, q, true)
 }
 
-func (b *backend) results(ctx context.Context, pid ans104.ID, q api.ResultsQuery, cronOnly bool) (*api.ResultsPage, error) {
+func (b *backend) results(pid ans104.ID, q api.ResultsQuery, cronOnly bool) (*api.ResultsPage, error) {
 	if _, err := b.n.store.Process(pid); err != nil {
 		return nil, classify(err)
 	}
@@ -314,7 +318,7 @@ func (b *backend) State(ctx context.Context, pid ans104.ID) (*api.State, error) 
 	return &api.State{Memory: st.Memory, Timestamp: st.Timestamp, Nonce: st.Nonce, BlockHeight: st.BlockHeight}, nil
 }
 
-func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, error) {
+func (b *backend) localItem(id ans104.ID) (*api.StoredItem, error) {
 	if it, err := b.n.store.GetItem(id); err == nil {
 		item, err := ans104.Parse(it.Raw, ans104.Limits{})
 		if err != nil {
@@ -359,12 +363,21 @@ func (b *backend) Publish(ctx context.Context, item *ans104.DataItem) error {
 			}
 		}
 	}
+	ts, height := time.Now().UnixMilli(), b.n.height.Load()
+	if err := b.storeItem(ctx, item, height, ts); err != nil {
+		return err
+	}
+	return b.n.broadcastPublish(ctx, item, height, ts)
+}
+
+// storeItem keeps a standalone item in this node's store.
+func (b *backend) storeItem(ctx context.Context, item *ans104.DataItem, height uint64, ts int64) error {
 	tags := make([]persistence.Tag, len(item.Tags))
 	for i, t := range item.Tags {
 		tags[i] = persistence.Tag{Name: t.Name, Value: t.Value}
 	}
 	return classify(b.n.store.PutItem(ctx, persistence.Item{ID: item.ID(), Raw: item.Bytes(), Owner: item.OwnerAddress(),
-		Tags: tags, Timestamp: time.Now().UnixMilli(), BlockHeight: b.n.height.Load()}))
+		Tags: tags, Timestamp: ts, BlockHeight: height}))
 }
 
 func checkLimit(name, v string) error {

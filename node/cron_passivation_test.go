@@ -12,8 +12,8 @@ import (
 	"github.com/actorweave/actorweave/client"
 )
 
-// metric reads one unlabelled sample from GET /metrics.
-func metric(t *testing.T, ctx context.Context, c *client.Client, name string) float64 {
+// nodeMetric reads one unlabelled sample from GET /metrics.
+func nodeMetric(t *testing.T, ctx context.Context, c *client.Client, name string) float64 {
 	t.Helper()
 	b, err := c.Raw(ctx, "/metrics")
 	if err != nil {
@@ -46,8 +46,8 @@ func TestCronDormantButPunctual(t *testing.T) {
 		}
 		pids = append(pids, pid)
 	}
-	activations := metric(t, ctx, c, "actorweave_activations_total")
-	passivations := metric(t, ctx, c, "actorweave_passivations_total")
+	activations := nodeMetric(t, ctx, c, "actorweave_activations_total")
+	passivations := nodeMetric(t, ctx, c, "actorweave_passivations_total")
 	dormant, samples := 0, 0 // samples with no live activation
 	start := time.Now()
 	for time.Since(start) < 7*time.Second || (dormant == 0 && time.Since(start) < 30*time.Second) {
@@ -69,8 +69,8 @@ func TestCronDormantButPunctual(t *testing.T) {
 		checkTicks(t, ticks, processTimestamp(t, ctx, c, pid), 2)
 		total += len(ticks)
 	}
-	woken := metric(t, ctx, c, "actorweave_activations_total") - activations
-	slept := metric(t, ctx, c, "actorweave_passivations_total") - passivations
+	woken := nodeMetric(t, ctx, c, "actorweave_activations_total") - activations
+	slept := nodeMetric(t, ctx, c, "actorweave_passivations_total") - passivations
 	if dormant == 0 {
 		t.Fatal("the cron processes never were all passivated between ticks")
 	}

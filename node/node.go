@@ -18,6 +18,8 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -41,6 +43,16 @@ type Config struct {
 
 	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
 	Recovery RecoveryConfig
+	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
+	Cluster ClusterConfig
+	// Replication configures backup replication; Factor 0 means 2 in a cluster (or with a
+	// Placement) and 1 alone (--replication-factor).
+	Replication replication.Config
+	// Placement names each process's owner and backup (Proto.Actor addresses) instead of cluster
+	// membership: tests with an explicit member list set it.
+	Placement replication.Placement
+
+	remoteProbe func(addr string) error // set by clusterDeps
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -70,6 +82,11 @@ type Node struct {
 	ln     net.Listener
 	height atomic.Uint64
 	served chan error
+	repl   *replication.Replicator
+	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
+	rebalanceStop, rebalanceDone chan struct{}
+
+	provider *awcluster.Provider // nil on a single node
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.
@@ -100,8 +117,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
-	n.host, err = actors.Start(cfg.Actors, actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg})
+	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
+	if cfg.Cluster.Enabled() {
+		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
+		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {
+			n.engine.Close(ctx)
+			n.store.Close()
+			return nil, err
+		}
+		deps.Cluster = n.provider
+		deps.FetchItem = n.fetchItem
+	}
+	n.host, err = actors.Start(cfg.Actors, deps)
 	if err != nil {
 		n.engine.Close(ctx)
 		n.store.Close()
@@ -111,7 +139,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, err
 	}
-	handler, err := api.New(n.apiBackend(cfg.Recovery, cfg.Flush.Gateway), cfg.API, reg, reg)
+	if err := n.startReplication(reg); err != nil {
+		n.Close(ctx)
+		return nil, err
+	}
+	if cfg.remoteProbe != nil {
+		if err := cfg.remoteProbe(n.host.Members().View().Self.Address); err != nil {
+			n.Close(ctx)
+			return nil, err
+		}
+	}
+	be := &backend{n: n}
+	n.serveNodeOps(be)
+	handler, err := api.New(n.apiBackend(be, cfg.Recovery, cfg.Flush.Gateway), cfg.API, reg, reg)
 	if err != nil {
 		n.Close(ctx)
 		return nil, err
@@ -163,6 +203,11 @@ func (n *Node) Wait() error {
 func (n *Node) Close(ctx context.Context) error {
 	if n.srv != nil {
 		_ = n.srv.Shutdown(ctx)
+	}
+	if n.rebalanceStop != nil {
+		close(n.rebalanceStop)
+		<-n.rebalanceDone
+		n.rebalanceStop = nil
 	}
 	if n.host != nil {
 		_ = n.host.Stop(ctx)

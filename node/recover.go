@@ -153,8 +153,7 @@ type recoveringBackend struct {
 
 // apiBackend is the node's api.Backend: recovering from the gateway when one is configured
 // (cfg.Gateway, else the flush gateway).
-func (n *Node) apiBackend(cfg RecoveryConfig, flushGateway string) api.Backend {
-	b := &backend{n: n}
+func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) api.Backend {
 	if cfg.Gateway == "" {
 		cfg.Gateway = flushGateway
 	}

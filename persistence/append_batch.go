@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 )
 
@@ -48,16 +47,7 @@ func (s *Store) AppendBatch(ctx context.Context, pid ID, entries []Entry) error 
 				b.Close()
 				return true, err
 			}
-			_ = b.Set(logKey(pid, e.Nonce), encodeEntry(e), nil)
-			_ = b.Set(tsKey(pid, e.Timestamp, e.Nonce), nil, nil)
-			ak := assignmentKey(e.AssignmentID)
-			_ = b.Set(ak, binary.BigEndian.AppendUint64(append([]byte(nil), pid[:]...), e.Nonce), nil)
-			s.filterAdd(ak) // the dedup filter must hold every stored key (filter.go)
-			if e.MessageID != (ID{}) {
-				mk := msgKey(e.MessageID, pid)
-				_ = b.Set(mk, binary.BigEndian.AppendUint64(nil, e.Nonce), nil)
-				s.filterAdd(mk)
-			}
+			s.batchEntry(b, pid, e)
 			sim.count, sim.lastHC, sim.lastAsgID = e.Nonce+1, e.HashChain, e.AssignmentID
 		}
 		if err := s.commit(b); err != nil {

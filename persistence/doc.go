@@ -22,6 +22,14 @@
 //	s.AppendBatch(ctx, pid, es)    // consecutive entries of one process, one fsync, all or nothing
 //	s.HasMessage(pid, id)          // duplicate pre-check through the filter
 //
+// Replication (replica.go; cluster/replication drives it):
+//
+//	s.AppendReplicated(ctx, pid, epoch, es) // a backup appends its owner's batch; the sender's epoch
+//	                               // fences (lower: ErrStaleEpoch) and is raised in the same batch
+//	s.RaiseEpoch(ctx, pid, min)    // a new owner's fence: epoch = max(current+1, min); returns the head
+//	s.State(ctx, pid)              // known?, epoch, length, last link and assignment
+//	s.TruncateFrom(ctx, pid, n, epoch) // drop an unacknowledged diverged tail (never evaluated entries)
+//
 // What evaluation leaves behind (evaluation.go) and the standalone items a node serves as a gateway
 // (items.go):
 //

@@ -53,6 +53,10 @@ func newBenchCmd() *cobra.Command {
 		}
 		cmd.AddCommand(sc)
 	}
+	// Not in the registry, so not in the smoke test: it runs several nodes in one process, and
+	// protoactor-go's process-global gRPC logger is then a data race under -race
+	// (shared/protoactor-notes.md §7.1). The cluster tests run nodes as separate processes.
+	cmd.AddCommand(newBenchForwardCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return appendCmd.RunE(appendCmd, nil)
 	}

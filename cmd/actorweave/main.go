@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newEvalCmd(),
 		newBenchCmd(),
 		newVerifyCmd(),
+		newClusterCmd(),
 	)
 	return root
 }

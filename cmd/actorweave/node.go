@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +20,7 @@ func newNodeCmd() *cobra.Command {
 	cfg := node.DefaultConfig()
 	var configPath, logLevel string
 	var memoryLimit string
+	var cf *clusterFlags
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a node: the MU, SU and CU roles of AO on one HTTP port",
@@ -32,6 +34,9 @@ over the environment, which wins over the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnvAndConfig(cmd, configPath); err != nil {
+				return err
+			}
+			if err := cf.apply(&cfg); err != nil {
 				return err
 			}
 			var level slog.Level
@@ -53,11 +58,29 @@ over the environment, which wins over the file.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
-			select {
-			case <-ctx.Done():
-			case err := <-waitErr(n):
-				if err != nil {
-					return err
+			for done := false; !done; {
+				select {
+				case <-ctx.Done():
+					done = true
+				case err := <-waitErr(n):
+					if !errors.Is(err, node.ErrFenced) {
+						if err != nil {
+							return err
+						}
+						done = true
+						continue
+					}
+					// The watchdog: this incarnation was removed from the cluster. Close it and come
+					// back with a new member id (a new actor system), same data and addresses.
+					cfg.Logger.Error("restarting with a new cluster identity", "err", err)
+					// Rejoin through the members it last knew, not only the configured seeds.
+					cfg.Cluster.Join = append(cfg.Cluster.Join, n.PeerGossipAddrs()...)
+					sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					_ = n.Close(sctx)
+					cancel()
+					if n, err = node.Start(ctx, cfg); err != nil {
+						return err
+					}
 				}
 			}
 			cfg.Logger.Info("shutting down: passivating processes")
@@ -73,6 +96,9 @@ over the environment, which wins over the file.`,
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address to serve on")
 	f.StringVar(&cfg.KeyFile, "key", "", "node key, a JWK (ed25519 or Arweave RSA); default: <data>/node-key.json, an ed25519 key created on first start")
 	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
+	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup, 1 = owner only; default: 2 in a cluster (a member alone until a second one joins writes alone), 1 without --cluster-listen")
+	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "bound of one request from an owner to its backup")
+	f.DurationVar(&cfg.Replication.WaitBackup, "replication-wait", 10*time.Second, "how long a write waits for an unreachable backup to answer or be replaced by membership before it is refused (503)")
 	bindItemLimits(f, &cfg.API.Limits)
 	f.DurationVar(&cfg.API.ResultTimeout, "result-timeout", cfg.API.ResultTimeout, "how long GET /result and dry-runs wait for an evaluation")
 	f.DurationVar(&cfg.API.RequestTimeout, "request-timeout", cfg.API.RequestTimeout, "bound of every other request")
@@ -93,6 +119,7 @@ over the environment, which wins over the file.`,
 	f.DurationVar(&cfg.Store.WALMinSyncInterval, "wal-min-sync-interval", cfg.Store.WALMinSyncInterval, "space WAL fsyncs at least this far apart so each covers more acknowledgements (0: fsync at once; lowest latency for a lone client)")
 	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
 	bindCronFlags(f, &cfg.Actors)
+	cf = bindClusterFlags(f, &cfg)
 	return cmd
 }
 

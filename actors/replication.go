@@ -1,0 +1,86 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorweave/actorweave/ans104"
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/cluster/replication"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// Replication is what the process actor needs from cluster/replication (*replication.Replicator):
+// the hand-over when an activation starts, and making each batch durable on the backup before the
+// local append. Nil (Deps.Replication) runs a single node: appends are local only.
+type Replication interface {
+	// Activate fences the backup with a higher epoch and brings the local log and the backup's
+	// level; afterwards the store's epoch is this owner's epoch.
+	Activate(ctx context.Context, pid persistence.ID) error
+	// Replicate returns once entries are durable on the backup; only then are they appended here.
+	Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error
+	// Forget drops what is cached about pid (on passivation: the next activation syncs again).
+	Forget(pid persistence.ID)
+}
+
+func init() {
+	// Replication's refusals travel between nodes like the grain's own errors (cluster.Forwarder).
+	for _, e := range []struct {
+		code string
+		err  error
+	}{{"repl_backup_unreachable", replication.ErrBackupUnreachable}, {"repl_no_backup", replication.ErrNoBackup},
+		{"repl_not_owner", replication.ErrNotOwner}, {"repl_resync", replication.ErrResync}, {"repl_diverged", replication.ErrDiverged}} {
+		awcluster.RegisterError(e.code, e.err)
+	}
+}
+
+// replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps
+// cluster.ErrNotOwner, so the router waits for a fresher view and tries again (at the new owner, or
+// here once the hand-over has re-fenced the backup) instead of failing the request.
+func replyErr(err error) error {
+	if errors.Is(err, replication.ErrNotOwner) {
+		return fmt.Errorf("%w: %w", awcluster.ErrNotOwner, err)
+	}
+	return err
+}
+
+// maxReschedules bounds how often one submit is scheduled again after its batch was refused with
+// replication.ErrResync (the log changed under the activation during a hand-over).
+const maxReschedules = 3
+
+// reschedulable reports whether a failed batch should be scheduled again rather than failed: the
+// replicator re-synchronised the log (nothing was written) and the caller's request still stands.
+func reschedulable(err error) bool { return errors.Is(err, replication.ErrResync) }
+
+// System is the node's actor system (cluster/replication serves its actor on it).
+func (h *Host) System() *actor.ActorSystem { return h.system }
+
+// SetReplication makes every process replicate its appends through r. Call it before the node
+// serves requests: activations read it without a lock.
+func (h *Host) SetReplication(r Replication) { h.deps.Replication = r }
+
+// ReplicaSet returns the remote addresses of pid's owner and backup under view v (nil: the current
+// view): the first two members of the process's weighted rendezvous order restricted to its
+// placement labels, exactly as the router ranks them (labels place the backup too: a process's log
+// stays on members with its labels). "" for none; ("", "") when the labels cannot be learnt. With
+// no backup a write is refused under replication factor 2, which is safe.
+func (h *Host) ReplicaSet(pid ans104.ID, v *awcluster.View) (owner, backup string) {
+	if v == nil {
+		v = h.members.View()
+	}
+	want, err := h.labelsOf(context.Background(), pid, nil)
+	if err != nil {
+		return "", ""
+	}
+	owners := v.Owners(pid.String(), want)
+	switch len(owners) {
+	case 0:
+		return "", ""
+	case 1:
+		return owners[0].Address, ""
+	}
+	return owners[0].Address, owners[1].Address
+}

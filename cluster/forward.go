@@ -1,0 +1,223 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorweave/actorweave/cluster/clusterpb"
+)
+
+// ForwarderName is the name of every node's forwarder actor.
+const ForwarderName = "aw-forward"
+
+// Handler serves one op on the node that receives the Call: it decodes body, does the work and
+// returns the reply to encode. Its ctx ends at the caller's deadline.
+type Handler func(ctx context.Context, body []byte) (proto.Message, error)
+
+// Forwarder runs the node-to-node protocol: Call sends an op to a member's forwarder actor through
+// Proto.Actor remote and waits for its Reply; the receiving forwarder runs the op's Handler on its
+// own goroutine (an op may take as long as a result takes to compute) and answers the caller's
+// future directly. Only clusterpb.Call and clusterpb.Reply cross the wire.
+type Forwarder struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+	mu     sync.RWMutex
+	ops    map[string]Handler
+	stats  WireStats
+	seq    func() uint64
+}
+
+// WireStats counts what Calls put on the wire (bytes are the Call and Reply protos, not gRPC framing).
+type WireStats struct {
+	CallsOut, CallsIn      atomic.Int64
+	BytesOut, BytesIn      atomic.Int64 // Call bodies sent / received
+	ReplyBytesOut, ReplyIn atomic.Int64 // Reply bytes sent / received
+}
+
+// NewForwarder starts the forwarder actor on system. seq (optional) stamps Calls with the sender's
+// view sequence.
+func NewForwarder(system *actor.ActorSystem, seq func() uint64) (*Forwarder, error) {
+	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromFunc(f.receive), ForwarderName)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: forwarder: %w", err)
+	}
+	f.pid = pid
+	return f, nil
+}
+
+// Handle registers the handler of op (before any Call can arrive for it).
+func (f *Forwarder) Handle(op string, h Handler) {
+	f.mu.Lock()
+	f.ops[op] = h
+	f.mu.Unlock()
+}
+
+// Stats is the wire counters.
+func (f *Forwarder) Stats() *WireStats { return &f.stats }
+
+// Stop stops the forwarder actor.
+func (f *Forwarder) Stop() { _ = f.system.Root.StopFuture(f.pid).Wait() }
+
+func (f *Forwarder) receive(ctx actor.Context) {
+	call, ok := ctx.Message().(*clusterpb.Call)
+	if !ok {
+		return
+	}
+	sender := ctx.Sender()
+	f.stats.CallsIn.Add(1)
+	f.stats.BytesIn.Add(int64(proto.Size(call)))
+	f.mu.RLock()
+	h := f.ops[call.Op]
+	f.mu.RUnlock()
+	go func() {
+		reply := &clusterpb.Reply{}
+		if h == nil {
+			reply.ErrCode, reply.ErrMsg = "", fmt.Sprintf("cluster: this node does not serve op %q (protocol mismatch?)", call.Op)
+		} else {
+			timeout := time.Duration(call.TimeoutMs) * time.Millisecond
+			if timeout <= 0 {
+				timeout = 30 * time.Second
+			}
+			cctx, cancel := context.WithTimeout(context.Background(), timeout)
+			res, err := h(cctx, call.Body)
+			cancel()
+			if err != nil {
+				reply.ErrCode, reply.ErrMsg = encodeError(err)
+			} else if res != nil {
+				if reply.Body, err = proto.Marshal(res); err != nil {
+					reply.ErrCode, reply.ErrMsg = encodeError(err)
+				}
+			}
+		}
+		if sender != nil {
+			f.stats.ReplyBytesOut.Add(int64(proto.Size(reply)))
+			f.system.Root.Send(sender, reply)
+		}
+	}()
+}
+
+// ErrUnreachable wraps failures to reach a member (timeouts of the transport, dead letters).
+var ErrUnreachable = errors.New("cluster: member unreachable")
+
+// Call runs op on member m with req and decodes the reply into resp (which may be nil). The
+// caller's ctx bounds it. Errors the handler returned come back wrapping the same registered
+// sentinels (RegisterError), so errors.Is works across nodes.
+func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp proto.Message) error {
+	body, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	timeout := 30 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return context.DeadlineExceeded
+	}
+	call := &clusterpb.Call{Op: op, Body: body, TimeoutMs: timeout.Milliseconds()}
+	if f.seq != nil {
+		call.ViewSeq = f.seq()
+	}
+	f.stats.CallsOut.Add(1)
+	f.stats.BytesOut.Add(int64(proto.Size(call)))
+	// The reply may take the whole budget plus the trip back; a little slack lets the callee's own
+	// timeout error arrive rather than ours.
+	fut := f.system.Root.RequestFuture(actor.NewPID(m.Address, ForwarderName), call, timeout+250*time.Millisecond)
+	res, err := fut.Result()
+	switch {
+	case errors.Is(err, actor.ErrTimeout):
+		return fmt.Errorf("%w: %s (%s) did not answer %s within %v: %w", ErrUnreachable, m.Name, m.Address, op,
+			timeout.Round(time.Millisecond), context.DeadlineExceeded)
+	case err != nil:
+		return fmt.Errorf("%w: %s (%s): %w", ErrUnreachable, m.Name, m.Address, err)
+	}
+	reply, ok := res.(*clusterpb.Reply)
+	if !ok {
+		return fmt.Errorf("cluster: %s answered %s with %T", m.Address, op, res)
+	}
+	f.stats.ReplyIn.Add(int64(proto.Size(reply)))
+	if reply.ErrMsg != "" || reply.ErrCode != "" {
+		return decodeError(reply.ErrCode, reply.ErrMsg)
+	}
+	if resp != nil {
+		return proto.Unmarshal(reply.Body, resp)
+	}
+	return nil
+}
+
+// Errors across the wire: a registered sentinel travels as its code, and comes back as an error
+// with the remote message that wraps the same sentinel.
+var (
+	errMu    sync.RWMutex
+	errCodes []errCode
+)
+
+type errCode struct {
+	code string
+	err  error
+}
+
+// RegisterError makes sentinel travel across Calls as code. Register the most specific sentinels
+// first: an error is sent as the first registered sentinel it wraps.
+func RegisterError(code string, sentinel error) {
+	errMu.Lock()
+	defer errMu.Unlock()
+	for _, c := range errCodes {
+		if c.code == code {
+			return
+		}
+	}
+	errCodes = append(errCodes, errCode{code, sentinel})
+}
+
+func encodeError(err error) (string, string) {
+	errMu.RLock()
+	defer errMu.RUnlock()
+	for _, c := range errCodes {
+		if errors.Is(err, c.err) {
+			return c.code, err.Error()
+		}
+	}
+	return "", err.Error()
+}
+
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }
+
+func decodeError(code, msg string) error {
+	if msg == "" {
+		msg = code
+	}
+	errMu.RLock()
+	defer errMu.RUnlock()
+	for _, c := range errCodes {
+		if c.code == code {
+			return &remoteError{msg: msg, sentinel: c.err}
+		}
+	}
+	return &remoteError{msg: msg}
+}
+
+func init() {
+	RegisterError("deadline", context.DeadlineExceeded)
+	RegisterError("canceled", context.Canceled)
+	RegisterError("not_owner", ErrNotOwner)
+	RegisterError("unreachable", ErrUnreachable)
+}
+
+// ErrNotOwner is a node's refusal to activate or serve a process it does not own in its current
+// view. The caller re-resolves with a fresher view and tries again.
+var ErrNotOwner = errors.New("cluster: this node does not own the process")

@@ -1,0 +1,564 @@
+package replication
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorweave/actorweave/cluster/replication/replpb"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// Errors of the owner side. Each is wrapped with the process and node it concerns.
+var (
+	// ErrBackupUnreachable: the backup did not answer; the write is refused (it is durable nowhere).
+	ErrBackupUnreachable = errors.New("cannot reach backup node")
+	// ErrNoBackup: the replication factor asks for a backup and placement has none (too few live
+	// members); the write is refused.
+	ErrNoBackup = errors.New("no backup node available")
+	// ErrNotOwner: the backup was fenced by a newer owner; this node must stop writing the process.
+	ErrNotOwner = errors.New("this node is no longer the owner (a newer owner fenced the backup)")
+	// ErrResync: the owner's view of the log changed while syncing with its backup (entries were
+	// pulled); the caller must reload its state and schedule the batch again. Nothing was written.
+	ErrResync = errors.New("log re-synchronised with the backup; schedule again")
+	// ErrDiverged: owner and backup hold different entries at the same nonce. This must never
+	// happen; it is reported, never merged.
+	ErrDiverged = errors.New("logs diverged")
+)
+
+// Placement returns the Proto.Actor addresses of pid's owner and backup under the current
+// membership ("" for none). The cluster package provides it (weighted rendezvous).
+type Placement func(pid persistence.ID) (owner, backup string)
+
+// Config tunes replication. Zero fields take the defaults.
+type Config struct {
+	// Factor is the replication factor: 1 (no backup) or 2 (owner and backup). Default 2.
+	Factor int
+	// Auto (the node's default when no factor is given) runs factor 1 while this node has never
+	// seen a second member, and factor 2 from the first time placement names a backup on: a lone
+	// node works, and a node that was ever part of a larger cluster never acknowledges alone (a
+	// partition must not let both sides write).
+	Auto bool
+	// Timeout bounds each request to a peer. Default 5 s.
+	Timeout time.Duration
+	// WaitBackup is how long a write waits for an unreachable backup to answer again or to be
+	// replaced by membership (a dead backup's successor is seeded, then the write goes on) before it
+	// is refused with ErrBackupUnreachable. Default 10 s; negative: refuse at the first failure.
+	WaitBackup time.Duration
+	// CatchUpEntries and CatchUpBytes bound one catch-up message (gRPC's default limit is 4 MiB).
+	CatchUpEntries int
+	CatchUpBytes   int
+}
+
+func (c *Config) defaults() {
+	if c.Factor <= 0 {
+		c.Factor = 2
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.WaitBackup == 0 {
+		c.WaitBackup = 10 * time.Second
+	}
+	if c.CatchUpEntries <= 0 {
+		c.CatchUpEntries = 256
+	}
+	if c.CatchUpBytes <= 0 {
+		c.CatchUpBytes = 2 << 20
+	}
+}
+
+// Stats are counters for measurements (bytes are protobuf message sizes, excluding gRPC framing).
+type Stats struct {
+	Requests       atomic.Int64 // requests sent to peers
+	BytesSent      atomic.Int64 // request bytes sent
+	BytesReceived  atomic.Int64 // reply bytes received
+	Replicated     atomic.Int64 // entries acknowledged by a backup in the write path
+	CaughtUp       atomic.Int64 // entries pushed to a lagging backup
+	Pulled         atomic.Int64 // entries pulled from a backup on activation
+	ReplicaEntries atomic.Int64 // entries this node appended as a replica
+	Syncs          atomic.Int64 // activations synced with a backup
+	Truncated      atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
+	TakenOver      atomic.Int64 // processes handed over to this node
+	HandedOff      atomic.Int64 // processes this node handed to a new owner
+	HandoverBytes  atomic.Int64 // request and reply bytes of rebalancing work (hand-overs, seeding), sent or received here
+	Rebalances     atomic.Int64 // membership changes rebalanced
+	RebalanceNanos atomic.Int64 // wall time of the last rebalance
+}
+
+// Replicator is both sides of replication on one node: it serves the replication actor for its
+// peers and replicates this node's writes to their backups.
+type Replicator struct {
+	cfg    Config
+	system *actor.ActorSystem
+	store  *persistence.Store
+	place  Placement
+	self   string
+	stats  Stats
+	server *actor.PID
+
+	sawPeer   atomic.Bool // Auto: placement named a backup at least once
+	mu        sync.Mutex
+	synced    map[persistence.ID]syncState
+	syncLocks [256]sync.Mutex
+}
+
+type syncState struct {
+	epoch  uint64
+	backup string
+}
+
+// New starts the replication actor on system (named ActorName) and returns the replicator.
+func New(system *actor.ActorSystem, store *persistence.Store, place Placement, cfg Config) (*Replicator, error) {
+	cfg.defaults()
+	if cfg.Factor > 2 {
+		return nil, fmt.Errorf("replication factor %d: only 1 and 2 are supported", cfg.Factor)
+	}
+	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
+		synced: map[persistence.ID]syncState{}}
+	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats,
+		takeOver: r.takeOver}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return srv }), ActorName)
+	if err != nil {
+		return nil, fmt.Errorf("replication actor: %w", err)
+	}
+	r.server = pid
+	return r, nil
+}
+
+// Stop stops the replication actor.
+func (r *Replicator) Stop() { _ = r.system.Root.StopFuture(r.server).Wait() }
+
+// Stats returns the counters.
+func (r *Replicator) Stats() *Stats { return &r.stats }
+
+// Factor is the configured replication factor.
+func (r *Replicator) Factor() int { return r.cfg.Factor }
+
+func (r *Replicator) backupOf(pid persistence.ID) (string, error) {
+	if r.cfg.Factor < 2 {
+		return "", nil
+	}
+	_, backup := r.place(pid)
+	if backup != "" && backup != r.self {
+		r.sawPeer.Store(true)
+	} else if r.cfg.Auto && !r.sawPeer.Load() {
+		return "", nil // a lone node that never had a peer: factor 1
+	}
+	if backup == "" || backup == r.self {
+		return "", fmt.Errorf("process %s: %w (replication factor %d)", b64(pid), ErrNoBackup, r.cfg.Factor)
+	}
+	return backup, nil
+}
+
+// call sends one request to the replication actor at addr and waits for its reply.
+func (r *Replicator) call(ctx context.Context, addr string, msg proto.Message) (*replpb.Reply, error) {
+	timeout := r.cfg.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	r.stats.Requests.Add(1)
+	r.stats.BytesSent.Add(int64(proto.Size(msg)))
+	res, err := r.system.Root.RequestFuture(actor.NewPID(addr, ActorName), msg, timeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrBackupUnreachable, addr, err)
+	}
+	rep, ok := res.(*replpb.Reply)
+	if !ok {
+		return nil, fmt.Errorf("replication: unexpected reply %T from %s", res, addr)
+	}
+	r.stats.BytesReceived.Add(int64(proto.Size(rep)))
+	if ctx.Value(handoverKey{}) != nil {
+		r.stats.HandoverBytes.Add(int64(proto.Size(msg) + proto.Size(rep)))
+	}
+	return rep, nil
+}
+
+// Activate hands process pid over to this node, which placement made its owner: fence the backup
+// with a higher epoch, pull what the backup holds beyond the local log (or push what it lacks), and
+// raise the local epoch to the fenced one. Afterwards the store's epoch is this owner's epoch.
+// If the backup cannot be reached the error says so; the process may still serve reads, and
+// Replicate retries the sync before any write.
+func (r *Replicator) Activate(ctx context.Context, pid persistence.ID) error {
+	backup, err := r.backupOf(pid)
+	if err != nil || backup == "" {
+		return err
+	}
+	return r.sync(ctx, pid, backup)
+}
+
+func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string) error {
+	// One hand-over of a process at a time on this node (activation, a write's re-sync, rebalancing).
+	l := &r.syncLocks[pid[0]]
+	l.Lock()
+	defer l.Unlock()
+	r.forget(pid)
+	local, err := r.store.State(ctx, pid)
+	if err != nil {
+		return err
+	}
+	rep, err := r.call(ctx, backup, &replpb.Fence{Process: pid[:], MinEpoch: local.Epoch + 1, From: r.self})
+	if err != nil {
+		return fmt.Errorf("process %s: %w", b64(pid), err)
+	}
+	r.stats.Syncs.Add(1)
+	switch rep.Code {
+	case replpb.Code_OK:
+	case replpb.Code_UNKNOWN_PROCESS:
+		if !local.Known {
+			r.remember(pid, syncState{epoch: 0, backup: backup}) // a new process: nothing anywhere yet
+			return nil
+		}
+		// A fresh backup: take a new epoch here and seed it with everything.
+		epoch := local.Epoch + 1
+		if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
+			return err
+		}
+		if err := r.push(ctx, pid, backup, epoch, 0, true); err != nil {
+			return err
+		}
+		r.remember(pid, syncState{epoch: epoch, backup: backup})
+		return nil
+	default:
+		return fmt.Errorf("process %s: fence on %s: %s", b64(pid), backup, rep.Detail)
+	}
+	epoch := rep.Epoch
+	if local.Known {
+		if err := r.reconcile(ctx, pid, backup, epoch, &local, rep); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !local.Known:
+		if err := r.pull(ctx, pid, backup, epoch, 0, rep.Count, true); err != nil {
+			return err
+		}
+	case rep.Count > local.Count:
+		if err := r.pull(ctx, pid, backup, epoch, local.Count, rep.Count, false); err != nil {
+			return err
+		}
+	case rep.Count < local.Count:
+		if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
+			return err
+		}
+		if err := r.push(ctx, pid, backup, epoch, rep.Count, false); err != nil {
+			return err
+		}
+	}
+	if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
+		return err
+	}
+	r.remember(pid, syncState{epoch: epoch, backup: backup})
+	return nil
+}
+
+// reconcile finds where the local log and the backup's stop agreeing, if they do, and drops the tail
+// of the side whose entry there has the lower epoch (the rule of Raft's log matching: a later epoch's
+// history wins; the other tail was never acknowledged, see persistence.TruncateFrom). It updates
+// local.Count and rep.Count to what is left.
+func (r *Replicator) reconcile(ctx context.Context, pid persistence.ID, backup string, epoch uint64, local *persistence.HeadState, rep *replpb.Reply) error {
+	common := min(local.Count, rep.Count)
+	if common == 0 {
+		return nil
+	}
+	// The backup's entries from lo on, fetched in windows as the walk goes back.
+	remote := map[uint64]persistence.Entry{}
+	fetch := func(lo, hi uint64) error {
+		for lo < hi {
+			f, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:], From: lo, Max: uint32(min(hi-lo, uint64(r.cfg.CatchUpEntries)))})
+			if err != nil {
+				return err
+			}
+			if f.Code != replpb.Code_OK || len(f.Entries) == 0 {
+				return fmt.Errorf("process %s: fetch %d from %s: %s", b64(pid), lo, backup, f.Detail)
+			}
+			for _, w := range f.Entries {
+				remote[w.Nonce] = entryFromWire(pid, w)
+			}
+			lo += uint64(len(f.Entries))
+		}
+		return nil
+	}
+	same := func(n uint64) (bool, persistence.Entry, persistence.Entry, error) {
+		le, err := r.store.Entry(pid, n)
+		if err != nil {
+			return false, le, le, err
+		}
+		if n == rep.Count-1 && len(rep.LastAssignment) > 0 {
+			if toID(rep.LastAssignment) == le.AssignmentID && toID(rep.LastHashChain) == le.HashChain {
+				return true, le, le, nil
+			}
+		}
+		re, ok := remote[n]
+		if !ok {
+			if err := fetch(n-min(n, 63), n+1); err != nil {
+				return false, le, le, err
+			}
+			re = remote[n]
+		}
+		return re.AssignmentID == le.AssignmentID && re.HashChain == le.HashChain, le, re, nil
+	}
+	ok, _, _, err := same(common - 1)
+	if err != nil || ok {
+		return err // equal assignment and link at n: the whole prefix 0..n agrees
+	}
+	// Walk back to the first nonce where they differ.
+	d := common - 1
+	for d > 0 {
+		ok, _, _, err := same(d - 1)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		d--
+	}
+	_, le, re, err := same(d)
+	if err != nil {
+		return err
+	}
+	r.stats.Truncated.Add(1)
+	switch {
+	case le.Epoch > re.Epoch:
+		t, err := r.call(ctx, backup, &replpb.Truncate{Process: pid[:], Epoch: epoch, From: d, FromNode: r.self})
+		if err != nil {
+			return err
+		}
+		if t.Code != replpb.Code_OK {
+			return fmt.Errorf("process %s: truncate %s from %d: %s", b64(pid), backup, d, t.Detail)
+		}
+		rep.Count = d
+	case re.Epoch > le.Epoch:
+		if err := r.store.TruncateFrom(ctx, pid, d, epoch); err != nil {
+			return err
+		}
+		local.Count = d
+	default:
+		return fmt.Errorf("process %s: %w: entry %d differs between %s and %s at the same epoch %d", b64(pid), ErrDiverged, d, r.self, backup, le.Epoch)
+	}
+	return nil
+}
+
+// pull fetches entries [from, to) from the backup and appends them locally at epoch.
+func (r *Replicator) pull(ctx context.Context, pid persistence.ID, backup string, epoch, from, to uint64, record bool) error {
+	for from < to || record {
+		rep, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:], From: from, Max: uint32(r.cfg.CatchUpEntries), WithRecord: record})
+		if err != nil {
+			return fmt.Errorf("process %s: catch-up from backup: %w", b64(pid), err)
+		}
+		if rep.Code != replpb.Code_OK {
+			return fmt.Errorf("process %s: fetch from %s: %s", b64(pid), backup, rep.Detail)
+		}
+		if record {
+			if rep.Record == nil {
+				return fmt.Errorf("process %s: %s sent no process record", b64(pid), backup)
+			}
+			rec := processFromWire(rep.Record)
+			rec.Epoch = epoch
+			if err := r.store.PutProcess(ctx, rec); err != nil && !errors.Is(err, persistence.ErrProcessExists) {
+				return err
+			}
+			record = false
+		}
+		if len(rep.Entries) == 0 {
+			if from < to {
+				return fmt.Errorf("process %s: %s sent no entries from %d", b64(pid), backup, from)
+			}
+			break
+		}
+		es := entriesFromWire(pid, rep.Entries)
+		if es[len(es)-1].Nonce >= to {
+			es = es[:to-es[0].Nonce]
+		}
+		if err := r.store.AppendReplicated(ctx, pid, epoch, es); err != nil {
+			if errors.Is(err, persistence.ErrHashChain) {
+				return fmt.Errorf("process %s: %w: entry %d from %s does not continue the local log: %v", b64(pid), ErrDiverged, from, backup, err)
+			}
+			return err
+		}
+		r.stats.Pulled.Add(int64(len(es)))
+		from += uint64(len(es))
+	}
+	return nil
+}
+
+// push sends the local entries from `from` on to the backup at epoch (with the process record
+// first if record is set or the backup asks for it).
+func (r *Replicator) push(ctx context.Context, pid persistence.ID, backup string, epoch, from uint64, record bool) error {
+	for {
+		var rec *replpb.Process
+		if record {
+			p, err := r.store.Process(pid)
+			if err != nil {
+				return err
+			}
+			rec = processToWire(&p)
+		}
+		page, err := r.store.Scan(persistence.Query{Process: pid, By: persistence.ByNonce,
+			From: persistence.Bound(int64(from) - 1), Limit: r.cfg.CatchUpEntries})
+		if err != nil {
+			return err
+		}
+		es := page.Entries
+		for n, size := 0, 0; n < len(es); n++ {
+			if size += len(es[n].Message) + len(es[n].Assignment); size > r.cfg.CatchUpBytes && n > 0 {
+				es = es[:n]
+				break
+			}
+		}
+		if len(es) == 0 && !record {
+			return nil
+		}
+		rep, err := r.call(ctx, backup, &replpb.Append{Process: pid[:], Epoch: epoch, Entries: entriesToWire(es), Record: rec, From: r.self})
+		if err != nil {
+			return fmt.Errorf("process %s: catch-up of backup: %w", b64(pid), err)
+		}
+		switch rep.Code {
+		case replpb.Code_OK:
+		case replpb.Code_UNKNOWN_PROCESS:
+			if record {
+				return fmt.Errorf("process %s: %s refused the process record: %s", b64(pid), backup, rep.Detail)
+			}
+			record, from = true, 0
+			continue
+		case replpb.Code_GAP:
+			if rep.Count < from {
+				from = rep.Count
+				continue
+			}
+			return fmt.Errorf("process %s: %w: backup %s holds %d entries, this node %d", b64(pid), ErrResync, backup, rep.Count, from)
+		case replpb.Code_STALE_EPOCH:
+			return fmt.Errorf("process %s: %w (backup %s is at epoch %d, this node at %d)", b64(pid), ErrNotOwner, backup, rep.Epoch, epoch)
+		case replpb.Code_DIVERGED:
+			return fmt.Errorf("process %s: %w: %s", b64(pid), ErrDiverged, rep.Detail)
+		default:
+			return fmt.Errorf("process %s: backup %s: %s", b64(pid), backup, rep.Detail)
+		}
+		record = false
+		r.stats.CaughtUp.Add(int64(len(es)))
+		from += uint64(len(es))
+		if len(es) == 0 {
+			return nil
+		}
+	}
+}
+
+func (r *Replicator) remember(pid persistence.ID, s syncState) {
+	r.mu.Lock()
+	r.synced[pid] = s
+	r.mu.Unlock()
+}
+
+func (r *Replicator) forget(pid persistence.ID) {
+	r.mu.Lock()
+	delete(r.synced, pid)
+	r.mu.Unlock()
+}
+
+// Forget drops what the replicator knows of pid (on passivation).
+func (r *Replicator) Forget(pid persistence.ID) { r.forget(pid) }
+
+// Replicate makes entries (consecutive, of process pid, scheduled at epoch) durable on pid's
+// backup, and returns once the backup has fsync'd them. The caller appends them locally only
+// after that. Errors: ErrBackupUnreachable / ErrNoBackup (refuse the write), ErrNotOwner (stop
+// owning the process), ErrResync (reload and schedule again; nothing was written), ErrDiverged.
+func (r *Replicator) Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
+	deadline := time.Now().Add(r.cfg.WaitBackup)
+	for {
+		err := r.replicate(ctx, pid, epoch, entries)
+		if !errors.Is(err, ErrBackupUnreachable) || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
+	backup, err := r.backupOf(pid)
+	if err != nil || backup == "" || len(entries) == 0 {
+		return err
+	}
+	// A newer owner that took this node as its backup fenced the local store: refuse before the
+	// old backup could take a batch no one will acknowledge.
+	if local, err := r.store.State(ctx, pid); err != nil {
+		return err
+	} else if local.Epoch > epoch {
+		r.mu.Lock()
+		st, ok := r.synced[pid]
+		r.mu.Unlock()
+		if ok && st.epoch == local.Epoch {
+			// This node's own hand-over (rebalancing) raised the epoch: still the owner.
+			return fmt.Errorf("process %s: %w (epoch %d, scheduled at %d)", b64(pid), ErrResync, local.Epoch, epoch)
+		}
+		r.forget(pid)
+		return fmt.Errorf("process %s: %w (this node's store is at epoch %d, the write at %d)", b64(pid), ErrNotOwner, local.Epoch, epoch)
+	}
+	r.mu.Lock()
+	st, ok := r.synced[pid]
+	r.mu.Unlock()
+	if !ok || st.backup != backup || st.epoch != epoch {
+		// Not synced with this backup at this epoch (the backup changed, or it was unreachable at
+		// activation): hand over now; the caller's schedule is then stale.
+		if err := r.sync(ctx, pid, backup); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		st = r.synced[pid]
+		r.mu.Unlock()
+		if st.epoch != epoch {
+			return fmt.Errorf("process %s: %w (epoch %d, scheduled at %d)", b64(pid), ErrResync, st.epoch, epoch)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		rep, err := r.call(ctx, backup, &replpb.Append{Process: pid[:], Epoch: epoch, Entries: entriesToWire(entries), From: r.self})
+		if err != nil {
+			r.forget(pid) // resync before the next write: we do not know what the backup holds
+			return fmt.Errorf("process %s: %w", b64(pid), err)
+		}
+		switch rep.Code {
+		case replpb.Code_OK:
+			r.stats.Replicated.Add(int64(len(entries)))
+			return nil
+		case replpb.Code_UNKNOWN_PROCESS, replpb.Code_GAP:
+			if attempt > 0 || (rep.Code == replpb.Code_GAP && rep.Count > entries[0].Nonce) {
+				r.forget(pid)
+				return fmt.Errorf("process %s: %w: backup %s holds %d entries", b64(pid), ErrResync, backup, rep.Count)
+			}
+			from := rep.Count
+			if rep.Code == replpb.Code_UNKNOWN_PROCESS {
+				from = 0
+			}
+			if err := r.push(ctx, pid, backup, epoch, from, rep.Code == replpb.Code_UNKNOWN_PROCESS); err != nil {
+				r.forget(pid)
+				return err
+			}
+			// The backup now holds the record and everything before entries[0]; send them again.
+		case replpb.Code_STALE_EPOCH:
+			r.forget(pid)
+			return fmt.Errorf("process %s: %w (backup %s is at epoch %d, this node at %d)", b64(pid), ErrNotOwner, backup, rep.Epoch, epoch)
+		case replpb.Code_DIVERGED:
+			r.forget(pid)
+			return fmt.Errorf("process %s: %w: %s", b64(pid), ErrDiverged, rep.Detail)
+		default:
+			r.forget(pid)
+			return fmt.Errorf("process %s: backup %s: %s", b64(pid), backup, rep.Detail)
+		}
+	}
+}
+
+func b64(id persistence.ID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/node"
+)
+
+// clusterFlags are the node's cluster flags before parsing into node.ClusterConfig.
+type clusterFlags struct {
+	join, labels string
+	capacity     uint32
+}
+
+func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
+	cf := &clusterFlags{capacity: 1}
+	f.StringVar(&cfg.Cluster.Listen, "cluster-listen", "", "memberlist address (UDP and TCP) HOST:PORT; set it to run as a cluster member (without it the node runs alone)")
+	f.StringVar(&cfg.Cluster.Remote, "cluster-remote", "", "Proto.Actor remote (gRPC) address HOST:PORT other members reach this node at (default: the --cluster-listen host, any free port)")
+	f.StringVar(&cf.join, "join", "", "memberlist addresses of members to join, HOST:PORT,... (none: start a new cluster)")
+	f.Uint32Var(&cf.capacity, "capacity", 1, "placement weight: a node of capacity 2 owns about twice the processes of one of capacity 1")
+	f.StringVar(&cf.labels, "labels", "", "node labels k=v,... (processes may require labels with a Placement-Labels tag)")
+	f.StringVar(&cfg.Cluster.KeyFile, "cluster-key", "", "shared cluster key file (at least 16 bytes, e.g. head -c 32 /dev/urandom): encrypts and authenticates memberlist and mutual-TLS gRPC; required with --cluster-listen")
+	return cf
+}
+
+func (cf *clusterFlags) apply(cfg *node.Config) error {
+	labels, err := awcluster.ParseLabels(cf.labels)
+	if err != nil {
+		return fmt.Errorf("--labels: %w", err)
+	}
+	if cf.capacity == 0 {
+		return fmt.Errorf("--capacity must be at least 1")
+	}
+	cfg.Cluster.Labels, cfg.Cluster.Capacity = labels, cf.capacity
+	cfg.Cluster.Join = nil
+	for _, j := range strings.Split(cf.join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			cfg.Cluster.Join = append(cfg.Cluster.Join, j)
+		}
+	}
+	if !cfg.Cluster.Enabled() && (len(cfg.Cluster.Join) > 0 || cfg.Cluster.KeyFile != "" || cfg.Cluster.Remote != "") {
+		return fmt.Errorf("--join, --cluster-key and --cluster-remote need --cluster-listen")
+	}
+	return nil
+}
+
+func newClusterCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "cluster", Short: "Inspect a cluster of nodes"}
+	var nodeURL string
+	var asJSON bool
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Members, weights, labels and process counts, as one member sees them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(nodeURL, "/")+"/cluster/status", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s answered %d: %s", nodeURL, resp.StatusCode, strings.TrimSpace(string(body)))
+			}
+			if asJSON {
+				_, err = cmd.OutOrStdout().Write(append(body, '\n'))
+				return err
+			}
+			var st node.ClusterStatus
+			if err := json.Unmarshal(body, &st); err != nil {
+				return err
+			}
+			return printStatus(cmd.OutOrStdout(), &st)
+		},
+	}
+	status.Flags().StringVar(&nodeURL, "node", "http://127.0.0.1:8734", "URL of any member")
+	status.Flags().BoolVar(&asJSON, "json", false, "print the JSON of GET /cluster/status")
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func printStatus(w io.Writer, st *node.ClusterStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tREMOTE\tGOSSIP\tCAPACITY\tLABELS\tPROCESSES\tOWNED\tACTIVE\tVIEW\tCALLS OUT/IN\tSTATUS")
+	for _, m := range st.Members {
+		name := m.Name
+		if m.Self {
+			name += " *"
+		}
+		state := "ok"
+		if m.Error != "" {
+			state = m.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d (%d members)\t%d/%d\t%s\n", name, m.Address, m.Gossip, m.Capacity,
+			m.Labels.String(), m.Processes, m.Owned, m.Active, m.ViewSeq, m.ViewSize, m.Forwarded.CallsOut, m.Forwarded.CallsIn, state)
+	}
+	return tw.Flush()
+}

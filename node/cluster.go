@@ -1,0 +1,551 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/cluster/clusterpb"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// ClusterConfig makes the node a cluster member. Without Listen the node runs alone.
+type ClusterConfig struct {
+	// Listen is memberlist's host:port (--cluster-listen).
+	Listen string
+	// Remote is Proto.Actor remote's host:port (--cluster-remote); default: Listen's host, any port.
+	Remote string
+	// Join lists memberlist addresses of members (--join).
+	Join     []string
+	Capacity uint32
+	Labels   awcluster.Labels
+	// KeyFile is the shared cluster key (--cluster-key): it encrypts and authenticates memberlist
+	// and Proto.Actor remote (mutual TLS with a CA derived from it).
+	KeyFile string
+	// Insecure runs the cluster without a key (tests only; no flag).
+	Insecure bool
+	// Resync is the provider's periodic full republish (default 1 s).
+	Resync time.Duration
+	// JoinTimeout bounds the attempts to join at start (default 10 s).
+	JoinTimeout time.Duration
+}
+
+// Enabled reports whether the node joins a cluster.
+func (c ClusterConfig) Enabled() bool { return c.Listen != "" }
+
+// clusterDeps builds the provider and the remote options of a clustered node.
+func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Provider, []remote.ConfigOption, error) {
+	cc := cfg.Cluster
+	var sec *awcluster.Security
+	switch {
+	case cc.KeyFile != "":
+		var err error
+		if sec, err = awcluster.LoadSecurity(cc.KeyFile); err != nil {
+			return nil, nil, err
+		}
+	case !cc.Insecure:
+		return nil, nil, fmt.Errorf("%w: a cluster needs a shared key file (e.g. head -c 32 /dev/urandom > cluster.key)", awcluster.ErrNoKey)
+	}
+	host, _, err := net.SplitHostPort(cc.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--cluster-listen %q: %w", cc.Listen, err)
+	}
+	rhost, rport := host, 0
+	if cc.Remote != "" {
+		h, p, err := net.SplitHostPort(cc.Remote)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--cluster-remote %q: %w", cc.Remote, err)
+		}
+		if rport, err = strconv.Atoi(p); err != nil {
+			return nil, nil, fmt.Errorf("--cluster-remote port %q: %w", p, err)
+		}
+		rhost = h
+	}
+	if rhost == "" || rhost == "0.0.0.0" || rhost == "::" {
+		return nil, nil, fmt.Errorf("--cluster-remote host %q: give the address other members reach this node at (it is the member's address)", rhost)
+	}
+	cfg.Actors.RemoteHost, cfg.Actors.RemotePort = rhost, rport
+	// Half-open connections are otherwise noticed only when memberlist drops the member.
+	ka := keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}
+	server, client := insecure.NewCredentials(), insecure.NewCredentials()
+	if sec != nil {
+		server, client = credentials.NewTLS(sec.Server), credentials.NewTLS(sec.Client)
+	}
+	probe := &probeCreds{TransportCredentials: server}
+	opts := []remote.ConfigOption{
+		remote.WithDialOptions(grpc.WithTransportCredentials(client), grpc.WithKeepaliveParams(ka)),
+		remote.WithServerOptions(grpc.Creds(probe),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})),
+	}
+	cfg.remoteProbe = func(addr string) error { return probe.check(addr, client) }
+	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
+		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced}, []string{"process"})
+	return p, opts, err
+}
+
+// Node-level ops: reads served from the owner's store, items, status.
+const (
+	opRead    = "node.read"
+	opItem    = "node.item"
+	opPublish = "node.publish"
+	opStatus  = "node.status"
+)
+
+func init() {
+	// The api's status classes travel too (after the packages' own sentinels, which are more specific).
+	for code, err := range map[string]error{"api_not_found": api.ErrNotFound, "api_conflict": api.ErrConflict,
+		"api_bad_request": api.ErrBadRequest, "api_unsupported": api.ErrUnsupported, "api_too_large": api.ErrTooLarge,
+		"api_unavailable": api.ErrUnavailable, "api_timeout": api.ErrTimeout, "api_overloaded": api.ErrOverloaded,
+		"api_not_implemented": api.ErrNotImplemented} {
+		awcluster.RegisterError(code, err)
+	}
+}
+
+// Wire forms of the reads (JSON inside clusterpb.ReadRequest/Reply bodies).
+type wireEntry struct {
+	Nonce      uint64
+	Timestamp  int64
+	Assignment []byte
+	Message    []byte `json:",omitempty"`
+}
+
+type wireLogPage struct {
+	Entries []wireEntry
+	HasMore bool
+}
+
+type wireProcess struct {
+	Item        []byte
+	Timestamp   int64
+	BlockHeight uint64
+}
+
+type readArgs struct {
+	ID      []byte           `json:",omitempty"`
+	Log     *api.LogQuery    `json:",omitempty"`
+	Results *readResultsArgs `json:",omitempty"`
+}
+
+type readResultsArgs struct {
+	From, To *api.Cursor
+	Desc     bool
+	Limit    int
+}
+
+func toWireEntry(e *api.LogEntry) wireEntry {
+	w := wireEntry{Nonce: e.Nonce, Timestamp: e.Timestamp, Assignment: e.Assignment.Bytes()}
+	if e.Message != nil {
+		w.Message = e.Message.Bytes()
+	}
+	return w
+}
+
+func fromWireEntry(w wireEntry) (*api.LogEntry, error) {
+	asg, err := ans104.Parse(w.Assignment, ans104.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	e := &api.LogEntry{Nonce: w.Nonce, Timestamp: w.Timestamp, Assignment: asg}
+	if len(w.Message) > 0 {
+		if e.Message, err = ans104.Parse(w.Message, ans104.Limits{}); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// remoteOwner returns the owner of pid when it is another member.
+func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Member, bool) {
+	m, v, err := b.n.host.Owner(ctx, pid)
+	if err != nil || v.IsSelf(m) {
+		// No placement: serve from here (what this node holds, or not found).
+		return awcluster.Member{}, false
+	}
+	return m, true
+}
+
+// readRemote runs method on pid's owner m and decodes its JSON answer into out.
+func (b *backend) readRemote(ctx context.Context, m awcluster.Member, pid ans104.ID, method string, args readArgs, out any) error {
+	a, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	var reply clusterpb.ReadRequest // the reply reuses ReadRequest.args as its JSON body
+	if err := b.n.host.Forwarder().Call(ctx, m, opRead, &clusterpb.ReadRequest{Method: method, Process: pid[:], Args: a}, &reply); err != nil {
+		return err
+	}
+	return json.Unmarshal(reply.Args, out)
+}
+
+// serveRead is the owner side of readRemote.
+func (b *backend) serveRead(ctx context.Context, body []byte) (proto.Message, error) {
+	var req clusterpb.ReadRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	var pid ans104.ID
+	if len(req.Process) != len(pid) {
+		return nil, fmt.Errorf("%w: process id of %d bytes", api.ErrBadRequest, len(req.Process))
+	}
+	copy(pid[:], req.Process)
+	var args readArgs
+	if err := json.Unmarshal(req.Args, &args); err != nil {
+		return nil, err
+	}
+	var out any
+	var err error
+	switch req.Method {
+	case "Process":
+		var r *api.ProcessRecord
+		if r, err = b.localProcess(pid); err == nil {
+			out = wireProcess{Item: r.Item.Bytes(), Timestamp: r.Timestamp, BlockHeight: r.BlockHeight}
+		}
+	case "LogEntry", "Latest":
+		var e *api.LogEntry
+		if req.Method == "Latest" {
+			e, err = b.localLatest(pid)
+		} else {
+			var id ans104.ID
+			copy(id[:], args.ID)
+			e, err = b.localLogEntry(pid, id)
+		}
+		if err == nil {
+			out = toWireEntry(e)
+		}
+	case "Result":
+		var id ans104.ID
+		copy(id[:], args.ID)
+		out, err = b.localResult(ctx, pid, id)
+	case "Log":
+		var p *api.LogPage
+		if args.Log == nil {
+			return nil, fmt.Errorf("%w: Log without a query", api.ErrBadRequest)
+		}
+		if p, err = b.localLog(pid, *args.Log); err == nil {
+			w := wireLogPage{HasMore: p.HasMore}
+			for i := range p.Entries {
+				w.Entries = append(w.Entries, toWireEntry(&p.Entries[i]))
+			}
+			out = w
+		}
+	case "Results":
+		if args.Results == nil {
+			return nil, fmt.Errorf("%w: Results without a query", api.ErrBadRequest)
+		}
+		out, err = b.localResults(pid, api.ResultsQuery{From: args.Results.From, To: args.Results.To, Desc: args.Results.Desc, Limit: args.Results.Limit})
+	default:
+		return nil, fmt.Errorf("%w: unknown read %q", api.ErrBadRequest, req.Method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(out)
+	return &clusterpb.ReadRequest{Args: js}, err
+}
+
+// fetchItem asks every other member for an item and returns the first copy found.
+func (n *Node) fetchItem(ctx context.Context, id ans104.ID) ([]byte, error) {
+	v := n.host.Members().View()
+	type res struct {
+		raw []byte
+		err error
+	}
+	others := 0
+	ch := make(chan res, len(v.Members))
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, m := range v.Members {
+		if v.IsSelf(m) {
+			continue
+		}
+		others++
+		go func(m awcluster.Member) {
+			var r clusterpb.ItemReply
+			err := n.host.Forwarder().Call(cctx, m, opItem, &clusterpb.ItemRequest{Id: id[:]}, &r)
+			ch <- res{r.Raw, err}
+		}(m)
+	}
+	var firstErr error
+	for range others {
+		r := <-ch
+		if r.err == nil {
+			return r.raw, nil
+		}
+		if !errors.Is(r.err, persistence.ErrNotFound) && !errors.Is(r.err, api.ErrNotFound) && firstErr == nil {
+			firstErr = r.err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, fmt.Errorf("%w: item %s is held by no member", persistence.ErrNotFound, id)
+}
+
+// serveItem answers opItem from this node's own store (never asks further: no loops).
+func (b *backend) serveItem(ctx context.Context, body []byte) (proto.Message, error) {
+	var req clusterpb.ItemRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	var id ans104.ID
+	copy(id[:], req.Id)
+	it, err := b.localItem(id)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterpb.ItemReply{Raw: it.Item.Bytes(), BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
+}
+
+// broadcastPublish stores a published item on every other member, so that a module published
+// through any node can be spawned through any other. A member that joins later fetches it on
+// first use (Deps.FetchItem).
+func (n *Node) broadcastPublish(ctx context.Context, item *ans104.DataItem, height uint64, ts int64) error {
+	v := n.host.Members().View()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, m := range v.Members {
+		if v.IsSelf(m) {
+			continue
+		}
+		wg.Add(1)
+		go func(m awcluster.Member) {
+			defer wg.Done()
+			if err := n.host.Forwarder().Call(ctx, m, opPublish, &clusterpb.PublishRequest{Raw: item.Bytes(), BlockHeight: height, Timestamp: ts}, nil); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("publish to %s: %w", m.Address, err))
+				mu.Unlock()
+			}
+		}(m)
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		// The item is durable here; members that missed it fetch it on first use.
+		n.log.Warn("published item not copied to every member", "item", item.ID(), "err", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (b *backend) servePublish(ctx context.Context, body []byte) (proto.Message, error) {
+	var req clusterpb.PublishRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	item, err := ans104.ParseAndVerify(req.Raw, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: published item: %v", api.ErrBadRequest, err)
+	}
+	return &clusterpb.Empty{}, b.storeItem(ctx, item, req.BlockHeight, req.Timestamp)
+}
+
+// MemberStatus is one member's line of `actorweave cluster status`.
+type MemberStatus struct {
+	awcluster.Member
+	Self bool `json:"self"`
+	// Processes counts the processes registered in the member's store; Owned those of them it owns
+	// in its current view; Active its live activations.
+	Processes int    `json:"processes"`
+	Owned     int    `json:"owned"`
+	Active    int    `json:"active"`
+	ViewSeq   uint64 `json:"view_seq"`
+	ViewSize  int    `json:"view_members"`
+	Forwarded struct {
+		CallsOut int64 `json:"calls_out"`
+		CallsIn  int64 `json:"calls_in"`
+		BytesOut int64 `json:"bytes_out"`
+		BytesIn  int64 `json:"bytes_in"`
+	} `json:"wire"`
+	Error string `json:"error,omitempty"`
+}
+
+// ClusterStatus is GET /cluster/status.
+type ClusterStatus struct {
+	Node    string         `json:"node"` // the member that answered
+	Members []MemberStatus `json:"members"`
+}
+
+func (n *Node) localStatus() (MemberStatus, error) {
+	v := n.host.Members().View()
+	st := MemberStatus{Member: v.Self, Self: true, Active: n.host.Active(), ViewSeq: v.Seq, ViewSize: len(v.Members)}
+	err := n.store.ProcessIDs(func(id persistence.ID) bool {
+		st.Processes++
+		if m, _, err := n.host.Owner(context.Background(), ans104.ID(id)); err == nil && v.IsSelf(m) {
+			st.Owned++
+		}
+		return true
+	})
+	ws := n.host.Forwarder().Stats()
+	st.Forwarded.CallsOut, st.Forwarded.CallsIn = ws.CallsOut.Load(), ws.CallsIn.Load()
+	st.Forwarded.BytesOut, st.Forwarded.BytesIn = ws.BytesOut.Load()+ws.ReplyIn.Load(), ws.BytesIn.Load()+ws.ReplyBytesOut.Load()
+	return st, err
+}
+
+// Status gathers every member's status (each member answers for itself).
+func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
+	v := n.host.Members().View()
+	out := &ClusterStatus{Node: v.Self.Address, Members: make([]MemberStatus, len(v.Members))}
+	var wg sync.WaitGroup
+	for i, m := range v.Members {
+		if v.IsSelf(m) {
+			st, err := n.localStatus()
+			if err != nil {
+				st.Error = err.Error()
+			}
+			out.Members[i] = st
+			continue
+		}
+		wg.Add(1)
+		go func(i int, m awcluster.Member) {
+			defer wg.Done()
+			var r clusterpb.ReadRequest
+			st := MemberStatus{Member: m}
+			if err := n.host.Forwarder().Call(ctx, m, opStatus, &clusterpb.Empty{}, &r); err != nil {
+				st.Error = err.Error()
+			} else if err := json.Unmarshal(r.Args, &st); err != nil {
+				st.Error = err.Error()
+			}
+			st.Self = false
+			out.Members[i] = st
+		}(i, m)
+	}
+	wg.Wait()
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Address < out.Members[j].Address })
+	return out, nil
+}
+
+func (n *Node) serveStatus(ctx context.Context, body []byte) (proto.Message, error) {
+	st, err := n.localStatus()
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(st)
+	return &clusterpb.ReadRequest{Args: js}, err
+}
+
+// serveNodeOps registers the node's ops on the host's forwarder.
+func (n *Node) serveNodeOps(b *backend) {
+	f := n.host.Forwarder()
+	f.Handle(opRead, b.serveRead)
+	f.Handle(opItem, b.serveItem)
+	f.Handle(opPublish, b.servePublish)
+	f.Handle(opStatus, n.serveStatus)
+}
+
+// Members is the node's membership (for tests and status).
+func (n *Node) Members() awcluster.Membership { return n.host.Members() }
+
+// ClusterProvider is the memberlist provider, nil on a single node.
+func (n *Node) ClusterProvider() *awcluster.Provider { return n.provider }
+
+// ErrFenced is what Wait returns when the watchdog found this node removed from the cluster: its
+// member id is blocked for ever, so it must close (passivating everything) and start again, which
+// gives it a new id. `actorweave node` does that by itself.
+var ErrFenced = errors.New("node: removed from the cluster (fenced); restart to rejoin with a new identity")
+
+func (n *Node) fenced(reason string) {
+	select {
+	case n.served <- fmt.Errorf("%w: %s", ErrFenced, reason):
+	default:
+	}
+}
+
+// PeerGossipAddrs lists the memberlist addresses of the other members in the current view.
+func (n *Node) PeerGossipAddrs() []string {
+	v := n.host.Members().View()
+	var out []string
+	for _, m := range v.Members {
+		if !v.IsSelf(m) && m.Gossip != "" {
+			out = append(out, m.Gossip)
+		}
+	}
+	return out
+}
+
+// probeCreds wraps the gRPC server's credentials so that the node can check, at start, that its
+// own remote endpoint is up and accepts this node's certificate: it dials itself, and waits until
+// the server has closed that connection. Waiting for the server's close also orders every log
+// line gRPC writes for the probe before anything that follows: in one test process, the next
+// node's Remote.Start replaces gRPC's global logger (protoactor-notes.md §7.1).
+type probeCreds struct {
+	credentials.TransportCredentials
+	mu   sync.Mutex
+	from string        // the probe's local address, as the server sees it
+	done chan struct{} // closed when the server closes the probe's connection
+}
+
+func (p *probeCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := p.TransportCredentials.ServerHandshake(c)
+	p.mu.Lock()
+	probe := err == nil && p.from != "" && c.RemoteAddr().String() == p.from
+	done := p.done
+	p.mu.Unlock()
+	if probe {
+		conn = &closeSignal{Conn: conn, done: done}
+	}
+	return conn, info, err
+}
+
+func (p *probeCreds) Clone() credentials.TransportCredentials {
+	return &probeCreds{TransportCredentials: p.TransportCredentials.Clone()}
+}
+
+type closeSignal struct {
+	net.Conn
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *closeSignal) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
+
+func (p *probeCreds) check(addr string, client credentials.TransportCredentials) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cluster: own gRPC endpoint %s: %w", addr, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.from, p.done = raw.LocalAddr().String(), done
+	p.mu.Unlock()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, _, err := client.ClientHandshake(ctx, "actorweave-cluster", raw)
+	if err != nil {
+		raw.Close()
+		return fmt.Errorf("cluster: own gRPC endpoint %s refused this node's credentials: %w", addr, err)
+	}
+	conn.Close() // a clean close: the server reads EOF where it expects the HTTP/2 preface
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: own gRPC endpoint %s did not close the probe connection", addr)
+	}
+}
+
+// Wire returns the Calls this node sent to other members and the bytes of those Calls and of
+// their Replies (protobuf payloads, without gRPC and TLS framing).
+func (n *Node) Wire() (calls, bytes int64) {
+	ws := n.host.Forwarder().Stats()
+	return ws.CallsOut.Load(), ws.BytesOut.Load() + ws.ReplyIn.Load()
+}

@@ -1,0 +1,130 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/actorweave/actorweave/ans104"
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/cluster/replication"
+	"github.com/actorweave/actorweave/persistence"
+)
+
+// startReplication makes the node replicate every append to each process's backup when it has a
+// placement (cluster membership, or Config.Placement) and a replication factor of 2 (the default in
+// a cluster; a single node has no backup).
+func (n *Node) startReplication(reg prometheus.Registerer) error {
+	place := n.cfg.Placement
+	if place == nil && n.provider != nil {
+		// The live view's placement, the router's (owner, backup = first two of the order).
+		place = n.placementOf(nil)
+	}
+	if place == nil {
+		return nil // single node: factor 1
+	}
+	rc := n.cfg.Replication
+	if rc.Factor == 0 {
+		// Default: 2 in a cluster; a member that has never seen another runs alone until one joins.
+		rc.Factor, rc.Auto = 2, true
+	}
+	if rc.Factor == 1 {
+		return nil
+	}
+	r, err := replication.New(n.host.System(), n.store, place, rc)
+	if err != nil {
+		return fmt.Errorf("replication: %w", err)
+	}
+	n.repl = r
+	n.host.SetReplication(r)
+	registerReplicationMetrics(reg, r)
+	if n.provider != nil && n.cfg.Placement == nil {
+		n.rebalanceStop = make(chan struct{})
+		n.rebalanceDone = make(chan struct{})
+		go n.rebalance(r)
+	}
+	return nil
+}
+
+// placementOf is the replication placement under view v (nil: the live view): the router's order.
+func (n *Node) placementOf(v *awcluster.View) replication.Placement {
+	return func(pid persistence.ID) (string, string) { return n.host.ReplicaSet(ans104.ID(pid), v) }
+}
+
+// rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).
+func (n *Node) rebalance(r *replication.Replicator) {
+	defer close(n.rebalanceDone)
+	views, cancel := n.host.Members().Subscribe()
+	defer cancel()
+	prev := n.host.Members().View()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { <-n.rebalanceStop; stop() }()
+	for {
+		select {
+		case <-n.rebalanceStop:
+			return
+		case v := <-views:
+			if v == nil || v == prev {
+				continue
+			}
+			from, to := n.placementOf(prev), n.placementOf(v)
+			res := r.Rebalance(ctx, from, to, 8, nil)
+			prev = v
+			if res.Synced+res.HandedOff > 0 {
+				n.log.Info("rebalanced after a membership change", "members", len(v.Members), "processes", res.Processes,
+					"synced", res.Synced, "handed_off", res.HandedOff, "failed", res.Failed, "bytes", res.Bytes, "took", res.Took)
+			}
+			// Retry what failed (a joining member may not serve yet) until it succeeds or the view
+			// moves on; anything left is taken over lazily by its next request.
+			for retry := 0; res.Failed > 0 && retry < 40; retry++ {
+				select {
+				case <-n.rebalanceStop:
+					return
+				case <-time.After(250 * time.Millisecond):
+				}
+				if n.host.Members().View() != v {
+					break
+				}
+				res = r.Rebalance(ctx, from, to, 8, res.FailedIDs)
+			}
+		}
+	}
+}
+
+func registerReplicationMetrics(reg prometheus.Registerer, r *replication.Replicator) {
+	if reg == nil {
+		return
+	}
+	s := r.Stats()
+	for _, c := range []struct {
+		name, help string
+		v          interface{ Load() int64 }
+	}{
+		{"replication_bytes_sent_total", "protobuf bytes this node sent to peers for replication and hand-over", &s.BytesSent},
+		{"replication_bytes_received_total", "protobuf bytes of replies this node received", &s.BytesReceived},
+		{"replication_entries_acknowledged_total", "log entries a backup acknowledged in the write path", &s.Replicated},
+		{"replication_entries_caught_up_total", "log entries pushed to a lagging or new backup", &s.CaughtUp},
+		{"replication_entries_pulled_total", "log entries pulled from another node on a hand-over", &s.Pulled},
+		{"replication_replica_entries_total", "log entries this node appended as a backup", &s.ReplicaEntries},
+		{"replication_taken_over_total", "processes handed over to this node", &s.TakenOver},
+		{"replication_handed_off_total", "processes this node handed to a new owner", &s.HandedOff},
+		{"replication_truncated_total", "diverged unacknowledged tails dropped", &s.Truncated},
+		{"replication_rebalances_total", "membership changes rebalanced", &s.Rebalances},
+		{"replication_handover_bytes_total", "bytes of hand-overs and backup seeding (requests and replies) this node initiated", &s.HandoverBytes},
+	} {
+		v := c.v
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "actorweave", Name: c.name, Help: c.help},
+			func() float64 { return float64(v.Load()) }))
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "replication_last_rebalance_seconds",
+		Help: "wall time of the last rebalance"}, func() float64 { return float64(s.RebalanceNanos.Load()) / 1e9 }))
+}
+
+// RemoteAddress is the node's Proto.Actor remote address (what placement names owners and backups by).
+func (n *Node) RemoteAddress() string { return n.host.System().Address() }
+
+// Replication is the node's replicator (nil without a backup).
+func (n *Node) Replication() *replication.Replicator { return n.repl }

@@ -1,0 +1,116 @@
+package persistence
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestReplicaTwoOwnersRace: two nodes both believe they own a process and stream appends to the same
+// backup store, the old one at epoch 1, the new one at epoch 2 after fencing (RaiseEpoch). Only the
+// newer owner's appends land once the fence has returned; the old owner gets ErrStaleEpoch; the log
+// on the backup is one hash chain whose epochs never go down (DESIGN.md invariant 2).
+func TestReplicaTwoOwnersRace(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	p := newProcess(t)
+	mustPut(t, s, p)
+
+	old := newChain(p.ID)
+	old.epoch = 1
+	var fenced atomic.Bool
+	var oldOK, oldAfterFence atomic.Int64
+	var oldErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the old owner appends as fast as it can
+		defer wg.Done()
+		for {
+			after := fenced.Load()
+			e := old.next(t, randBytes(t, 64))
+			err := s.AppendReplicated(ctx, p.ID, 1, []Entry{e})
+			if err != nil {
+				oldErr = err
+				return
+			}
+			old.accepted(e)
+			oldOK.Add(1)
+			if after {
+				oldAfterFence.Add(1)
+			}
+		}
+	}()
+	for oldOK.Load() < 20 {
+		time.Sleep(time.Millisecond) // let the old owner write a prefix
+	}
+	st, err := s.RaiseEpoch(ctx, p.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fenced.Store(true)
+	if st.Epoch != 2 {
+		t.Fatalf("fence epoch %d, want 2", st.Epoch)
+	}
+	// The new owner continues from what the fence reported.
+	last, err := s.Entry(p.ID, st.Count-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := &chain{pid: p.ID, epoch: 2, ts: old.ts}
+	nw.accepted(last)
+	for i := 0; i < 10; i++ {
+		e := nw.next(t, randBytes(t, 64))
+		if err := s.AppendReplicated(ctx, p.ID, 2, []Entry{e}); err != nil {
+			t.Fatalf("new owner append %d: %v", i, err)
+		}
+		nw.accepted(e)
+	}
+	wg.Wait()
+	if !errors.Is(oldErr, ErrStaleEpoch) {
+		t.Fatalf("old owner stopped with %v, want ErrStaleEpoch", oldErr)
+	}
+	if n := oldAfterFence.Load(); n != 0 {
+		t.Fatalf("%d appends of the old owner that started after the fence landed", n)
+	}
+	// One chain, epochs non-decreasing, and exactly the successful appends of both owners.
+	h, ok, err := s.Head(p.ID)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
+	if want := uint64(oldOK.Load()) + 10; h.Nonce+1 != want {
+		t.Fatalf("log has %d entries, want %d", h.Nonce+1, want)
+	}
+	hc, prevEpoch := FirstHashChain(p.ID), uint64(0)
+	for n := uint64(0); n <= h.Nonce; n++ {
+		e, err := s.Entry(p.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.HashChain != hc || e.Epoch < prevEpoch {
+			t.Fatalf("entry %d: chain ok=%v epoch %d after %d", n, e.HashChain == hc, e.Epoch, prevEpoch)
+		}
+		hc, prevEpoch = NextHashChain(e.AssignmentID, e.HashChain), e.Epoch
+	}
+	// A replicated entry whose epoch is above its sender's is refused.
+	e := nw.next(t, nil)
+	e.Epoch = 3
+	if err := s.AppendReplicated(ctx, p.ID, 2, []Entry{e}); !errors.Is(err, ErrEpochAhead) {
+		t.Fatalf("entry above its owner's epoch: %v", err)
+	}
+	// A higher sender epoch raises the store's epoch in the same batch as its entries.
+	e.Epoch = 2
+	if err := s.AppendReplicated(ctx, p.ID, 5, []Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Process(p.ID); got.Epoch != 5 {
+		t.Fatalf("epoch after a replicated append at 5: %d", got.Epoch)
+	}
+	if err := s.AppendReplicated(ctx, p.ID, 4, nil); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("empty append at an older epoch: %v", err)
+	}
+	if _, err := s.RaiseEpoch(ctx, randID(t), 1); !errors.Is(err, ErrUnknownProcess) {
+		t.Fatalf("fence of an unknown process: %v", err)
+	}
+}
