@@ -38,9 +38,13 @@
 // its own view, else answers ErrNotOwner before activating or writing anything; the caller waits
 // for views to converge and routes again. So a process is only activated where the activating
 // node's view places it; on every new view, activations of processes the node no longer owns are
-// asked to passivate (actors' followViews). Views of different nodes can disagree for a moment during a membership
-// change, so two nodes can each believe they own a process briefly: the ownership epoch in the
-// durable append (persistence's epoch fence) is what makes the stale one's writes fail.
+// asked to passivate (actors' followViews). Views of different nodes can disagree for a moment
+// during a membership change, so two nodes can each believe they own a process briefly: the
+// ownership epoch checked in the durable append (persistence's epoch fence, wired by the
+// hand-off work) is what must make the stale one's writes fail.
+//
+// A process may require labels (its Placement-Labels tag): pass them as Owners' want. The actors
+// package resolves them for a pid (actors.Host.Owner(ctx, pid) gives the owner with labels applied).
 //
 // # Membership
 //
