@@ -116,22 +116,23 @@ type Deps struct {
 
 // Host runs the process grains of one node.
 type Host struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	system  *actor.ActorSystem
-	cluster *cluster.Cluster
-	lookup  *lookup
-	members awcluster.Membership
-	labels  labelsCache
-	fwd     *awcluster.Forwarder
-	props   *actor.Props
-	address string // the node key's wallet address (the Scheduler of its processes)
-	pusher  *pusher
-	ticker  *ticker
-	metrics *metrics
-	sweepC  chan struct{}
-	sweepWG sync.WaitGroup
+	cfg         Config
+	deps        Deps
+	log         *slog.Logger
+	system      *actor.ActorSystem
+	cluster     *cluster.Cluster
+	lookup      *lookup
+	members     awcluster.Membership
+	labels      labelsCache
+	fwd         *awcluster.Forwarder
+	props       *actor.Props
+	address     string // the node key's wallet address (the Scheduler of its processes)
+	pusher      *pusher
+	ticker      *ticker
+	metrics     *metrics
+	sweepC      chan struct{}
+	unsubscribe func()
+	sweepWG     sync.WaitGroup
 
 	processes atomic.Int64 // registered processes (active + passive)
 
@@ -218,8 +219,11 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h.props = h.cluster.GetClusterKind(KindProcess).Props
 	h.pusher = newPusher(h)
 	h.sweepC = make(chan struct{})
-	h.sweepWG.Add(1)
+	h.sweepWG.Add(2)
 	go h.sweep()
+	views, unsubscribe := h.members.Subscribe()
+	h.unsubscribe = unsubscribe
+	go h.followViews(views, h.sweepC)
 	if err := h.pusher.resume(); err != nil {
 		h.Stop(context.Background())
 		return nil, err
@@ -269,6 +273,7 @@ func (h *Host) Stop(ctx context.Context) error {
 	}
 	close(h.sweepC)
 	h.sweepWG.Wait()
+	h.unsubscribe()
 	h.pusher.stop()
 	for _, pid := range h.lookup.pids() {
 		_ = h.system.Root.PoisonFuture(pid).Wait()

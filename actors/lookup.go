@@ -169,3 +169,16 @@ func (l *lookup) RemovePid(ci *cluster.ClusterIdentity, pid *actor.PID) { l.stop
 func (l *lookup) Setup(c *cluster.Cluster, kinds []string, isClient bool) { l.cluster = c }
 
 func (l *lookup) Shutdown() {}
+
+// live returns the live activations by identity.
+func (l *lookup) live() map[string]*actor.PID {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]*actor.PID, len(l.acts))
+	for id, a := range l.acts {
+		if a.pid != nil && !a.stopping {
+			out[id] = a.pid
+		}
+	}
+	return out
+}

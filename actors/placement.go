@@ -81,7 +81,11 @@ func (h *Host) localLabels(pid ans104.ID) (awcluster.Labels, bool, error) {
 // or the members (whoever holds the process knows). A process nobody holds has none.
 func (h *Host) labelsOf(ctx context.Context, pid ans104.ID, msg any) (awcluster.Labels, error) {
 	if s, ok := msg.(*submitRequest); ok && s.item.ID() == pid {
-		return itemLabels(s.item)
+		l, err := itemLabels(s.item)
+		if err == nil {
+			h.labels.put(pid, l) // the id is the signed item's: its labels can be no other
+		}
+		return l, err
 	}
 	if l, ok := h.labels.get(pid); ok {
 		return l, nil

@@ -272,3 +272,30 @@ func wireAck(res any, err error) (proto.Message, error) {
 	}
 	return &clusterpb.Ack{Id: r.ack.ID[:], Nonce: r.ack.Nonce, Timestamp: r.ack.Timestamp}, nil
 }
+
+// followViews asks the activations of processes this node no longer owns to passivate, on every
+// new view: they get no more requests (requestLocal refuses them), so they should not linger with
+// their module instances. Handing their data to the new owner is the hand-off's job, not this.
+func (h *Host) followViews(views <-chan *awcluster.View, stop <-chan struct{}) {
+	defer h.sweepWG.Done()
+	for {
+		select {
+		case <-stop:
+			return
+		case v := <-views:
+			for identity, apid := range h.lookup.live() {
+				pid, err := ans104.ParseID(identity)
+				if err != nil {
+					continue
+				}
+				want, ok := h.labels.get(pid)
+				if !ok {
+					continue // unknown labels: leave it to the idle sweeper
+				}
+				if m, ok := v.Owner(identity, want); !ok || !v.IsSelf(m) {
+					h.system.Root.Send(apid, &idleCheck{})
+				}
+			}
+		}
+	}
+}

@@ -27,15 +27,24 @@
 // Call(ctx, member, op, req, resp). Define request and reply messages in clusterpb/cluster.proto
 // (`make proto`), and register sentinel errors with RegisterError so errors.Is works on the caller.
 //
+// Tests: cluster/clustertest starts N nodes as child processes (the test binary re-executed: the
+// package's TestMain must call clustertest.Main) with their own data folders and random loopback
+// ports; Node.Kill is a real kill -9, Node.Stop a SIGTERM, Node.Status the /cluster/status JSON.
+//
 // # Routing and single activation
 //
 // actors routes every request for a process to View.Owners(pid)[0]: locally through its lookup,
 // or as a Call to the owner's forwarder. The owner runs the request only if it owns the process in
 // its own view, else answers ErrNotOwner before activating or writing anything; the caller waits
 // for views to converge and routes again. So a process is only activated where the activating
-// node's view places it. Views of different nodes can disagree for a moment during a membership
-// change, so two nodes can each believe they own a process briefly: the ownership epoch in the
-// durable append (persistence's epoch fence) is what makes the stale one's writes fail.
+// node's view places it; on every new view, activations of processes the node no longer owns are
+// asked to passivate (actors' followViews). Views of different nodes can disagree for a moment
+// during a membership change, so two nodes can each believe they own a process briefly: the
+// ownership epoch checked in the durable append (persistence's epoch fence, wired by the
+// hand-off work) is what must make the stale one's writes fail.
+//
+// A process may require labels (its Placement-Labels tag): pass them as Owners' want. The actors
+// package resolves them for a pid (actors.Host.Owner(ctx, pid) gives the owner with labels applied).
 //
 // # Membership
 //

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"math"
 	"testing"
@@ -9,7 +11,9 @@ import (
 func members(caps ...uint32) []Member {
 	out := make([]Member, len(caps))
 	for i, c := range caps {
-		out[i] = Member{ID: fmt.Sprint("id", i), Name: fmt.Sprint("node-", i), Capacity: c}
+		// Names like the real ones: wallet addresses (43 base64url characters of a hash).
+		sum := sha256.Sum256([]byte{byte(i)})
+		out[i] = Member{ID: fmt.Sprint("id", i), Name: base64.RawURLEncoding.EncodeToString(sum[:]), Capacity: c}
 	}
 	return out
 }
@@ -76,7 +80,7 @@ func TestRankLabels(t *testing.T) {
 	ms[1].Labels = Labels{"region": "eu"}
 	ms[3].Labels = Labels{"region": "eu", "gpu": "yes"}
 	got := owners(ms, 2000, Labels{"region": "eu"})
-	if got["node-0"]+got["node-2"] != 0 || got["node-1"] == 0 || got["node-3"] == 0 {
+	if got[ms[0].Name]+got[ms[2].Name] != 0 || got[ms[1].Name] == 0 || got[ms[3].Name] == 0 {
 		t.Fatalf("region=eu placed on %v", got)
 	}
 	if r := Rank("x", ms, Labels{"region": "us"}); len(r) != 0 {

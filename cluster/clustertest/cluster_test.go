@@ -225,3 +225,54 @@ func TestMembershipFollowsKillAndLeave(t *testing.T) {
 	nodes[2].Stop()
 	t.Logf("SIGTERM: removed from every view after %v", waitSize(2, 30*time.Second))
 }
+
+// When a node joins, the processes it now owns are no longer served by their old owners: their
+// activations there passivate (no requests reach them any more), so each member's live
+// activations are among the processes it owns.
+func TestJoinPassivatesMovedActivations(t *testing.T) {
+	wasm := testutil.Module(t, "aoslike")
+	c := clustertest.Start(t, 2, clustertest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	cl := client.New(c.URLs()[0], user)
+	mod, err := cl.PublishModule(ctx, client.ModuleSpec{Wasm: wasm, Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < 12; p++ {
+		if _, err := cl.Spawn(ctx, mod, "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Add(); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitConverged(3)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, moved := true, 0
+		var lines []string
+		for _, n := range c.Running() {
+			st, err := n.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range st.Members {
+				if m.Self {
+					ok = ok && m.Active <= m.Owned
+					moved += m.Processes - m.Owned
+					lines = append(lines, fmt.Sprintf("%s: holds %d owns %d active %d", m.Address, m.Processes, m.Owned, m.Active))
+				}
+			}
+		}
+		if ok {
+			t.Logf("after the join (%d processes now owned by the new node): %s", moved, strings.Join(lines, "; "))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stale activations remain: %s", strings.Join(lines, "; "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -43,6 +43,10 @@ type NodeConfig struct {
 	LazyEval       bool
 	// ReplicationFactor is --replication-factor (0: the default, 2 in a cluster).
 	ReplicationFactor int
+	// CompileCache is the wasm compilation cache folder; the harness gives all nodes of a cluster
+	// one, so a module is compiled once per cluster, not once per node (compiling under -race
+	// costs seconds of CPU that the rest of the suite competes for).
+	CompileCache string
 }
 
 // ready is what a child writes once serving (or the error it failed with).
@@ -76,6 +80,9 @@ func runChild(js string) int {
 	}
 	cfg.Actors.LazyEval = nc.LazyEval
 	cfg.Replication.Factor = nc.ReplicationFactor
+	if nc.CompileCache != "" {
+		cfg.Runtime.CacheDir = nc.CompileCache
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	n, err := node.Start(context.Background(), cfg)
@@ -141,6 +148,7 @@ type Cluster struct {
 	t       testing.TB
 	opts    Options
 	KeyFile string
+	cache   string
 	mu      sync.Mutex
 	nodes   []*Node
 }
@@ -162,7 +170,7 @@ func NewKeyFile(t testing.TB) string {
 // Start starts n nodes, each joining the first, and waits until all see all.
 func Start(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, opts: opts, KeyFile: opts.KeyFile}
+	c := &Cluster{t: t, opts: opts, KeyFile: opts.KeyFile, cache: t.TempDir()}
 	if c.KeyFile == "" {
 		c.KeyFile = NewKeyFile(t)
 	}
@@ -181,8 +189,8 @@ func (c *Cluster) Config(i int) NodeConfig {
 	nc := NodeConfig{Dir: c.t.TempDir(), Listen: "127.0.0.1:0",
 		// Every node compiles the module on its first spawn; under -race on a shared 2-core
 		// machine that alone can take longer than the default request bound.
-		RequestTimeout: time.Minute,
-		Cluster:        node.ClusterConfig{Listen: "127.0.0.1:0", KeyFile: c.KeyFile, Capacity: 1, Resync: 200 * time.Millisecond}}
+		RequestTimeout: time.Minute, CompileCache: c.cache,
+		Cluster: node.ClusterConfig{Listen: "127.0.0.1:0", KeyFile: c.KeyFile, Capacity: 1, Resync: 200 * time.Millisecond}}
 	if i < len(c.opts.Capacities) {
 		nc.Cluster.Capacity = c.opts.Capacities[i]
 	}
