@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,18 +72,22 @@ func DefaultConfig() Config {
 
 // Node is a running node.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	store  *persistence.Store
-	engine *runtime.Engine
-	host   *actors.Host
-	signer ans104.Signer
-	flush  *flush.Flusher
-	srv    *http.Server
-	ln     net.Listener
-	height atomic.Uint64
-	served chan error
-	repl   *replication.Replicator
+	cfg Config
+	// closed makes Close idempotent: a second call (a deferred Close after an explicit one) must
+	// not close channels or the store twice.
+	closed   sync.Once
+	closeErr error
+	log      *slog.Logger
+	store    *persistence.Store
+	engine   *runtime.Engine
+	host     *actors.Host
+	signer   ans104.Signer
+	flush    *flush.Flusher
+	srv      *http.Server
+	ln       net.Listener
+	height   atomic.Uint64
+	served   chan error
+	repl     *replication.Replicator
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
 	rebalanceStop, rebalanceDone chan struct{}
 
@@ -201,6 +206,11 @@ func (n *Node) Wait() error {
 
 // Close stops serving, passivates every process and closes the store.
 func (n *Node) Close(ctx context.Context) error {
+	n.closed.Do(func() { n.closeErr = n.close(ctx) })
+	return n.closeErr
+}
+
+func (n *Node) close(ctx context.Context) error {
 	if n.srv != nil {
 		_ = n.srv.Shutdown(ctx)
 	}

@@ -131,3 +131,14 @@ func TestSpawnMessageResultRestart(t *testing.T) {
 		t.Fatalf("after restart: x = %q, want 101 (x = 100 was the 4th message)", got)
 	}
 }
+
+// Close may be called twice (an explicit Close and a deferred one): the second is a no-op that
+// returns the first's result instead of closing channels or the store again.
+func TestCloseTwice(t *testing.T) {
+	n := startNode(t, t.TempDir(), nil)
+	ctx := context.Background()
+	first := n.Close(ctx)
+	if second := n.Close(ctx); second != first {
+		t.Fatalf("second Close returned %v, first %v", second, first)
+	}
+}
