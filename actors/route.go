@@ -24,11 +24,12 @@ import (
 
 // Grain ops on the wire.
 const (
-	opSubmit = "grain.submit"
-	opAssign = "grain.assign"
-	opResult = "grain.result"
-	opDryRun = "grain.dryrun"
-	opState  = "grain.state"
+	opSubmit  = "grain.submit"
+	opAssign  = "grain.assign"
+	opResult  = "grain.result"
+	opDryRun  = "grain.dryrun"
+	opState   = "grain.state"
+	opMonitor = "grain.monitor"
 )
 
 func init() {
@@ -128,6 +129,12 @@ func (h *Host) forward(ctx context.Context, m awcluster.Member, pid ans104.ID, m
 			return nil, err
 		}
 		return &stateResponse{state: &MemoryState{Memory: sr.Memory, Nonce: sr.Nonce, Timestamp: sr.Timestamp, BlockHeight: sr.BlockHeight}}, nil
+	case *monitorRequest:
+		var mr clusterpb.MonitorReply
+		if err := h.fwd.Call(ctx, m, opMonitor, &clusterpb.MonitorRequest{Process: pid[:], On: r.on}, &mr); err != nil {
+			return nil, err
+		}
+		return &tickResponse{}, nil
 	}
 	return nil, fmt.Errorf("actors: %T cannot be forwarded", msg)
 }
@@ -256,6 +263,28 @@ func (h *Host) serveGrainOps() {
 			return nil, r.err
 		}
 		return &clusterpb.StateReply{Memory: r.state.Memory, Nonce: r.state.Nonce, Timestamp: r.state.Timestamp, BlockHeight: r.state.BlockHeight}, nil
+	})
+	h.fwd.Handle(opMonitor, func(ctx context.Context, body []byte) (proto.Message, error) {
+		var req clusterpb.MonitorRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			return nil, err
+		}
+		pid, err := idOf(req.Process)
+		if err != nil {
+			return nil, err
+		}
+		res, err := h.requestLocal(ctx, pid, &monitorRequest{on: req.On})
+		if err != nil {
+			return nil, err
+		}
+		r, ok := res.(*tickResponse)
+		if !ok {
+			return nil, fmt.Errorf("actors: unexpected reply %T", res)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		return &clusterpb.MonitorReply{}, nil
 	})
 }
 

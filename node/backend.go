@@ -236,9 +236,9 @@ func (b *backend) localResults(pid ans104.ID, q api.ResultsQuery) (*api.ResultsP
 	return b.results(pid, q, false)
 }
 
-// Cron pages the results of cron ticks, as the reference CU's GET /cron does, after evaluating
+// localCron pages the results of cron ticks, as the reference CU's GET /cron does, after evaluating
 // the log to its end when no upper bound is given (it matters with --lazy-eval).
-func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+func (b *backend) localCron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
 	if q.To == nil {
 		if last, ok, err := b.n.store.Head(pid); err == nil && ok {
 			for {

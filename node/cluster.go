@@ -249,6 +249,11 @@ func (b *backend) serveRead(ctx context.Context, body []byte) (proto.Message, er
 			return nil, fmt.Errorf("%w: Results without a query", api.ErrBadRequest)
 		}
 		out, err = b.localResults(pid, api.ResultsQuery{From: args.Results.From, To: args.Results.To, Desc: args.Results.Desc, Limit: args.Results.Limit})
+	case "Cron":
+		if args.Results == nil {
+			return nil, fmt.Errorf("%w: Cron without a query", api.ErrBadRequest)
+		}
+		out, err = b.localCron(ctx, pid, api.ResultsQuery{From: args.Results.From, To: args.Results.To, Desc: args.Results.Desc, Limit: args.Results.Limit})
 	default:
 		return nil, fmt.Errorf("%w: unknown read %q", api.ErrBadRequest, req.Method)
 	}

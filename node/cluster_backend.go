@@ -84,6 +84,21 @@ func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery
 	return b.localResults(pid, q)
 }
 
+// Cron pages the results of cron ticks (GET /cron), read on the process's owner.
+func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
+	if m, ok := b.remoteOwner(ctx, pid); ok {
+		var out api.ResultsPage
+		if err := b.readRemote(ctx, m, pid, "Cron", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
+			return nil, classify(err)
+		}
+		for i := range out.Results {
+			unNull(&out.Results[i])
+		}
+		return &out, nil
+	}
+	return b.localCron(ctx, pid, q)
+}
+
 func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, error) {
 	it, err := b.localItem(id)
 	if !errors.Is(err, api.ErrNotFound) || b.n.provider == nil {

@@ -902,6 +902,95 @@ func (x *LabelsReply) GetLabels() string {
 	return ""
 }
 
+// MonitorRequest pauses (on false) or resumes (on true) a process's crons on its owner.
+type MonitorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	On            bool                   `protobuf:"varint,2,opt,name=on,proto3" json:"on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorRequest) Reset() {
+	*x = MonitorRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorRequest) ProtoMessage() {}
+
+func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorRequest.ProtoReflect.Descriptor instead.
+func (*MonitorRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MonitorRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *MonitorRequest) GetOn() bool {
+	if x != nil {
+		return x.On
+	}
+	return false
+}
+
+type MonitorReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorReply) Reset() {
+	*x = MonitorReply{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorReply) ProtoMessage() {}
+
+func (x *MonitorReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorReply.ProtoReflect.Descriptor instead.
+func (*MonitorReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{17}
+}
+
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
@@ -960,7 +1049,11 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05Empty\"9\n" +
 	"\vLabelsReply\x12\x12\n" +
 	"\x04held\x18\x01 \x01(\bR\x04held\x12\x16\n" +
-	"\x06labels\x18\x02 \x01(\tR\x06labelsB4Z2github.com/actorweave/actorweave/cluster/clusterpbb\x06proto3"
+	"\x06labels\x18\x02 \x01(\tR\x06labels\":\n" +
+	"\x0eMonitorRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x0e\n" +
+	"\x02on\x18\x02 \x01(\bR\x02on\"\x0e\n" +
+	"\fMonitorReplyB4Z2github.com/actorweave/actorweave/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -974,7 +1067,7 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*Call)(nil),           // 0: actorweave.cluster.v1.Call
 	(*Reply)(nil),          // 1: actorweave.cluster.v1.Reply
@@ -992,6 +1085,8 @@ var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*PublishRequest)(nil), // 13: actorweave.cluster.v1.PublishRequest
 	(*Empty)(nil),          // 14: actorweave.cluster.v1.Empty
 	(*LabelsReply)(nil),    // 15: actorweave.cluster.v1.LabelsReply
+	(*MonitorRequest)(nil), // 16: actorweave.cluster.v1.MonitorRequest
+	(*MonitorReply)(nil),   // 17: actorweave.cluster.v1.MonitorReply
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -1012,7 +1107,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
