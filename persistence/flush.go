@@ -233,53 +233,44 @@ func (s *Store) allProcesses() (map[ID]struct{}, error) {
 
 // QueuedItems returns up to limit standalone items waiting for upload, oldest first.
 func (s *Store) QueuedItems(limit int) ([]QueuedItem, error) {
-	done, err := s.enter()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	p := []byte{prefixFlushQueue, queueItem}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []QueuedItem
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		k := it.Key()[len(p):]
-		if len(k) != 8+idLen {
-			return nil, newErr(ErrCorrupt, "item flush queue key")
-		}
+	return scanQueue(s, queueItem, 8+idLen, "item flush queue key", limit, func(k []byte) QueuedItem {
 		q := QueuedItem{Timestamp: int64(binary.BigEndian.Uint64(k[:8]) ^ (1 << 63))}
 		copy(q.ID[:], k[8:])
-		out = append(out, q)
-	}
-	return out, it.Error()
+		return q
+	})
 }
 
 // QueuedCheckpoints returns up to limit checkpoints waiting for upload, by process then nonce.
 func (s *Store) QueuedCheckpoints(limit int) ([]QueuedCheckpoint, error) {
+	return scanQueue(s, queueCheckpoint, idLen+8, "checkpoint flush queue key", limit, func(k []byte) QueuedCheckpoint {
+		var q QueuedCheckpoint
+		copy(q.Process[:], k)
+		q.Nonce = binary.BigEndian.Uint64(k[idLen:])
+		return q
+	})
+}
+
+// scanQueue reads up to limit entries of one upload queue in key order; every key after the
+// queue's prefix must be keyLen bytes (else the store is corrupt: what names the key).
+func scanQueue[T any](s *Store, queue byte, keyLen int, what string, limit int, decode func(k []byte) T) ([]T, error) {
 	done, err := s.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	p := []byte{prefixFlushQueue, queueCheckpoint}
+	p := []byte{prefixFlushQueue, queue}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var out []QueuedCheckpoint
+	var out []T
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
 		k := it.Key()[len(p):]
-		if len(k) != idLen+8 {
-			return nil, newErr(ErrCorrupt, "checkpoint flush queue key")
+		if len(k) != keyLen {
+			return nil, newErr(ErrCorrupt, what)
 		}
-		var q QueuedCheckpoint
-		copy(q.Process[:], k)
-		q.Nonce = binary.BigEndian.Uint64(k[idLen:])
-		out = append(out, q)
+		out = append(out, decode(k))
 	}
 	return out, it.Error()
 }
