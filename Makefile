@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: cluster-kill-explicit all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
+.PHONY: cluster-kill-explicit cluster-partition all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
 
 all: build
 
@@ -35,6 +35,11 @@ test: deps fmt-check vet test-go
 ## fail intermittently: a race for new processes at epoch 0, see issue 7's note), 5 runs.
 cluster-kill-explicit:
 	AW_CLUSTER_KILL_EXPLICIT=1 $(GO) test -race -count=5 -timeout 60m -run 'TestClusterKill9/explicit' -v ./node/
+
+## cluster-partition: the network-namespace partition test (root; known to fail intermittently, see
+## issue 7's note), 3 runs.
+cluster-partition:
+	AW_CLUSTER_PARTITION=1 $(GO) test -race -count=3 -timeout 60m -run 'TestClusterPartition' -v ./node/
 
 ## killtest-long: the kill -9 durability test, 200 rounds.
 killtest-long:
