@@ -331,25 +331,9 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	}
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user) // signs items only (members' URLs change on restart)
-	var clients sync.Map                        // one client (one connection pool) per member URL
-	clientOf := func(m *member) *client.Client {
-		if cl, ok := clients.Load(m.url); ok {
-			return cl.(*client.Client)
-		}
-		cl := client.New(m.url, user)
-		cl.HTTP.Timeout = 10 * time.Second
-		v, _ := clients.LoadOrStore(m.url, cl)
-		return v.(*client.Client)
-	}
+	clientOf := memberClients(user, 10*time.Second)
 	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
-	modItem, err := client.New(c.members[0].url, user).Sign(wasm, nil, nil, []ans104.Tag{
-		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
-		{Name: "Module-Format", Value: "wasm32-unknown-emscripten2"}, {Name: "Input-Encoding", Value: "JSON-1"},
-		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Content-Type", Value: "application/wasm"},
-		{Name: "Memory-Limit", Value: "512-mb"}, {Name: "Compute-Limit", Value: "9000000000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
 		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
 			t.Fatal(err)
@@ -698,24 +682,8 @@ func TestClusterRollingRestart(t *testing.T) {
 	time.Sleep(time.Second)
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user) // signs items only (members' URLs change on restart)
-	var clients sync.Map
-	clientOf := func(m *member) *client.Client {
-		if cl, ok := clients.Load(m.url); ok {
-			return cl.(*client.Client)
-		}
-		cl := client.New(m.url, user)
-		cl.HTTP.Timeout = 30 * time.Second
-		v, _ := clients.LoadOrStore(m.url, cl)
-		return v.(*client.Client)
-	}
-	modItem, err := clientOf(c.members[0]).Sign(wasm, nil, nil, []ans104.Tag{
-		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
-		{Name: "Module-Format", Value: "wasm32-unknown-emscripten2"}, {Name: "Input-Encoding", Value: "JSON-1"},
-		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Content-Type", Value: "application/wasm"},
-		{Name: "Memory-Limit", Value: "512-mb"}, {Name: "Compute-Limit", Value: "9000000000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientOf := memberClients(user, 30*time.Second)
+	modItem := signModule(t, user, wasm)
 	if err := postTx(ctx, c.members[0].url, modItem.Bytes()); err != nil {
 		t.Fatal(err)
 	}
@@ -823,4 +791,34 @@ func TestClusterRollingRestart(t *testing.T) {
 	}
 	checkLogs(t, c.members, replicas, acked)
 	t.Logf("rolling restart of 3 members under load: %d acknowledged messages, none lost", len(acked))
+}
+
+// memberClients returns one client (one connection pool) per member URL, signing as user, each with
+// the given request timeout.
+func memberClients(user ans104.Signer, timeout time.Duration) func(*member) *client.Client {
+	var clients sync.Map
+	return func(m *member) *client.Client {
+		if cl, ok := clients.Load(m.url); ok {
+			return cl.(*client.Client)
+		}
+		cl := client.New(m.url, user)
+		cl.HTTP.Timeout = timeout
+		v, _ := clients.LoadOrStore(m.url, cl)
+		return v.(*client.Client)
+	}
+}
+
+// signModule signs wasm as the aos-like test module's Module item; the same bytes posted to any
+// member publish the same id.
+func signModule(t *testing.T, user ans104.Signer, wasm []byte) *ans104.DataItem {
+	t.Helper()
+	item, err := client.New("http://unused", user).Sign(wasm, nil, nil, []ans104.Tag{
+		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
+		{Name: "Module-Format", Value: "wasm32-unknown-emscripten2"}, {Name: "Input-Encoding", Value: "JSON-1"},
+		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Content-Type", Value: "application/wasm"},
+		{Name: "Memory-Limit", Value: "512-mb"}, {Name: "Compute-Limit", Value: "9000000000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return item
 }

@@ -71,24 +71,8 @@ func TestClusterJoinRebalance(t *testing.T) {
 	time.Sleep(time.Second)
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user) // signs items only (c.members grows during the test)
-	var clients sync.Map                        // one client (one connection pool) per member URL
-	clientOf := func(m *member) *client.Client {
-		if cl, ok := clients.Load(m.url); ok {
-			return cl.(*client.Client)
-		}
-		cl := client.New(m.url, user)
-		cl.HTTP.Timeout = 60 * time.Second
-		v, _ := clients.LoadOrStore(m.url, cl)
-		return v.(*client.Client)
-	}
-	modItem, err := clientOf(c.members[0]).Sign(wasm, nil, nil, []ans104.Tag{
-		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
-		{Name: "Module-Format", Value: "wasm32-unknown-emscripten2"}, {Name: "Input-Encoding", Value: "JSON-1"},
-		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Content-Type", Value: "application/wasm"},
-		{Name: "Memory-Limit", Value: "512-mb"}, {Name: "Compute-Limit", Value: "9000000000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientOf := memberClients(user, 60*time.Second)
+	modItem := signModule(t, user, wasm)
 	if err := postTx(ctx, c.members[0].url, modItem.Bytes()); err != nil {
 		t.Fatal(err)
 	}
