@@ -151,7 +151,11 @@ func (p *processActor) load() error {
 	st := p.host.deps.Store
 	rec, err := st.Process(p.pid)
 	if errors.Is(err, persistence.ErrNotFound) {
-		return nil
+		// Not spawned yet: a spawn registers it at the epoch the hand-over fenced (the store's
+		// floor for it; 0 on a single node).
+		hs, err := st.State(context.Background(), p.pid)
+		p.epoch = hs.Epoch
+		return err
 	}
 	if err != nil {
 		return err

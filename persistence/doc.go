@@ -27,6 +27,7 @@
 //	s.AppendReplicated(ctx, pid, epoch, es) // a backup appends its owner's batch; the sender's epoch
 //	                               // fences (lower: ErrStaleEpoch) and is raised in the same batch
 //	s.RaiseEpoch(ctx, pid, min)    // a new owner's fence: epoch = max(current+1, min); returns the head
+//	                               // (an unknown process gets an epoch floor that PutProcess respects)
 //	s.State(ctx, pid)              // known?, epoch, length, last link and assignment
 //	s.TruncateFrom(ctx, pid, n, epoch) // drop an unacknowledged diverged tail (never evaluated entries)
 //

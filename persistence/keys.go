@@ -12,6 +12,9 @@ import "encoding/binary"
 //	't' pid timestamp nonce         -> empty; timestamp index for the SU `from`/`to` reads
 //	'm' msgid pid                   -> nonce, 8 bytes; dedup (Get) and ByMessageID (prefix scan)
 //	'a' assignmentid                -> pid ‖ nonce
+//	'E' pid                         -> epoch floor of a process this store does not hold, 8 bytes: the
+//	                                   highest epoch a new owner fenced it with (RaiseEpoch); a later
+//	                                   registration below it is refused (DESIGN.md invariant 2)
 const (
 	prefixProcess    = 'p'
 	prefixEpoch      = 'e'
@@ -19,12 +22,14 @@ const (
 	prefixTimestamp  = 't'
 	prefixMessage    = 'm'
 	prefixAssignment = 'a'
+	prefixFloor      = 'E'
 )
 
 const idLen = 32
 
 func processKey(pid ID) []byte { return append([]byte{prefixProcess}, pid[:]...) }
 func epochKey(pid ID) []byte   { return append([]byte{prefixEpoch}, pid[:]...) }
+func floorKey(pid ID) []byte   { return append([]byte{prefixFloor}, pid[:]...) }
 
 // logPrefix is the common prefix of one process's log keys.
 func logPrefix(pid ID) []byte { return append([]byte{prefixLog}, pid[:]...) }

@@ -19,7 +19,15 @@ func (s *Store) loadHead(pid ID, hd *head) error {
 		return fmt.Errorf("persistence: load head of %s: %w", b64(pid), err)
 	}
 	if !ok {
-		hd.loaded = true // not registered
+		// Not registered: its epoch is the floor a fence left, if any.
+		fv, ok, err := s.get(floorKey(pid))
+		if err != nil {
+			return fmt.Errorf("persistence: load head of %s: %w", b64(pid), err)
+		}
+		if ok && len(fv) == 8 {
+			hd.epoch = binary.BigEndian.Uint64(fv)
+		}
+		hd.loaded = true
 		return nil
 	}
 	if len(ev) != 8 {
@@ -77,9 +85,17 @@ func (s *Store) PutProcess(ctx context.Context, p Process) error {
 		if hd.exists {
 			return true, newErr(ErrProcessExists, "process "+b64(p.ID))
 		}
+		if p.Epoch < hd.epoch {
+			// A newer owner fenced this store before the process reached it: the registration
+			// comes from an owner that lost the process (invariant 2).
+			return true, newErr(ErrStaleEpoch, fmt.Sprintf("register process %s at epoch %d: a newer owner fenced it at epoch %d", b64(p.ID), p.Epoch, hd.epoch))
+		}
 		b := s.db.NewBatch()
 		_ = b.Set(processKey(p.ID), encodeProcess(&p), nil)
 		_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
+		if hd.epoch > 0 {
+			_ = b.Delete(floorKey(p.ID), nil) // the epoch record supersedes it
+		}
 		if err := s.commit(b); err != nil {
 			return false, fmt.Errorf("persistence: put process %s: %w", b64(p.ID), err)
 		}

@@ -102,27 +102,36 @@ type HeadState struct {
 
 // RaiseEpoch fences pid for a new owner: it raises the epoch to max(current+1, min) durably, under
 // the same lock as appends (no append with an older epoch lands after it returns), and returns
-// what this store holds. ErrUnknownProcess if pid is not registered.
+// what this store holds.
+//
+// A process this store does not hold is fenced too: the epoch is recorded as its floor, the result
+// has Known false, and a later PutProcess below the floor is refused with ErrStaleEpoch. Without it
+// two nodes that each believe they own a brand-new process (views that differ during a membership
+// change) could both register it at the same epoch and sign two different logs for it. Every
+// fence returns an epoch no other fence of this store returned, whether the process is known or
+// not.
 func (s *Store) RaiseEpoch(ctx context.Context, pid ID, min uint64) (HeadState, error) {
 	var st HeadState
 	err := s.withHead(ctx, pid, func(hd *head) (bool, error) {
-		if !hd.exists {
-			return true, newErr(ErrUnknownProcess, "raise epoch of process "+b64(pid))
-		}
 		epoch := max(hd.epoch+1, min)
+		key := epochKey(pid)
+		if !hd.exists {
+			key = floorKey(pid)
+		}
 		b := s.db.NewBatch()
-		_ = b.Set(epochKey(pid), binary.BigEndian.AppendUint64(nil, epoch), nil)
+		_ = b.Set(key, binary.BigEndian.AppendUint64(nil, epoch), nil)
 		if err := s.commit(b); err != nil {
 			return false, fmt.Errorf("persistence: raise epoch of %s: %w", b64(pid), err)
 		}
 		hd.epoch = epoch
-		st = HeadState{Known: true, Epoch: epoch, Count: hd.count, LastHC: hd.lastHC, LastAsg: hd.lastAsgID}
+		st = HeadState{Known: hd.exists, Epoch: epoch, Count: hd.count, LastHC: hd.lastHC, LastAsg: hd.lastAsgID}
 		return true, nil
 	})
 	return st, err
 }
 
-// State returns what this store holds of pid (Known false if it is not registered).
+// State returns what this store holds of pid (Known false if it is not registered; Epoch is then
+// the floor a fence left, or 0).
 func (s *Store) State(ctx context.Context, pid ID) (HeadState, error) {
 	var st HeadState
 	err := s.withHead(ctx, pid, func(hd *head) (bool, error) {

@@ -110,7 +110,53 @@ func TestReplicaTwoOwnersRace(t *testing.T) {
 	if err := s.AppendReplicated(ctx, p.ID, 4, nil); !errors.Is(err, ErrStaleEpoch) {
 		t.Fatalf("empty append at an older epoch: %v", err)
 	}
-	if _, err := s.RaiseEpoch(ctx, randID(t), 1); !errors.Is(err, ErrUnknownProcess) {
-		t.Fatalf("fence of an unknown process: %v", err)
+	if st, err := s.RaiseEpoch(ctx, randID(t), 1); err != nil || st.Known || st.Epoch != 1 {
+		t.Fatalf("fence of an unknown process: %+v, %v", st, err)
+	}
+}
+
+// TestFenceOfUnknownProcess: two would-be owners of a brand-new process fence the same backup; each
+// gets its own epoch, and the registration of the one fenced first is refused once the second has
+// fenced: two nodes can never both write a new process at one epoch (invariant 2). The floor is
+// durable.
+func TestFenceOfUnknownProcess(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{})
+	p := newProcess(t)
+	a, err := s.RaiseEpoch(ctx, p.ID, 1)
+	if err != nil || a.Known || a.Epoch != 1 {
+		t.Fatalf("first fence: %+v, %v", a, err)
+	}
+	b, err := s.RaiseEpoch(ctx, p.ID, 1) // a second owner, same idea of the process
+	if err != nil || b.Known || b.Epoch != 2 {
+		t.Fatalf("second fence: %+v, %v (each fence must get an epoch of its own)", b, err)
+	}
+	if st, err := s.State(ctx, p.ID); err != nil || st.Known || st.Epoch != 2 {
+		t.Fatalf("state after the fences: %+v, %v", st, err)
+	}
+	s.Close()
+	s = openTest(t, dir, Options{})
+	defer s.Close()
+	if st, err := s.State(ctx, p.ID); err != nil || st.Known || st.Epoch != 2 {
+		t.Fatalf("state after reopening: %+v, %v (the floor must be durable)", st, err)
+	}
+	stale := p
+	stale.Epoch = a.Epoch
+	if err := s.PutProcess(ctx, stale); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("registration by the owner fenced first: %v, want ErrStaleEpoch", err)
+	}
+	if _, err := s.Process(p.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused registration left a process: %v", err)
+	}
+	fresh := p
+	fresh.Epoch = b.Epoch
+	if err := s.PutProcess(ctx, fresh); err != nil {
+		t.Fatalf("registration by the newest owner: %v", err)
+	}
+	if st, err := s.RaiseEpoch(ctx, p.ID, 1); err != nil || !st.Known || st.Epoch != 3 {
+		t.Fatalf("fence after registration: %+v, %v", st, err)
+	}
+	if v, ok, err := s.get(floorKey(p.ID)); err != nil || ok {
+		t.Fatalf("floor key left after registration: %x %v %v", v, ok, err)
 	}
 }

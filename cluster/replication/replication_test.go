@@ -163,12 +163,19 @@ func (m *member) do(in cmd) reply {
 		m.mu.Lock()
 		m.place[pid] = [2]string{in.Owner, in.Backup}
 		m.mu.Unlock()
-	case "spawn":
-		if err := m.repl.Activate(ctx, pid); err != nil {
+	case "spawn", "register": // register: the spawn of an activation that already ran its hand-over
+		if in.Op == "spawn" {
+			if err := m.repl.Activate(ctx, pid); err != nil {
+				return errReply(err)
+			}
+		}
+		// Register at the epoch the hand-over fenced (the store's floor), as the process actor does.
+		hs, err := m.store.State(ctx, pid)
+		if err != nil {
 			return errReply(err)
 		}
 		if err := m.store.PutProcess(ctx, persistence.Process{ID: pid, ModuleID: sha256.Sum256([]byte("module")),
-			Item: []byte("process item"), Tags: []persistence.Tag{{Name: "Type", Value: "Process"}}}); err != nil {
+			Item: []byte("process item"), Tags: []persistence.Tag{{Name: "Type", Value: "Process"}}, Epoch: hs.Epoch}); err != nil {
 			return errReply(err)
 		}
 		return o.load()
@@ -635,5 +642,35 @@ func TestReplicationAutoFactor(t *testing.T) {
 	place(pid, a, nil, a)
 	if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "no-backup" {
 		t.Fatalf("write after losing the only peer: %+v, want no-backup", r)
+	}
+}
+
+// TestReplicationNewProcessTwoOwners: two members whose views differ (a membership change in
+// flight) both take a brand-new process for theirs, with the same backup, before either has
+// written it. Each fence gets an epoch of its own (the backup records the first as the process's
+// epoch floor), the member fenced out cannot register or write the process anywhere, and the log
+// that survives has one signer per epoch (DESIGN.md invariant 2). Before the floor, both took
+// epoch 0 and both logs were written at it.
+func TestReplicationNewProcessTwoOwners(t *testing.T) {
+	c := newCluster(t)
+	a, b, cc := c.start(Config{}), c.start(Config{}), c.start(Config{})
+	pid := newPID(t)
+	place(pid, a, b, a, b)
+	ra := a.must(cmd{Op: "activate", PID: pid}) // A's hand-over: B knows nothing yet
+	place(pid, cc, b, cc, b)
+	rc := cc.must(cmd{Op: "activate", PID: pid}) // C's, with A's view unchanged
+	if ra.Epoch == 0 || rc.Epoch <= ra.Epoch {
+		t.Fatalf("fence epochs: A took %d, C took %d; want distinct epochs ≥ 1, C's higher", ra.Epoch, rc.Epoch)
+	}
+	// A registers locally at its own epoch (its floor); its first write must land nowhere.
+	a.must(cmd{Op: "register", PID: pid})
+	if w := a.do(cmd{Op: "write", PID: pid, N: 1}); w.Kind != "not-owner" {
+		t.Fatalf("write by the member fenced out: %+v, want not-owner", w)
+	}
+	rc = cc.must(cmd{Op: "register", PID: pid})
+	rc = cc.must(cmd{Op: "write", PID: pid, N: 3})
+	sameLog(t, pid, rc.Count, cc, b)
+	if r := b.must(cmd{Op: "state", PID: pid}); r.Epochs != fmt.Sprint(rc.Epoch) {
+		t.Fatalf("backup's log epochs %q, want only C's epoch %d", r.Epochs, rc.Epoch)
 	}
 }

@@ -215,12 +215,24 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 	switch rep.Code {
 	case replpb.Code_OK:
 	case replpb.Code_UNKNOWN_PROCESS:
+		// The backup recorded the fence as the process's epoch floor (rep.Epoch): that epoch is
+		// this owner's alone, so two nodes that both take a new process for theirs never write it
+		// at the same epoch (invariant 2).
+		epoch := max(rep.Epoch, local.Epoch+1)
 		if !local.Known {
-			r.remember(pid, syncState{epoch: 0, backup: backup}) // a new process: nothing anywhere yet
+			// A new process, nothing anywhere yet: hold the same floor here, so the spawn registers
+			// at it. A higher floor here means another owner fenced this node meanwhile.
+			st, err := r.store.RaiseEpoch(ctx, pid, epoch)
+			if err != nil {
+				return err
+			}
+			if st.Known || st.Epoch != epoch {
+				return fmt.Errorf("process %s: %w (fenced here at epoch %d while taking epoch %d)", b64(pid), ErrNotOwner, st.Epoch, epoch)
+			}
+			r.remember(pid, syncState{epoch: epoch, backup: backup})
 			return nil
 		}
-		// A fresh backup: take a new epoch here and seed it with everything.
-		epoch := local.Epoch + 1
+		// A fresh backup: take the new epoch here and seed it with everything.
 		if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
 			return err
 		}

@@ -85,7 +85,9 @@ func (s *server) append(ctx context.Context, m *replpb.Append) *replpb.Reply {
 		if rec.ID != pid {
 			return &replpb.Reply{Code: replpb.Code_FAILED, Detail: "record of another process"}
 		}
-		if err := s.store.PutProcess(ctx, rec); err != nil && !errors.Is(err, persistence.ErrProcessExists) {
+		if err := s.store.PutProcess(ctx, rec); errors.Is(err, persistence.ErrStaleEpoch) {
+			return s.state(ctx, pid, &replpb.Reply{Code: replpb.Code_STALE_EPOCH, Detail: err.Error()})
+		} else if err != nil && !errors.Is(err, persistence.ErrProcessExists) {
 			return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
 		}
 	}
@@ -129,10 +131,12 @@ func (s *server) fence(ctx context.Context, m *replpb.Fence) *replpb.Reply {
 	pid := toID(m.Process)
 	st, err := s.store.RaiseEpoch(ctx, pid, m.MinEpoch)
 	switch {
-	case errors.Is(err, persistence.ErrUnknownProcess):
-		return &replpb.Reply{Code: replpb.Code_UNKNOWN_PROCESS, Detail: err.Error()}
 	case err != nil:
 		return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
+	case !st.Known:
+		// The fence still holds: the process's epoch floor here is now st.Epoch, which the fencer
+		// takes as its epoch for the new process.
+		return &replpb.Reply{Code: replpb.Code_UNKNOWN_PROCESS, Epoch: st.Epoch, Detail: "process " + b64(pid) + " is not held here"}
 	}
 	return &replpb.Reply{Known: true, Epoch: st.Epoch, Count: st.Count, LastHashChain: st.LastHC[:], LastAssignment: st.LastAsg[:]}
 }
