@@ -32,7 +32,8 @@ func init() {
 		code string
 		err  error
 	}{{"repl_backup_unreachable", replication.ErrBackupUnreachable}, {"repl_no_backup", replication.ErrNoBackup},
-		{"repl_not_owner", replication.ErrNotOwner}, {"repl_resync", replication.ErrResync}, {"repl_diverged", replication.ErrDiverged}} {
+		{"repl_not_owner", replication.ErrNotOwner}, {"repl_resync", replication.ErrResync}, {"repl_diverged", replication.ErrDiverged},
+		{"cluster_no_quorum", awcluster.ErrNoQuorum}} {
 		awcluster.RegisterError(e.code, e.err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
@@ -59,7 +60,7 @@ func classify(err error) error {
 	case errors.As(err, new(*cron.IntervalError)):
 		kind = api.ErrBadRequest
 	case errors.Is(err, replication.ErrBackupUnreachable), errors.Is(err, replication.ErrNoBackup),
-		errors.Is(err, replication.ErrNotOwner), errors.Is(err, replication.ErrResync):
+		errors.Is(err, replication.ErrNotOwner), errors.Is(err, replication.ErrResync), errors.Is(err, awcluster.ErrNoQuorum):
 		kind = api.ErrUnavailable // the write is durable nowhere: retry (the owner or backup is changing)
 	default:
 		return err

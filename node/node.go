@@ -88,6 +88,7 @@ type Node struct {
 	height   atomic.Uint64
 	served   chan error
 	repl     *replication.Replicator
+	quorum   *awcluster.Quorum // the split-brain guard (nil without replication)
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
 	rebalanceStop, rebalanceDone chan struct{}
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,14 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	}
 	if rc.Factor == 1 {
 		return nil
+	}
+	if n.provider != nil && rc.Quorum == nil {
+		q, err := awcluster.OpenQuorum(filepath.Join(n.cfg.DataDir, "cluster-members.json"))
+		if err != nil {
+			return err
+		}
+		n.quorum = q
+		rc.Quorum = func() error { return q.Check(n.host.Members().View()) }
 	}
 	r, err := replication.New(n.host.System(), n.store, place, rc)
 	if err != nil {

@@ -55,6 +55,9 @@ type Config struct {
 	// CatchUpEntries and CatchUpBytes bound one catch-up message (gRPC's default limit is 4 MiB).
 	CatchUpEntries int
 	CatchUpBytes   int
+	// Quorum, if set, is asked before every fence, hand-over and replicated write; an error
+	// (cluster.ErrNoQuorum: this node may be on the minority side of a partition) refuses it.
+	Quorum func() error
 }
 
 func (c *Config) defaults() {
@@ -155,7 +158,20 @@ func (r *Replicator) backupOf(pid persistence.ID) (string, error) {
 	if backup == "" || backup == r.self {
 		return "", fmt.Errorf("process %s: %w (replication factor %d)", b64(pid), ErrNoBackup, r.cfg.Factor)
 	}
+	if err := r.quorum(pid); err != nil {
+		return "", err
+	}
 	return backup, nil
+}
+
+func (r *Replicator) quorum(pid persistence.ID) error {
+	if r.cfg.Quorum == nil {
+		return nil
+	}
+	if err := r.cfg.Quorum(); err != nil {
+		return fmt.Errorf("process %s: %w", b64(pid), err)
+	}
+	return nil
 }
 
 // call sends one request to the replication actor at addr and waits for its reply.
@@ -203,6 +219,9 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 	l.Lock()
 	defer l.Unlock()
 	r.forget(pid)
+	if err := r.quorum(pid); err != nil {
+		return err
+	}
 	local, err := r.store.State(ctx, pid)
 	if err != nil {
 		return err

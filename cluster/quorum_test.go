@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func viewOf(names ...string) *View {
+	v := &View{}
+	for _, n := range names {
+		v.Members = append(v.Members, Member{ID: n + "-id", Name: n})
+	}
+	return v
+}
+
+func TestHasQuorum(t *testing.T) {
+	for _, c := range []struct {
+		known, present int
+		want           bool
+	}{{1, 1, true}, {2, 1, false}, {2, 2, true}, {3, 2, true}, {3, 1, false}, {4, 2, false}, {4, 3, true}, {5, 3, true}, {5, 2, false}} {
+		if got := HasQuorum(c.known, c.present); got != c.want {
+			t.Errorf("HasQuorum(%d known, %d present) = %v", c.known, c.present, got)
+		}
+	}
+}
+
+// TestQuorumSplitBrain: both halves of a 2-2 split of a four-member cluster are refused, the side
+// with three of five is not; the known members survive a restart, and forgetting a node that will
+// not return gives the quorum back.
+func TestQuorumSplitBrain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "members.json")
+	q, err := OpenQuorum(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Check(viewOf("a")); err != nil {
+		t.Fatalf("a lone member: %v", err)
+	}
+	if err := q.Check(viewOf("a", "b", "c", "d")); err != nil {
+		t.Fatalf("the whole cluster: %v", err)
+	}
+	for _, side := range [][]string{{"a", "b"}, {"c", "d"}} {
+		err := q.Check(viewOf(side...))
+		if !errors.Is(err, ErrNoQuorum) {
+			t.Fatalf("half %v of a 2-2 split: %v, want ErrNoQuorum", side, err)
+		}
+		if !strings.Contains(err.Error(), "2 of 4") {
+			t.Fatalf("error does not say how many are seen: %v", err)
+		}
+	}
+	q, err = OpenQuorum(path) // a restart
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(q.Known(), ","); got != "a,b,c,d" {
+		t.Fatalf("known after reopening: %s", got)
+	}
+	if err := q.Check(viewOf("a", "b")); !errors.Is(err, ErrNoQuorum) || !strings.Contains(err.Error(), "missing: c, d") {
+		t.Fatalf("after a restart, half the cluster: %v", err)
+	}
+	if err := q.Check(viewOf("a", "b", "c", "e")); err != nil { // e joins: five known
+		t.Fatalf("four of five: %v", err)
+	}
+	if err := q.Check(viewOf("a", "b", "e")); err != nil {
+		t.Fatalf("three of five: %v", err)
+	}
+	if err := q.Check(viewOf("a", "b")); !errors.Is(err, ErrNoQuorum) {
+		t.Fatalf("two of five: %v", err)
+	}
+	if gone, err := q.Forget("d", "c", "zz"); err != nil || strings.Join(gone, ",") != "d,c" {
+		t.Fatalf("forget: %v %v", gone, err)
+	}
+	if err := q.Check(viewOf("a", "b")); err != nil {
+		t.Fatalf("two of three after forgetting c and d: %v", err)
+	}
+	if _, err := OpenQuorum(filepath.Join(t.TempDir(), "x", "y")); err != nil {
+		t.Fatalf("a missing file is an empty set: %v", err)
+	}
+}
