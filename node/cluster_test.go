@@ -274,14 +274,6 @@ func TestClusterKill9(t *testing.T) {
 		rounds     int
 	}{{"explicit-members", false, false, 2}, {"memberlist", true, false, 2}, {"memberlist-freeze", true, true, 1}} {
 		t.Run(mode.name, func(t *testing.T) {
-			if !mode.memberlist && os.Getenv("AW_CLUSTER_KILL_EXPLICIT") == "" {
-				// Known failure, left for issue 7 to fix: when the test switches every member's view
-				// at the kill, two members can both take a brand-new process at epoch 0 (a fence on
-				// a process the backup does not know yet records nothing), and the log then has
-				// epoch 0 written by two nodes. It failed 1 of 3 runs on the merged tree. Run it
-				// with `make cluster-kill-explicit`.
-				t.Skip("known race for new processes at epoch 0 (issue 7); AW_CLUSTER_KILL_EXPLICIT=1 runs it")
-			}
 			var failovers []time.Duration
 			for r := 0; r < mode.rounds; r++ {
 				t.Run(fmt.Sprintf("round%d", r), func(t *testing.T) {
