@@ -491,7 +491,8 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	for id, pid := range acked {
 		o, _ := c.owner(pid)
 		if _, err := clientOf(o).Raw(ctx, "/"+id.String()+"?process-id="+pid.String()); err != nil {
-			t.Fatalf("acknowledged message %s missing from process %s on its owner: %v", id, pid, err)
+			t.Fatalf("acknowledged message %s missing from process %s on its owner %s: %v\nwhat the members logged about it:\n%s",
+				id, pid, o.name, err, c.logsAbout(pid.String()))
 		}
 	}
 	for _, pid := range pids {
@@ -528,6 +529,23 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 }
 
 func (c *testCluster) mustOwner(pid ans104.ID) *member { o, _ := c.owner(pid); return o }
+
+// logsAbout collects the members' log lines that mention s (a process id), for a failure's report.
+func (c *testCluster) logsAbout(s string) string {
+	var out strings.Builder
+	for i, m := range c.members {
+		files, _ := filepath.Glob(filepath.Join(m.dir, "node-*.log"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, s) && out.Len() < 20_000 {
+					fmt.Fprintf(&out, "member %d (%s) %s: %s\n", i, m.name, filepath.Base(f), line)
+				}
+			}
+		}
+	}
+	return out.String()
+}
 
 // postTx posts a signed item to POST /tx (the same bytes, so the same id, on every node).
 func postTx(ctx context.Context, url string, raw []byte) error {

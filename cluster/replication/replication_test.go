@@ -340,7 +340,10 @@ type memberRef struct {
 func (c *cluster) start(cfg Config) *memberRef {
 	c.t.Helper()
 	dir := c.t.TempDir()
-	cfgJSON, _ := json.Marshal(cfg)
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		c.t.Fatalf("member config: %v", err)
+	}
 	p := exec.Command(os.Args[0], "-test.run=^TestReplicationMember$", "-test.v=false")
 	p.Env = append(os.Environ(), "AW_REPL_MEMBER="+dir, "AW_REPL_CONFIG="+string(cfgJSON))
 	p.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary

@@ -57,7 +57,7 @@ type Config struct {
 	CatchUpBytes   int
 	// Quorum, if set, is asked before every fence, hand-over and replicated write; an error
 	// (cluster.ErrNoQuorum: this node may be on the minority side of a partition) refuses it.
-	Quorum func() error
+	Quorum func() error `json:"-"`
 }
 
 func (c *Config) defaults() {
