@@ -175,9 +175,22 @@ func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Mem
 	m, v, err := b.n.host.Owner(ctx, pid)
 	if err != nil || v.IsSelf(m) {
 		// No placement: serve from here (what this node holds, or not found).
+		b.n.catchUp(ctx, pid)
 		return awcluster.Member{}, false
 	}
 	return m, true
+}
+
+// catchUp brings this node's copy of pid level with its backup before this node serves a read of
+// it as its owner: a node that just became owner (it restarted, or joined) would otherwise answer
+// from a stale log until its hand-over ran. A failure is logged and the read served from here.
+func (n *Node) catchUp(ctx context.Context, pid ans104.ID) {
+	if n.repl == nil {
+		return
+	}
+	if err := n.repl.CatchUp(ctx, persistence.ID(pid)); err != nil {
+		n.log.Debug("read served before this owner caught up with its backup", "process", pid, "err", err)
+	}
 }
 
 // readRemote runs method on pid's owner m and decodes its JSON answer into out.
@@ -208,6 +221,7 @@ func (b *backend) serveRead(ctx context.Context, body []byte) (proto.Message, er
 	if err := json.Unmarshal(req.Args, &args); err != nil {
 		return nil, err
 	}
+	b.n.catchUp(ctx, pid)
 	var out any
 	var err error
 	switch req.Method {

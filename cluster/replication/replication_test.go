@@ -186,6 +186,14 @@ func (m *member) do(in cmd) reply {
 		return o.load()
 	case "load":
 		return o.load()
+	case "forget": // what a node that loses ownership does (its hand-off) or a restart does
+		m.repl.Forget(pid)
+		return o.load()
+	case "catchup": // what a read on the owner runs first
+		if err := m.repl.CatchUp(ctx, pid); err != nil {
+			return errReply(err)
+		}
+		return o.load()
 	case "write":
 		return o.write(in.N)
 	case "write-local": // entries that reach only this node's store (a backup that missed them)
@@ -675,5 +683,39 @@ func TestReplicationNewProcessTwoOwners(t *testing.T) {
 	sameLog(t, pid, rc.Count, cc, b)
 	if r := b.must(cmd{Op: "state", PID: pid}); r.Epochs != fmt.Sprint(rc.Epoch) {
 		t.Fatalf("backup's log epochs %q, want only C's epoch %d", r.Epochs, rc.Epoch)
+	}
+}
+
+// TestReplicationReadCatchUp: an owner that comes back (a restart, or the view giving it the
+// process again) holds a stale log until its hand-over; a read runs CatchUp first, which brings it
+// level with the backup. A read of a process nobody holds fences nothing.
+func TestReplicationReadCatchUp(t *testing.T) {
+	c := newCluster(t)
+	a, b, cc := c.start(Config{}), c.start(Config{}), c.start(Config{})
+	pid := newPID(t)
+	place(pid, a, b, a, b, cc)
+	a.must(cmd{Op: "spawn", PID: pid})
+	a.must(cmd{Op: "write", PID: pid, N: 3})
+	place(pid, b, cc, b, cc) // A is down: B owns, C backs up
+	a.must(cmd{Op: "forget", PID: pid})
+	b.must(cmd{Op: "activate", PID: pid})
+	rb := b.must(cmd{Op: "write", PID: pid, N: 4})
+	place(pid, a, b, a, b, cc) // A is back and owns again, before any hand-over reached it
+	if r := a.must(cmd{Op: "state", PID: pid}); r.Count != 3 {
+		t.Fatalf("setup: the returning owner holds %d entries, want its stale 3", r.Count)
+	}
+	if r := a.must(cmd{Op: "catchup", PID: pid}); r.Count != rb.Count {
+		t.Fatalf("after the read's catch-up the owner holds %d entries, the backup %d", r.Count, rb.Count)
+	}
+	sameLog(t, pid, rb.Count, a, b)
+	a.must(cmd{Op: "catchup", PID: pid}) // synced: nothing to do
+
+	ghost := newPID(t)
+	place(ghost, a, b, a, b)
+	a.must(cmd{Op: "catchup", PID: ghost})
+	for _, m := range []*memberRef{a, b} {
+		if r := m.must(cmd{Op: "state", PID: ghost}); r.Epoch != 0 || r.Count != 0 {
+			t.Fatalf("a read of a process nobody holds left epoch %d, %d entries", r.Epoch, r.Count)
+		}
 	}
 }

@@ -213,6 +213,36 @@ func (r *Replicator) Activate(ctx context.Context, pid persistence.ID) error {
 	return r.sync(ctx, pid, backup)
 }
 
+// CatchUp makes sure this node, about to serve a read of pid as its owner, holds what the backup
+// holds: it runs the hand-over unless this node is already synced with the current backup. For a
+// process neither holds it does nothing (a read of a process that does not exist fences nothing).
+func (r *Replicator) CatchUp(ctx context.Context, pid persistence.ID) error {
+	backup, err := r.backupOf(pid)
+	if err != nil || backup == "" {
+		return err
+	}
+	r.mu.Lock()
+	st, ok := r.synced[pid]
+	r.mu.Unlock()
+	if ok && st.backup == backup {
+		return nil
+	}
+	local, err := r.store.State(ctx, pid)
+	if err != nil {
+		return err
+	}
+	if !local.Known {
+		rep, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:]}) // its state, no entries
+		if err != nil {
+			return err
+		}
+		if rep.Code == replpb.Code_UNKNOWN_PROCESS {
+			return nil
+		}
+	}
+	return r.sync(ctx, pid, backup)
+}
+
 func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string) error {
 	// One hand-over of a process at a time on this node (activation, a write's re-sync, rebalancing).
 	l := &r.syncLocks[pid[0]]
