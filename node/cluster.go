@@ -384,6 +384,10 @@ type MemberStatus struct {
 	Active    int    `json:"active"`
 	ViewSeq   uint64 `json:"view_seq"`
 	ViewSize  int    `json:"view_members"`
+	// Known is how many members the split-brain guard knows (0: no guard, a single node);
+	// Quorate is whether the view holds a majority of them (writes are refused otherwise).
+	Known   int  `json:"known_members,omitempty"`
+	Quorate bool `json:"quorate"`
 	Forwarded struct {
 		CallsOut int64 `json:"calls_out"`
 		CallsIn  int64 `json:"calls_in"`
@@ -409,6 +413,11 @@ func (n *Node) localStatus() (MemberStatus, error) {
 		}
 		return true
 	})
+	st.Quorate = true
+	if n.quorum != nil {
+		st.Quorate = n.quorum.Check(v) == nil
+		st.Known = len(n.quorum.Known())
+	}
 	ws := n.host.Forwarder().Stats()
 	st.Forwarded.CallsOut, st.Forwarded.CallsIn = ws.CallsOut.Load(), ws.CallsIn.Load()
 	st.Forwarded.BytesOut, st.Forwarded.BytesIn = ws.BytesOut.Load()+ws.ReplyIn.Load(), ws.BytesIn.Load()+ws.ReplyBytesOut.Load()

@@ -108,11 +108,18 @@ func printStatus(w io.Writer, st *node.ClusterStatus) error {
 			name += " *"
 		}
 		state := "ok"
-		if m.Error != "" {
+		switch {
+		case m.Error != "":
 			state = m.Error
+		case !m.Quorate:
+			state = fmt.Sprintf("NO QUORUM: sees %d of %d known members, writes refused", m.ViewSize, m.Known)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d (%d members)\t%d/%d\t%s\n", name, m.Address, m.Gossip, m.Capacity,
-			m.Labels.String(), m.Processes, m.Owned, m.Active, m.ViewSeq, m.ViewSize, m.Forwarded.CallsOut, m.Forwarded.CallsIn, state)
+		view := fmt.Sprintf("%d (%d members)", m.ViewSeq, m.ViewSize)
+		if m.Known > 0 {
+			view = fmt.Sprintf("%d (%d of %d known)", m.ViewSeq, m.ViewSize, m.Known)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%d/%d\t%s\n", name, m.Address, m.Gossip, m.Capacity,
+			m.Labels.String(), m.Processes, m.Owned, m.Active, view, m.Forwarded.CallsOut, m.Forwarded.CallsIn, state)
 	}
 	return tw.Flush()
 }
