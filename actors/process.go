@@ -27,6 +27,8 @@ type processActor struct {
 	self *actor.PID
 
 	loadErr error
+	// handoverErr is why the activation's hand-over failed (nil: it succeeded, or no replication).
+	handoverErr error
 	proc    *ans104.DataItem // nil until the process is spawned
 	module  ans104.ID
 	epoch   uint64
@@ -126,10 +128,17 @@ func (p *processActor) started(ctx actor.Context) {
 	p.sched = scheduler.Fresh(pid)
 	p.pendingIDs = map[ans104.ID]bool{}
 	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
+	p.activate()
+	p.host.metrics.activations.Inc()
+}
+
+// activate runs the hand-over, when the node replicates, and loads the process.
+func (p *processActor) activate() {
+	p.handoverErr = nil
 	if r := p.host.deps.Replication; r != nil {
 		// The hand-over (DESIGN.md §5): fence the backup and hold its log before reading ours.
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := r.Activate(cctx, pid)
+		err := r.Activate(cctx, p.pid)
 		cancel()
 		if errors.Is(err, replication.ErrDiverged) {
 			p.loadErr = err
@@ -138,11 +147,11 @@ func (p *processActor) started(ctx actor.Context) {
 		if err != nil {
 			// Reads are served from the local log; every write syncs again first and is refused
 			// while the backup stays out of reach.
-			p.host.log.Warn("activation could not sync with the backup", "process", pid, "err", err)
+			p.host.log.Warn("activation could not sync with the backup", "process", p.pid, "err", err)
+			p.handoverErr = err
 		}
 	}
 	p.loadErr = p.load()
-	p.host.metrics.activations.Inc()
 }
 
 // load reads the process and the end of its log: the scheduler continues from the last durable
@@ -193,6 +202,17 @@ func parseAssignment(raw []byte) (*ans104.Assignment, error) {
 func (p *processActor) ready() error {
 	if p.loadErr != nil {
 		return p.loadErr
+	}
+	if p.proc == nil && p.handoverErr != nil {
+		// This node holds nothing of the process and its hand-over failed (backup out of reach,
+		// no quorum): "not found" would be a lie. Try again, then answer with why.
+		p.activate()
+		if p.loadErr != nil {
+			return p.loadErr
+		}
+		if p.proc == nil && p.handoverErr != nil {
+			return fmt.Errorf("process %s is not held here and its replicas cannot be reached: %w", p.pid, p.handoverErr)
+		}
 	}
 	if p.proc == nil {
 		return fmt.Errorf("%w: %s", ErrProcessNotFound, p.pid)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 )
 
@@ -21,5 +22,40 @@ func (s *Server) handleClusterStatus(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// ForgetRequest is the body of POST /cluster/forget: members (node names, as `cluster status`
+// shows them) that will not come back, signed by an operator with the cluster key
+// (cluster.SignAdmin over "forget", the time and the names).
+type ForgetRequest struct {
+	Names []string `json:"names"`
+	Time  int64    `json:"time"` // Unix milliseconds
+	MAC   string   `json:"mac"`
+}
+
+// ClusterForgetter is implemented by backends of clustered nodes: POST /cluster/forget removes dead
+// members from the cluster's known members, which the quorum is counted against.
+type ClusterForgetter interface {
+	ClusterForget(ctx context.Context, req ForgetRequest) (any, error)
+}
+
+func (s *Server) handleClusterForget(w http.ResponseWriter, r *http.Request) error {
+	cf, ok := s.b.(ClusterForgetter)
+	if !ok {
+		return &apiError{msg: "this node is not a cluster member", kind: ErrNotImplemented}
+	}
+	var req ForgetRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		return badRequest("cluster forget: body must be JSON {names, time, mac}: " + err.Error())
+	}
+	if len(req.Names) == 0 {
+		return badRequest("cluster forget: no names")
+	}
+	out, err := cf.ClusterForget(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

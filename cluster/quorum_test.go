@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func viewOf(names ...string) *View {
@@ -77,5 +78,26 @@ func TestQuorumSplitBrain(t *testing.T) {
 	}
 	if _, err := OpenQuorum(filepath.Join(t.TempDir(), "x", "y")); err != nil {
 		t.Fatalf("a missing file is an empty set: %v", err)
+	}
+}
+
+func TestAdminMAC(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	now := time.Now()
+	mac := SignAdmin(key, "forget", now, []string{"a", "b"})
+	if err := VerifyAdmin(key, "forget", now, []string{"a", "b"}, mac, now.Add(time.Second)); err != nil {
+		t.Fatalf("a good request: %v", err)
+	}
+	for name, err := range map[string]error{
+		"other args":  VerifyAdmin(key, "forget", now, []string{"a"}, mac, now),
+		"other op":    VerifyAdmin(key, "leave", now, []string{"a", "b"}, mac, now),
+		"other key":   VerifyAdmin([]byte("another key of enough bytes....."), "forget", now, []string{"a", "b"}, mac, now),
+		"stale":       VerifyAdmin(key, "forget", now, []string{"a", "b"}, mac, now.Add(AdminSkew+time.Second)),
+		"not hex":     VerifyAdmin(key, "forget", now, []string{"a", "b"}, "zz", now),
+		"time edited": VerifyAdmin(key, "forget", now.Add(time.Millisecond), []string{"a", "b"}, mac, now),
+	} {
+		if !errors.Is(err, ErrAdminAuth) {
+			t.Errorf("%s: %v, want ErrAdminAuth", name, err)
+		}
 	}
 }

@@ -29,6 +29,9 @@ type Security struct {
 	Server, Client *tls.Config
 	// CA is the derived certificate authority (the same on every node with the key).
 	CA *x509.Certificate
+	// AdminKey authenticates operators' requests to the cluster (HMAC-SHA256, see admin.go):
+	// whoever holds the cluster key file may change the cluster.
+	AdminKey []byte
 }
 
 // tlsServerName is the name every leaf certificate carries and every client expects: nodes are
@@ -60,7 +63,7 @@ func DeriveSecurity(key []byte) (*Security, error) {
 		}
 		return out
 	}
-	s := &Security{GossipKey: derive("memberlist gossip key", 32)}
+	s := &Security{GossipKey: derive("memberlist gossip key", 32), AdminKey: derive("admin request mac", 32)}
 	caKey := ed25519.NewKeyFromSeed(derive("remote tls ca", ed25519.SeedSize))
 	// A fixed template and ed25519's deterministic signatures make the CA certificate identical,
 	// byte for byte, on every node.

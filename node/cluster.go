@@ -386,8 +386,8 @@ type MemberStatus struct {
 	ViewSize  int    `json:"view_members"`
 	// Known is how many members the split-brain guard knows (0: no guard, a single node);
 	// Quorate is whether the view holds a majority of them (writes are refused otherwise).
-	Known   int  `json:"known_members,omitempty"`
-	Quorate bool `json:"quorate"`
+	Known     int  `json:"known_members,omitempty"`
+	Quorate   bool `json:"quorate"`
 	Forwarded struct {
 		CallsOut int64 `json:"calls_out"`
 		CallsIn  int64 `json:"calls_in"`
@@ -473,6 +473,7 @@ func (n *Node) serveNodeOps(b *backend) {
 	f.Handle(opItem, b.serveItem)
 	f.Handle(opPublish, b.servePublish)
 	f.Handle(opStatus, n.serveStatus)
+	f.Handle(opForget, n.serveForget)
 }
 
 // Members is the node's membership (for tests and status).

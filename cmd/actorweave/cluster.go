@@ -95,7 +95,7 @@ func newClusterCmd() *cobra.Command {
 	}
 	status.Flags().StringVar(&nodeURL, "node", "http://127.0.0.1:8734", "URL of any member")
 	status.Flags().BoolVar(&asJSON, "json", false, "print the JSON of GET /cluster/status")
-	cmd.AddCommand(status)
+	cmd.AddCommand(status, newClusterForgetCmd())
 	return cmd
 }
 

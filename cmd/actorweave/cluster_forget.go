@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/node"
+)
+
+// newClusterForgetCmd is `actorweave cluster forget`: remove members that will not come back from
+// the cluster's known members, so that the survivors count a quorum without them.
+func newClusterForgetCmd() *cobra.Command {
+	var nodeURL, keyFile string
+	cmd := &cobra.Command{
+		Use:   "forget NAME...",
+		Short: "Remove dead members for good, so the survivors regain a quorum",
+		Long: `A member takes writes only while its view holds a majority of the members the cluster
+knows (a partition's minority must not write). A node that died and will not return keeps counting
+until it is forgotten. NAME is a member's name as 'cluster status' shows it (its node key's
+address). The request is signed with the cluster key; members still alive are refused.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, names []string) error {
+			sec, err := awcluster.LoadSecurity(keyFile)
+			if err != nil {
+				return fmt.Errorf("--cluster-key: %w", err)
+			}
+			now := time.Now()
+			body, _ := json.Marshal(api.ForgetRequest{Names: names, Time: now.UnixMilli(),
+				MAC: awcluster.SignAdmin(sec.AdminKey, "forget", now, names)})
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(nodeURL, "/")+"/cluster/forget", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s answered %d: %s", nodeURL, resp.StatusCode, strings.TrimSpace(string(out)))
+			}
+			var res node.ForgetResult
+			if err := json.Unmarshal(out, &res); err != nil {
+				return err
+			}
+			members := make([]string, 0, len(res.Members))
+			for m := range res.Members {
+				members = append(members, m)
+			}
+			sort.Strings(members)
+			failed := 0
+			for _, m := range members {
+				o := res.Members[m]
+				if o.Error != "" {
+					failed++
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: not asked: %s\n", m, o.Error)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: forgot %d (%s)\n", m, len(o.Forgotten), strings.Join(o.Forgotten, ", "))
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d member(s) could not be asked; run it again once they answer", failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&nodeURL, "node", "http://127.0.0.1:8734", "URL of any live member")
+	cmd.Flags().StringVar(&keyFile, "cluster-key", "", "the cluster key file (signs the request)")
+	_ = cmd.MarkFlagRequired("cluster-key")
+	return cmd
+}
