@@ -573,6 +573,7 @@ func fenceOnMutual(live int, id string, peerLive int, peerID string) bool {
 type events struct{ p *Provider }
 
 func (e *events) NotifyJoin(*memberlist.Node) { e.p.poke() }
+
 // NotifyLeave: a member declared dead is removed after deathGrace unless it refutes its death
 // first (publishOnce). memberlist does not say here whether the member left or died (Node.State
 // is not maintained), so a member leaving gracefully hides itself first (Shutdown): it is out of
