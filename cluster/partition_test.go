@@ -26,27 +26,38 @@ type cutTransport struct {
 	cut     *atomic.Bool
 	packets chan *memberlist.Packet
 	streams chan net.Conn
-	stop    chan struct{}
+	stop    chan struct{} // closed at Shutdown: nothing more is handed to memberlist
+	drained chan struct{} // closed once the inner transport has shut down: stop draining it
 	once    sync.Once
 }
 
 var errCut = errors.New("test: link cut")
 
 func newCutTransport(inner memberlist.NodeAwareTransport, cut *atomic.Bool) *cutTransport {
-	t := &cutTransport{inner: inner, cut: cut, packets: make(chan *memberlist.Packet), streams: make(chan net.Conn), stop: make(chan struct{})}
+	t := &cutTransport{inner: inner, cut: cut, packets: make(chan *memberlist.Packet), streams: make(chan net.Conn),
+		stop: make(chan struct{}), drained: make(chan struct{})}
+	stopped := func() bool {
+		select {
+		case <-t.stop:
+			return true
+		default:
+			return false
+		}
+	}
+	// Both loops keep reading the inner transport until it has shut down: its listeners block on
+	// an unread channel, and its Shutdown waits for them.
 	go func() {
 		for {
 			select {
-			case <-t.stop:
+			case <-t.drained:
 				return
 			case p := <-inner.PacketCh():
-				if t.cut.Load() {
+				if t.cut.Load() || stopped() {
 					continue
 				}
 				select {
 				case t.packets <- p:
 				case <-t.stop:
-					return
 				}
 			}
 		}
@@ -54,10 +65,10 @@ func newCutTransport(inner memberlist.NodeAwareTransport, cut *atomic.Bool) *cut
 	go func() {
 		for {
 			select {
-			case <-t.stop:
+			case <-t.drained:
 				return
 			case c := <-inner.StreamCh():
-				if t.cut.Load() {
+				if t.cut.Load() || stopped() {
 					c.Close()
 					continue
 				}
@@ -65,7 +76,6 @@ func newCutTransport(inner memberlist.NodeAwareTransport, cut *atomic.Bool) *cut
 				case t.streams <- c:
 				case <-t.stop:
 					c.Close()
-					return
 				}
 			}
 		}
@@ -103,8 +113,13 @@ func (t *cutTransport) DialAddressTimeout(a memberlist.Address, d time.Duration)
 }
 func (t *cutTransport) StreamCh() <-chan net.Conn { return t.streams }
 func (t *cutTransport) Shutdown() error {
-	t.once.Do(func() { close(t.stop) })
-	return t.inner.Shutdown()
+	var err error
+	t.once.Do(func() {
+		close(t.stop)
+		err = t.inner.Shutdown()
+		close(t.drained)
+	})
+	return err
 }
 
 // fastTiming detects a silent member in about a second.

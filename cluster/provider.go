@@ -68,13 +68,17 @@ type Provider struct {
 	log   *slog.Logger
 	kinds []string
 
-	mu       sync.Mutex
-	ml       *memberlist.Memberlist
-	pa       *pacluster.Cluster
-	self     Member
-	metaB    []byte
-	removed  map[string]time.Time // ids seen leaving: never admitted again (protoactor blocks them too)
-	dying    map[string]dying     // ids declared dead, not yet removed (deathGrace)
+	mu      sync.Mutex
+	ml      *memberlist.Memberlist
+	pa      *pacluster.Cluster
+	self    Member
+	metaB   []byte
+	removed map[string]time.Time // ids seen leaving: never admitted again (protoactor blocks them too)
+	dying   map[string]dying     // ids declared dead, not yet removed (deathGrace)
+	// nodes is memberlist's alive and suspect members, copied in its event callbacks (which run
+	// under its lock): the *Node values Members() returns are updated in place by memberlist
+	// without a lock the caller could take (found by -race).
+	nodes    map[string]nodeInfo
 	fenced   bool
 	hidden   bool
 	signal   chan struct{}
@@ -126,7 +130,7 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 		return nil, fmt.Errorf("cluster: remembered members: %w", err)
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger.With("component", "cluster"), kinds: kinds,
-		removed: map[string]time.Time{}, dying: map[string]dying{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
+		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
 	// Check the metadata with the longest address it could carry, so a too-long label set fails
 	// at start, with the flag named, not when memberlist is asked for it.
 	if _, err := encodeMeta(p.metaOf("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")); err != nil {
@@ -193,9 +197,10 @@ func (p *Provider) start(id, addr string) error {
 	if err != nil {
 		return fmt.Errorf("cluster: memberlist on %s: %w", p.cfg.Listen, err)
 	}
+	gossip := ml.LocalNode().Address() // outside p.mu: memberlist's callbacks take p.mu under its lock
 	p.mu.Lock()
 	p.ml = ml
-	p.self.Gossip = ml.LocalNode().Address()
+	p.self.Gossip = gossip
 	p.mu.Unlock()
 	// The seeds are remembered too: a seed that is down now is retried by the reconnect loop.
 	remembered := p.peers.list(p.cfg.ReconnectTimeout, time.Now())
@@ -362,14 +367,14 @@ func (p *Provider) publishOnce() {
 	var theirs pacluster.Members
 	var seen []string
 	alive := map[string]bool{}
-	for _, n := range ml.Members() {
+	for _, n := range p.nodeList() {
 		m, pm, hidden, ok := p.decodeNode(n)
 		if !ok {
 			continue
 		}
 		alive[n.Name] = true
 		if n.Name != self.ID {
-			seen = append(seen, n.Address())
+			seen = append(seen, n.Addr)
 		}
 		// Ids memberlist once declared gone stay out: protoactor blocks them for ever too. A member
 		// still starting stays out until it says it is ready (it would answer with dead letters).
@@ -421,7 +426,7 @@ func (p *Provider) publishOnce() {
 
 // decodeNode reads a memberlist node's metadata: ok is false for nodes of another cluster or
 // protocol version, or with an unreadable address.
-func (p *Provider) decodeNode(n *memberlist.Node) (Member, *pacluster.Member, bool, bool) {
+func (p *Provider) decodeNode(n nodeInfo) (Member, *pacluster.Member, bool, bool) {
 	m, err := decodeMeta(n.Meta)
 	if err != nil || m.Cluster != p.cfg.ClusterName || m.Protocol != ProtocolVersion {
 		return Member{}, nil, false, false
@@ -431,8 +436,29 @@ func (p *Provider) decodeNode(n *memberlist.Node) (Member, *pacluster.Member, bo
 		return Member{}, nil, false, false
 	}
 	port, _ := strconv.Atoi(portS)
-	return Member{ID: n.Name, Name: m.Name, Address: m.Address, Gossip: n.Address(), Capacity: m.Capacity, Labels: m.Labels, Protocol: m.Protocol},
+	return Member{ID: n.Name, Name: m.Name, Address: m.Address, Gossip: n.Addr, Capacity: m.Capacity, Labels: m.Labels, Protocol: m.Protocol},
 		&pacluster.Member{Id: n.Name, Host: host, Port: int32(port), Kinds: m.Kinds}, m.Hidden, true
+}
+
+// nodeInfo is a copy of what memberlist knows of a node.
+type nodeInfo struct {
+	Name, Addr string
+	Meta       []byte
+}
+
+func infoOf(n *memberlist.Node) nodeInfo {
+	return nodeInfo{Name: n.Name, Addr: n.Address(), Meta: append([]byte(nil), n.Meta...)}
+}
+
+// nodeList is a snapshot of the nodes table.
+func (p *Provider) nodeList() []nodeInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]nodeInfo, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		out = append(out, n)
+	}
+	return out
 }
 
 // deathGrace is how long a member declared dead stays in the view, waiting for a refutation:
@@ -572,7 +598,17 @@ func fenceOnMutual(live int, id string, peerLive int, peerID string) bool {
 
 type events struct{ p *Provider }
 
-func (e *events) NotifyJoin(*memberlist.Node) { e.p.poke() }
+func (e *events) NotifyJoin(n *memberlist.Node) { e.p.noteNode(n) }
+
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.p.noteNode(n) }
+
+func (p *Provider) noteNode(n *memberlist.Node) {
+	info := infoOf(n)
+	p.mu.Lock()
+	p.nodes[n.Name] = info
+	p.mu.Unlock()
+	p.poke()
+}
 
 // NotifyLeave: a member declared dead is removed after deathGrace unless it refutes its death
 // first (publishOnce). memberlist does not say here whether the member left or died (Node.State
@@ -580,8 +616,9 @@ func (e *events) NotifyJoin(*memberlist.Node) { e.p.poke() }
 // the views at once, and removed for good after the same grace.
 func (e *events) NotifyLeave(n *memberlist.Node) {
 	p := e.p
-	m, pm, hidden, ok := p.decodeNode(n)
+	m, pm, hidden, ok := p.decodeNode(infoOf(n))
 	p.mu.Lock()
+	delete(p.nodes, n.Name)
 	if _, gone := p.removed[n.Name]; n.Name != p.self.ID && !gone {
 		if ok {
 			p.dying[n.Name] = dying{at: time.Now(), m: m, pm: pm, hidden: hidden}
@@ -593,7 +630,6 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 	p.mu.Unlock()
 	p.poke()
 }
-func (e *events) NotifyUpdate(*memberlist.Node) { e.p.poke() }
 
 // slogWriter turns memberlist's log lines into slog records: [ERR]/[WARN] at Warn, the rest at Debug.
 type slogWriter struct{ l *slog.Logger }

@@ -187,9 +187,9 @@ func (p *Provider) reconnect() {
 		// address (a member we removed) does not count: joining it is how the watchdog learns which
 		// side of a healed partition restarts.
 		live := map[string]bool{}
-		for _, n := range ml.Members() {
+		for _, n := range p.nodeList() {
 			if !removed[n.Name] {
-				live[n.Address()] = true
+				live[n.Addr] = true
 			}
 		}
 		mu.Lock()

@@ -103,25 +103,52 @@ func TestClusterNodeChild(t *testing.T) {
 	} else {
 		cfg.Placement = filePlacement(filepath.Join(dir, "members"))
 	}
-	n, err := Start(context.Background(), cfg)
+	if tm := os.Getenv("AW_CLUSTER_TIMING"); tm != "" && cfg.Cluster.Enabled() {
+		var err error
+		if cfg.Cluster.Timing, err = parseTiming(tm); err != nil {
+			fmt.Fprintln(os.Stderr, "child node:", err)
+			os.Exit(3)
+		}
+	}
+	// SIGTERM: graceful leave, as `actorweave node` does (drain HTTP, passivate, leave the cluster).
+	// Run also restarts the node under a new member id when the cluster fences it, on the same
+	// ports; the address file is rewritten for every incarnation.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, cfg, func(n *Node) {
+		gossip := "-"
+		if n.ClusterProvider() != nil {
+			gossip = n.ClusterProvider().GossipAddr()
+		}
+		_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
+		_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child node:", err)
 		os.Exit(3)
 	}
-	gossip := "-"
-	if n.ClusterProvider() != nil {
-		gossip = n.ClusterProvider().GossipAddr()
-	}
-	_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
-	_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
-	// SIGTERM: graceful leave, as `actorweave node` does (drain HTTP, passivate, leave the cluster).
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	<-term
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_ = n.Close(ctx)
 	os.Exit(0)
+}
+
+// parseTiming reads AW_CLUSTER_TIMING: gossip-interval,probe-interval,probe-timeout,suspicion-mult
+// (e.g. 50ms,250ms,100ms,3), the node's --gossip-interval, --probe-interval, --probe-timeout and
+// --suspicion-mult.
+func parseTiming(s string) (awcluster.Timing, error) {
+	var t awcluster.Timing
+	f := strings.Split(s, ",")
+	if len(f) != 4 {
+		return t, fmt.Errorf("AW_CLUSTER_TIMING %q: want gossip,probe,timeout,mult", s)
+	}
+	var err error
+	for i, d := range []*time.Duration{&t.GossipInterval, &t.ProbeInterval, &t.ProbeTimeout} {
+		if *d, err = time.ParseDuration(f[i]); err != nil {
+			return t, fmt.Errorf("AW_CLUSTER_TIMING: %w", err)
+		}
+	}
+	if _, err := fmt.Sscan(f[3], &t.SuspicionMult); err != nil {
+		return t, fmt.Errorf("AW_CLUSTER_TIMING: %w", err)
+	}
+	return t, t.Validate()
 }
 
 type member struct {
