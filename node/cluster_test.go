@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -310,6 +311,9 @@ func TestClusterKill9(t *testing.T) {
 				t.Skip("known race for new processes at epoch 0 (issue 7); AW_CLUSTER_KILL_EXPLICIT=1 runs it")
 			}
 			var failovers []time.Duration
+			if n, err := strconv.Atoi(os.Getenv("AW_CLUSTER_KILL_ROUNDS")); err == nil && n > 0 {
+				mode.rounds = n // more rounds for the failover figures (AW_CLUSTER_TIMING sets detection)
+			}
 			for r := 0; r < mode.rounds; r++ {
 				t.Run(fmt.Sprintf("round%d", r), func(t *testing.T) {
 					failovers = append(failovers, clusterKillRound(t, wasm, mode.memberlist, mode.freeze)...)
@@ -503,9 +507,16 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 		}
 	}
 	if freeze {
-		// The partition heals: the zombie resumes as it was; membership decides what it is now
-		// (the cluster package's watchdog fences a member its peers removed).
+		// The partition heals: the zombie resumes as it was; membership decides what it is now:
+		// the watchdog fences a member its peers removed, and node.Run restarts it under a new id on
+		// the same ports; it rejoins (its peers reconnect to it) and takes its processes back.
 		_ = victim.cmd.Process.Signal(syscall.SIGCONT)
+		contAt := time.Now()
+		waitOneView(ctx, t, c.members, "after SIGCONT")
+		t.Logf("the resumed member is back in every view %v after SIGCONT", time.Since(contAt).Round(time.Millisecond))
+		c.mu.Lock()
+		victim.alive = true
+		c.mu.Unlock()
 	} else {
 		restarted := startMemberNode(t, victim.dir, c.key, join...)
 		c.mu.Lock()
