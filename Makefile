@@ -36,10 +36,9 @@ test: deps fmt-check vet test-go
 cluster-kill-explicit:
 	$(GO) test -race -count=5 -timeout 60m -run 'TestClusterKill9/explicit' -v ./node/
 
-## cluster-partition: the network-namespace partition test (root; known to fail intermittently, see
-## issue 7's note), 3 runs.
+## cluster-partition: the network-namespace partition test (root; part of `make test` too), 3 runs.
 cluster-partition:
-	AW_CLUSTER_PARTITION=1 $(GO) test -race -count=3 -timeout 60m -run 'TestClusterPartition' -v ./node/
+	$(GO) test -race -count=3 -timeout 60m -run 'TestClusterPartition' -v ./node/
 
 ## killtest-long: the kill -9 durability test, 200 rounds.
 killtest-long:

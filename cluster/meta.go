@@ -21,6 +21,8 @@ type meta struct {
 	Capacity uint32   `json:"w"`
 	Labels   Labels   `json:"l,omitempty"`
 	Kinds    []string `json:"k,omitempty"`
+	// Hidden: the member is still starting what serves its peers; keep it out of views.
+	Hidden bool `json:"h,omitempty"`
 }
 
 // encodeMeta renders m, refusing anything over memberlist's limit: memberlist would panic on it.

@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,18 @@ type Config struct {
 	Resync time.Duration
 	// JoinTimeout bounds the start's attempts to join (default 10 s).
 	JoinTimeout time.Duration
+	// Timing is memberlist's failure detection (zero fields: memberlist's LAN defaults).
+	Timing Timing
+	// ReconnectInterval is how often remembered members that are not live are joined again
+	// (default 2 s; each address backs off to 30 s while it does not answer).
+	ReconnectInterval time.Duration
+	// ReconnectTimeout is how long an address is retried after it was last seen alive (default 24 h).
+	ReconnectTimeout time.Duration
+	// PeersFile keeps the remembered addresses across restarts ("": memory only).
+	PeersFile string
+	// Hidden starts the member hidden: peers keep it out of their views (and route nothing to it)
+	// until Ready is called, so a node can finish starting what serves its peers first.
+	Hidden bool
 	// OnFenced is called (once, on its own goroutine) when the watchdog finds that this
 	// incarnation was removed from the cluster: its id is blocked for ever, so the node must stop
 	// its activations and come back with a new identity.
@@ -55,17 +68,28 @@ type Provider struct {
 	log   *slog.Logger
 	kinds []string
 
-	mu       sync.Mutex
-	ml       *memberlist.Memberlist
-	pa       *pacluster.Cluster
-	self     Member
-	metaB    []byte
-	removed  map[string]time.Time // ids seen leaving: never admitted again (protoactor blocks them too)
+	mu      sync.Mutex
+	ml      *memberlist.Memberlist
+	pa      *pacluster.Cluster
+	self    Member
+	metaB   []byte
+	removed map[string]time.Time // ids seen leaving: never admitted again (protoactor blocks them too)
+	dying   map[string]dying     // ids declared dead, not yet removed (deathGrace)
+	// nodes is memberlist's alive and suspect members, copied in its event callbacks (which run
+	// under its lock): the *Node values Members() returns are updated in place by memberlist
+	// without a lock the caller could take (found by -race).
+	nodes    map[string]nodeInfo
 	fenced   bool
+	hidden   bool
 	signal   chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
 	shutdown bool
+
+	peers         *peerBook
+	reconnectDone chan struct{}
+	// wrapTransport lets a test put memberlist's transport behind a switch (a simulated cut).
+	wrapTransport func(memberlist.NodeAwareTransport) memberlist.Transport
 }
 
 // NewProvider checks cfg (the metadata must fit memberlist's 512 bytes) and returns a provider to
@@ -86,11 +110,27 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ReconnectInterval == 0 {
+		cfg.ReconnectInterval = 2 * time.Second
+	}
+	if cfg.ReconnectTimeout == 0 {
+		cfg.ReconnectTimeout = 24 * time.Hour
+	}
+	if cfg.ReconnectInterval < 0 || cfg.ReconnectTimeout < 0 {
+		return nil, fmt.Errorf("cluster: --cluster-reconnect-interval and --cluster-reconnect-timeout must not be negative")
+	}
+	if err := cfg.Timing.Validate(); err != nil {
+		return nil, err
+	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, fmt.Errorf("cluster: --cluster-listen %q: %w", cfg.Listen, err)
 	}
+	peers, err := loadPeerBook(cfg.PeersFile, cfg.ReconnectTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: remembered members: %w", err)
+	}
 	p := &Provider{cfg: cfg, log: cfg.Logger.With("component", "cluster"), kinds: kinds,
-		removed: map[string]time.Time{}, signal: make(chan struct{}, 1)}
+		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
 	// Check the metadata with the longest address it could carry, so a too-long label set fails
 	// at start, with the flag named, not when memberlist is asked for it.
 	if _, err := encodeMeta(p.metaOf("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")); err != nil {
@@ -101,13 +141,21 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 
 func (p *Provider) metaOf(addr string) meta {
 	return meta{Cluster: p.cfg.ClusterName, Protocol: ProtocolVersion, Name: p.cfg.Name, Address: addr,
-		Capacity: p.cfg.Capacity, Labels: p.cfg.Labels, Kinds: p.kinds}
+		Capacity: p.cfg.Capacity, Labels: p.cfg.Labels, Kinds: p.kinds, Hidden: p.hidden}
 }
 
 // StartMember joins the cluster. It runs after Proto.Actor remote has started, so the actor
 // system's address is known.
 func (p *Provider) StartMember(c *pacluster.Cluster) error {
-	addr := c.ActorSystem.Address()
+	p.mu.Lock()
+	p.pa = c
+	p.mu.Unlock()
+	return p.start(c.ActorSystem.ID, c.ActorSystem.Address())
+}
+
+// start runs memberlist as member id with remote address addr (protoactor's part is in StartMember;
+// the package's tests run memberlist alone).
+func (p *Provider) start(id, addr string) error {
 	mb, err := encodeMeta(p.metaOf(addr))
 	if err != nil {
 		return err
@@ -121,51 +169,111 @@ func (p *Provider) StartMember(c *pacluster.Cluster) error {
 		return fmt.Errorf("cluster: --cluster-listen port %q: %w", portS, err)
 	}
 	mc := memberlist.DefaultLANConfig()
-	mc.Name = c.ActorSystem.ID
+	mc.Name = id
 	mc.BindAddr, mc.BindPort = host, port
 	mc.AdvertisePort = port
 	mc.Delegate = &delegate{p}
 	mc.Events = &events{p}
 	mc.Logger = log.New(&slogWriter{p.log}, "", 0)
+	p.cfg.Timing.apply(mc)
 	if s := p.cfg.Security; s != nil {
 		mc.SecretKey = s.GossipKey
 		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
 	}
+	if p.wrapTransport != nil {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{host}, BindPort: port, Logger: mc.Logger})
+		if err != nil {
+			return fmt.Errorf("cluster: memberlist on %s: %w", p.cfg.Listen, err)
+		}
+		mc.Transport = p.wrapTransport(nt)
+		mc.BindPort, mc.AdvertisePort = nt.GetAutoBindPort(), nt.GetAutoBindPort()
+	}
 	p.mu.Lock()
-	p.pa, p.metaB = c, mb
-	p.self = Member{ID: c.ActorSystem.ID, Name: p.cfg.Name, Address: addr, Capacity: p.cfg.Capacity,
+	p.metaB = mb
+	p.self = Member{ID: id, Name: p.cfg.Name, Address: addr, Capacity: p.cfg.Capacity,
 		Labels: p.cfg.Labels, Protocol: ProtocolVersion}
 	p.mu.Unlock()
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return fmt.Errorf("cluster: memberlist on %s: %w", p.cfg.Listen, err)
 	}
+	gossip := ml.LocalNode().Address() // outside p.mu: memberlist's callbacks take p.mu under its lock
 	p.mu.Lock()
 	p.ml = ml
-	p.self.Gossip = ml.LocalNode().Address()
+	p.self.Gossip = gossip
 	p.mu.Unlock()
+	// The seeds are remembered too: a seed that is down now is retried by the reconnect loop.
+	remembered := p.peers.list(p.cfg.ReconnectTimeout, time.Now())
+	p.peers.add(p.cfg.Join, time.Now())
 	if len(p.cfg.Join) > 0 {
-		if err := p.join(); err != nil {
-			ml.Shutdown()
-			return err
+		if err := p.join(remembered); err != nil {
+			if len(remembered) == 0 {
+				ml.Shutdown()
+				return err
+			}
+			// This node was a member before (it remembers members): start, and let the reconnect
+			// loop find them, as a seed does.
+			p.log.Warn("cluster: no remembered member answered at start; reconnecting in the background", "err", err)
 		}
 	}
-	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	p.stop, p.done, p.reconnectDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	p.publishOnce()
 	go p.run()
+	go p.reconnect()
 	p.log.Info("cluster member started", "id", p.self.ID, "remote", addr, "gossip", p.self.Gossip,
-		"capacity", p.cfg.Capacity, "labels", p.cfg.Labels.String(), "encrypted", p.cfg.Security != nil)
+		"capacity", p.cfg.Capacity, "labels", p.cfg.Labels.String(), "encrypted", p.cfg.Security != nil,
+		"remembered", len(remembered), "hidden", p.hidden)
+	return nil
+}
+
+// Ready makes a member started Hidden visible to its peers: it re-advertises its metadata.
+func (p *Provider) Ready() error { return p.setHidden(false) }
+
+// Hide takes this member out of its peers' views (they route nothing more to it) while it stays
+// a member: a node about to leave calls it first, and Shutdown(true) does.
+func (p *Provider) Hide() error { return p.setHidden(true) }
+
+func (p *Provider) setHidden(h bool) error {
+	p.mu.Lock()
+	if p.hidden == h || p.shutdown {
+		p.mu.Unlock()
+		return nil
+	}
+	p.hidden = h
+	mb, err := encodeMeta(p.metaOf(p.self.Address))
+	if err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.metaB = mb
+	ml := p.ml
+	p.mu.Unlock()
+	if ml == nil {
+		return nil
+	}
+	// UpdateNode gossips the new metadata with a higher incarnation; it waits (up to the timeout)
+	// for the broadcast to go out.
+	if err := ml.UpdateNode(2 * time.Second); err != nil {
+		p.log.Warn("cluster: advertising metadata", "hidden", h, "err", err)
+	}
+	p.poke()
 	return nil
 }
 
 // join retries until one seed answers or JoinTimeout passes. A seed that refuses our key (or
 // that we cannot decrypt) counts as not answering: a node with the wrong key never joins.
-func (p *Provider) join() error {
+func (p *Provider) join(remembered []string) error {
 	deadline := time.Now().Add(p.cfg.JoinTimeout)
+	targets := append([]string(nil), p.cfg.Join...)
+	for _, a := range remembered {
+		if !slices.Contains(targets, a) && a != p.self.Gossip {
+			targets = append(targets, a)
+		}
+	}
 	var err error
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		var n int
-		if n, err = p.ml.Join(p.cfg.Join); n > 0 {
+		if n, err = p.ml.Join(targets); n > 0 {
 			return nil
 		}
 		if time.Now().Add(delay).After(deadline) {
@@ -190,6 +298,11 @@ func (p *Provider) StartClient(*pacluster.Cluster) error {
 // Shutdown leaves gracefully (when asked) and stops gossiping. Protoactor's Shutdown(false) never
 // calls it; the node does, at exit.
 func (p *Provider) Shutdown(graceful bool) error {
+	if graceful {
+		// Peers drop a hidden member from their views at once; its leave message then only
+		// confirms it (NotifyLeave cannot tell a leave from a death).
+		_ = p.Hide()
+	}
 	p.mu.Lock()
 	if p.shutdown || p.ml == nil {
 		p.mu.Unlock()
@@ -201,7 +314,9 @@ func (p *Provider) Shutdown(graceful bool) error {
 	if p.stop != nil {
 		close(p.stop)
 		<-p.done
+		<-p.reconnectDone
 	}
+	p.peers.save(time.Now())
 	if graceful {
 		_ = ml.Leave(2 * time.Second)
 	}
@@ -250,24 +365,46 @@ func (p *Provider) publishOnce() {
 	}
 	var ours []Member
 	var theirs pacluster.Members
-	for _, n := range ml.Members() {
-		m, err := decodeMeta(n.Meta)
-		if err != nil || m.Cluster != p.cfg.ClusterName || m.Protocol != ProtocolVersion {
+	var seen []string
+	alive := map[string]bool{}
+	for _, n := range p.nodeList() {
+		m, pm, hidden, ok := p.decodeNode(n)
+		if !ok {
 			continue
 		}
-		// Ids memberlist once declared gone stay out: protoactor blocks them for ever too.
-		if n.Name != self.ID && removed[n.Name] {
+		alive[n.Name] = true
+		if n.Name != self.ID {
+			seen = append(seen, n.Addr)
+		}
+		// Ids memberlist once declared gone stay out: protoactor blocks them for ever too. A member
+		// still starting stays out until it says it is ready (it would answer with dead letters).
+		if n.Name != self.ID && (removed[n.Name] || hidden) {
 			continue
 		}
-		host, portS, err := net.SplitHostPort(m.Address)
-		if err != nil {
-			continue
-		}
-		port, _ := strconv.Atoi(portS)
-		ours = append(ours, Member{ID: n.Name, Name: m.Name, Address: m.Address, Gossip: n.Address(),
-			Capacity: m.Capacity, Labels: m.Labels, Protocol: m.Protocol})
-		theirs = append(theirs, &pacluster.Member{Id: n.Name, Host: host, Port: int32(port), Kinds: m.Kinds})
+		ours, theirs = append(ours, m), append(theirs, pm)
 	}
+	// Members memberlist just declared dead stay for deathGrace: if the death was news gossiped by
+	// the other side of a partition that just healed, the member refutes it within that time and
+	// must not be removed for ever (nor fenced, nor its processes moved). Past it, the removal is final.
+	now := time.Now()
+	grace := p.deathGrace()
+	p.mu.Lock()
+	for id, d := range p.dying {
+		switch {
+		case alive[id]:
+			delete(p.dying, id)
+			p.log.Info("a member declared dead came back within the grace period", "id", id, "after", now.Sub(d.at).Round(time.Millisecond))
+		case now.Sub(d.at) >= grace || removed[id]:
+			delete(p.dying, id)
+			if _, ok := p.removed[id]; !ok {
+				p.removed[id] = d.at
+				p.log.Info("member removed: declared dead and not back within the grace period", "id", id, "grace", grace)
+			}
+		case !d.hidden:
+			ours, theirs = append(ours, d.m), append(theirs, d.pm)
+		}
+	}
+	p.mu.Unlock()
 	found := false
 	for _, m := range ours {
 		found = found || m.ID == self.ID
@@ -278,10 +415,65 @@ func (p *Provider) publishOnce() {
 		port, _ := strconv.Atoi(portS)
 		theirs = append(theirs, &pacluster.Member{Id: self.ID, Host: host, Port: int32(port), Kinds: p.kinds})
 	}
-	pa.MemberList.UpdateClusterTopology(theirs)
+	p.peers.saw(seen, time.Now())
+	if pa != nil { // nil only in this package's tests, which run memberlist alone
+		pa.MemberList.UpdateClusterTopology(theirs)
+	}
 	if p.publish(self, ours) {
 		p.log.Info("cluster view", "members", len(ours), "seq", p.View().Seq)
 	}
+}
+
+// decodeNode reads a memberlist node's metadata: ok is false for nodes of another cluster or
+// protocol version, or with an unreadable address.
+func (p *Provider) decodeNode(n nodeInfo) (Member, *pacluster.Member, bool, bool) {
+	m, err := decodeMeta(n.Meta)
+	if err != nil || m.Cluster != p.cfg.ClusterName || m.Protocol != ProtocolVersion {
+		return Member{}, nil, false, false
+	}
+	host, portS, err := net.SplitHostPort(m.Address)
+	if err != nil {
+		return Member{}, nil, false, false
+	}
+	port, _ := strconv.Atoi(portS)
+	return Member{ID: n.Name, Name: m.Name, Address: m.Address, Gossip: n.Addr, Capacity: m.Capacity, Labels: m.Labels, Protocol: m.Protocol},
+		&pacluster.Member{Id: n.Name, Host: host, Port: int32(port), Kinds: m.Kinds}, m.Hidden, true
+}
+
+// nodeInfo is a copy of what memberlist knows of a node.
+type nodeInfo struct {
+	Name, Addr string
+	Meta       []byte
+}
+
+func infoOf(n *memberlist.Node) nodeInfo {
+	return nodeInfo{Name: n.Name, Addr: n.Address(), Meta: append([]byte(nil), n.Meta...)}
+}
+
+// nodeList is a snapshot of the nodes table.
+func (p *Provider) nodeList() []nodeInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]nodeInfo, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		out = append(out, n)
+	}
+	return out
+}
+
+// deathGrace is how long a member declared dead stays in the view, waiting for a refutation:
+// a probe interval, and at least five gossip rounds.
+func (p *Provider) deathGrace() time.Duration {
+	t := p.cfg.Timing.withDefaults()
+	return max(t.ProbeInterval, 5*t.GossipInterval)
+}
+
+// dying is a member memberlist declared dead, within deathGrace.
+type dying struct {
+	at     time.Time
+	m      Member
+	pm     *pacluster.Member
+	hidden bool
 }
 
 // tombstoneTTL is how long a removed id is remembered (and gossiped, so that a node removed while
@@ -321,58 +513,123 @@ func (d *delegate) NodeMeta(limit int) []byte {
 func (d *delegate) NotifyMsg([]byte)                           {}
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 
-// LocalState sends the ids this node saw removed (at most 1,000, newest first).
+// syncState is what a member sends in memberlist's push-pull exchanges: its id, how many members
+// its view holds, and the ids it saw removed.
+type syncState struct {
+	ID      string   `json:"i"`
+	Live    int      `json:"n"`
+	Removed []string `json:"r"`
+}
+
+// LocalState sends this member's syncState (at most 1,000 removed ids).
 func (d *delegate) LocalState(join bool) []byte {
+	live := 0
+	if v := d.p.View(); v != nil {
+		live = len(v.Members)
+	}
 	d.p.mu.Lock()
-	ids := make([]string, 0, len(d.p.removed))
+	st := syncState{ID: d.p.self.ID, Live: live, Removed: make([]string, 0, len(d.p.removed))}
 	for id := range d.p.removed {
-		if len(ids) == 1000 {
+		if len(st.Removed) == 1000 {
 			break
 		}
-		ids = append(ids, id)
+		st.Removed = append(st.Removed, id)
 	}
 	d.p.mu.Unlock()
-	b, _ := json.Marshal(ids)
+	b, _ := json.Marshal(st)
 	return b
 }
 
-// MergeRemoteState learns removals from peers; finding itself among them fences this node.
+// MergeRemoteState is the watchdog. A member finding its own id among a peer's removed ids must
+// come back under a new identity (protoactor blocks a removed id for ever), and it learns the
+// peer's other removals. Two rules keep a healed partition from fencing everyone:
+//   - removals reported by a peer this member itself removed are ignored: that peer was on the
+//     other side, and its opinion of who is gone is the stale one;
+//   - when both removed each other (each side of a partition declared the other dead), only one
+//     side restarts: the one whose view held fewer members, and on a tie the smaller id. Both
+//     sides compute the same answer from the same exchange; if they disagree for a moment (a view
+//     changed in between), the next exchange, one reconnect interval later, decides again.
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
-	var ids []string
-	if json.Unmarshal(buf, &ids) != nil {
+	var st syncState
+	if json.Unmarshal(buf, &st) != nil {
 		return
+	}
+	live := 0
+	if v := d.p.View(); v != nil {
+		live = len(v.Members)
 	}
 	d.p.mu.Lock()
 	selfID := d.p.self.ID
-	hit := false
-	for _, id := range ids {
-		if id == selfID {
-			hit = true
-			continue
-		}
-		if _, ok := d.p.removed[id]; !ok {
-			d.p.removed[id] = time.Now()
+	_, peerGone := d.p.removed[st.ID]
+	hit := slices.Contains(st.Removed, selfID)
+	var learnt []string
+	if !peerGone {
+		for _, id := range st.Removed {
+			if id == selfID {
+				continue
+			}
+			if _, ok := d.p.removed[id]; !ok {
+				d.p.removed[id] = time.Now()
+				learnt = append(learnt, id)
+			}
 		}
 	}
 	d.p.mu.Unlock()
-	if hit {
-		d.p.fence("a peer saw this member leave the cluster")
+	if len(learnt) > 0 {
+		d.p.log.Info("learnt members removed by a peer", "peer", st.ID, "removed", learnt)
+	}
+	switch {
+	case hit && !peerGone:
+		d.p.fence(fmt.Sprintf("peer %s saw this member leave the cluster", st.ID))
+	case hit && peerGone && fenceOnMutual(live, selfID, st.Live, st.ID):
+		d.p.fence(fmt.Sprintf("a partition healed: this side had %d members, the other (%s) %d", live, st.ID, st.Live))
 	}
 	d.p.poke()
 }
 
+// fenceOnMutual decides, for two members that removed each other, whether the first restarts:
+// the smaller side does, and on a tie the smaller id.
+func fenceOnMutual(live int, id string, peerLive int, peerID string) bool {
+	if live != peerLive {
+		return live < peerLive
+	}
+	return id < peerID
+}
+
 type events struct{ p *Provider }
 
-func (e *events) NotifyJoin(*memberlist.Node) { e.p.poke() }
-func (e *events) NotifyLeave(n *memberlist.Node) {
-	e.p.mu.Lock()
-	if n.Name != e.p.self.ID {
-		e.p.removed[n.Name] = time.Now()
-	}
-	e.p.mu.Unlock()
-	e.p.poke()
+func (e *events) NotifyJoin(n *memberlist.Node) { e.p.noteNode(n) }
+
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.p.noteNode(n) }
+
+func (p *Provider) noteNode(n *memberlist.Node) {
+	info := infoOf(n)
+	p.mu.Lock()
+	p.nodes[n.Name] = info
+	p.mu.Unlock()
+	p.poke()
 }
-func (e *events) NotifyUpdate(*memberlist.Node) { e.p.poke() }
+
+// NotifyLeave: a member declared dead is removed after deathGrace unless it refutes its death
+// first (publishOnce). memberlist does not say here whether the member left or died (Node.State
+// is not maintained), so a member leaving gracefully hides itself first (Shutdown): it is out of
+// the views at once, and removed for good after the same grace.
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	p := e.p
+	m, pm, hidden, ok := p.decodeNode(infoOf(n))
+	p.mu.Lock()
+	delete(p.nodes, n.Name)
+	if _, gone := p.removed[n.Name]; n.Name != p.self.ID && !gone {
+		if ok {
+			p.dying[n.Name] = dying{at: time.Now(), m: m, pm: pm, hidden: hidden}
+			time.AfterFunc(p.deathGrace(), p.poke)
+		} else {
+			p.removed[n.Name] = time.Now()
+		}
+	}
+	p.mu.Unlock()
+	p.poke()
+}
 
 // slogWriter turns memberlist's log lines into slog records: [ERR]/[WARN] at Warn, the rest at Debug.
 type slogWriter struct{ l *slog.Logger }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -44,6 +45,14 @@ type ClusterConfig struct {
 	Resync time.Duration
 	// JoinTimeout bounds the attempts to join at start (default 10 s).
 	JoinTimeout time.Duration
+	// Timing is memberlist's failure detection (--gossip-interval, --probe-interval,
+	// --probe-timeout, --suspicion-mult; zero fields: memberlist's LAN defaults).
+	Timing awcluster.Timing
+	// ReconnectInterval and ReconnectTimeout: how often remembered members that are not live are
+	// joined again, and for how long after they were last seen (--cluster-reconnect-interval,
+	// --cluster-reconnect-timeout; defaults 2 s and 24 h). The remembered addresses are kept in
+	// <data>/cluster-peers.json, so a restarted node (a seed too) finds its cluster again.
+	ReconnectInterval, ReconnectTimeout time.Duration
 }
 
 // Enabled reports whether the node joins a cluster.
@@ -94,8 +103,12 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})),
 	}
 	cfg.remoteProbe = func(addr string) error { return probe.check(addr, client) }
+	// Hidden until Start has registered every op peers call (Provider.Ready at the end of Start):
+	// a member visible before its forwarder and replication server are up answers dead letters.
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
-		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced}, []string{"process"})
+		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced,
+		Timing: cc.Timing, ReconnectInterval: cc.ReconnectInterval, ReconnectTimeout: cc.ReconnectTimeout,
+		PeersFile: filepath.Join(cfg.DataDir, "cluster-peers.json"), Hidden: true}, []string{"process"})
 	return p, opts, err
 }
 

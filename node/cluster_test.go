@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,25 +104,52 @@ func TestClusterNodeChild(t *testing.T) {
 	} else {
 		cfg.Placement = filePlacement(filepath.Join(dir, "members"))
 	}
-	n, err := Start(context.Background(), cfg)
+	if tm := os.Getenv("AW_CLUSTER_TIMING"); tm != "" && cfg.Cluster.Enabled() {
+		var err error
+		if cfg.Cluster.Timing, err = parseTiming(tm); err != nil {
+			fmt.Fprintln(os.Stderr, "child node:", err)
+			os.Exit(3)
+		}
+	}
+	// SIGTERM: graceful leave, as `actorweave node` does (drain HTTP, passivate, leave the cluster).
+	// Run also restarts the node under a new member id when the cluster fences it, on the same
+	// ports; the address file is rewritten for every incarnation.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, cfg, func(n *Node) {
+		gossip := "-"
+		if n.ClusterProvider() != nil {
+			gossip = n.ClusterProvider().GossipAddr()
+		}
+		_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
+		_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child node:", err)
 		os.Exit(3)
 	}
-	gossip := "-"
-	if n.ClusterProvider() != nil {
-		gossip = n.ClusterProvider().GossipAddr()
-	}
-	_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
-	_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
-	// SIGTERM: graceful leave, as `actorweave node` does (drain HTTP, passivate, leave the cluster).
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	<-term
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_ = n.Close(ctx)
 	os.Exit(0)
+}
+
+// parseTiming reads AW_CLUSTER_TIMING: gossip-interval,probe-interval,probe-timeout,suspicion-mult
+// (e.g. 50ms,250ms,100ms,3), the node's --gossip-interval, --probe-interval, --probe-timeout and
+// --suspicion-mult.
+func parseTiming(s string) (awcluster.Timing, error) {
+	var t awcluster.Timing
+	f := strings.Split(s, ",")
+	if len(f) != 4 {
+		return t, fmt.Errorf("AW_CLUSTER_TIMING %q: want gossip,probe,timeout,mult", s)
+	}
+	var err error
+	for i, d := range []*time.Duration{&t.GossipInterval, &t.ProbeInterval, &t.ProbeTimeout} {
+		if *d, err = time.ParseDuration(f[i]); err != nil {
+			return t, fmt.Errorf("AW_CLUSTER_TIMING: %w", err)
+		}
+	}
+	if _, err := fmt.Sscan(f[3], &t.SuspicionMult); err != nil {
+		return t, fmt.Errorf("AW_CLUSTER_TIMING: %w", err)
+	}
+	return t, t.Validate()
 }
 
 type member struct {
@@ -275,6 +303,9 @@ func TestClusterKill9(t *testing.T) {
 	}{{"explicit-members", false, false, 2}, {"memberlist", true, false, 2}, {"memberlist-freeze", true, true, 1}} {
 		t.Run(mode.name, func(t *testing.T) {
 			var failovers []time.Duration
+			if n, err := strconv.Atoi(os.Getenv("AW_CLUSTER_KILL_ROUNDS")); err == nil && n > 0 {
+				mode.rounds = n // more rounds for the failover figures (AW_CLUSTER_TIMING sets detection)
+			}
 			for r := 0; r < mode.rounds; r++ {
 				t.Run(fmt.Sprintf("round%d", r), func(t *testing.T) {
 					failovers = append(failovers, clusterKillRound(t, wasm, mode.memberlist, mode.freeze)...)
@@ -468,9 +499,16 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 		}
 	}
 	if freeze {
-		// The partition heals: the zombie resumes as it was; membership decides what it is now
-		// (the cluster package's watchdog fences a member its peers removed).
+		// The partition heals: the zombie resumes as it was; membership decides what it is now:
+		// the watchdog fences a member its peers removed, and node.Run restarts it under a new id on
+		// the same ports; it rejoins (its peers reconnect to it) and takes its processes back.
 		_ = victim.cmd.Process.Signal(syscall.SIGCONT)
+		contAt := time.Now()
+		waitOneView(ctx, t, c.members, "after SIGCONT")
+		t.Logf("the resumed member is back in every view %v after SIGCONT", time.Since(contAt).Round(time.Millisecond))
+		c.mu.Lock()
+		victim.alive = true
+		c.mu.Unlock()
 	} else {
 		restarted := startMemberNode(t, victim.dir, c.key, join...)
 		c.mu.Lock()

@@ -162,6 +162,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, err
 	}
+	if n.provider != nil {
+		// Everything peers call is registered now: let them see this member (cluster.go).
+		if err := n.provider.Ready(); err != nil {
+			n.Close(ctx)
+			return nil, err
+		}
+	}
 	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		n.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)

@@ -83,33 +83,25 @@ func runChild(js string) int {
 	if nc.CompileCache != "" {
 		cfg.Runtime.CacheDir = nc.CompileCache
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	n, err := node.Start(context.Background(), cfg)
+	// node.Run: until SIGTERM (graceful close); a node the cluster fences restarts under a new
+	// member id on the same ports, and writes ready.json again.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	started := false
+	err := node.Run(ctx, cfg, func(n *node.Node) {
+		started = true
+		v := n.Members().View()
+		writeReady(nc.Dir, ready{URL: n.URL(), Gossip: n.ClusterProvider().GossipAddr(), Remote: v.Self.Address, ID: v.Self.ID})
+	})
 	if err != nil {
-		writeReady(nc.Dir, ready{Err: err.Error()})
-		return 3
-	}
-	v := n.Members().View()
-	writeReady(nc.Dir, ready{URL: n.URL(), Gossip: n.ClusterProvider().GossipAddr(), Remote: v.Self.Address, ID: v.Self.ID})
-	select {
-	case <-sig:
-	case err := <-wait(n):
+		if !started {
+			writeReady(nc.Dir, ready{Err: err.Error()})
+			return 3
+		}
 		fmt.Fprintln(os.Stderr, "clustertest child: node stopped:", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Close(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "clustertest child: close:", err)
 		return 1
 	}
 	return 0
-}
-
-func wait(n *node.Node) <-chan error {
-	c := make(chan error, 1)
-	go func() { c <- n.Wait() }()
-	return c
 }
 
 func writeReady(dir string, r ready) {

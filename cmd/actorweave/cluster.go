@@ -31,6 +31,16 @@ func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
 	f.Uint32Var(&cf.capacity, "capacity", 1, "placement weight: a node of capacity 2 owns about twice the processes of one of capacity 1")
 	f.StringVar(&cf.labels, "labels", "", "node labels k=v,... (processes may require labels with a Placement-Labels tag)")
 	f.StringVar(&cfg.Cluster.KeyFile, "cluster-key", "", "shared cluster key file (at least 16 bytes, e.g. head -c 32 /dev/urandom): encrypts and authenticates memberlist and mutual-TLS gRPC; required with --cluster-listen")
+	// Failure detection: memberlist declares a silent member gone after about probe-interval +
+	// probe-timeout + suspicion-mult × max(1, log10(members)) × probe-interval.
+	t := awcluster.DefaultTiming()
+	cfg.Cluster.Timing = t
+	f.DurationVar(&cfg.Cluster.Timing.GossipInterval, "gossip-interval", t.GossipInterval, "how often a member gossips membership news to a few others (memberlist)")
+	f.DurationVar(&cfg.Cluster.Timing.ProbeInterval, "probe-interval", t.ProbeInterval, "how often a member probes another; a silent member is declared gone after about probe-interval + probe-timeout + suspicion-mult × max(1, log10(members)) × probe-interval")
+	f.DurationVar(&cfg.Cluster.Timing.ProbeTimeout, "probe-timeout", t.ProbeTimeout, "how long a probe waits for an answer (shorter than --probe-interval)")
+	f.IntVar(&cfg.Cluster.Timing.SuspicionMult, "suspicion-mult", t.SuspicionMult, "how many probe intervals (times log10 of the member count) a suspected member has to refute before it is declared gone")
+	f.DurationVar(&cfg.Cluster.ReconnectInterval, "cluster-reconnect-interval", 2*time.Second, "how often to join again remembered members that are not live (after a partition heals, or a restart); each address backs off to 30 s")
+	f.DurationVar(&cfg.Cluster.ReconnectTimeout, "cluster-reconnect-timeout", 24*time.Hour, "how long to keep trying a member's address after it was last seen alive")
 	return cf
 }
 
@@ -48,6 +58,12 @@ func (cf *clusterFlags) apply(cfg *node.Config) error {
 		if j = strings.TrimSpace(j); j != "" {
 			cfg.Cluster.Join = append(cfg.Cluster.Join, j)
 		}
+	}
+	if err := cfg.Cluster.Timing.Validate(); err != nil {
+		return err
+	}
+	if cfg.Cluster.ReconnectInterval <= 0 || cfg.Cluster.ReconnectTimeout <= 0 {
+		return fmt.Errorf("--cluster-reconnect-interval and --cluster-reconnect-timeout must be positive")
 	}
 	if !cfg.Cluster.Enabled() && (len(cfg.Cluster.Join) > 0 || cfg.Cluster.KeyFile != "" || cfg.Cluster.Remote != "") {
 		return fmt.Errorf("--join, --cluster-key and --cluster-remote need --cluster-listen")

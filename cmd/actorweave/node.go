@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,40 +52,11 @@ over the environment, which wins over the file.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			n, err := node.Start(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
-			for done := false; !done; {
-				select {
-				case <-ctx.Done():
-					done = true
-				case err := <-waitErr(n):
-					if !errors.Is(err, node.ErrFenced) {
-						if err != nil {
-							return err
-						}
-						done = true
-						continue
-					}
-					// The watchdog: this incarnation was removed from the cluster. Close it and come
-					// back with a new member id (a new actor system), same data and addresses.
-					cfg.Logger.Error("restarting with a new cluster identity", "err", err)
-					// Rejoin through the members it last knew, not only the configured seeds.
-					cfg.Cluster.Join = append(cfg.Cluster.Join, n.PeerGossipAddrs()...)
-					sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					_ = n.Close(sctx)
-					cancel()
-					if n, err = node.Start(ctx, cfg); err != nil {
-						return err
-					}
-				}
-			}
-			cfg.Logger.Info("shutting down: passivating processes")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			return n.Close(sctx)
+			// node.Run restarts the node with a new cluster identity when the watchdog fences it
+			// (same data, same ports; it rejoins the members it remembers).
+			return node.Run(ctx, cfg, func(n *node.Node) {
+				fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -121,10 +91,4 @@ over the environment, which wins over the file.`,
 	bindCronFlags(f, &cfg.Actors)
 	cf = bindClusterFlags(f, &cfg)
 	return cmd
-}
-
-func waitErr(n *node.Node) <-chan error {
-	c := make(chan error, 1)
-	go func() { c <- n.Wait() }()
-	return c
 }
