@@ -56,7 +56,7 @@ func TestClusterTimingFlags(t *testing.T) {
 		{[]string{"--gossip-interval", "-1s"}, "--gossip-interval"},
 		{[]string{"--cluster-reconnect-interval", "0s"}, "--cluster-reconnect-interval"},
 	} {
-		args := append([]string{"node", "--cluster-listen", "127.0.0.1:0"}, tc.args...)
+		args := append([]string{"node", "--data", t.TempDir(), "--cluster-listen", "127.0.0.1:0"}, tc.args...)
 		if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%v: %v, want an error naming %s", tc.args, err, tc.want)
 		}
