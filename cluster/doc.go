@@ -54,5 +54,13 @@
 // Ids memberlist declared gone are remembered (tombstones, also exchanged in push-pull syncs)
 // and never admitted again, as protoactor blocks them for ever; a node that finds its own id in a
 // peer's tombstones calls Config.OnFenced (the watchdog). Protoactor's own gossip is switched off:
-// memberlist is the only failure detector.
+// memberlist is the only failure detector (its timings: Timing).
+//
+// Healing (partition_test.go): a member memberlist declares dead stays in the view for a grace
+// period in which it may refute (a death gossiped by the other side of a healed partition);
+// removals reported by a member this one removed are not learnt; when two members removed each
+// other, only the one whose view was smaller (tie: smaller id) fences. memberlist never contacts a
+// dead member again, so the provider remembers every address it saw alive (Config.PeersFile) and
+// joins the remembered ones no live member holds (reconnect.go), as serf does. A member started
+// Hidden stays out of its peers' views until Ready, so nothing is routed to a node still starting.
 package cluster

@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -141,7 +144,7 @@ type testMember struct {
 func startTestMember(t *testing.T, m *testMember, join ...string) {
 	t.Helper()
 	m.inc++
-	p, err := NewProvider(Config{Listen: m.listen, Join: join, Name: m.name, Timing: fastTiming,
+	p, err := NewProvider(Config{Listen: m.listen, Join: join, Name: m.name, Timing: fastTiming, ClusterName: testClusterName(t),
 		Resync: 50 * time.Millisecond, ReconnectInterval: 100 * time.Millisecond, PeersFile: m.peers,
 		OnFenced: func(string) { m.fenced.Add(1) }, Logger: testLogger(t, m.name)}, nil)
 	if err != nil {
@@ -293,7 +296,7 @@ func TestHiddenUntilReady(t *testing.T) {
 	a := &testMember{t: t, name: "a", listen: "127.0.0.1:0"}
 	startTestMember(t, a)
 	b := &testMember{t: t, name: "b", listen: "127.0.0.1:0"}
-	p, err := NewProvider(Config{Listen: b.listen, Join: []string{a.p.GossipAddr()}, Name: "b", Timing: fastTiming,
+	p, err := NewProvider(Config{Listen: b.listen, Join: []string{a.p.GossipAddr()}, Name: "b", Timing: fastTiming, ClusterName: testClusterName(t),
 		Resync: 50 * time.Millisecond, Hidden: true, Logger: testLogger(t, "b")}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -340,4 +343,11 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// testClusterName keeps a test's unencrypted members apart from any other memberlist on loopback
+// (another package's test may take a port a member here remembers).
+func testClusterName(t *testing.T) string {
+	h := sha256.Sum256([]byte(t.Name() + fmt.Sprint(os.Getpid())))
+	return "test-" + hex.EncodeToString(h[:6])
 }

@@ -198,6 +198,14 @@ func (p *Provider) reconnect() {
 		mu.Unlock()
 		for _, a := range due {
 			go func(a string) {
+				select {
+				case <-p.stop: // shutting down: memberlist may be gone
+					mu.Lock()
+					sched[a].inFlight = false
+					mu.Unlock()
+					return
+				default:
+				}
 				n, err := ml.Join([]string{a})
 				mu.Lock()
 				if s := sched[a]; s != nil {

@@ -507,18 +507,6 @@ func (n *Node) fenced(reason string) {
 	}
 }
 
-// PeerGossipAddrs lists the memberlist addresses of the other members in the current view.
-func (n *Node) PeerGossipAddrs() []string {
-	v := n.host.Members().View()
-	var out []string
-	for _, m := range v.Members {
-		if !v.IsSelf(m) && m.Gossip != "" {
-			out = append(out, m.Gossip)
-		}
-	}
-	return out
-}
-
 // probeCreds wraps the gRPC server's credentials so that the node can check, at start, that its
 // own remote endpoint is up and accepts this node's certificate: it dials itself, and waits until
 // the server has closed that connection. Waiting for the server's close also orders every log

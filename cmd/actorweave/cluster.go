@@ -59,7 +59,14 @@ func (cf *clusterFlags) apply(cfg *node.Config) error {
 			cfg.Cluster.Join = append(cfg.Cluster.Join, j)
 		}
 	}
-	if err := cfg.Cluster.Timing.Validate(); err != nil {
+	tm := cfg.Cluster.Timing
+	for flag, bad := range map[string]bool{"--gossip-interval": tm.GossipInterval <= 0, "--probe-interval": tm.ProbeInterval <= 0,
+		"--probe-timeout": tm.ProbeTimeout <= 0, "--suspicion-mult": tm.SuspicionMult <= 0} {
+		if bad { // zero would mean memberlist's default to the library: on the command line it is a mistake
+			return fmt.Errorf("%s must be positive", flag)
+		}
+	}
+	if err := tm.Validate(); err != nil {
 		return err
 	}
 	if cfg.Cluster.ReconnectInterval <= 0 || cfg.Cluster.ReconnectTimeout <= 0 {

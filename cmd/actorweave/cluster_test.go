@@ -43,3 +43,22 @@ func TestClusterStatus(t *testing.T) {
 		t.Fatalf("bad --labels: %v", err)
 	}
 }
+
+// Failure-detection and reconnect flags: nonsense is an error naming the flag, never a crash.
+func TestClusterTimingFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--probe-interval", "1s", "--probe-timeout", "1s"}, "--probe-timeout"},
+		{[]string{"--probe-interval", "5ms"}, "--probe-interval"},
+		{[]string{"--suspicion-mult", "0"}, "--suspicion-mult"},
+		{[]string{"--gossip-interval", "-1s"}, "--gossip-interval"},
+		{[]string{"--cluster-reconnect-interval", "0s"}, "--cluster-reconnect-interval"},
+	} {
+		args := append([]string{"node", "--data", t.TempDir(), "--cluster-listen", "127.0.0.1:0"}, tc.args...)
+		if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}
