@@ -525,12 +525,16 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	t.Logf("%d acknowledged (%d before the kill, %d before the rejoin), %d refusals retried; %d processes had the killed node as owner or backup",
 		len(acked), before, atKill, refusals.Load(), len(moved))
 
-	// Every acknowledged message is on its process's current owner, and evaluates there.
+	// Every acknowledged message is on its process's current owner, and evaluates there. A miss is
+	// reported, read again after a pause (a stale read, or lost?), and the on-disk check below
+	// still runs: it tells a stale read from a lost message.
 	for id, pid := range acked {
 		o, _ := c.owner(pid)
 		if _, err := clientOf(o).Raw(ctx, "/"+id.String()+"?process-id="+pid.String()); err != nil {
-			t.Fatalf("acknowledged message %s missing from process %s on its owner %s: %v\nwhat the members logged about it:\n%s",
-				id, pid, o.name, err, c.logsAbout(pid.String()))
+			time.Sleep(3 * time.Second)
+			_, again := clientOf(o).Raw(ctx, "/"+id.String()+"?process-id="+pid.String())
+			t.Errorf("acknowledged message %s missing from process %s on its owner %s: %v (read again 3 s later: %v)\nwhat the members logged about it:\n%s",
+				id, pid, o.name, err, again, c.logsAbout(pid.String()))
 		}
 	}
 	for _, pid := range pids {
