@@ -31,6 +31,9 @@ const (
 	opDryRun  = "grain.dryrun"
 	opState   = "grain.state"
 	opMonitor = "grain.monitor"
+	// opLocate finds a message in a process's log on the owner (AssignRequest → Ack); the router
+	// uses it to answer a retried submit whose first attempt was written but not acknowledged.
+	opLocate = "grain.locate"
 )
 
 func init() {
@@ -94,8 +97,9 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 		case errors.Is(err, errRerouted):
 			ambiguous = true
 		case errors.Is(cause, awcluster.ErrNotOwner):
-			// Views disagree for a moment while membership changes: nothing was done.
-			pause = 50 * time.Millisecond
+			// Views disagree for a moment while membership changes, or a hand-over fenced the
+			// owner mid-append (then the new owner may hold the batch: ambiguous).
+			ambiguous, pause = true, 50*time.Millisecond
 		case errors.Is(err, awcluster.ErrUnreachable) && ctx.Err() == nil:
 			// A call that timed out may have run; one refused at the transport did not.
 			ambiguous = ambiguous || errors.Is(err, context.DeadlineExceeded)
@@ -105,7 +109,7 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 			// The backup may hold the refused batch: a retry can then find the item there.
 			ambiguous, pause = true, 250*time.Millisecond
 		case ambiguous && errors.Is(cause, persistence.ErrMessageExists):
-			return h.resolveDuplicate(pid, msg, res, err)
+			return h.resolveDuplicate(ctx, pid, msg, res, err)
 		default:
 			return res, err
 		}
@@ -172,31 +176,45 @@ func (h *Host) forwardWatching(ctx context.Context, m awcluster.Member, pid ans1
 	}
 }
 
-// resolveDuplicate answers a submit whose earlier attempt reached an owner that vanished before
-// replying: the item is in the log now, so its acknowledgement is what the client is owed. The
-// entry is looked up here (this node may hold the log as owner or backup); when it is not, the
-// duplicate error stands (the client may read the message by id).
-func (h *Host) resolveDuplicate(pid ans104.ID, msg any, res any, err error) (any, error) {
+// resolveDuplicate answers a submit whose earlier attempt reached an owner that vanished or was
+// fenced before replying: the item is in the log now, so its acknowledgement is what the client is
+// owed. The entry is looked up here (this node may hold the log as owner or backup), else on the
+// owner (grain.locate); when neither finds it, the duplicate error stands.
+func (h *Host) resolveDuplicate(ctx context.Context, pid ans104.ID, msg any, res any, err error) (any, error) {
 	sub, ok := msg.(*submitRequest)
 	if !ok {
 		return res, err
 	}
 	id := sub.item.ID()
-	locs, lerr := h.deps.Store.ByMessageID(persistence.ID(id))
-	if lerr != nil {
-		return res, err
+	if ack, ok := h.locate(pid, id); ok {
+		return &submitResponse{ack: ack}, nil
+	}
+	if m, v, oerr := h.ownerFor(ctx, pid, msg); oerr == nil && !v.IsSelf(m) {
+		var a clusterpb.Ack
+		if h.fwd.Call(ctx, m, opLocate, &clusterpb.AssignRequest{Process: pid[:], Message: id[:]}, &a) == nil {
+			return ackReply(&a, nil)
+		}
+	}
+	return res, err
+}
+
+// locate finds message id in pid's log in the local store.
+func (h *Host) locate(pid, id ans104.ID) (Ack, bool) {
+	locs, err := h.deps.Store.ByMessageID(persistence.ID(id))
+	if err != nil {
+		return Ack{}, false
 	}
 	for _, l := range locs {
 		if l.Process != persistence.ID(pid) {
 			continue
 		}
-		e, eerr := h.deps.Store.Entry(l.Process, l.Nonce)
-		if eerr != nil {
-			break
+		e, err := h.deps.Store.Entry(l.Process, l.Nonce)
+		if err != nil {
+			return Ack{}, false
 		}
-		return &submitResponse{ack: Ack{ID: id, Nonce: e.Nonce, Timestamp: e.Timestamp}}, nil
+		return Ack{ID: id, Nonce: e.Nonce, Timestamp: e.Timestamp}, true
 	}
-	return res, err
+	return Ack{}, false
 }
 
 // requestLocal is the owner side: it refuses processes this node does not own in its view.
@@ -387,6 +405,25 @@ func (h *Host) serveGrainOps() {
 			return nil, r.err
 		}
 		return &clusterpb.StateReply{Memory: r.state.Memory, Nonce: r.state.Nonce, Timestamp: r.state.Timestamp, BlockHeight: r.state.BlockHeight}, nil
+	})
+	h.fwd.Handle(opLocate, func(ctx context.Context, body []byte) (proto.Message, error) {
+		var req clusterpb.AssignRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			return nil, err
+		}
+		pid, err := idOf(req.Process)
+		if err != nil {
+			return nil, err
+		}
+		id, err := idOf(req.Message)
+		if err != nil {
+			return nil, err
+		}
+		ack, ok := h.locate(pid, id)
+		if !ok {
+			return nil, fmt.Errorf("message %s in process %s: %w", id, pid, persistence.ErrNotFound)
+		}
+		return &clusterpb.Ack{Id: ack.ID[:], Nonce: ack.Nonce, Timestamp: ack.Timestamp}, nil
 	})
 	h.fwd.Handle(opMonitor, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.MonitorRequest

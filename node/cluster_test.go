@@ -118,6 +118,11 @@ func TestClusterNodeChild(t *testing.T) {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	<-term
+	start := time.Now()
+	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	derr := n.Drain(dctx)
+	dcancel()
+	fmt.Fprintf(os.Stderr, "child node: drained %d processes in %v (err %v)\n", n.drained.Load(), time.Since(start), derr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_ = n.Close(ctx)

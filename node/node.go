@@ -92,6 +92,7 @@ type Node struct {
 	rebalanceStop, rebalanceDone chan struct{}
 
 	provider *awcluster.Provider // nil on a single node
+	drained  atomic.Int64        // processes handed over by Drain
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.

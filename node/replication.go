@@ -40,6 +40,15 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	n.repl = r
 	n.host.SetReplication(r)
 	registerReplicationMetrics(reg, r)
+	if reg != nil && n.provider != nil {
+		members := n.host.Members()
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_view_members",
+			Help: "members in this node's current view (a leaving member drops out at once; a dead one after failure detection)"},
+			func() float64 { return float64(len(members.View().Members)) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_capacity",
+			Help: "this node's placement weight (changed at run time by SIGHUP, 0 while draining)"},
+			func() float64 { return float64(n.provider.Capacity()) }))
+	}
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})

@@ -97,6 +97,12 @@ func runChild(js string) int {
 	case err := <-wait(n):
 		fmt.Fprintln(os.Stderr, "clustertest child: node stopped:", err)
 	}
+	// A graceful leave, as `actorweave node` does on SIGTERM: hand processes over, then close.
+	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := n.Drain(dctx); err != nil {
+		fmt.Fprintln(os.Stderr, "clustertest child: drain:", err)
+	}
+	dcancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.Close(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ func newNodeCmd() *cobra.Command {
 	cfg := node.DefaultConfig()
 	var configPath, logLevel string
 	var memoryLimit string
+	var drainTimeout time.Duration
 	var cf *clusterFlags
 	cmd := &cobra.Command{
 		Use:   "node",
@@ -58,6 +60,11 @@ over the environment, which wins over the file.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
+			var cur atomic.Pointer[node.Node]
+			cur.Store(n)
+			hupStop := make(chan struct{})
+			defer close(hupStop)
+			reloadCapacityOnHUP(configPath, cur.Load, cfg.Logger, hupStop)
 			for done := false; !done; {
 				select {
 				case <-ctx.Done():
@@ -81,7 +88,17 @@ over the environment, which wins over the file.`,
 					if n, err = node.Start(ctx, cfg); err != nil {
 						return err
 					}
+					cur.Store(n)
 				}
+			}
+			if drainTimeout > 0 {
+				// Graceful leave: hand every owned process to its successor before leaving.
+				cfg.Logger.Info("shutting down: draining (handing processes over)", "timeout", drainTimeout)
+				dctx, dcancel := context.WithTimeout(context.Background(), drainTimeout)
+				if err := n.Drain(dctx); err != nil {
+					cfg.Logger.Warn("drain incomplete", "err", err)
+				}
+				dcancel()
 			}
 			cfg.Logger.Info("shutting down: passivating processes")
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -120,6 +137,7 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
 	bindCronFlags(f, &cfg.Actors)
 	cf = bindClusterFlags(f, &cfg)
+	f.DurationVar(&drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT in a cluster, how long to spend handing owned processes to their successors before leaving (0: leave at once; the backups take over)")
 	return cmd
 }
 

@@ -1,0 +1,320 @@
+package node
+
+import (
+	"context"
+	crand "crypto/rand"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/internal/testutil"
+)
+
+// Migration tests (issue 7): graceful leave on SIGTERM, and requests that wait for a dead owner's
+// successor instead of failing. The clients here do NOT retry: every request is sent once, so every
+// failure the node returns is counted.
+
+// migrateSetup starts n memberlist members and spawns procs processes on their owners.
+type migrateSetup struct {
+	c        *testCluster
+	pids     []ans104.ID
+	signer   *client.Client
+	clientOf func(*member) *client.Client
+}
+
+func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migrateSetup {
+	t.Helper()
+	wasm := testutil.Module(t, "aoslike")
+	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
+	key := make([]byte, 32)
+	_, _ = crand.Read(key)
+	if err := os.WriteFile(c.key, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		var join []string
+		if i > 0 {
+			join = []string{c.members[0].gossip}
+		}
+		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
+	}
+	waitViews(t, c, n)
+	user, _ := ans104.GenerateEd25519Signer()
+	s := &migrateSetup{c: c, signer: client.New("http://unused", user), clientOf: memberClients(user, 2*time.Minute)}
+	modItem := signModule(t, user, wasm)
+	for _, m := range c.members {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < procs; i++ {
+		item, err := s.signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
+			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"}, {Name: "SDK", Value: "actorweave"},
+			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.pids = append(s.pids, item.ID())
+		if _, err := s.clientOf(c.mustOwner(item.ID())).PostItem(ctx, item); err != nil {
+			t.Fatalf("spawn: %v", err)
+		}
+	}
+	return s
+}
+
+// waitViews waits until every live member's view holds want members.
+func waitViews(t *testing.T, c *testCluster, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok := true
+		for _, m := range c.members {
+			if !m.alive {
+				continue
+			}
+			if got := metric(t, m.url, "actorweave_cluster_view_members"); got != float64(want) {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("views did not reach %d members", want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// load sends messages to pids through the entry members (one attempt each) until stop closes.
+type load struct {
+	mu       sync.Mutex
+	acked    map[ans104.ID]ans104.ID
+	failures []string
+	failedAt []time.Time
+	slowest  time.Duration
+	sent     atomic.Int64
+}
+
+func (s *migrateSetup) run(ctx context.Context, l *load, workers int, entries func(i int) *member, stop <-chan struct{}) *sync.WaitGroup {
+	l.acked = map[ans104.ID]ans104.ID{}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pid := s.pids[(w*7+i)%len(s.pids)]
+				item, err := s.signer.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+				if err != nil {
+					return
+				}
+				m := entries(w + i)
+				start := time.Now()
+				_, err = s.clientOf(m).PostItem(ctx, item)
+				took := time.Since(start)
+				l.sent.Add(1)
+				l.mu.Lock()
+				l.slowest = max(l.slowest, took)
+				if err == nil {
+					l.acked[item.ID()] = pid
+				} else {
+					l.failures = append(l.failures, fmt.Sprintf("%s via %s after %v: %v", pid, m.url, took.Round(time.Millisecond), err))
+					l.failedAt = append(l.failedAt, time.Now())
+				}
+				l.mu.Unlock()
+			}
+		}(w)
+	}
+	return &wg
+}
+
+// verify checks that every acknowledged message is on its process's owner and that every copy of
+// every log is sound (checkLogs), after stopping every member.
+func (s *migrateSetup) verify(t *testing.T, ctx context.Context, acked map[ans104.ID]ans104.ID) {
+	t.Helper()
+	for id, pid := range acked {
+		if _, err := s.clientOf(s.c.mustOwner(pid)).Raw(ctx, "/"+id.String()+"?process-id="+pid.String()); err != nil {
+			t.Fatalf("acknowledged message %s missing from process %s on its owner: %v", id, pid, err)
+		}
+	}
+	replicas := map[ans104.ID][2]string{}
+	for _, pid := range s.pids {
+		o, b := s.c.owner(pid)
+		replicas[pid] = [2]string{o.dir, b.dir}
+	}
+	for _, m := range s.c.members {
+		if m.alive {
+			s.c.kill(m)
+		}
+	}
+	checkLogs(t, s.c.members, replicas, acked)
+}
+
+func (s *migrateSetup) except(victim *member) func(int) *member {
+	var live []*member
+	for _, m := range s.c.members {
+		if m != victim {
+			live = append(live, m)
+		}
+	}
+	return func(i int) *member { return live[i%len(live)] }
+}
+
+// victim is the member owning the most processes.
+func (s *migrateSetup) victim() *member {
+	count := map[*member]int{}
+	for _, pid := range s.pids {
+		count[s.c.mustOwner(pid)]++
+	}
+	v := s.c.members[0]
+	for m, n := range count {
+		if n > count[v] {
+			v = m
+		}
+	}
+	return v
+}
+
+func routeWaits(t *testing.T, c *testCluster) float64 {
+	var n float64
+	for _, m := range c.members {
+		if m.alive {
+			n += metric(t, m.url, "actorweave_route_waits_total")
+		}
+	}
+	return n
+}
+
+// TestClusterKill9NoRetry: kill -9 of the member owning the most processes while clients that never
+// retry send through the other members. Requests for the dead owner's processes wait (the router
+// routes them again on every membership change, bounded by the request's deadline) until memberlist
+// declares it dead and the backups take over; none may fail. Nothing acknowledged may be lost.
+func TestClusterKill9NoRetry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three member nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	s := startMigrateCluster(t, ctx, 3, 9)
+	victim := s.victim()
+	l := &load{}
+	stop := make(chan struct{})
+	wg := s.run(ctx, l, 6, s.except(victim), stop)
+	time.Sleep(2 * time.Second)
+	l.mu.Lock()
+	before, failedBefore := len(l.acked), len(l.failures)
+	l.mu.Unlock()
+	waits0 := routeWaits(t, s.c)
+	killedAt := time.Now()
+	s.c.kill(victim)
+	waitViews(t, s.c, 2)
+	detected := time.Since(killedAt)
+	time.Sleep(5 * time.Second)
+	close(stop)
+	wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.Logf("kill -9: %d requests sent, %d acknowledged (%d before the kill), %d failed (%d before the kill); memberlist dropped the dead member after %v; slowest answer %v; %.0f requests waited for an owner after the kill",
+		l.sent.Load(), len(l.acked), before, len(l.failures), failedBefore, detected.Round(time.Millisecond), l.slowest.Round(time.Millisecond), routeWaits(t, s.c)-waits0)
+	for i, f := range l.failures {
+		if i < 10 {
+			t.Logf("failed at kill%+v: %s", l.failedAt[i].Sub(killedAt).Round(time.Millisecond), f)
+		}
+	}
+	if before == 0 {
+		t.Fatal("nothing acknowledged before the kill")
+	}
+	if len(l.failures) > 0 {
+		t.Errorf("%d of %d requests failed; a client that does not retry should see none", len(l.failures), l.sent.Load())
+	}
+	s.verify(t, ctx, l.acked)
+}
+
+// TestClusterGracefulLeave: SIGTERM to the member owning the most processes, under load from
+// clients (no retries) sending through the other members. The leaving node drains (capacity 0,
+// hands each process it owns to its successor), leaves memberlist and exits; peers drop it at once
+// (no failure detection); no request fails and nothing acknowledged is lost.
+func TestClusterGracefulLeave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three member nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	s := startMigrateCluster(t, ctx, 3, 12)
+	leaver := s.victim()
+	owned := 0
+	for _, pid := range s.pids {
+		if s.c.mustOwner(pid) == leaver {
+			owned++
+		}
+	}
+	l := &load{}
+	stop := make(chan struct{})
+	wg := s.run(ctx, l, 6, s.except(leaver), stop)
+	time.Sleep(2 * time.Second)
+	l.mu.Lock()
+	before := len(l.acked)
+	l.mu.Unlock()
+	waits0 := routeWaits(t, s.c)
+	termAt := time.Now()
+	_ = leaver.cmd.Process.Signal(syscall.SIGTERM)
+	_ = leaver.cmd.Wait()
+	exited := time.Since(termAt)
+	s.c.mu.Lock()
+	leaver.alive = false
+	s.c.mu.Unlock()
+	waitViews(t, s.c, 2)
+	dropped := time.Since(termAt)
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	logs, _ := filepath.Glob(filepath.Join(leaver.dir, "node-*.log"))
+	sort.Strings(logs)
+	var drainLine string
+	if len(logs) > 0 {
+		b, _ := os.ReadFile(logs[len(logs)-1])
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "child node: drained") {
+				drainLine = line
+			}
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.Logf("graceful leave of a member owning %d of %d processes: SIGTERM to exit %v, to both peers' views without it %v; %q",
+		owned, len(s.pids), exited.Round(time.Millisecond), dropped.Round(time.Millisecond), drainLine)
+	t.Logf("%d requests sent, %d acknowledged (%d before SIGTERM), %d failed; slowest answer %v; %.0f requests waited for an owner",
+		l.sent.Load(), len(l.acked), before, len(l.failures), l.slowest.Round(time.Millisecond), routeWaits(t, s.c)-waits0)
+	for i, f := range l.failures {
+		if i < 10 {
+			t.Logf("failed at SIGTERM%+v: %s", l.failedAt[i].Sub(termAt).Round(time.Millisecond), f)
+		}
+	}
+	if !strings.Contains(drainLine, fmt.Sprintf("drained %d processes", owned)) || !strings.Contains(drainLine, "err <nil>") {
+		t.Errorf("the leaving node did not hand over its %d processes: %q", owned, drainLine)
+	}
+	if dropped > exited+5*time.Second {
+		t.Errorf("peers dropped the leaving member %v after SIGTERM (it exited after %v): it did not leave memberlist", dropped, exited)
+	}
+	if len(l.failures) > 0 {
+		t.Errorf("%d of %d requests failed during a graceful leave", len(l.failures), l.sent.Load())
+	}
+	s.verify(t, ctx, l.acked)
+}
