@@ -91,6 +91,9 @@ func TestClusterNodeChild(t *testing.T) {
 	cfg.Replication.Timeout = 2 * time.Second
 	cfg.API.RequestTimeout = time.Minute
 	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
+	if v := os.Getenv("AW_CLUSTER_CHECKPOINT_EVERY"); v != "" {
+		fmt.Sscan(v, &cfg.Actors.CheckpointEvery)
+	}
 	if key := os.Getenv("AW_CLUSTER_KEY"); key != "" {
 		// Real membership: memberlist over loopback UDP/TCP, joined through the given members.
 		cfg.Cluster = ClusterConfig{Listen: "127.0.0.1:0", KeyFile: key, Capacity: 1, Resync: 200 * time.Millisecond}

@@ -318,3 +318,113 @@ func TestClusterGracefulLeave(t *testing.T) {
 	}
 	s.verify(t, ctx, l.acked)
 }
+
+// TestClusterHandoverCarriesCheckpoint: processes whose owner checkpoints every 5 evaluations get
+// 23 messages each, each adding to a counter in the process's memory; then their owner leaves
+// gracefully. The new owners receive the latest checkpoint (SHA-256 checked) and the results before
+// it with the hand-over, so they evaluate only the tail: their evaluation count is far below the
+// number of entries handed over, results read on the new owner equal the old owner's, and the next
+// message continues the counter (the memory was restored, not rebuilt from nothing).
+func TestClusterHandoverCarriesCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three member nodes")
+	}
+	t.Setenv("AW_CLUSTER_CHECKPOINT_EVERY", "5")
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	s := startMigrateCluster(t, ctx, 3, 6)
+	leaver := s.victim()
+	const msgs = 23
+	sent := map[ans104.ID][]ans104.ID{}
+	var moved []ans104.ID
+	for _, pid := range s.pids {
+		if s.c.mustOwner(pid) == leaver {
+			moved = append(moved, pid)
+		}
+		for i := 0; i < msgs; i++ {
+			item, err := s.signer.MessageItem(pid, []byte("N = (N or 0) + 1; return N"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.clientOf(s.c.members[i%3]).PostItem(ctx, item); err != nil {
+				t.Fatal(err)
+			}
+			sent[pid] = append(sent[pid], item.ID())
+		}
+	}
+	// Every result on the old owner, before it leaves.
+	before := map[ans104.ID]string{}
+	for _, pid := range moved {
+		for _, id := range sent[pid] {
+			r, err := s.clientOf(leaver).ResultJSON(ctx, pid, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[id] = string(r)
+		}
+	}
+	evals0, received0 := 0.0, 0.0
+	for _, m := range s.c.members {
+		if m != leaver {
+			evals0 += metric(t, m.url, "actorweave_evaluations_total") + metric(t, m.url, "actorweave_replayed_total")
+			received0 += metric(t, m.url, "actorweave_replication_results_received_total")
+		}
+	}
+	termAt := time.Now()
+	_ = leaver.cmd.Process.Signal(syscall.SIGTERM)
+	_ = leaver.cmd.Wait()
+	s.c.mu.Lock()
+	leaver.alive = false
+	s.c.mu.Unlock()
+	waitViews(t, s.c, 2)
+	t.Logf("owner of %d processes left after %v", len(moved), time.Since(termAt).Round(time.Millisecond))
+	// Old results, read on the new owners, are the old owner's.
+	for _, pid := range moved {
+		for _, id := range sent[pid] {
+			r, err := s.clientOf(s.c.mustOwner(pid)).ResultJSON(ctx, pid, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(r) != before[id] {
+				t.Fatalf("result of %s on the new owner differs:\n%s\nold owner:\n%s", id, r, before[id])
+			}
+		}
+	}
+	// The counter goes on from the restored memory.
+	for _, pid := range moved {
+		item, err := s.signer.MessageItem(pid, []byte("N = (N or 0) + 1; return N"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := s.c.mustOwner(pid)
+		if _, err := s.clientOf(owner).PostItem(ctx, item); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.clientOf(owner).ResultJSON(ctx, pid, item.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(r), fmt.Sprint(msgs+1)) {
+			t.Fatalf("message %d of process %s on its new owner: %s (want the counter at %d)", msgs+1, pid, r, msgs+1)
+		}
+	}
+	evals, received, cps, failed := -evals0, -received0, 0.0, 0.0
+	for _, m := range s.c.members {
+		if m.alive {
+			evals += metric(t, m.url, "actorweave_evaluations_total") + metric(t, m.url, "actorweave_replayed_total")
+			received += metric(t, m.url, "actorweave_replication_results_received_total")
+			cps += metric(t, m.url, "actorweave_replication_checkpoints_received_total")
+			failed += metric(t, m.url, "actorweave_replication_compute_failed_total")
+		}
+	}
+	handed := len(moved) * (msgs + 1) // the spawn's entry and the messages
+	t.Logf("%d processes handed over with %d log entries: %.0f checkpoints and %.0f results received, %.0f hand-overs without; the new owners evaluated or replayed %.0f entries (the whole logs would be %d, plus %d new messages)",
+		len(moved), handed, cps, received, failed, evals, handed, len(moved))
+	if cps < float64(len(moved)) {
+		t.Errorf("%.0f checkpoints received for %d processes handed over", cps, len(moved))
+	}
+	if evals >= float64(handed) {
+		t.Errorf("the new owners evaluated %.0f entries for %d handed over: they did not start from the checkpoints", evals, handed)
+	}
+	s.verify(t, ctx, nil)
+}

@@ -25,6 +25,8 @@ type server struct {
 	timeout time.Duration
 	maxScan int
 	stats   *Stats
+	// maxBytes bounds a compute reply (checkpoint and results; CatchUpBytes).
+	maxBytes int
 	// takeOver runs a hand-over (Replicator.takeOver).
 	takeOver func(ctx context.Context, pid persistence.ID, from, backup string) error
 }
@@ -51,6 +53,13 @@ func (s *server) Receive(ctx actor.Context) {
 		})
 	case *replpb.Truncate:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
+	case *replpb.FetchCompute:
+		go func() {
+			r := s.fetchCompute(m)
+			if sender != nil {
+				s.root.Send(sender, r)
+			}
+		}()
 	}
 }
 
