@@ -117,6 +117,20 @@ func TestClusterNodeChild(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
 	_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
+	// SIGHUP: a new capacity from the file "capacity" (as `actorweave node` reloads it from --config).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			var w uint32
+			b, _ := os.ReadFile(filepath.Join(dir, "capacity"))
+			_, err := fmt.Sscan(string(b), &w)
+			if err == nil {
+				err = n.SetCapacity(w)
+			}
+			fmt.Fprintf(os.Stderr, "child node: capacity %d (err %v)\n", w, err)
+		}
+	}()
 	// SIGTERM: graceful leave, as `actorweave node` does (drain HTTP, passivate, leave the cluster).
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)

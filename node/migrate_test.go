@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/internal/testutil"
 )
 
@@ -427,4 +429,125 @@ func TestClusterHandoverCarriesCheckpoint(t *testing.T) {
 		t.Errorf("the new owners evaluated %.0f entries for %d handed over: they did not start from the checkpoints", evals, handed)
 	}
 	s.verify(t, ctx, nil)
+}
+
+// TestClusterWeightChange: one member of three (capacity 1 each) is given capacity 3 at run time
+// (SIGHUP, which `actorweave node` answers by reloading "capacity" from its --config file), under
+// load from clients that never retry. Placement now gives it about 3/5 of the processes; the
+// rebalance hands exactly the processes whose owner changed to it; no request fails; nothing
+// acknowledged is lost; every log's owner and backup copies (under the new weights) are identical.
+func TestClusterWeightChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three member nodes")
+	}
+	t.Setenv("AW_CLUSTER_LAZY", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	const procs = 60
+	s := startMigrateCluster(t, ctx, 3, procs)
+	heavy := s.c.members[0]
+	capacity := map[*member]uint32{}
+	for _, m := range s.c.members {
+		capacity[m] = 1
+	}
+	placement := func(pid ans104.ID) (*member, *member) {
+		var ms []awcluster.Member
+		by := map[string]*member{}
+		for _, m := range s.c.members {
+			ms = append(ms, awcluster.Member{Name: m.name, Address: m.remote, Capacity: capacity[m]})
+			by[m.remote] = m
+		}
+		r := awcluster.Rank(pid.String(), ms, nil)
+		return by[r[0].Address], by[r[1].Address]
+	}
+	oldOwner := map[ans104.ID]*member{}
+	for _, pid := range s.pids {
+		oldOwner[pid], _ = placement(pid)
+	}
+	capacity[heavy] = 3
+	var expectMoved, expectHeavy int
+	for _, pid := range s.pids {
+		o, _ := placement(pid)
+		if o != oldOwner[pid] {
+			expectMoved++
+		}
+		if o == heavy {
+			expectHeavy++
+		}
+	}
+	l := &load{}
+	stop := make(chan struct{})
+	wg := s.run(ctx, l, 6, func(i int) *member { return s.c.members[i%3] }, stop)
+	time.Sleep(2 * time.Second)
+	taken0 := metric(t, heavy.url, "actorweave_replication_taken_over_total")
+	if err := os.WriteFile(filepath.Join(heavy.dir, "capacity"), []byte("3"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hupAt := time.Now()
+	_ = heavy.cmd.Process.Signal(syscall.SIGHUP)
+	// Wait until every member, in its own view, owns what the new weights give it, and the heavier
+	// member took its share over.
+	want := map[string]int{}
+	for _, pid := range s.pids {
+		o, _ := placement(pid)
+		want[o.remote]++
+	}
+	var seen, moved time.Duration
+	for {
+		var st ClusterStatus
+		all := false
+		if b, err := s.clientOf(s.c.members[1]).Raw(ctx, "/cluster/status"); err == nil && json.Unmarshal(b, &st) == nil {
+			all = len(st.Members) == 3
+			for _, m := range st.Members {
+				all = all && m.Error == "" && m.Owned == want[m.Address]
+			}
+		}
+		if all && seen == 0 {
+			seen = time.Since(hupAt)
+		}
+		taken := metric(t, heavy.url, "actorweave_replication_taken_over_total") - taken0
+		if seen > 0 && taken >= float64(expectMoved) {
+			moved = time.Since(hupAt)
+			break
+		}
+		if time.Since(hupAt) > 90*time.Second {
+			t.Fatalf("after 90 s: placement by the new weights in every view = %v (%+v), %.0f of %d processes taken over by the heavier member", seen > 0, st.Members, taken, expectMoved)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	taken := metric(t, heavy.url, "actorweave_replication_taken_over_total") - taken0
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.Logf("capacity 1→3 on one of 3 members, %d processes: every member placed by it after %v; %.0f hand-overs to it (placement predicts %d moves, %d of %d processes on it = %.0f%%, 3/5 expected) done %v after SIGHUP",
+		procs, seen.Round(time.Millisecond), taken, expectMoved, expectHeavy, procs, 100*float64(expectHeavy)/procs, moved.Round(time.Millisecond))
+	t.Logf("%d requests sent, %d acknowledged, %d failed; slowest answer %v", l.sent.Load(), len(l.acked), len(l.failures), l.slowest.Round(time.Millisecond))
+	for i, f := range l.failures {
+		if i < 10 {
+			t.Logf("failed at SIGHUP%+v: %s", l.failedAt[i].Sub(hupAt).Round(time.Millisecond), f)
+		}
+	}
+	if taken != float64(expectMoved) {
+		t.Errorf("%.0f processes handed to the heavier member, placement moved %d", taken, expectMoved)
+	}
+	if len(l.failures) > 0 {
+		t.Errorf("%d of %d requests failed during a weight change", len(l.failures), l.sent.Load())
+	}
+	for id, pid := range l.acked {
+		o, _ := placement(pid)
+		if _, err := s.clientOf(o).Raw(ctx, "/"+id.String()+"?process-id="+pid.String()); err != nil {
+			t.Fatalf("acknowledged message %s missing from process %s on its owner: %v", id, pid, err)
+		}
+	}
+	replicas := map[ans104.ID][2]string{}
+	for _, pid := range s.pids {
+		o, b := placement(pid)
+		replicas[pid] = [2]string{o.dir, b.dir}
+	}
+	for _, m := range s.c.members {
+		s.c.kill(m)
+	}
+	checkLogs(t, s.c.members, replicas, l.acked)
 }
