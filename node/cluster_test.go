@@ -90,6 +90,9 @@ func TestClusterNodeChild(t *testing.T) {
 	}
 	cfg.Replication.Timeout = 2 * time.Second
 	cfg.API.RequestTimeout = time.Minute
+	if v := os.Getenv("AW_CLUSTER_REQUEST_TIMEOUT"); v != "" {
+		cfg.API.RequestTimeout, _ = time.ParseDuration(v) // the default is 10 s; the tests give slack
+	}
 	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
 	if v := os.Getenv("AW_CLUSTER_CHECKPOINT_EVERY"); v != "" {
 		fmt.Sscan(v, &cfg.Actors.CheckpointEvery)

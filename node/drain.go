@@ -47,13 +47,18 @@ func (n *Node) Drain(ctx context.Context) error {
 	after := withoutSelf(before)
 	from, to := n.placementOf(before), n.placementOf(after)
 	var pids []persistence.ID
+	alone := 0 // owned processes no other member may hold (alone, or labels): they stay here
 	_ = n.store.ProcessIDs(func(id persistence.ID) bool {
 		if o, _ := from(id); o == n.RemoteAddress() {
-			pids = append(pids, id)
+			if s, _ := to(id); s == "" {
+				alone++
+			} else {
+				pids = append(pids, id)
+			}
 		}
 		return true
 	})
-	n.log.Info("draining: handing processes to their successors", "processes", len(pids))
+	n.log.Info("draining: handing processes to their successors", "processes", len(pids), "without_successor", alone)
 	handed, failed := 0, []persistence.ID(nil)
 	const batch = 64
 	lastLog := time.Now()
