@@ -104,6 +104,10 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 			// A call that timed out may have run; one refused at the transport did not.
 			ambiguous = ambiguous || errors.Is(err, context.DeadlineExceeded)
 			pause = 250 * time.Millisecond
+		case errors.Is(cause, replication.ErrResync) && ctx.Err() == nil:
+			// The owner re-synchronised its log with the backup more often than it reschedules a
+			// batch by itself (a hand-over under way): nothing was written; try again.
+			ambiguous, pause = true, 50*time.Millisecond
 		case errors.Is(cause, replication.ErrBackupUnreachable) && ctx.Err() == nil:
 			// The owner waited --replication-wait for its backup; membership may still replace it.
 			// The backup may hold the refused batch: a retry can then find the item there.

@@ -94,6 +94,9 @@ func TestClusterNodeChild(t *testing.T) {
 		cfg.API.RequestTimeout, _ = time.ParseDuration(v) // the default is 10 s; the tests give slack
 	}
 	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
+	if v := os.Getenv("AW_CLUSTER_COMPILE_CACHE"); v != "" {
+		cfg.Runtime.CacheDir = v // one compilation per test cluster, as cluster/clustertest does
+	}
 	if v := os.Getenv("AW_CLUSTER_CHECKPOINT_EVERY"); v != "" {
 		fmt.Sscan(v, &cfg.Actors.CheckpointEvery)
 	}

@@ -37,6 +37,7 @@ type migrateSetup struct {
 func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migrateSetup {
 	t.Helper()
 	wasm := testutil.Module(t, "aoslike")
+	t.Setenv("AW_CLUSTER_COMPILE_CACHE", t.TempDir())
 	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
 	key := make([]byte, 32)
 	_, _ = crand.Read(key)

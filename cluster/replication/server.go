@@ -115,6 +115,14 @@ func (s *server) append(ctx context.Context, m *replpb.Append) *replpb.Reply {
 		if s.holds(pid, entries) {
 			r.Code, r.Detail = replpb.Code_OK, "" // a retried batch this replica already holds
 		}
+	case errors.Is(err, persistence.ErrMessageExists):
+		// This replica holds the message already, in an entry the sender lacks (a batch it took
+		// from an owner that was fenced before appending it, then handed on): the sender must
+		// re-synchronise (pull it) and will then find the message a duplicate.
+		r.Code = replpb.Code_GAP
+		if s.holds(pid, entries) {
+			r.Code, r.Detail = replpb.Code_OK, ""
+		}
 	case errors.Is(err, persistence.ErrHashChain):
 		r.Code = replpb.Code_DIVERGED
 	default:
