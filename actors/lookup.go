@@ -8,6 +8,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/actorweave/actorweave/ans104"
 )
 
 // lookup is our IdentityLookup: a registry of the live activations on this node. Besides mapping
@@ -182,3 +184,15 @@ func (l *lookup) live() map[string]*actor.PID {
 	}
 	return out
 }
+
+// activated reports whether identity has an activation here (starting, live or stopping).
+func (l *lookup) activated(identity string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.acts[identity]
+	return ok
+}
+
+// Activated reports whether pid has an activation on this node (cluster/replication installs a
+// handed-over checkpoint only when it has none: a live evaluator has read its cursor already).
+func (h *Host) Activated(pid ans104.ID) bool { return h.lookup.activated(pid.String()) }

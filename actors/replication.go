@@ -41,8 +41,12 @@ func init() {
 // replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps
 // cluster.ErrNotOwner, so the router waits for a fresher view and tries again (at the new owner, or
 // here once the hand-over has re-fenced the backup) instead of failing the request.
+//
+// A local append refused with persistence.ErrStaleEpoch after the backup took the batch means the
+// same: a hand-over fenced this node between the two (the new owner holds the batch; the router's
+// retry finds it there as a duplicate and answers with its acknowledgement).
 func replyErr(err error) error {
-	if errors.Is(err, replication.ErrNotOwner) {
+	if errors.Is(err, replication.ErrNotOwner) || errors.Is(err, persistence.ErrStaleEpoch) {
 		return fmt.Errorf("%w: %w", awcluster.ErrNotOwner, err)
 	}
 	return err

@@ -11,6 +11,7 @@ import (
 	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -30,6 +31,9 @@ const (
 	opDryRun  = "grain.dryrun"
 	opState   = "grain.state"
 	opMonitor = "grain.monitor"
+	// opLocate finds a message in a process's log on the owner (AssignRequest → Ack); the router
+	// uses it to answer a retried submit whose first attempt was written but not acknowledged.
+	opLocate = "grain.locate"
 )
 
 func init() {
@@ -49,30 +53,172 @@ func init() {
 }
 
 // request sends msg to the grain of pid, wherever it lives, and waits for its reply.
+//
+// While membership changes a request waits instead of failing, bounded by its own deadline (ctx):
+//   - the owner refuses with ErrNotOwner (views disagree for a moment; nothing was done): route
+//     again shortly or as soon as this node's view changes;
+//   - the owner cannot be reached (cluster.ErrUnreachable: a dead or leaving member that
+//     membership has not dropped yet): wait for the next view, which names another owner once
+//     failure detection has removed the dead one, and route again there;
+//   - a forwarded call still running when the view moves the process to another owner is
+//     abandoned and sent to the new owner (a dead owner's transport may only time out at the
+//     deadline). If the abandoned call did reach the old owner, the new one has its entry (the
+//     backup holds every acknowledged append) and answers ErrMessageExists, which
+//     resolveDuplicate turns back into the acknowledgement when it can.
+//
+// Every route is idempotent under retry: submits are deduplicated by item id, the other ops are
+// reads or are refused twice the same way.
 func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error) {
-	for {
+	views, cancel := h.members.Subscribe()
+	defer cancel()
+	waited, ambiguous := false, false
+	for attempt := 0; ; attempt++ {
 		m, v, err := h.ownerFor(ctx, pid, msg)
 		if err != nil {
 			return nil, err
+		}
+		if attempt > 0 {
+			h.metrics.routeRetries.Inc()
 		}
 		var res any
 		if v.IsSelf(m) {
 			res, err = h.requestLocal(ctx, pid, msg)
 		} else {
 			h.metrics.forwarded.Inc()
-			res, err = h.forward(ctx, m, pid, msg)
+			res, err = h.forwardWatching(ctx, m, pid, msg, views)
 		}
-		if !errors.Is(err, awcluster.ErrNotOwner) {
+		// The grain's own refusals travel inside its reply when it runs here.
+		cause := err
+		if cause == nil {
+			cause = replyError(res)
+		}
+		var pause time.Duration
+		switch {
+		case errors.Is(err, errRerouted):
+			ambiguous = true
+		case errors.Is(cause, awcluster.ErrNotOwner):
+			// Views disagree for a moment while membership changes, or a hand-over fenced the
+			// owner mid-append (then the new owner may hold the batch: ambiguous).
+			ambiguous, pause = true, 50*time.Millisecond
+		case errors.Is(err, awcluster.ErrUnreachable) && ctx.Err() == nil:
+			// A call that timed out may have run; one refused at the transport did not.
+			ambiguous = ambiguous || errors.Is(err, context.DeadlineExceeded)
+			pause = 250 * time.Millisecond
+		case errors.Is(cause, replication.ErrResync) && ctx.Err() == nil:
+			// The owner re-synchronised its log with the backup more often than it reschedules a
+			// batch by itself (a hand-over under way): nothing was written; try again.
+			ambiguous, pause = true, 50*time.Millisecond
+		case errors.Is(cause, replication.ErrBackupUnreachable) && ctx.Err() == nil:
+			// The owner waited --replication-wait for its backup; membership may still replace it.
+			// The backup may hold the refused batch: a retry can then find the item there.
+			ambiguous, pause = true, 250*time.Millisecond
+		case ambiguous && errors.Is(cause, persistence.ErrMessageExists):
+			return h.resolveDuplicate(ctx, pid, msg, res, err)
+		default:
 			return res, err
 		}
-		// Views disagree for a moment while membership changes: nothing was done, so wait for
-		// ours to move (or the owner's to catch up) and route again.
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("process %s: no member accepted ownership in time (%v): %w", pid, err, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
+		if !waited {
+			waited = true
+			h.metrics.routeWaits.Inc()
+		}
+		if pause > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("process %s: no member accepted the request in time (%v): %w", pid, cause, ctx.Err())
+			case <-views: // a new view: route again at once
+			case <-time.After(pause):
+			}
 		}
 	}
+}
+
+// replyError is the error a grain's reply carries (nil for none).
+func replyError(res any) error {
+	switch r := res.(type) {
+	case *submitResponse:
+		return r.err
+	case *resultResponse:
+		return r.err
+	case *dryRunResponse:
+		return r.err
+	case *stateResponse:
+		return r.err
+	case *tickResponse:
+		return r.err
+	}
+	return nil
+}
+
+// errRerouted: a forwarded call was abandoned because the view moved the process elsewhere.
+var errRerouted = errors.New("owner changed while the request was in flight")
+
+// forwardWatching is forward, given up as soon as a new view names another owner for pid (the old
+// one is gone or leaving). The abandoned call's reply, if it ever comes, is dropped.
+func (h *Host) forwardWatching(ctx context.Context, m awcluster.Member, pid ans104.ID, msg any, views <-chan *awcluster.View) (any, error) {
+	type result struct {
+		res any
+		err error
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan result, 1)
+	go func() {
+		res, err := h.forward(cctx, m, pid, msg)
+		done <- result{res, err}
+	}()
+	defer cancel()
+	for {
+		select {
+		case r := <-done:
+			return r.res, r.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("process %s: %s (%s) did not answer: %w", pid, m.Name, m.Address, ctx.Err())
+		case <-views:
+			if nm, _, err := h.ownerFor(ctx, pid, msg); err == nil && nm.ID != m.ID {
+				return nil, fmt.Errorf("process %s: %w (%s → %s)", pid, errRerouted, m.Name, nm.Name)
+			}
+		}
+	}
+}
+
+// resolveDuplicate answers a submit whose earlier attempt reached an owner that vanished or was
+// fenced before replying: the item is in the log now, so its acknowledgement is what the client is
+// owed. The entry is looked up here (this node may hold the log as owner or backup), else on the
+// owner (grain.locate); when neither finds it, the duplicate error stands.
+func (h *Host) resolveDuplicate(ctx context.Context, pid ans104.ID, msg any, res any, err error) (any, error) {
+	sub, ok := msg.(*submitRequest)
+	if !ok {
+		return res, err
+	}
+	id := sub.item.ID()
+	if ack, ok := h.locate(pid, id); ok {
+		return &submitResponse{ack: ack}, nil
+	}
+	if m, v, oerr := h.ownerFor(ctx, pid, msg); oerr == nil && !v.IsSelf(m) {
+		var a clusterpb.Ack
+		if h.fwd.Call(ctx, m, opLocate, &clusterpb.AssignRequest{Process: pid[:], Message: id[:]}, &a) == nil {
+			return ackReply(&a, nil)
+		}
+	}
+	return res, err
+}
+
+// locate finds message id in pid's log in the local store.
+func (h *Host) locate(pid, id ans104.ID) (Ack, bool) {
+	locs, err := h.deps.Store.ByMessageID(persistence.ID(id))
+	if err != nil {
+		return Ack{}, false
+	}
+	for _, l := range locs {
+		if l.Process != persistence.ID(pid) {
+			continue
+		}
+		e, err := h.deps.Store.Entry(l.Process, l.Nonce)
+		if err != nil {
+			return Ack{}, false
+		}
+		return Ack{ID: id, Nonce: e.Nonce, Timestamp: e.Timestamp}, true
+	}
+	return Ack{}, false
 }
 
 // requestLocal is the owner side: it refuses processes this node does not own in its view.
@@ -263,6 +409,25 @@ func (h *Host) serveGrainOps() {
 			return nil, r.err
 		}
 		return &clusterpb.StateReply{Memory: r.state.Memory, Nonce: r.state.Nonce, Timestamp: r.state.Timestamp, BlockHeight: r.state.BlockHeight}, nil
+	})
+	h.fwd.Handle(opLocate, func(ctx context.Context, body []byte) (proto.Message, error) {
+		var req clusterpb.AssignRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			return nil, err
+		}
+		pid, err := idOf(req.Process)
+		if err != nil {
+			return nil, err
+		}
+		id, err := idOf(req.Message)
+		if err != nil {
+			return nil, err
+		}
+		ack, ok := h.locate(pid, id)
+		if !ok {
+			return nil, fmt.Errorf("message %s in process %s: %w", id, pid, persistence.ErrNotFound)
+		}
+		return &clusterpb.Ack{Id: ack.ID[:], Nonce: ack.Nonce, Timestamp: ack.Timestamp}, nil
 	})
 	h.fwd.Handle(opMonitor, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.MonitorRequest

@@ -91,7 +91,16 @@ func TestClusterNodeChild(t *testing.T) {
 	}
 	cfg.Replication.Timeout = 2 * time.Second
 	cfg.API.RequestTimeout = time.Minute
+	if v := os.Getenv("AW_CLUSTER_REQUEST_TIMEOUT"); v != "" {
+		cfg.API.RequestTimeout, _ = time.ParseDuration(v) // the default is 10 s; the tests give slack
+	}
 	cfg.Actors.LazyEval = os.Getenv("AW_CLUSTER_LAZY") != ""
+	if v := os.Getenv("AW_CLUSTER_COMPILE_CACHE"); v != "" {
+		cfg.Runtime.CacheDir = v // one compilation per test cluster, as cluster/clustertest does
+	}
+	if v := os.Getenv("AW_CLUSTER_CHECKPOINT_EVERY"); v != "" {
+		fmt.Sscan(v, &cfg.Actors.CheckpointEvery)
+	}
 	if key := os.Getenv("AW_CLUSTER_KEY"); key != "" {
 		// Real membership: memberlist over loopback UDP/TCP, joined through the given members.
 		cfg.Cluster = ClusterConfig{Listen: "127.0.0.1:0", KeyFile: key, Capacity: 1, Resync: 200 * time.Millisecond}
@@ -116,7 +125,23 @@ func TestClusterNodeChild(t *testing.T) {
 	// ports; the address file is rewritten for every incarnation.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	// SIGHUP: a new capacity from the file "capacity" (as `actorweave node` reloads it from --config).
+	var cur atomic.Pointer[Node]
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			var w uint32
+			b, _ := os.ReadFile(filepath.Join(dir, "capacity"))
+			_, err := fmt.Sscan(string(b), &w)
+			if n := cur.Load(); err == nil && n != nil {
+				err = n.SetCapacity(w)
+			}
+			fmt.Fprintf(os.Stderr, "child node: capacity %d (err %v)\n", w, err)
+		}
+	}()
 	err := Run(ctx, cfg, func(n *Node) {
+		cur.Store(n)
 		gossip := "-"
 		if n.ClusterProvider() != nil {
 			gossip = n.ClusterProvider().GossipAddr()

@@ -52,6 +52,9 @@ type Config struct {
 	// Placement names each process's owner and backup (Proto.Actor addresses) instead of cluster
 	// membership: tests with an explicit member list set it.
 	Placement replication.Placement
+	// DrainTimeout bounds the graceful leave Run does when its context ends (Drain: hand every
+	// owned process to its successor, then leave); 0 leaves at once (the backups take over).
+	DrainTimeout time.Duration
 
 	remoteProbe func(addr string) error // set by clusterDeps
 }
@@ -67,7 +70,8 @@ func DefaultConfig() Config {
 	store := persistence.DefaultOptions()
 	store.WALMinSyncInterval = 2 * time.Millisecond
 	return Config{DataDir: "actorweave-data", Listen: "127.0.0.1:8734", API: api.DefaultConfig(),
-		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: store, Flush: flush.DefaultConfig()}
+		Actors: actors.DefaultConfig(), Runtime: runtime.DefaultConfig(), Store: store, Flush: flush.DefaultConfig(),
+		DrainTimeout: 30 * time.Second}
 }
 
 // Node is a running node.
@@ -93,6 +97,7 @@ type Node struct {
 	rebalanceStop, rebalanceDone chan struct{}
 
 	provider *awcluster.Provider // nil on a single node
+	drained  atomic.Int64        // processes handed over by Drain
 }
 
 // Start opens everything and starts serving. The node is ready when Start returns.

@@ -48,7 +48,17 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	}
 	n.repl = r
 	n.host.SetReplication(r)
+	r.SetActive(func(pid persistence.ID) bool { return n.host.Activated(ans104.ID(pid)) })
 	registerReplicationMetrics(reg, r)
+	if reg != nil && n.provider != nil {
+		members := n.host.Members()
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_view_members",
+			Help: "members in this node's current view (a leaving member drops out at once; a dead one after failure detection)"},
+			func() float64 { return float64(len(members.View().Members)) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_capacity",
+			Help: "this node's placement weight (changed at run time by SIGHUP, 0 while draining)"},
+			func() float64 { return float64(n.provider.Capacity()) }))
+	}
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})
@@ -122,6 +132,9 @@ func registerReplicationMetrics(reg prometheus.Registerer, r *replication.Replic
 		{"replication_handed_off_total", "processes this node handed to a new owner", &s.HandedOff},
 		{"replication_truncated_total", "diverged unacknowledged tails dropped", &s.Truncated},
 		{"replication_rebalances_total", "membership changes rebalanced", &s.Rebalances},
+		{"replication_checkpoints_received_total", "checkpoints received in hand-overs, SHA-256 checked and stored", &s.Checkpoints},
+		{"replication_results_received_total", "stored results received with them: evaluations this node skipped", &s.ResultsReceived},
+		{"replication_compute_failed_total", "hand-overs whose checkpoint did not arrive (the new owner evaluates the whole log)", &s.ComputeFailed},
 		{"replication_handover_bytes_total", "bytes of hand-overs and backup seeding (requests and replies) this node initiated", &s.HandoverBytes},
 	} {
 		v := c.v

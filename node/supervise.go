@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Run starts a node and keeps it running until ctx ends, then closes it (passivating every
-// process). When the cluster watchdog fences the node (Wait returns ErrFenced: its member id was
+// Run starts a node and keeps it running until ctx ends, then drains it (cfg.DrainTimeout: a
+// cluster member hands its processes over) and closes it (passivating every process). When the cluster watchdog fences the node (Wait returns ErrFenced: its member id was
 // removed and is blocked for ever), Run closes it and starts it again: a new member id, the same
 // data folder, and the same HTTP and memberlist ports (the ones it got, when cfg asked for any
 // free port), so clients and the peers that remember its gossip address find it again. The
@@ -35,6 +35,15 @@ func Run(ctx context.Context, cfg Config, started func(*Node)) error {
 			if ctx.Err() == nil && werr != nil {
 				_ = closeWithin(n, 30*time.Second)
 				return werr
+			}
+			if cfg.DrainTimeout > 0 && n.provider != nil {
+				// Graceful leave: hand every owned process to its successor before leaving.
+				n.log.Info("shutting down: draining (handing processes over)", "timeout", cfg.DrainTimeout)
+				dctx, dcancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+				if err := n.Drain(dctx); err != nil {
+					n.log.Warn("drain incomplete", "err", err)
+				}
+				dcancel()
 			}
 			n.log.Info("shutting down: passivating processes")
 			return closeWithin(n, 30*time.Second)

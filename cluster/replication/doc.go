@@ -32,4 +32,14 @@
 // If the backup cannot be reached, activation still succeeds (reads are served from the local log)
 // but every write is refused with ErrBackupUnreachable until a later sync succeeds: with a
 // replication factor of 2 that is the quorum rule (owner and backup must both hold each write).
+//
+// # Hand-over with a checkpoint
+//
+// A hand-over (Handover → takeOver on the new owner: rebalancing after a join, a weight change or a
+// graceful leave) also moves evaluation state (compute.go): after the log, the new owner pulls the
+// old owner's newest checkpoint that precedes its first undelivered push, checks its SHA-256, and
+// installs it with the stored results before it, moving its evaluation cursor past it; it then
+// restores the memory and evaluates only the tail. Nothing of the outbox travels: every push up to
+// the checkpoint was delivered, and later ones are produced again with the same ids. This package
+// still evaluates nothing; it copies what the evaluator stored.
 package replication

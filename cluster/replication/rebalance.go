@@ -120,7 +120,18 @@ func (r *Replicator) takeOver(ctx context.Context, pid persistence.ID, from, bac
 		}
 	}
 	if backup != "" && backup != r.self && r.cfg.Factor >= 2 {
-		return r.sync(ctx, pid, backup)
+		if err := r.sync(ctx, pid, backup); err != nil {
+			return err
+		}
+	}
+	if from != "" && from != r.self {
+		// The log is here; now the old owner's checkpoint and results, so that this node evaluates
+		// only the tail. Best effort: without them it evaluates the whole log, as it always could.
+		if err := r.pullCompute(ctx, pid, from); err != nil {
+			r.stats.ComputeFailed.Add(1)
+			msg := err.Error()
+			r.stats.LastComputeError.Store(&msg)
+		}
 	}
 	return nil
 }

@@ -80,20 +80,25 @@ func (c *Config) defaults() {
 
 // Stats are counters for measurements (bytes are protobuf message sizes, excluding gRPC framing).
 type Stats struct {
-	Requests       atomic.Int64 // requests sent to peers
-	BytesSent      atomic.Int64 // request bytes sent
-	BytesReceived  atomic.Int64 // reply bytes received
-	Replicated     atomic.Int64 // entries acknowledged by a backup in the write path
-	CaughtUp       atomic.Int64 // entries pushed to a lagging backup
-	Pulled         atomic.Int64 // entries pulled from a backup on activation
-	ReplicaEntries atomic.Int64 // entries this node appended as a replica
-	Syncs          atomic.Int64 // activations synced with a backup
-	Truncated      atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
-	TakenOver      atomic.Int64 // processes handed over to this node
-	HandedOff      atomic.Int64 // processes this node handed to a new owner
-	HandoverBytes  atomic.Int64 // request and reply bytes of rebalancing work (hand-overs, seeding), sent or received here
-	Rebalances     atomic.Int64 // membership changes rebalanced
-	RebalanceNanos atomic.Int64 // wall time of the last rebalance
+	Requests        atomic.Int64 // requests sent to peers
+	BytesSent       atomic.Int64 // request bytes sent
+	BytesReceived   atomic.Int64 // reply bytes received
+	Replicated      atomic.Int64 // entries acknowledged by a backup in the write path
+	CaughtUp        atomic.Int64 // entries pushed to a lagging backup
+	Pulled          atomic.Int64 // entries pulled from a backup on activation
+	ReplicaEntries  atomic.Int64 // entries this node appended as a replica
+	Syncs           atomic.Int64 // activations synced with a backup
+	Truncated       atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
+	TakenOver       atomic.Int64 // processes handed over to this node
+	HandedOff       atomic.Int64 // processes this node handed to a new owner
+	HandoverBytes   atomic.Int64 // request and reply bytes of rebalancing work (hand-overs, seeding), sent or received here
+	Rebalances      atomic.Int64 // membership changes rebalanced
+	RebalanceNanos  atomic.Int64 // wall time of the last rebalance
+	Checkpoints     atomic.Int64 // checkpoints received in hand-overs (verified and stored)
+	ResultsReceived atomic.Int64 // stored results received with them (evaluations this node skipped)
+	ComputeFailed   atomic.Int64 // hand-overs whose checkpoint did not come (the log is evaluated whole)
+	// LastComputeError is why the last of those failed.
+	LastComputeError atomic.Pointer[string]
 }
 
 // Replicator is both sides of replication on one node: it serves the replication actor for its
@@ -107,7 +112,8 @@ type Replicator struct {
 	stats  Stats
 	server *actor.PID
 
-	sawPeer   atomic.Bool // Auto: placement named a backup at least once
+	active    func(persistence.ID) bool // SetActive: a live activation here (compute.go)
+	sawPeer   atomic.Bool               // Auto: placement named a backup at least once
 	mu        sync.Mutex
 	synced    map[persistence.ID]syncState
 	syncLocks [256]sync.Mutex
@@ -127,7 +133,7 @@ func New(system *actor.ActorSystem, store *persistence.Store, place Placement, c
 	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
 		synced: map[persistence.ID]syncState{}}
 	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats,
-		takeOver: r.takeOver}
+		takeOver: r.takeOver, maxBytes: cfg.CatchUpBytes}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return srv }), ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("replication actor: %w", err)

@@ -25,6 +25,8 @@ type server struct {
 	timeout time.Duration
 	maxScan int
 	stats   *Stats
+	// maxBytes bounds a compute reply (checkpoint and results; CatchUpBytes).
+	maxBytes int
 	// takeOver runs a hand-over (Replicator.takeOver).
 	takeOver func(ctx context.Context, pid persistence.ID, from, backup string) error
 }
@@ -51,6 +53,13 @@ func (s *server) Receive(ctx actor.Context) {
 		})
 	case *replpb.Truncate:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
+	case *replpb.FetchCompute:
+		go func() {
+			r := s.fetchCompute(m)
+			if sender != nil {
+				s.root.Send(sender, r)
+			}
+		}()
 	}
 }
 
@@ -107,6 +116,14 @@ func (s *server) append(ctx context.Context, m *replpb.Append) *replpb.Reply {
 		r.Code = replpb.Code_GAP
 		if s.holds(pid, entries) {
 			r.Code, r.Detail = replpb.Code_OK, "" // a retried batch this replica already holds
+		}
+	case errors.Is(err, persistence.ErrMessageExists):
+		// This replica holds the message already, in an entry the sender lacks (a batch it took
+		// from an owner that was fenced before appending it, then handed on): the sender must
+		// re-synchronise (pull it) and will then find the message a duplicate.
+		r.Code = replpb.Code_GAP
+		if s.holds(pid, entries) {
+			r.Code, r.Detail = replpb.Code_OK, ""
 		}
 	case errors.Is(err, persistence.ErrHashChain):
 		r.Code = replpb.Code_DIVERGED

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,7 +55,13 @@ over the environment, which wins over the file.`,
 			defer stop()
 			// node.Run restarts the node with a new cluster identity when the watchdog fences it
 			// (same data, same ports; it rejoins the members it remembers).
+			// SIGTERM drains first (--drain-timeout); SIGHUP reloads the capacity from --config.
+			var cur atomic.Pointer[node.Node]
+			hupStop := make(chan struct{})
+			defer close(hupStop)
+			reloadCapacityOnHUP(configPath, cur.Load, cfg.Logger, hupStop)
 			return node.Run(ctx, cfg, func(n *node.Node) {
+				cur.Store(n)
 				fmt.Fprintf(cmd.OutOrStdout(), "actorweave node listening on %s (scheduler %s)\n", n.URL(), n.Address())
 			})
 		},
@@ -90,5 +97,6 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
 	bindCronFlags(f, &cfg.Actors)
 	cf = bindClusterFlags(f, &cfg)
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM/SIGINT in a cluster, how long to spend handing owned processes to their successors before leaving (0: leave at once; the backups take over)")
 	return cmd
 }
