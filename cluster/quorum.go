@@ -24,8 +24,9 @@ var ErrNoQuorum = errors.New("no quorum: this node sees too few of the cluster's
 // act as owner only while its view holds a strict majority of the known members.
 //
 // The known members are every Name (the stable node identity, which a restart keeps) seen in any
-// view, kept in a file so that a restarted member remembers them. A member leaves the set only
-// when it leaves gracefully or an operator forgets it (a dead node that will not come back):
+// view with a capacity above 0, kept in a file so that a restarted member remembers them. A member
+// leaves the set only when it leaves gracefully (its drain asks every member to forget it) or an
+// operator forgets it (a dead node that will not come back):
 // until then it counts, which is what makes a partition and a death indistinguishable and both
 // safe. The price: losing half of the cluster at once stops writes until the nodes return or are
 // forgotten.
@@ -64,7 +65,9 @@ func OpenQuorum(path string) (*Quorum, error) {
 func (q *Quorum) Check(v *View) error {
 	present := map[string]bool{}
 	for _, m := range v.Members {
-		if m.Name != "" {
+		// A member of capacity 0 is leaving (a drain): it holds nothing, and it must not come
+		// back into the known set it asked to leave.
+		if m.Name != "" && m.Capacity > 0 {
 			present[m.Name] = true
 		}
 	}

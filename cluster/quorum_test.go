@@ -11,7 +11,7 @@ import (
 func viewOf(names ...string) *View {
 	v := &View{}
 	for _, n := range names {
-		v.Members = append(v.Members, Member{ID: n + "-id", Name: n})
+		v.Members = append(v.Members, Member{ID: n + "-id", Name: n, Capacity: 1})
 	}
 	return v
 }
@@ -75,6 +75,15 @@ func TestQuorumSplitBrain(t *testing.T) {
 	}
 	if err := q.Check(viewOf("a", "b")); err != nil {
 		t.Fatalf("two of three after forgetting c and d: %v", err)
+	}
+	// A draining member (capacity 0) asked to be forgotten: its presence must not add it back.
+	v := viewOf("a", "b", "e")
+	v.Members[2].Capacity = 0
+	if _, err := q.Forget("e"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Check(v); err != nil || strings.Join(q.Known(), ",") != "a,b" {
+		t.Fatalf("a draining member came back into the known set: %v, known %v", err, q.Known())
 	}
 	if _, err := OpenQuorum(filepath.Join(t.TempDir(), "x", "y")); err != nil {
 		t.Fatalf("a missing file is an empty set: %v", err)

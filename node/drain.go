@@ -42,6 +42,16 @@ func (n *Node) Drain(ctx context.Context) error {
 	if err := n.provider.SetCapacity(0, 5*time.Second); err != nil {
 		n.log.Warn("drain: capacity 0 not yet gossiped everywhere; handing over anyway", "err", err)
 	}
+	if n.quorum != nil {
+		// A graceful leave: the others stop counting this node in their quorum (cluster.Quorum), so
+		// a cluster that shrinks by leaves keeps its majority. A restart adds it back.
+		res := n.broadcastForget(ctx, []string{before.Self.Name})
+		for m, o := range res.Members {
+			if o.Error != "" {
+				n.log.Warn("drain: a member could not be asked to forget this node; it counts it until it is forgotten", "member", m, "err", o.Error)
+			}
+		}
+	}
 	// The placement without this node, computed from the same members rather than waiting for the
 	// view: the successors compute the same one as soon as the metadata reaches them.
 	after := withoutSelf(before)
