@@ -412,6 +412,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	// same item until it is acknowledged; 409 (already in the log) counts as acknowledged.
 	var mu sync.Mutex
 	acked := map[ans104.ID]ans104.ID{}
+	ackNote := map[ans104.ID]string{}
 	var killedAt atomic.Int64
 	firstAfter := map[ans104.ID]time.Duration{}
 	var refusals atomic.Int64
@@ -437,6 +438,11 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 					if err == nil || strings.Contains(err.Error(), "409") {
 						mu.Lock()
 						acked[item.ID()] = pid
+						if err != nil {
+							ackNote[item.ID()] = fmt.Sprintf("acknowledged by a 409 on try %d through %s: %v", try, c.entry(pid, w+i+try).name, err)
+						} else {
+							ackNote[item.ID()] = fmt.Sprintf("acknowledged on try %d through %s at %v", try, c.entry(pid, w+i+try).name, time.Now().Format("15:04:05.000"))
+						}
 						if k := killedAt.Load(); k != 0 {
 							if _, ok := firstAfter[pid]; !ok {
 								firstAfter[pid] = time.Since(time.Unix(0, k))
@@ -591,7 +597,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 			c.kill(m)
 		}
 	}
-	checkLogs(t, c.members, replicas, acked)
+	checkLogs(t, c.members, replicas, acked, ackNote)
 	return took
 }
 
@@ -612,6 +618,20 @@ func (c *testCluster) logsAbout(s string) string {
 		}
 	}
 	return out.String()
+}
+
+// compactEpochs renders per-nonce epochs as runs: "0-11:e1 12-30:e3".
+func compactEpochs(es []uint64) string {
+	var b strings.Builder
+	for i := 0; i < len(es); {
+		j := i
+		for j+1 < len(es) && es[j+1] == es[i] {
+			j++
+		}
+		fmt.Fprintf(&b, "%d-%d:e%d ", i, j, es[i])
+		i = j + 1
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // postTx posts a signed item to POST /tx (the same bytes, so the same id, on every node).
@@ -639,13 +659,14 @@ func postTx(ctx context.Context, url string, raw []byte) error {
 // replica set) agrees with the owner's up to a point after which its entries have lower epochs than
 // the owner's (a tail nobody acknowledged, which the node drops when it is next a replica); and every
 // acknowledged message is in the owner's and the backup's copies.
-func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string, acked map[ans104.ID]ans104.ID) {
+func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string, acked map[ans104.ID]ans104.ID, notes ...map[ans104.ID]string) {
 	t.Helper()
 	type copyOf struct {
 		dir    string
 		asg    []persistence.ID
 		epochs []uint64
 		msgs   map[persistence.ID]bool
+		at     map[persistence.ID]uint64 // nonce of each message
 	}
 	logs := map[ans104.ID]map[string]*copyOf{}
 	writer := map[ans104.ID]map[uint64]string{}
@@ -662,7 +683,7 @@ func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string
 			if !ok {
 				continue
 			}
-			cp := &copyOf{dir: m.dir, msgs: map[persistence.ID]bool{}}
+			cp := &copyOf{dir: m.dir, msgs: map[persistence.ID]bool{}, at: map[persistence.ID]uint64{}}
 			hc, lastEpoch := persistence.FirstHashChain(pid), uint64(0)
 			for n := uint64(0); n <= h.Nonce; n++ {
 				e, err := st.Entry(pid, n)
@@ -690,6 +711,7 @@ func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string
 				cp.asg = append(cp.asg, e.AssignmentID)
 				cp.epochs = append(cp.epochs, e.Epoch)
 				cp.msgs[e.MessageID] = true
+				cp.at[e.MessageID] = n
 			}
 			if logs[pid] == nil {
 				logs[pid] = map[string]*copyOf{}
@@ -727,7 +749,22 @@ func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string
 	for id, pid := range acked {
 		rs := replicas[pid]
 		if !logs[pid][rs[0]].msgs[id] || !logs[pid][rs[1]].msgs[id] {
-			t.Fatalf("acknowledged message %s is not on both its owner and its backup", id)
+			// Say where it is, if anywhere, and what each copy looks like (for the diagnosis).
+			var where strings.Builder
+			for dir, cp := range logs[pid] {
+				role := "other"
+				switch dir {
+				case rs[0]:
+					role = "owner"
+				case rs[1]:
+					role = "backup"
+				}
+				fmt.Fprintf(&where, "\n  %s %s: %d entries, holds it %v (nonce %d), epochs by nonce %v", role, filepath.Base(filepath.Dir(dir)), len(cp.asg), cp.msgs[id], cp.at[id], compactEpochs(cp.epochs))
+			}
+			for _, n := range notes {
+				fmt.Fprintf(&where, "\n  %s", n[id])
+			}
+			t.Fatalf("acknowledged message %s of process %s is not on both its owner and its backup:%s", id, pid, where.String())
 		}
 	}
 	t.Logf("checked %d processes on %d nodes: owner and backup identical; %d stale copies outside the replica set", len(replicas), len(members), stale)
