@@ -38,6 +38,8 @@ type processActor struct {
 	inflight   bool
 	pending    []*pendingSubmit
 	pendingIDs map[ans104.ID]bool
+	// dupWaiters are requests for a message already pending here: they get its outcome.
+	dupWaiters map[ans104.ID][]*actor.PID
 
 	evaluator *actor.PID
 	evaluated uint64
@@ -127,6 +129,7 @@ func (p *processActor) started(ctx actor.Context) {
 	p.pid = pid
 	p.sched = scheduler.Fresh(pid)
 	p.pendingIDs = map[ans104.ID]bool{}
+	p.dupWaiters = map[ans104.ID][]*actor.PID{}
 	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
 	p.activate()
 	p.host.metrics.activations.Inc()
@@ -325,7 +328,13 @@ func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
 	}
 	if !ps.msgID.IsZero() {
 		if p.pendingIDs[ps.msgID] {
-			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
+			// The same message is being made durable right now (a client's or the router's retry
+			// while the first attempt waits for its backup). It is not in the log yet, and the
+			// first attempt may still fail: "already exists" now would acknowledge a message that
+			// may be lost. The retry gets the first attempt's outcome instead.
+			if s := ctx.Sender(); s != nil {
+				p.dupWaiters[ps.msgID] = append(p.dupWaiters[ps.msgID], s)
+			}
 			return
 		}
 		dup, err := p.host.deps.Store.HasMessage(p.pid, ps.msgID)
@@ -463,6 +472,10 @@ func (p *processActor) reply(ctx actor.Context, ps *pendingSubmit, ack Ack, err 
 	if ps.sender != nil {
 		ctx.Send(ps.sender, &submitResponse{ack: ack, err: err})
 	}
+	for _, w := range p.dupWaiters[ps.msgID] {
+		ctx.Send(w, &submitResponse{ack: ack, err: err})
+	}
+	delete(p.dupWaiters, ps.msgID)
 	if err == nil {
 		p.host.metrics.ackLatency.Observe(time.Since(ps.received).Seconds())
 	}
