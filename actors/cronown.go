@@ -33,6 +33,12 @@ import (
 // costs nothing. Ticks that fell while nobody ticked (between the old owner's death and the
 // view change here) are treated as missed: CronCatchUp says what happens to them.
 
+// StartCrons starts the cron ticker: it rebuilds the schedule from the cron index and ticks from
+// then on. Call it once the host is fully set up (after SetReplication in a cluster): a wake-up
+// activates grains, and a grain activated before replication is set would append without its
+// backup.
+func (h *Host) StartCrons() error { return h.ticker.start() }
+
 // reconcile walks the cron index: it schedules the cron processes this node owns in its current
 // view and does not schedule yet (adopted), and drops the ones it schedules but no longer owns.
 func (t *ticker) reconcile() (adopted, dropped int, err error) {
@@ -141,12 +147,14 @@ func (t *ticker) follow(views <-chan *awcluster.View, unsubscribe func()) {
 		case <-t.stopC:
 			return
 		case <-views:
+			began := time.Now()
 			adopted, dropped, err := t.reconcile()
 			switch {
 			case err != nil:
 				t.h.log.Warn("cron schedule not updated after a membership change", "err", err)
 			case adopted+dropped > 0:
-				t.h.log.Info("cron schedule follows ownership", "adopted", adopted, "dropped", dropped, "scheduled", t.processes())
+				t.h.log.Info("cron schedule follows ownership", "adopted", adopted, "dropped", dropped,
+					"scheduled", t.processes(), "took", time.Since(began))
 			}
 		case <-t.freshC:
 			t.mu.Lock()
