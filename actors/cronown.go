@@ -56,7 +56,8 @@ func (t *ticker) reconcile() (adopted, dropped int, err error) {
 		case own && cp == nil:
 			ok, err := t.adopt(c)
 			if err != nil {
-				return adopted, dropped, err
+				// One unreadable process must not keep the others from ticking.
+				t.h.log.Warn("cron process not scheduled", "process", pid, "err", err)
 			}
 			if ok {
 				adopted++
