@@ -256,7 +256,30 @@ func TestCronFollowsFailover(t *testing.T) {
 	}
 	// Five ticks each from the new owners: failure detection, then the takeover, then ticking.
 	f.waitTicks(t, ctx, via, 5, victimName, moved, 2*time.Minute)
-	time.Sleep(2 * time.Second)
+	// And ticks after the kill on every process: those whose backup was the victim wait (up to
+	// --replication-wait) for membership to name a new backup and for it to be seeded.
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, pid := range f.pids {
+		for {
+			ticks, err := readTicks(ctx, client.New(via.URL, f.user), pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, r := range ticks {
+				if r.at >= killed && r.signer != victimName {
+					n++
+				}
+			}
+			if n >= 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %s: %d ticks after the kill", pid, n)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
 
 	cl := client.New(via.URL, f.user)
 	var movedGaps, stayedGaps, firsts []float64
