@@ -450,7 +450,6 @@ func (n *Node) serveNodeOps(b *backend) {
 	f.Handle(opItem, b.serveItem)
 	f.Handle(opPublish, b.servePublish)
 	f.Handle(opStatus, n.serveStatus)
-	f.Handle(opItems, b.serveItems)
 }
 
 // Members is the node's membership (for tests and status).
