@@ -79,8 +79,8 @@ func (s *Store) PutProcess(ctx context.Context, p Process) error {
 		}
 		b := s.db.NewBatch()
 		_ = b.Set(processKey(p.ID), encodeProcess(&p), nil)
-		_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
 		crons := batchCronMarker(b, &p)
+		_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
 		if err := s.commit(b); err != nil {
 			return false, fmt.Errorf("persistence: put process %s: %w", b64(p.ID), err)
 		}
