@@ -54,7 +54,9 @@ func (p *processActor) loadCron() error {
 		return err
 	}
 	var through uint64
-	if ok {
+	if ok && rec.Through <= p.head {
+		// (A record past the log's end is from a tail this node's log no longer holds, e.g. a
+		// diverged tail dropped by a hand-over: the log alone is read then.)
 		copy(gc.durable, rec.Last)
 		through, gc.paused = rec.Through, rec.Paused
 	}

@@ -66,9 +66,13 @@
 // sequence per cron) is rebuilt on activation from the cron index record and the log after it, and
 // a tick at or below it is never generated again. At start the ticker rebuilds its heap from the
 // cron index; the first wake-up of each process after start applies CronCatchUp to the ticks that
-// fell while the node was down. Monitoring: ticks run from the spawn on (the reference compute unit
-// also evaluates crons whether or not anyone monitors them); DELETE /monitor pauses a process's
-// crons (recorded, durable) and POST /monitor resumes them without catching up the pause.
+// fell while the node was down. In a cluster the ticker schedules only the cron processes its node
+// owns, wakes only local grains, and re-reads its share from the cron index (which every store
+// writes for every cron process it registers, replicas included) at each view change and for each
+// process registered later (cronown.go). Monitoring: ticks run from the spawn on (the reference
+// compute unit also evaluates crons whether or not anyone monitors them); DELETE /monitor pauses a
+// process's crons (recorded, durable, on the owner only: a new owner does not know of the pause)
+// and POST /monitor resumes them without catching up the pause.
 //
 // # Quotas (quota.go, pusher.go)
 //

@@ -149,7 +149,7 @@ type loadedModule struct {
 }
 
 // Start starts the actor system, the single-member cluster and the pusher, and resumes delivering
-// the pushes a previous run left undelivered.
+// the pushes a previous run left undelivered. Crons tick once StartCrons is called.
 func Start(cfg Config, deps Deps) (*Host, error) {
 	d := DefaultConfig()
 	orDefault(&cfg.IdleTimeout, d.IdleTimeout)
@@ -224,12 +224,8 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	views, unsubscribe := h.members.Subscribe()
 	h.unsubscribe = unsubscribe
 	go h.followViews(views, h.sweepC)
+	h.ticker = newTicker(h) // before any grain can spawn a process and register its crons
 	if err := h.pusher.resume(); err != nil {
-		h.Stop(context.Background())
-		return nil, err
-	}
-	h.ticker = newTicker(h)
-	if err := h.ticker.start(); err != nil {
 		h.Stop(context.Background())
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cron"
-	"github.com/actorweave/actorweave/persistence"
 )
 
 // ticker is the node's cron clock: one min-heap of the next time tick of every cron process (and
@@ -29,14 +29,14 @@ type ticker struct {
 	heap  tickHeap
 	// height is the last block height the block crons were checked at.
 	height uint64
-	// started and startHeight: ticks due at or before them fell while the node was down; the
-	// first wake-up of each process after start applies the catch-up policy to them.
-	started     int64
-	startHeight uint64
-	wakeC       chan struct{}
-	workC       chan *cronProc
-	stopC       chan struct{}
-	wg          sync.WaitGroup
+	// fresh: processes registered in the store with crons since the last look (a replica or a
+	// hand-over brought them); freshC wakes the ownership follower (cronown.go).
+	fresh  map[ans104.ID]bool
+	freshC chan struct{}
+	wakeC  chan struct{}
+	workC  chan *cronProc
+	stopC  chan struct{}
+	wg     sync.WaitGroup
 }
 
 type cronProc struct {
@@ -47,49 +47,42 @@ type cronProc struct {
 	paused   bool
 	inflight bool
 	first    bool // the catch-up window is still to be applied
-	blocks   bool
-	due      int64 // next time tick, ms; math.MaxInt64 when none
-	index    int   // position in the heap, -1 when not in it
+	// missedBefore and missedHeight: ticks due at or before them fell while no node ticked the
+	// process here (this node was down, or another node owned it); the first wake-up applies the
+	// catch-up policy to them.
+	missedBefore int64
+	missedHeight uint64
+	dropped      bool // ownership moved away while a wake-up was in flight
+	blocks       bool
+	due          int64 // next time tick, ms; math.MaxInt64 when none
+	index        int   // position in the heap, -1 when not in it
 }
 
 func newTicker(h *Host) *ticker {
 	return &ticker{h: h, procs: map[ans104.ID]*cronProc{}, wakeC: make(chan struct{}, 1),
+		fresh: map[ans104.ID]bool{}, freshC: make(chan struct{}, 1),
 		workC: make(chan *cronProc, h.cfg.CronWorkers*4), stopC: make(chan struct{})}
 }
 
-// start rebuilds the schedule from the cron index and starts ticking.
+// start rebuilds the schedule from the cron index, keeping the processes this node owns, and
+// starts ticking and following ownership (cronown.go).
 func (t *ticker) start() error {
-	t.started = t.h.deps.Clock()
-	t.startHeight = t.h.deps.BlockHeight()
-	t.height = t.startHeight
-	st := t.h.deps.Store
-	var states []persistence.CronState
-	if err := st.CronStates(func(c persistence.CronState) bool { states = append(states, c); return true }); err != nil {
+	t.height = t.h.deps.BlockHeight()
+	views, unsubscribe := t.h.members.Subscribe()
+	// Told of every cron process registered from now on (replicas, hand-overs, recoveries), so
+	// none registered during the rebuild is missed.
+	t.h.deps.Store.OnCronProcess(t.registered)
+	adopted, _, err := t.reconcile()
+	if err != nil {
+		unsubscribe()
 		return err
 	}
-	for _, c := range states {
-		rec, err := st.Process(c.Process)
-		if err != nil {
-			t.h.log.Warn("cron index names a process the registry lacks", "process", ans104.ID(c.Process), "err", err)
-			continue
-		}
-		item, err := ans104.Parse(rec.Item, ans104.Limits{})
-		if err != nil {
-			return err
-		}
-		specs, err := cron.Parse(item)
-		if err != nil || len(specs) == 0 {
-			continue
-		}
-		last := make([]uint64, len(specs))
-		copy(last, c.Last)
-		t.update(c.Process, specs, cron.Origin{Timestamp: rec.Timestamp, Height: rec.BlockHeight}, last, c.Paused, true)
+	if adopted > 0 {
+		t.h.log.Info("cron schedule rebuilt", "processes", adopted, "catch_up", t.h.cfg.CronCatchUp.String())
 	}
-	if len(states) > 0 {
-		t.h.log.Info("cron schedule rebuilt", "processes", len(t.procs), "catch_up", t.h.cfg.CronCatchUp.String())
-	}
-	t.wg.Add(1 + t.h.cfg.CronWorkers)
+	t.wg.Add(2 + t.h.cfg.CronWorkers)
 	go t.run()
+	go t.follow(views, unsubscribe)
 	for i := 0; i < t.h.cfg.CronWorkers; i++ {
 		go t.work()
 	}
@@ -110,7 +103,9 @@ func (t *ticker) update(pid ans104.ID, specs []cron.Spec, o cron.Origin, last []
 		t.procs[pid] = cp
 	}
 	cp.specs, cp.origin, cp.last, cp.paused = specs, o, append([]uint64(nil), last...), paused
-	cp.first = cp.first || first
+	if first && !cp.first {
+		cp.first, cp.missedBefore, cp.missedHeight = true, t.h.deps.Clock(), t.h.deps.BlockHeight()
+	}
 	cp.blocks = false
 	for _, s := range specs {
 		cp.blocks = cp.blocks || s.Unit == cron.Blocks
@@ -216,11 +211,13 @@ func (t *ticker) work() {
 			t.mu.Lock()
 			w := cron.Window{Now: t.h.deps.Clock(), Height: t.h.deps.BlockHeight(), Policy: t.h.cfg.CronCatchUp, Max: t.h.cfg.CronMaxTicks}
 			if cp.first {
-				w.MissedBefore, w.MissedHeight = t.started, t.startHeight
+				w.MissedBefore, w.MissedHeight = cp.missedBefore, cp.missedHeight
 			}
 			t.mu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			res, err := t.h.request(ctx, cp.pid, &tickRequest{w: w})
+			// Only ever here: a process this node does not own is ticked by its owner's ticker
+			// (requestLocal refuses it with ErrNotOwner, and done drops it).
+			res, err := t.h.requestLocal(ctx, cp.pid, &tickRequest{w: w})
 			cancel()
 			r, ok := res.(*tickResponse)
 			if err == nil && !ok {
@@ -239,6 +236,10 @@ func (t *ticker) done(cp *cronProc, r *tickResponse, err error) {
 	defer t.mu.Unlock()
 	cp.inflight = false
 	switch {
+	case cp.dropped:
+		// Ownership moved away meanwhile: drop already forgot it.
+	case errors.Is(err, awcluster.ErrNotOwner):
+		t.forget(cp)
 	case errors.Is(err, ErrProcessNotFound):
 		delete(t.procs, cp.pid)
 	case err != nil:

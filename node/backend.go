@@ -390,7 +390,7 @@ func checkLimit(name, v string) error {
 	return err
 }
 
-func (b *backend) QueryItems(ctx context.Context, q api.ItemQuery) (*api.ItemPage, error) {
+func (b *backend) localQueryItems(ctx context.Context, q api.ItemQuery) (*api.ItemPage, error) {
 	out := &api.ItemPage{}
 	if len(q.IDs) > 0 {
 		for _, id := range q.IDs {

@@ -154,6 +154,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, err
 	}
+	if err := n.host.StartCrons(); err != nil { // after replication: ticks activate grains
+		n.Close(ctx)
+		return nil, err
+	}
 	if cfg.remoteProbe != nil {
 		if err := cfg.remoteProbe(n.host.Members().View().Self.Address); err != nil {
 			n.Close(ctx)

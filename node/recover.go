@@ -70,6 +70,8 @@ type recoverer struct {
 	mu     sync.Mutex
 	calls  map[ans104.ID]*recoverCall
 	absent map[ans104.ID]time.Time
+	// owned: "owner address/pid" -> when that owner last confirmed it holds (or recovered) pid.
+	owned map[string]time.Time
 }
 
 func newRecoverer(n *Node, cfg RecoveryConfig) *recoverer {
@@ -78,9 +80,19 @@ func newRecoverer(n *Node, cfg RecoveryConfig) *recoverer {
 		calls: map[ans104.ID]*recoverCall{}, absent: map[ans104.ID]time.Time{}}
 }
 
-// ensure returns once pid is held locally, or the gateway does not have it (the caller then
+// ensure returns once pid is held locally (in a cluster: by its owner), or the gateway does not have it (the caller then
 // answers "not found" as usual), or its recovery failed (503 with the reason).
 func (r *recoverer) ensure(ctx context.Context, pid ans104.ID) error {
+	return r.ensureAt(ctx, pid, true)
+}
+
+// ensureLocal recovers pid on this node whoever owns it (the owner side of opRecover).
+func (r *recoverer) ensureLocal(ctx context.Context, pid ans104.ID) error {
+	return r.ensureAt(ctx, pid, false)
+}
+
+// ensureAt: with route, a process another member owns is recovered there (recover_cluster.go).
+func (r *recoverer) ensureAt(ctx context.Context, pid ans104.ID, route bool) error {
 	if r == nil {
 		return nil
 	}
@@ -89,6 +101,11 @@ func (r *recoverer) ensure(ctx context.Context, pid ans104.ID) error {
 		// reported by the call itself.
 		if unfinished, rerr := r.n.store.Recovering(pid); err != nil || rerr != nil || !unfinished {
 			return nil
+		}
+	}
+	if route {
+		if done, err := r.atOwner(ctx, pid); done {
+			return err
 		}
 	}
 	r.mu.Lock()
@@ -154,13 +171,17 @@ type recoveringBackend struct {
 // apiBackend is the node's api.Backend: recovering from the gateway when one is configured
 // (cfg.Gateway, else the flush gateway).
 func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) api.Backend {
+	n.host.Forwarder().Handle(opItems, b.serveItems) // the GraphQL fan-out's member side (items_cluster.go)
 	if cfg.Gateway == "" {
 		cfg.Gateway = flushGateway
 	}
 	if cfg.Disabled || cfg.Gateway == "" {
+		n.serveRecover(nil)
 		return b
 	}
-	return &recoveringBackend{backend: b, r: newRecoverer(n, cfg)}
+	r := newRecoverer(n, cfg)
+	n.serveRecover(r)
+	return &recoveringBackend{backend: b, r: r}
 }
 
 func (b *recoveringBackend) Submit(ctx context.Context, item *ans104.DataItem) (api.Ack, error) {

@@ -124,3 +124,35 @@ func (s *Store) CronStates(fn func(CronState) bool) error {
 	}
 	return it.Error()
 }
+
+// TagCronInterval is the process tag that declares a cron (package cron parses it; the store only
+// looks for its name).
+const TagCronInterval = "Cron-Interval"
+
+// batchCronMarker adds an empty cron index record for p to b when p declares crons, and says so.
+//
+// Every store that registers a process writes it: the owner at spawn, and a backup (or a new
+// owner) receiving the record by replication or hand-over, or recovery. So the index of any
+// member lists the cron processes it holds, not only the ones it spawned, and a member that
+// becomes a process's owner finds its crons there without reading every process record. An
+// empty record (Through 0, no Last) makes the reader take the tick cursor from the log alone.
+func batchCronMarker(b *pebble.Batch, p *Process) bool {
+	for _, t := range p.Tags {
+		if t.Name == TagCronInterval {
+			_ = b.Set(cronKey(p.ID), encodeCronState(&CronState{Process: p.ID}), nil)
+			return true
+		}
+	}
+	return false
+}
+
+// OnCronProcess makes the store call fn with the id of every process registered from now on that
+// declares crons, once its record is durable. fn runs under the process's lock: it must not block
+// or call back into the store for that process (hand the id to a goroutine).
+func (s *Store) OnCronProcess(fn func(ID)) { s.cronHook.Store(&fn) }
+
+func (s *Store) cronRegistered(pid ID) {
+	if fn := s.cronHook.Load(); fn != nil {
+		(*fn)(pid)
+	}
+}

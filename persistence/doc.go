@@ -43,6 +43,8 @@
 //	s.PutItem(ctx, it), s.GetItem(id), s.QueryItems(q)   // modules, process items, wallet pushes
 //	s.PutCronState(c, sync), s.GetCronState(pid), s.CronStates(fn) // the cron index (cron.go): a
 //	                               // hint of each cron process's last ticks; the log is the truth
+//	s.OnCronProcess(fn)            // PutProcess of a process with a Cron-Interval tag also writes
+//	                               // its (empty) cron index record and calls fn with its id
 //
 // The Arweave flush's bookkeeping (flush.go; the flusher itself is package flush):
 //

@@ -134,6 +134,7 @@ type ItemRef struct {
 	ID        ID
 	Timestamp int64
 	Cursor    string
+	key       []byte // the cursor's bytes: what pages are ordered by
 }
 
 // maxIndexScan bounds the index entries one query reads.
@@ -188,6 +189,7 @@ func (s *Store) QueryItems(q ItemQuery) ([]ItemRef, bool, error) {
 			}
 			seen[ref.ID] = true
 			ref.Timestamp = int64(binary.BigEndian.Uint64(suffix[:8]) ^ (1 << 63))
+			ref.key = append([]byte(nil), suffix...)
 			ref.Cursor = base64.RawURLEncoding.EncodeToString(suffix)
 			refs = append(refs, ref)
 		}
@@ -197,11 +199,13 @@ func (s *Store) QueryItems(q ItemQuery) ([]ItemRef, bool, error) {
 			return nil, false, err
 		}
 	}
+	// By the cursor's bytes, as the After filter compares them (base64url text does not sort
+	// like its bytes: '-' and digits come before letters in ASCII).
 	sort.Slice(refs, func(i, j int) bool {
 		if q.Desc {
-			return refs[i].Cursor > refs[j].Cursor
+			return bytes.Compare(refs[i].key, refs[j].key) > 0
 		}
-		return refs[i].Cursor < refs[j].Cursor
+		return bytes.Compare(refs[i].key, refs[j].key) < 0
 	})
 	out := refs[:0]
 	for _, r := range refs {

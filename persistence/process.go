@@ -92,6 +92,7 @@ func (s *Store) PutProcess(ctx context.Context, p Process) error {
 		}
 		b := s.db.NewBatch()
 		_ = b.Set(processKey(p.ID), encodeProcess(&p), nil)
+		crons := batchCronMarker(b, &p)
 		_ = b.Set(epochKey(p.ID), binary.BigEndian.AppendUint64(nil, p.Epoch), nil)
 		if hd.epoch > 0 {
 			_ = b.Delete(floorKey(p.ID), nil) // the epoch record supersedes it
@@ -100,6 +101,9 @@ func (s *Store) PutProcess(ctx context.Context, p Process) error {
 			return false, fmt.Errorf("persistence: put process %s: %w", b64(p.ID), err)
 		}
 		hd.exists, hd.epoch = true, p.Epoch
+		if crons {
+			s.cronRegistered(p.ID)
+		}
 		return true, nil
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -29,6 +30,8 @@ type Store struct {
 	// flushDirty: processes appended to since the flusher last looked (flush.go).
 	flushDirty dirtySet
 	stalls     stallStats
+	// cronHook is told of every process registered with crons (cron.go).
+	cronHook atomic.Pointer[func(ID)]
 }
 
 // stallStats counts Pebble write stalls (memtables or L0 full because flushes and compactions lag):

@@ -47,6 +47,9 @@ type NodeConfig struct {
 	// one, so a module is compiled once per cluster, not once per node (compiling under -race
 	// costs seconds of CPU that the rest of the suite competes for).
 	CompileCache string
+	// RecoveryGateway is the gateway processes no member holds are recovered from (node
+	// RecoveryConfig.Gateway); empty: no recovery.
+	RecoveryGateway string
 }
 
 // ready is what a child writes once serving (or the error it failed with).
@@ -80,6 +83,7 @@ func runChild(js string) int {
 	}
 	cfg.Actors.LazyEval = nc.LazyEval
 	cfg.Replication.Factor = nc.ReplicationFactor
+	cfg.Recovery.Gateway = nc.RecoveryGateway
 	if nc.CompileCache != "" {
 		cfg.Runtime.CacheDir = nc.CompileCache
 	}
