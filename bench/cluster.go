@@ -115,6 +115,7 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 		rep.AddLatency(k, NewLatency(fmt.Sprintf("ack, %d nodes", n), pt.lat))
 		rep.Figure(k+"node_cpu_ms_per_msg", cpuPer, "ms")
 		rep.Figure(k+"node_cores", pt.cpu/pt.elapsed.Seconds(), "cores")
+		rep.Figure(k+"idle_node_cores", pt.idleCores, "cores")
 		rep.Figure(k+"client_cpu_ms_per_msg", pt.clientCPU*1000/acked, "ms")
 		rep.Figure(k+"peak_rss", float64(pt.rss), "bytes")
 		d := pt.delta
@@ -126,6 +127,7 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 		rep.Figure(k+"repl_bytes_per_ack", replBytes/acked, "bytes")
 		rep.Figure(k+"repl_entries_per_ack", d[mReplAcked]/acked, "entries")
 		rep.Figure(k+"wire_bytes_per_ack", (fwdBytes+replBytes)/acked, "bytes")
+		rep.Figure(k+"warmup_forward_calls_per_msg", pt.warmCalls, "calls")
 		ratio := func(a, b float64) float64 {
 			if b == 0 {
 				return 0
@@ -156,7 +158,7 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 		rep.Note("no 1-node point: no ratios")
 	}
 	rep.Note("nodes are child processes (actorweave node) on this machine's cores: the sizes show the cluster's overhead per message, not scale-out; 1 node runs alone (no cluster flags, replication factor 1)")
-	rep.Note("per point, before the clock: spawn, then one message per process (activation, first sync with its backup); node CPU and wire counters are the deltas over the measured window; bytes are protobuf payloads without gRPC/TLS framing; peak RSS is each node's VmHWM over its life")
+	rep.Note("per point, before the clock: spawn, then one message per process through every member (activation, first sync with its backup, placement labels cached on every member: warmup_forward_calls_per_msg); node CPU and wire counters are the deltas over the measured window; bytes are protobuf payloads without gRPC/TLS framing; peak RSS is each node's VmHWM over its life")
 	return rep.Finish(), nil
 }
 
@@ -170,7 +172,12 @@ type clusterPoint struct {
 	rss           uint64  // sum of the nodes' peak RSS
 	delta         map[string]float64
 	load          float64
+	warmCalls     float64 // forwarding Calls per warm-up message (first message per process and member)
+	idleCores     float64 // all nodes' CPU with no requests
 }
+
+// IdleWindow is how long each point measures the nodes' CPU with no requests.
+var IdleWindow = 2 * time.Second
 
 func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report, progress io.Writer) (*clusterPoint, error) {
 	dir, err := os.MkdirTemp("", "actorweave-bench-cluster-")
@@ -218,9 +225,10 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 	}); err != nil {
 		return nil, fmt.Errorf("spawn: %w", err)
 	}
-	fmt.Fprintf(progress, "%d nodes: signing %d messages\n", n, cfg.Processes+cfg.Messages)
+	warm := cfg.Processes * n
+	fmt.Fprintf(progress, "%d nodes: signing %d messages\n", n, warm+cfg.Messages)
 	tags := []ans104.Tag{{Name: "Action", Value: "Eval"}}
-	items := make([]*ans104.DataItem, cfg.Processes+cfg.Messages)
+	items := make([]*ans104.DataItem, warm+cfg.Messages)
 	if err := parallel(8, len(items), func(i int) error {
 		var err error
 		items[i], err = clients[0].MessageItem(pids[i%cfg.Processes], []byte(cfg.Data), tags)
@@ -228,11 +236,17 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 	}); err != nil {
 		return nil, err
 	}
-	// Warm-up, outside the window: one message per process, through a random member, so that every
-	// process is active on its owner and synced with its backup before the clock starts.
-	if err := parallel(cfg.Clients, cfg.Processes, func(i int) error {
+	// Warm-up, outside the window: one message per process through every member, so that every
+	// process is active on its owner and synced with its backup, and every member has cached its
+	// placement labels (a member that does not hold a process asks all others for them once),
+	// before the clock starts. What that costs between nodes is reported as warmup_*.
+	w0, err := readCounters(ctx, nodes)
+	if err != nil {
+		return nil, err
+	}
+	if err := parallel(cfg.Clients, warm, func(i int) error {
 		return retry(ctx, func() error {
-			_, err := clients[(i+1)%n].PostItem(ctx, items[i])
+			_, err := clients[(i/cfg.Processes)%n].PostItem(ctx, items[i])
 			if ce := (*client.Error)(nil); errors.As(err, &ce) && ce.Status == http.StatusConflict {
 				return nil // an earlier attempt was appended after all
 			}
@@ -241,9 +255,23 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 	}); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	items = items[cfg.Processes:]
+	items = items[warm:]
 
 	before, err := readCounters(ctx, nodes)
+	if err != nil {
+		return nil, err
+	}
+	warmCalls := (before[mFwdCalls] - w0[mFwdCalls]) / float64(warm)
+	// The nodes' background (memberlist probes and gossip, view resync, timers) for IdleWindow with
+	// no requests: how much of the CPU per message is not the messages'.
+	idle0, idleT := nodesCPU(nodes), time.Now()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(IdleWindow):
+	}
+	idleCores := (nodesCPU(nodes) - idle0) / time.Since(idleT).Seconds()
+	before, err = readCounters(ctx, nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +308,8 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 		}(w)
 	}
 	wg.Wait()
-	pt := &clusterPoint{elapsed: time.Since(start), cpu: nodesCPU(nodes) - cpu0, clientCPU: cpuSeconds() - client0, errors: int(errs.Load())}
+	pt := &clusterPoint{elapsed: time.Since(start), cpu: nodesCPU(nodes) - cpu0, clientCPU: cpuSeconds() - client0, errors: int(errs.Load()),
+		warmCalls: warmCalls, idleCores: idleCores}
 	bar.Stop()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
