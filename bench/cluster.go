@@ -40,10 +40,13 @@ type ClusterConfig struct {
 	ReplicationFactor int
 	// RequestTimeout is the nodes' --request-timeout (0: the node's default).
 	RequestTimeout time.Duration
-	Module         []byte
-	Format         string
-	Data           string
-	Progress       io.Writer
+	// ProfileDir, when set, has every node write a CPU profile of its whole life there
+	// (nodes<N>-node<I>.prof).
+	ProfileDir string
+	Module     []byte
+	Format     string
+	Data       string
+	Progress   io.Writer
 }
 
 // DefaultClusterConfig: 1, 3 and 5 nodes; 100 processes; 32 clients; 5,000 messages; lazy evaluation.
@@ -144,8 +147,14 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 			rep.Figure(k+"vs_one_node_p50", ratio(NewLatency("", pt.lat).P50, NewLatency("", one.lat).P50), "x")
 		}
 		l := NewLatency("", pt.lat)
-		rep.Table.Rows = append(rep.Table.Rows, []string{strconv.Itoa(n), fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.2f", vsRate),
-			fmt.Sprintf("%.2f", l.P50), fmt.Sprintf("%.2f", l.P90), fmt.Sprintf("%.2f", l.P99), fmt.Sprintf("%.3f", cpuPer), fmt.Sprintf("%.2f", vsCPU),
+		orDash := func(v float64) string {
+			if one == nil {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		rep.Table.Rows = append(rep.Table.Rows, []string{strconv.Itoa(n), fmt.Sprintf("%.0f", rate), orDash(vsRate),
+			fmt.Sprintf("%.2f", l.P50), fmt.Sprintf("%.2f", l.P90), fmt.Sprintf("%.2f", l.P99), fmt.Sprintf("%.3f", cpuPer), orDash(vsCPU),
 			fmt.Sprintf("%.2f", pt.cpu/pt.elapsed.Seconds()), fmt.Sprintf("%.0f", float64(pt.rss)/(1<<20)),
 			fmt.Sprintf("%.2f", d[mFwdCalls]/acked), fmt.Sprintf("%.0f", fwdBytes/acked),
 			fmt.Sprintf("%.2f", d[mReplRequests]/acked), fmt.Sprintf("%.0f", replBytes/acked),
@@ -342,11 +351,17 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 // the first; it returns once every member sees all n.
 func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string) ([]*childNode, error) {
 	common := []string{fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval)}
+	profile := func(args []string, i int) []string {
+		if cfg.ProfileDir == "" {
+			return args
+		}
+		return append(append([]string(nil), args...), "--cpuprofile", filepath.Join(cfg.ProfileDir, fmt.Sprintf("nodes%d-node%d.prof", n, i)))
+	}
 	if cfg.RequestTimeout > 0 {
 		common = append(common, "--request-timeout", cfg.RequestTimeout.String())
 	}
 	if n == 1 {
-		cn, err := startChildNode(cfg.Exe, cfg.Env, filepath.Join(dir, "node0"), common...)
+		cn, err := startChildNode(cfg.Exe, cfg.Env, filepath.Join(dir, "node0"), profile(common, 0)...)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +386,7 @@ func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string
 		if seed != "" {
 			args = append(append([]string(nil), common...), "--join", seed)
 		}
-		cn, err := startChildNode(cfg.Exe, cfg.Env, filepath.Join(dir, fmt.Sprint("node", i)), args...)
+		cn, err := startChildNode(cfg.Exe, cfg.Env, filepath.Join(dir, fmt.Sprint("node", i)), profile(args, i)...)
 		if err != nil {
 			return nodes, fmt.Errorf("node %d: %w", i, err)
 		}

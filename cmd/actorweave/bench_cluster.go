@@ -83,6 +83,7 @@ this machine's cores: the sizes show the cluster's overhead, not scale-out.`,
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", cfg.LazyEval, "nodes evaluate only when asked: measures the acknowledgement path, where forwarding and replication happen")
 	f.IntVar(&cfg.ReplicationFactor, "replication-factor", 0, "the members' --replication-factor (0: the node's default, 2 in a cluster)")
 	f.DurationVar(&cfg.RequestTimeout, "node-request-timeout", cfg.RequestTimeout, "the nodes' --request-timeout")
+	f.StringVar(&cfg.ProfileDir, "node-cpuprofile", "", "folder where every node writes a CPU profile of its life (nodes<N>-node<I>.prof, for go tool pprof)")
 	rf.bind(f)
 	return cmd
 }

@@ -120,6 +120,7 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Store.MaxScanLimit, "max-page", cfg.Store.MaxScanLimit, "largest page of a process's log one request may read")
 	bindCronFlags(f, &cfg.Actors)
 	cf = bindClusterFlags(f, &cfg)
+	withCPUProfile(cmd)
 	return cmd
 }
 
