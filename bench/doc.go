@@ -2,8 +2,8 @@
 // scenario (append, ingest, eval, pingpong, fanout, activation, scale, flush, cron, loop, forward,
 // cluster) and the small framework they share — Report (parameters, figures as named values with
 // units, latency distributions, throughput series, CPU time, peak RSS, load average, the machine),
-// its summary table, JSON file and plot (report.go, plot.go), and Progress (a bar on a terminal, periodic lines otherwise, sampled into the
-// report's throughput series).
+// its summary table, JSON file and plot (report.go, plot.go), and Progress (a bar on a terminal,
+// periodic lines otherwise, sampled into the report's throughput series).
 //
 // A scenario is a function from its Config to a *Report: it starts with NewReport, records Params,
 // Figures and Latencies (AddLatency), counts its work with StartProgress, and ends with Finish. The
