@@ -29,11 +29,11 @@ type processActor struct {
 	loadErr error
 	// handoverErr is why the activation's hand-over failed (nil: it succeeded, or no replication).
 	handoverErr error
-	proc    *ans104.DataItem // nil until the process is spawned
-	module  ans104.ID
-	epoch   uint64
-	sched   scheduler.State
-	head    uint64 // entries in the log
+	proc        *ans104.DataItem // nil until the process is spawned
+	module      ans104.ID
+	epoch       uint64
+	sched       scheduler.State
+	head        uint64 // entries in the log
 
 	inflight   bool
 	pending    []*pendingSubmit

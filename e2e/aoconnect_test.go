@@ -14,6 +14,7 @@ import (
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
 	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -23,6 +24,7 @@ func startNode(t *testing.T) *node.Node {
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.Runtime.CacheDir = wasmcache.Dir(t) // the module compiled once per test binary, not in a request
 	n, err := node.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

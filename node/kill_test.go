@@ -20,6 +20,7 @@ import (
 	"github.com/actorweave/actorweave/client"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 )
 
 // TestKillNodeChild is not a test: TestKill9Node re-executes the test binary with AW_NODE_CHILD_DIR
@@ -31,6 +32,8 @@ func TestKillNodeChild(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
+	// The parent's shared compilation cache (wasmcache).
+	cfg.Runtime.CacheDir = os.Getenv("AW_NODE_CHILD_CACHE")
 	if v := os.Getenv("AW_NODE_CHILD_FLUSH"); v != "" { // TestKill9Flush: the flush settings
 		if err := json.Unmarshal([]byte(v), &cfg.Flush); err != nil {
 			fmt.Fprintln(os.Stderr, "child node: AW_NODE_CHILD_FLUSH:", err)
@@ -62,7 +65,9 @@ func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	_ = os.Remove(filepath.Join(dir, "addr"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNodeChild$", "-test.v=false")
-	cmd.Env = append(append(os.Environ(), "AW_NODE_CHILD_DIR="+dir), env...)
+	// The test module is compiled once per test binary (wasmcache), not in the child's first spawn,
+	// which is bounded by the node's 10 s request timeout and outlasted it on a loaded machine.
+	cmd.Env = append(append(os.Environ(), "AW_NODE_CHILD_DIR="+dir, "AW_NODE_CHILD_CACHE="+wasmcache.Dir(t)), env...)
 	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("child-%d.log", time.Now().UnixNano())))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

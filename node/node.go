@@ -158,6 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, err
 	}
+	registerWireMetrics(reg, n.host.Forwarder(), n.repl)
 	if cfg.remoteProbe != nil {
 		if err := cfg.remoteProbe(n.host.Members().View().Self.Address); err != nil {
 			n.Close(ctx)

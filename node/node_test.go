@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
 	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 )
 
 // startNode starts a node in dir on a free loopback port.
@@ -20,6 +21,7 @@ func startNode(t *testing.T, dir string, mod func(*Config)) *Node {
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
 	cfg.Listen = "127.0.0.1:0"
+	cfg.Runtime.CacheDir = wasmcache.Dir(t) // the module compiled once per test binary, not in a request
 	if mod != nil {
 		mod(&cfg)
 	}

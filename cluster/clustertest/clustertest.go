@@ -28,6 +28,7 @@ import (
 	"time"
 
 	awcluster "github.com/actorweave/actorweave/cluster"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -43,9 +44,9 @@ type NodeConfig struct {
 	LazyEval       bool
 	// ReplicationFactor is --replication-factor (0: the default, 2 in a cluster).
 	ReplicationFactor int
-	// CompileCache is the wasm compilation cache folder; the harness gives all nodes of a cluster
-	// one, so a module is compiled once per cluster, not once per node (compiling under -race
-	// costs seconds of CPU that the rest of the suite competes for).
+	// CompileCache is the wasm compilation cache folder; the harness gives all nodes of the test
+	// binary one (internal/testutil/wasmcache), so a module is compiled once per binary, not once
+	// per node (compiling under -race costs seconds of CPU that the rest of the suite competes for).
 	CompileCache string
 	// RecoveryGateway is the gateway processes no member holds are recovered from (node
 	// RecoveryConfig.Gateway); empty: no recovery.
@@ -64,7 +65,9 @@ func Main(m *testing.M) {
 	if js := os.Getenv(envNode); js != "" {
 		os.Exit(runChild(js))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	wasmcache.Cleanup()
+	os.Exit(code)
 }
 
 func runChild(js string) int {
@@ -166,7 +169,7 @@ func NewKeyFile(t testing.TB) string {
 // Start starts n nodes, each joining the first, and waits until all see all.
 func Start(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, opts: opts, KeyFile: opts.KeyFile, cache: t.TempDir()}
+	c := &Cluster{t: t, opts: opts, KeyFile: opts.KeyFile, cache: wasmcache.Dir(t)}
 	if c.KeyFile == "" {
 		c.KeyFile = NewKeyFile(t)
 	}

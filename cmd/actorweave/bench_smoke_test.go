@@ -10,6 +10,7 @@ import (
 
 	"github.com/actorweave/actorweave/bench"
 	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 )
 
 // TestMain lets the test binary stand in for actorweave when `bench scale` starts children: they
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	wasmcache.Main(m) // runs the tests, then removes the nodes' shared compilation cache
 }
 
 // TestBenchScenariosSmoke runs every registered scenario for a second or two with tiny parameters,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -24,6 +25,7 @@ func startTestNode(t *testing.T) *testNode {
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.Runtime.CacheDir = wasmcache.Dir(t) // the module compiled once per test binary, not in a request
 	n, err := node.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -98,5 +98,6 @@ over the environment, which wins over the file.`,
 	bindCronFlags(f, &cfg.Actors)
 	cf = bindClusterFlags(f, &cfg)
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM/SIGINT in a cluster, how long to spend handing owned processes to their successors before leaving (0: leave at once; the backups take over)")
+	withCPUProfile(cmd)
 	return cmd
 }

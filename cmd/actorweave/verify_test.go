@@ -12,6 +12,7 @@ import (
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
 	"github.com/actorweave/actorweave/internal/testutil"
+	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -37,6 +38,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	cfg := node.DefaultConfig()
 	cfg.DataDir, cfg.Listen = t.TempDir(), "127.0.0.1:0"
+	cfg.Runtime.CacheDir = wasmcache.Dir(t)
 	cfg.Flush.Gateway, cfg.Flush.Wallet, cfg.Flush.Interval = ar.URL, walletPath, 100*time.Millisecond
 	cfg.Actors.CheckpointEvery = 2
 	cfg.API.RequestTimeout = time.Minute
