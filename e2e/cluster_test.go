@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +19,9 @@ import (
 	"github.com/actorweave/actorweave/internal/testutil"
 )
 
-// TestAOConnectCluster runs the aoconnect script against a three-node cluster with its three
-// units on three different nodes (MU_URL → node 0, CU_URL → node 1, GATEWAY_URL → node 2), so
-// that spawns, messages, results, dry-runs, assignments, outbox pushes between processes and
+// TestAOConnectCluster runs the aoconnect script against a cluster of three nodes, then of five,
+// with its three units on three different nodes picked at random (MU_URL, CU_URL and GATEWAY_URL),
+// so that spawns, messages, results, dry-runs, assignments, outbox pushes between processes and
 // spawns from a process cross nodes wherever the processes happen to live. Then every result is
 // read back through every node.
 func TestAOConnectCluster(t *testing.T) {
@@ -28,8 +30,17 @@ func TestAOConnectCluster(t *testing.T) {
 		t.Fatalf("@permaweb/aoconnect is not installed (%v): run `make deps`", err)
 	}
 	wasm := testutil.Module(t, "aoslike")
-	c := clustertest.Start(t, 3, clustertest.Options{})
-	urls := c.URLs()
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d-nodes", n), func(t *testing.T) { aoconnectCluster(t, dir, wasm, n) })
+	}
+}
+
+func aoconnectCluster(t *testing.T, dir string, wasm []byte, size int) {
+	c := clustertest.Start(t, size, clustertest.Options{})
+	all := c.URLs()
+	perm := rand.Perm(size)
+	urls := []string{all[perm[0]], all[perm[1]], all[perm[2]]} // MU, CU, gateway
+	t.Logf("MU node %d, CU node %d, gateway node %d of %d", perm[0], perm[1], perm[2], size)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -87,7 +98,7 @@ func TestAOConnectCluster(t *testing.T) {
 	}
 	// Every node serves A's message result, the processes and the SU's latest entry.
 	pid, msg := mustID(t, s.ProcessA), mustID(t, s.MessageID)
-	for i, u := range urls {
+	for i, u := range all {
 		cl := client.New(u, wallet)
 		if r, err := cl.Result(ctx, pid, msg); err != nil || !strings.Contains(string(r.Output), `"output":42`) {
 			t.Errorf("node %d: result of A's first Eval: %v %s", i, err, r.Output)
