@@ -22,13 +22,22 @@ type Timing struct {
 	ProbeTimeout time.Duration
 	// SuspicionMult scales how long a suspected member has to refute before it is declared gone.
 	SuspicionMult int
+	// PushPullInterval is how often a member syncs its whole state with another over TCP: the
+	// safety net for membership news a member missed (gossip is UDP and sent a few times only).
+	PushPullInterval time.Duration
 }
 
-// DefaultTiming is memberlist's DefaultLANConfig.
+// DefaultPushPullInterval is ours, not memberlist's 30 s: a member that missed a peer's
+// metadata change (a node becoming ready, or draining) learns it within this; seen in CI, one of
+// five members missed a newcomer's "ready" for the whole 30 s a test waited. A sync is one TCP
+// exchange of the member list, cheap at the sizes this runs at.
+const DefaultPushPullInterval = 10 * time.Second
+
+// DefaultTiming is memberlist's DefaultLANConfig, but for PushPullInterval.
 func DefaultTiming() Timing {
 	c := memberlist.DefaultLANConfig()
 	return Timing{GossipInterval: c.GossipInterval, ProbeInterval: c.ProbeInterval, ProbeTimeout: c.ProbeTimeout,
-		SuspicionMult: c.SuspicionMult}
+		SuspicionMult: c.SuspicionMult, PushPullInterval: DefaultPushPullInterval}
 }
 
 // withDefaults fills zero fields from DefaultTiming.
@@ -45,6 +54,9 @@ func (t Timing) withDefaults() Timing {
 	}
 	if t.SuspicionMult == 0 {
 		t.SuspicionMult = d.SuspicionMult
+	}
+	if t.PushPullInterval == 0 {
+		t.PushPullInterval = d.PushPullInterval
 	}
 	return t
 }
@@ -65,6 +77,8 @@ func (t Timing) Validate() error {
 		return fmt.Errorf("cluster: --probe-timeout %v must be shorter than --probe-interval %v", t.ProbeTimeout, t.ProbeInterval)
 	case t.SuspicionMult < 1 || t.SuspicionMult > 100:
 		return fmt.Errorf("cluster: --suspicion-mult %d: must be 1 to 100", t.SuspicionMult)
+	case t.PushPullInterval < 100*floor:
+		return fmt.Errorf("cluster: --push-pull-interval %v: must be at least %v", t.PushPullInterval, 100*floor)
 	}
 	return nil
 }
@@ -73,4 +87,5 @@ func (t Timing) Validate() error {
 func (t Timing) apply(c *memberlist.Config) {
 	t = t.withDefaults()
 	c.GossipInterval, c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = t.GossipInterval, t.ProbeInterval, t.ProbeTimeout, t.SuspicionMult
+	c.PushPullInterval = t.PushPullInterval
 }

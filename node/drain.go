@@ -45,7 +45,9 @@ func (n *Node) Drain(ctx context.Context) error {
 	if n.quorum != nil {
 		// A graceful leave: the others stop counting this node in their quorum (cluster.Quorum), so
 		// a cluster that shrinks by leaves keeps its majority. A restart adds it back.
-		res := n.broadcastForget(ctx, []string{before.Self.Name})
+		fctx, fcancel := context.WithTimeout(ctx, 2*time.Second) // an unreachable member must not hold the leave up
+		res := n.broadcastForget(fctx, []string{before.Self.Name})
+		fcancel()
 		for m, o := range res.Members {
 			if o.Error != "" {
 				n.log.Warn("drain: a member could not be asked to forget this node; it counts it until it is forgotten", "member", m, "err", o.Error)

@@ -38,6 +38,7 @@ func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
 	f.DurationVar(&cfg.Cluster.Timing.GossipInterval, "gossip-interval", t.GossipInterval, "how often a member gossips membership news to a few others (memberlist)")
 	f.DurationVar(&cfg.Cluster.Timing.ProbeInterval, "probe-interval", t.ProbeInterval, "how often a member probes another; a silent member is declared gone after about probe-interval + probe-timeout + suspicion-mult × max(1, log10(members)) × probe-interval")
 	f.DurationVar(&cfg.Cluster.Timing.ProbeTimeout, "probe-timeout", t.ProbeTimeout, "how long a probe waits for an answer (shorter than --probe-interval)")
+	f.DurationVar(&cfg.Cluster.Timing.PushPullInterval, "push-pull-interval", t.PushPullInterval, "how often a member syncs its whole membership state with another over TCP (catches news its UDP gossip missed; memberlist's default is 30s)")
 	f.IntVar(&cfg.Cluster.Timing.SuspicionMult, "suspicion-mult", t.SuspicionMult, "how many probe intervals (times log10 of the member count) a suspected member has to refute before it is declared gone")
 	f.DurationVar(&cfg.Cluster.ReconnectInterval, "cluster-reconnect-interval", 2*time.Second, "how often to join again remembered members that are not live (after a partition heals, or a restart); each address backs off to 30 s")
 	f.DurationVar(&cfg.Cluster.ReconnectTimeout, "cluster-reconnect-timeout", 24*time.Hour, "how long to keep trying a member's address after it was last seen alive")
@@ -61,7 +62,7 @@ func (cf *clusterFlags) apply(cfg *node.Config) error {
 	}
 	tm := cfg.Cluster.Timing
 	for flag, bad := range map[string]bool{"--gossip-interval": tm.GossipInterval <= 0, "--probe-interval": tm.ProbeInterval <= 0,
-		"--probe-timeout": tm.ProbeTimeout <= 0, "--suspicion-mult": tm.SuspicionMult <= 0} {
+		"--probe-timeout": tm.ProbeTimeout <= 0, "--suspicion-mult": tm.SuspicionMult <= 0, "--push-pull-interval": tm.PushPullInterval <= 0} {
 		if bad { // zero would mean memberlist's default to the library: on the command line it is a mistake
 			return fmt.Errorf("%s must be positive", flag)
 		}
