@@ -72,6 +72,7 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 	views, cancel := h.members.Subscribe()
 	defer cancel()
 	waited, ambiguous := false, false
+	thin := 0 // attempts refused for too few members (no backup, no quorum)
 	for attempt := 0; ; attempt++ {
 		m, v, err := h.ownerFor(ctx, pid, msg)
 		if err != nil {
@@ -112,6 +113,12 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 			// The owner waited --replication-wait for its backup; membership may still replace it.
 			// The backup may hold the refused batch: a retry can then find the item there.
 			ambiguous, pause = true, 250*time.Millisecond
+		case (errors.Is(cause, replication.ErrNoBackup) || errors.Is(cause, awcluster.ErrNoQuorum)) && ctx.Err() == nil && thin < maxThinRetries:
+			// Too few members in the owner's view: nothing was written. A view in the middle of a
+			// change (a weight change re-gossiping metadata) can look thin for a moment, so try
+			// again briefly; a cluster that really lost its members answers 503 within a second.
+			thin++
+			pause = 200 * time.Millisecond
 		case ambiguous && errors.Is(cause, persistence.ErrMessageExists):
 			return h.resolveDuplicate(ctx, pid, msg, res, err)
 		default:
@@ -131,6 +138,9 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 		}
 	}
 }
+
+// maxThinRetries bounds the retries of a request refused for too few members (× 200 ms).
+const maxThinRetries = 5
 
 // replyError is the error a grain's reply carries (nil for none).
 func replyError(res any) error {

@@ -195,7 +195,7 @@ func clusterPartition(t *testing.T, wasm []byte, vi int) {
 		if err == nil {
 			t.Fatalf("the cut-off member acknowledged a write to %s", pid)
 		}
-		if !strings.Contains(err.Error(), "503") || !(strings.Contains(err.Error(), "backup") || strings.Contains(err.Error(), "owner")) {
+		if !strings.Contains(err.Error(), "503") || !(strings.Contains(err.Error(), "backup") || strings.Contains(err.Error(), "owner") || strings.Contains(err.Error(), "no quorum")) {
 			t.Fatalf("the cut-off member refused a write to %s without a clear 503: %v", pid, err)
 		}
 		t.Logf("cut-off member after %v: %v", time.Since(cutAt).Round(time.Millisecond), err)
