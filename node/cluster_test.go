@@ -222,6 +222,26 @@ func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join
 	return nil
 }
 
+// startMemberlistCluster starts n member nodes under real memberlist with a fresh cluster key,
+// each joining through the first.
+func startMemberlistCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
+	key := make([]byte, 32)
+	_, _ = crand.Read(key)
+	if err := os.WriteFile(c.key, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		var join []string
+		if i > 0 {
+			join = []string{c.members[0].gossip}
+		}
+		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
+	}
+	return c
+}
+
 // testCluster is the test's view of the members; setMembers rewrites every live member's file.
 type testCluster struct {
 	t       *testing.T
@@ -780,19 +800,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	if err := os.WriteFile(c.key, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3; i++ {
-		var join []string
-		if i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
-	}
+	c := startMemberlistCluster(t, 3)
 	time.Sleep(time.Second)
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user) // signs items only (members' URLs change on restart)

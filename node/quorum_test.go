@@ -3,14 +3,11 @@ package node
 import (
 	"bytes"
 	"context"
-	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,19 +34,7 @@ func TestClusterQuorum(t *testing.T) {
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	if err := os.WriteFile(c.key, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 4; i++ {
-		var join []string
-		if i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
-	}
+	c := startMemberlistCluster(t, 4)
 	waitView(t, ctx, c.members, 4)
 	user, _ := ans104.GenerateEd25519Signer()
 	clientOf := memberClients(user, 30*time.Second)

@@ -3,12 +3,10 @@ package node
 import (
 	"bufio"
 	"context"
-	crand "crypto/rand"
 	"fmt"
 	"math/rand"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,19 +53,7 @@ func TestClusterJoinRebalance(t *testing.T) {
 	t.Setenv("AW_CLUSTER_LAZY", "1") // evaluation is not what this measures
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	if err := os.WriteFile(c.key, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3; i++ {
-		var join []string
-		if i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
-	}
+	c := startMemberlistCluster(t, 3)
 	time.Sleep(time.Second)
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user) // signs items only (c.members grows during the test)
