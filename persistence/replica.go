@@ -205,3 +205,31 @@ func (s *Store) TruncateFrom(ctx context.Context, pid ID, from, epoch uint64) er
 		return true, nil
 	})
 }
+
+// ClaimEpoch is a new owner taking ownership epoch to for pid, if nobody else touched the
+// process's epoch since the owner read it as from (State): it sets the epoch (the floor, for a
+// process this store does not hold) to to and returns nil; otherwise ErrStaleEpoch. A fence by
+// another owner, or a replicated batch or truncation from one, changes the epoch meanwhile: then
+// that other owner may be using the very epoch this one got from its own backup, and only the
+// compare-and-set here keeps two owners from writing one epoch (DESIGN.md invariant 2).
+func (s *Store) ClaimEpoch(ctx context.Context, pid ID, from, to uint64) error {
+	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
+		if hd.epoch != from || to < from {
+			return true, newErr(ErrStaleEpoch, fmt.Sprintf("claim epoch %d of process %s: its epoch moved from %d to %d meanwhile (another owner)", to, b64(pid), from, hd.epoch))
+		}
+		if to == from {
+			return true, nil
+		}
+		key := epochKey(pid)
+		if !hd.exists {
+			key = floorKey(pid)
+		}
+		b := s.db.NewBatch()
+		_ = b.Set(key, binary.BigEndian.AppendUint64(nil, to), nil)
+		if err := s.commit(b); err != nil {
+			return false, fmt.Errorf("persistence: claim epoch of %s: %w", b64(pid), err)
+		}
+		hd.epoch = to
+		return true, nil
+	})
+}

@@ -160,3 +160,34 @@ func TestFenceOfUnknownProcess(t *testing.T) {
 		t.Fatalf("floor key left after registration: %x %v %v", v, ok, err)
 	}
 }
+
+// TestClaimEpoch: a claim succeeds only from the epoch the claimer read; a fence in between makes
+// it fail, for a held process and for one this store does not hold.
+func TestClaimEpoch(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	p := newProcess(t)
+	mustPut(t, s, p) // epoch 0
+	if err := s.ClaimEpoch(ctx, p.ID, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RaiseEpoch(ctx, p.ID, 3); err != nil { // another owner fences: 4
+		t.Fatal(err)
+	}
+	if err := s.ClaimEpoch(ctx, p.ID, 3, 4); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("claim after another owner's fence: %v, want ErrStaleEpoch", err)
+	}
+	unknown := randID(t)
+	if err := s.ClaimEpoch(ctx, unknown, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.State(ctx, unknown); st.Known || st.Epoch != 2 {
+		t.Fatalf("floor after a claim: %+v", st)
+	}
+	if _, err := s.RaiseEpoch(ctx, unknown, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimEpoch(ctx, unknown, 2, 5); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("claim of an unknown process after a fence: %v", err)
+	}
+}

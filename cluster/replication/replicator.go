@@ -274,23 +274,16 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 		// this owner's alone, so two nodes that both take a new process for theirs never write it
 		// at the same epoch (invariant 2).
 		epoch := max(rep.Epoch, local.Epoch+1)
+		if err := r.claim(ctx, pid, local.Epoch, epoch); err != nil {
+			return err
+		}
 		if !local.Known {
-			// A new process, nothing anywhere yet: hold the same floor here, so the spawn registers
-			// at it. A higher floor here means another owner fenced this node meanwhile.
-			st, err := r.store.RaiseEpoch(ctx, pid, epoch)
-			if err != nil {
-				return err
-			}
-			if st.Known || st.Epoch != epoch {
-				return fmt.Errorf("process %s: %w (fenced here at epoch %d while taking epoch %d)", b64(pid), ErrNotOwner, st.Epoch, epoch)
-			}
+			// A new process, nothing anywhere yet: the floor here is now the epoch, so the spawn
+			// registers at it.
 			r.remember(pid, syncState{epoch: epoch, backup: backup})
 			return nil
 		}
-		// A fresh backup: take the new epoch here and seed it with everything.
-		if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
-			return err
-		}
+		// A fresh backup: seed it with everything.
 		if err := r.push(ctx, pid, backup, epoch, 0, true); err != nil {
 			return err
 		}
@@ -300,6 +293,9 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 		return fmt.Errorf("process %s: fence on %s: %s", b64(pid), backup, rep.Detail)
 	}
 	epoch := rep.Epoch
+	if err := r.claim(ctx, pid, local.Epoch, epoch); err != nil {
+		return err
+	}
 	if local.Known {
 		if err := r.reconcile(ctx, pid, backup, epoch, &local, rep); err != nil {
 			return err
@@ -327,6 +323,17 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 	}
 	r.remember(pid, syncState{epoch: epoch, backup: backup})
 	return nil
+}
+
+// claim takes epoch here, where the local epoch was from when this sync read it: if another owner
+// fenced this node (or replicated to it) meanwhile, it may hold the very epoch the backup just gave
+// this node, and this node must not write (persistence.ClaimEpoch).
+func (r *Replicator) claim(ctx context.Context, pid persistence.ID, from, epoch uint64) error {
+	err := r.store.ClaimEpoch(ctx, pid, from, epoch)
+	if errors.Is(err, persistence.ErrStaleEpoch) {
+		return fmt.Errorf("process %s: %w (%v)", b64(pid), ErrNotOwner, err)
+	}
+	return err
 }
 
 // reconcile finds where the local log and the backup's stop agreeing, if they do, and drops the tail
