@@ -148,10 +148,7 @@ func (h *Host) remoteLabels(ctx context.Context, pid ans104.ID) (awcluster.Label
 func (h *Host) serveLabels() {
 	h.fwd.Handle(opLabels, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.StateRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}

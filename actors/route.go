@@ -315,6 +315,33 @@ func idOf(b []byte) (ans104.ID, error) {
 	return id, nil
 }
 
+// decodeFor unmarshals a forwarded request and returns the process it is for.
+func decodeFor(body []byte, req interface {
+	proto.Message
+	GetProcess() []byte
+}) (ans104.ID, error) {
+	if err := proto.Unmarshal(body, req); err != nil {
+		return ans104.ID{}, err
+	}
+	return idOf(req.GetProcess())
+}
+
+// askLocal runs msg on the local grain of pid and returns its reply, or the error it carries.
+func askLocal[R any](ctx context.Context, h *Host, pid ans104.ID, msg any) (*R, error) {
+	res, err := h.requestLocal(ctx, pid, msg)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*R)
+	if !ok {
+		return nil, fmt.Errorf("actors: unexpected reply %T", res)
+	}
+	if err := replyError(res); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // serveGrainOps registers the owner side of the grain ops on the forwarder.
 func (h *Host) serveGrainOps() {
 	h.fwd.Handle(opSubmit, func(ctx context.Context, body []byte) (proto.Message, error) {
@@ -336,10 +363,7 @@ func (h *Host) serveGrainOps() {
 	})
 	h.fwd.Handle(opAssign, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.AssignRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
@@ -352,80 +376,47 @@ func (h *Host) serveGrainOps() {
 	})
 	h.fwd.Handle(opResult, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.ResultRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
 		if b, err := h.deps.Store.Result(pid, req.Nonce); err == nil {
 			return &clusterpb.ResultReply{Result: b}, nil
 		}
-		res, err := h.requestLocal(ctx, pid, &resultRequest{nonce: req.Nonce})
+		r, err := askLocal[resultResponse](ctx, h, pid, &resultRequest{nonce: req.Nonce})
 		if err != nil {
 			return nil, err
-		}
-		r, ok := res.(*resultResponse)
-		if !ok {
-			return nil, fmt.Errorf("actors: unexpected reply %T", res)
-		}
-		if r.err != nil {
-			return nil, r.err
 		}
 		return &clusterpb.ResultReply{Result: r.result}, nil
 	})
 	h.fwd.Handle(opDryRun, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.DryRunRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
-		res, err := h.requestLocal(ctx, pid, &dryRunRequest{body: req.Body})
+		r, err := askLocal[dryRunResponse](ctx, h, pid, &dryRunRequest{body: req.Body})
 		if err != nil {
 			return nil, err
-		}
-		r, ok := res.(*dryRunResponse)
-		if !ok {
-			return nil, fmt.Errorf("actors: unexpected reply %T", res)
-		}
-		if r.err != nil {
-			return nil, r.err
 		}
 		b, err := encodeResult(r.result)
 		return &clusterpb.ResultReply{Result: b}, err
 	})
 	h.fwd.Handle(opState, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.StateRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
-		res, err := h.requestLocal(ctx, pid, &stateRequest{})
+		r, err := askLocal[stateResponse](ctx, h, pid, &stateRequest{})
 		if err != nil {
 			return nil, err
-		}
-		r, ok := res.(*stateResponse)
-		if !ok {
-			return nil, fmt.Errorf("actors: unexpected reply %T", res)
-		}
-		if r.err != nil {
-			return nil, r.err
 		}
 		return &clusterpb.StateReply{Memory: r.state.Memory, Nonce: r.state.Nonce, Timestamp: r.state.Timestamp, BlockHeight: r.state.BlockHeight}, nil
 	})
 	h.fwd.Handle(opLocate, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.AssignRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
@@ -441,23 +432,12 @@ func (h *Host) serveGrainOps() {
 	})
 	h.fwd.Handle(opMonitor, func(ctx context.Context, body []byte) (proto.Message, error) {
 		var req clusterpb.MonitorRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		pid, err := idOf(req.Process)
+		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
 		}
-		res, err := h.requestLocal(ctx, pid, &monitorRequest{on: req.On})
-		if err != nil {
+		if _, err := askLocal[tickResponse](ctx, h, pid, &monitorRequest{on: req.On}); err != nil {
 			return nil, err
-		}
-		r, ok := res.(*tickResponse)
-		if !ok {
-			return nil, fmt.Errorf("actors: unexpected reply %T", res)
-		}
-		if r.err != nil {
-			return nil, r.err
 		}
 		return &clusterpb.MonitorReply{}, nil
 	})
