@@ -112,6 +112,22 @@ type Deps struct {
 	FetchItem func(ctx context.Context, id ans104.ID) ([]byte, error)
 	// RemoteOptions configure Proto.Actor remote (TLS credentials of the cluster).
 	RemoteOptions []remote.ConfigOption
+	// Quorum, when set, is asked before a request is routed and before every append: an error
+	// (cluster.ErrNoQuorum: this member hears too few of the cluster's known members, so it may
+	// be on the minority side of a partition) refuses the request at once, whatever the
+	// replication factor. Nil: a single node.
+	Quorum func() error
+}
+
+// SetQuorum installs the quorum guard (Deps.Quorum). Call it before the node serves requests.
+func (h *Host) SetQuorum(q func() error) { h.deps.Quorum = q }
+
+// checkQuorum is the guard of Deps.Quorum (nil error without one).
+func (h *Host) checkQuorum() error {
+	if h.deps.Quorum == nil {
+		return nil
+	}
+	return h.deps.Quorum()
 }
 
 // Host runs the process grains of one node.

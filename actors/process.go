@@ -413,9 +413,12 @@ func (p *processActor) flush(ctx actor.Context) {
 	p.inflight = true
 	self, store, root, repl, epoch := ctx.Self(), p.host.deps.Store, p.host.system.Root, p.host.deps.Replication, p.epoch
 	p.host.metrics.batchSize.Observe(float64(len(batch)))
+	quorum := p.host.checkQuorum
 	go func() {
-		var err error
-		if repl != nil {
+		// No append without a quorum, whatever the replication factor (a member cut off from the
+		// majority must not extend a log the other side may be extending).
+		err := quorum()
+		if err == nil && repl != nil {
 			// Backup first: a batch the backup refuses (fenced by a newer owner, or out of reach) is
 			// written nowhere, so a stale or partitioned owner can never fork the log.
 			err = repl.Replicate(context.Background(), p.pid, epoch, entries)

@@ -69,6 +69,13 @@ func init() {
 // Every route is idempotent under retry: submits are deduplicated by item id, the other ops are
 // reads or are refused twice the same way.
 func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error) {
+	// A member that hears too few of the cluster's members answers at once: it may be on the
+	// minority side of a partition, where it can neither write nor prove a read current. This is
+	// the heartbeat lease, not the view (cluster/lease.go): no retry, since a view that looks thin
+	// for a moment does not trip it.
+	if err := h.checkQuorum(); err != nil {
+		return nil, fmt.Errorf("process %s: %w", pid, err)
+	}
 	views, cancel := h.members.Subscribe()
 	defer cancel()
 	waited, ambiguous := false, false

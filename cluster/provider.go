@@ -46,6 +46,9 @@ type Config struct {
 	ReconnectInterval time.Duration
 	// ReconnectTimeout is how long an address is retried after it was last seen alive (default 24 h).
 	ReconnectTimeout time.Duration
+	// Lease is how long a member heard from counts as present for the quorum (lease.go; default
+	// DefaultLease, --quorum-lease). Heartbeats go out every Lease/5.
+	Lease time.Duration
 	// PeersFile keeps the remembered addresses across restarts ("": memory only).
 	PeersFile string
 	// Hidden starts the member hidden: peers keep it out of their views (and route nothing to it)
@@ -88,6 +91,8 @@ type Provider struct {
 
 	peers         *peerBook
 	reconnectDone chan struct{}
+	beats         heartbeats
+	beatDone      chan struct{}
 	// wrapTransport lets a test put memberlist's transport behind a switch (a simulated cut).
 	wrapTransport func(memberlist.NodeAwareTransport) memberlist.Transport
 }
@@ -115,6 +120,9 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 	}
 	if cfg.ReconnectTimeout == 0 {
 		cfg.ReconnectTimeout = 24 * time.Hour
+	}
+	if cfg.Lease < 0 {
+		return nil, fmt.Errorf("cluster: --quorum-lease must not be negative")
 	}
 	if cfg.ReconnectInterval < 0 || cfg.ReconnectTimeout < 0 {
 		return nil, fmt.Errorf("cluster: --cluster-reconnect-interval and --cluster-reconnect-timeout must not be negative")
@@ -216,10 +224,11 @@ func (p *Provider) start(id, addr string) error {
 			p.log.Warn("cluster: no remembered member answered at start; reconnecting in the background", "err", err)
 		}
 	}
-	p.stop, p.done, p.reconnectDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	p.stop, p.done, p.reconnectDone, p.beatDone = make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
 	p.publishOnce()
 	go p.run()
 	go p.reconnect()
+	go p.beat()
 	p.log.Info("cluster member started", "id", p.self.ID, "remote", addr, "gossip", p.self.Gossip,
 		"capacity", p.cfg.Capacity, "labels", p.cfg.Labels.String(), "encrypted", p.cfg.Security != nil,
 		"remembered", len(remembered), "hidden", p.hidden)
@@ -315,6 +324,7 @@ func (p *Provider) Shutdown(graceful bool) error {
 		close(p.stop)
 		<-p.done
 		<-p.reconnectDone
+		<-p.beatDone
 	}
 	p.peers.save(time.Now())
 	if graceful {
@@ -510,7 +520,7 @@ func (d *delegate) NodeMeta(limit int) []byte {
 	defer d.p.mu.Unlock()
 	return d.p.metaB
 }
-func (d *delegate) NotifyMsg([]byte)                           {}
+func (d *delegate) NotifyMsg(b []byte)                         { d.p.noteHeartbeat(b) }
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 
 // syncState is what a member sends in memberlist's push-pull exchanges: its id, how many members

@@ -30,10 +30,19 @@ var ErrNoQuorum = errors.New("no quorum: this node sees too few of the cluster's
 // until then it counts, which is what makes a partition and a death indistinguishable and both
 // safe. The price: losing half of the cluster at once stops writes until the nodes return or are
 // forgotten.
+//
+// A member counts as present only while it is also fresh (Quorum.SetFresh: the provider's lease,
+// lease.go), so a member cut off from the others loses its quorum one lease after the cut, long
+// before failure detection removes them from its view.
+//
+// The known set is also the durable record that this node has been part of a cluster (Clustered):
+// a node that restarts alone, inside a partition, must not mistake itself for a lone node.
 type Quorum struct {
 	mu    sync.Mutex
 	path  string
 	known map[string]bool
+	fresh func(name string) bool // nil: every member in view counts
+	self  string
 }
 
 type quorumFile struct {
@@ -60,9 +69,16 @@ func OpenQuorum(path string) (*Quorum, error) {
 	return q, nil
 }
 
-// Check records the members of v as known and returns ErrNoQuorum, with who is missing, unless v
-// holds a strict majority of the known members.
-func (q *Quorum) Check(v *View) error {
+// SetFresh makes Check and Lease count a member as present only while fresh(name) holds (the
+// provider's heartbeat lease); self is this node's name, always present.
+func (q *Quorum) SetFresh(self string, fresh func(name string) bool) {
+	q.mu.Lock()
+	q.self, q.fresh = self, fresh
+	q.mu.Unlock()
+}
+
+// inView is the set of names of v's members that may count (capacity above 0).
+func inView(v *View) map[string]bool {
 	present := map[string]bool{}
 	for _, m := range v.Members {
 		// A member of capacity 0 is leaving (a drain): it holds nothing, and it must not come
@@ -71,8 +87,17 @@ func (q *Quorum) Check(v *View) error {
 			present[m.Name] = true
 		}
 	}
+	return present
+}
+
+// Observe records the members of v as known (durably, before it returns), without checking.
+func (q *Quorum) Observe(v *View) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.record(inView(v))
+}
+
+func (q *Quorum) record(present map[string]bool) error {
 	grew := false
 	for n := range present {
 		if !q.known[n] {
@@ -80,11 +105,56 @@ func (q *Quorum) Check(v *View) error {
 		}
 	}
 	if grew {
-		if err := q.save(); err != nil {
-			return err
+		return q.save()
+	}
+	return nil
+}
+
+// Check records the members of v as known and returns ErrNoQuorum, with who is missing, unless the
+// members of v that are also fresh hold a strict majority of the known members.
+func (q *Quorum) Check(v *View) error {
+	present := inView(v)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.record(present); err != nil {
+		return err
+	}
+	return q.verdict(present, "in view and heard from")
+}
+
+// Lease returns ErrNoQuorum unless the known members heard from within the lease (this node
+// included) are a strict majority of the known members. Unlike Check it does not read a view: a
+// view can look thin for a moment while membership changes, the heartbeats do not.
+func (q *Quorum) Lease() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	present := map[string]bool{}
+	if q.self != "" {
+		present[q.self] = true
+	}
+	for n := range q.known {
+		present[n] = true
+	}
+	return q.verdict(present, "heard from")
+}
+
+// verdict filters present by freshness and compares it with the known set; q.mu is held.
+func (q *Quorum) verdict(present map[string]bool, what string) error {
+	count := 0
+	for n := range present {
+		if n != q.self && q.fresh != nil && !q.fresh(n) {
+			delete(present, n)
+			continue
+		}
+		if q.known[n] || n == q.self {
+			count++
 		}
 	}
-	if HasQuorum(len(q.known), len(present)) {
+	known := len(q.known)
+	if q.self != "" && !q.known[q.self] {
+		known++ // this node counts before its first view records it
+	}
+	if HasQuorum(known, count) {
 		return nil
 	}
 	var missing []string
@@ -94,9 +164,25 @@ func (q *Quorum) Check(v *View) error {
 		}
 	}
 	sort.Strings(missing)
-	return fmt.Errorf("%w: %d of %d known members are in view, a majority is %d; missing: %s (a partition, or nodes down: "+
+	return fmt.Errorf("%w: %d of %d known members are %s, a majority is %d; missing: %s (a partition, or nodes down: "+
 		"bring them back, or remove a node that will not return with `actorweave cluster forget`)",
-		ErrNoQuorum, len(present), len(q.known), len(q.known)/2+1, strings.Join(missing, ", "))
+		ErrNoQuorum, count, known, what, known/2+1, strings.Join(missing, ", "))
+}
+
+// Clustered reports whether this node has ever been part of a cluster of two or more members that
+// it has not forgotten since: read from the durable known set, so a restart cannot lose it.
+func (q *Quorum) Clustered() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.self == "" {
+		return len(q.known) > 1
+	}
+	for n := range q.known {
+		if n != q.self {
+			return true
+		}
+	}
+	return false
 }
 
 // HasQuorum reports whether present members of known are a strict majority.

@@ -53,6 +53,9 @@ type ClusterConfig struct {
 	// --cluster-reconnect-timeout; defaults 2 s and 24 h). The remembered addresses are kept in
 	// <data>/cluster-peers.json, so a restarted node (a seed too) finds its cluster again.
 	ReconnectInterval, ReconnectTimeout time.Duration
+	// Lease is the quorum lease (--quorum-lease; default cluster.DefaultLease): how long a peer
+	// heard from counts as present.
+	Lease time.Duration
 }
 
 // Enabled reports whether the node joins a cluster.
@@ -107,7 +110,7 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 	// a member visible before its forwarder and replication server are up answers dead letters.
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
 		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced,
-		Timing: cc.Timing, ReconnectInterval: cc.ReconnectInterval, ReconnectTimeout: cc.ReconnectTimeout,
+		Timing: cc.Timing, Lease: cc.Lease, ReconnectInterval: cc.ReconnectInterval, ReconnectTimeout: cc.ReconnectTimeout,
 		PeersFile: filepath.Join(cfg.DataDir, "cluster-peers.json"), Hidden: true}, []string{"process"})
 	return p, opts, err
 }
@@ -183,27 +186,37 @@ func fromWireEntry(w wireEntry) (*api.LogEntry, error) {
 	return e, nil
 }
 
-// remoteOwner returns the owner of pid when it is another member.
-func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Member, bool) {
+// remoteOwner returns the owner of pid when it is another member. When this node serves the read
+// itself it first proves it current: it must hear a quorum of the cluster (a member cut off from
+// the majority may be serving a log the other side extends), and, as the owner, hold what the
+// backup holds. Either failing is a 503 with the reason, never an answer from a stale copy.
+func (b *backend) remoteOwner(ctx context.Context, pid ans104.ID) (awcluster.Member, bool, error) {
+	if b.n.quorum != nil {
+		if err := b.n.quorum.Lease(); err != nil {
+			return awcluster.Member{}, false, classify(fmt.Errorf("process %s: %w", pid, err))
+		}
+	}
 	m, v, err := b.n.host.Owner(ctx, pid)
 	if err != nil || v.IsSelf(m) {
 		// No placement: serve from here (what this node holds, or not found).
-		b.n.catchUp(ctx, pid)
-		return awcluster.Member{}, false
+		return awcluster.Member{}, false, b.n.catchUp(ctx, pid)
 	}
-	return m, true
+	return m, true, nil
 }
 
 // catchUp brings this node's copy of pid level with its backup before this node serves a read of
 // it as its owner: a node that just became owner (it restarted, or joined) would otherwise answer
-// from a stale log until its hand-over ran. A failure is logged and the read served from here.
-func (n *Node) catchUp(ctx context.Context, pid ans104.ID) {
+// from a stale log until its hand-over ran. If it cannot, the read is refused (503): a stale copy
+// could deny a message that was acknowledged.
+func (n *Node) catchUp(ctx context.Context, pid ans104.ID) error {
 	if n.repl == nil {
-		return
+		return nil
 	}
 	if err := n.repl.CatchUp(ctx, persistence.ID(pid)); err != nil {
-		n.log.Debug("read served before this owner caught up with its backup", "process", pid, "err", err)
+		return &classified{err: fmt.Errorf("process %s: this node owns it but cannot bring its copy level with the backup, "+
+			"so it cannot prove a read current; retry shortly: %w", pid, err), kind: api.ErrUnavailable}
 	}
+	return nil
 }
 
 // readRemote runs method on pid's owner m and decodes its JSON answer into out.
@@ -234,7 +247,14 @@ func (b *backend) serveRead(ctx context.Context, body []byte) (proto.Message, er
 	if err := json.Unmarshal(req.Args, &args); err != nil {
 		return nil, err
 	}
-	b.n.catchUp(ctx, pid)
+	if b.n.quorum != nil {
+		if err := b.n.quorum.Lease(); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.n.catchUp(ctx, pid); err != nil {
+		return nil, err
+	}
 	var out any
 	var err error
 	switch req.Method {
@@ -428,7 +448,7 @@ func (n *Node) localStatus() (MemberStatus, error) {
 	})
 	st.Quorate = true
 	if n.quorum != nil {
-		st.Quorate = n.quorum.Check(v) == nil
+		st.Quorate = n.quorum.Check(v) == nil && n.quorum.Lease() == nil
 		st.Known = len(n.quorum.Known())
 	}
 	ws := n.host.Forwarder().Stats()
@@ -436,6 +456,9 @@ func (n *Node) localStatus() (MemberStatus, error) {
 	st.Forwarded.BytesOut, st.Forwarded.BytesIn = ws.BytesOut.Load()+ws.ReplyIn.Load(), ws.BytesIn.Load()+ws.ReplyBytesOut.Load()
 	return st, err
 }
+
+// statusTimeout bounds each member's answer to GET /cluster/status.
+const statusTimeout = time.Second
 
 // Status gathers every member's status (each member answers for itself).
 func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
@@ -456,7 +479,11 @@ func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
 			defer wg.Done()
 			var r clusterpb.ReadRequest
 			st := MemberStatus{Member: m}
-			if err := n.host.Forwarder().Call(ctx, m, opStatus, &clusterpb.Empty{}, &r); err != nil {
+			// A member cut off by a partition must not hold the status up: it is reported as
+			// unreachable after statusTimeout.
+			cctx, cancel := context.WithTimeout(ctx, statusTimeout)
+			defer cancel()
+			if err := n.host.Forwarder().Call(cctx, m, opStatus, &clusterpb.Empty{}, &r); err != nil {
 				st.Error = err.Error()
 			} else if err := json.Unmarshal(r.Args, &st); err != nil {
 				st.Error = err.Error()

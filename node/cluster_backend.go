@@ -15,7 +15,9 @@ import (
 // always). Items are served from this node, else from any member that holds them.
 
 func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var w wireProcess
 		if err := b.readRemote(ctx, m, pid, "Process", readArgs{}, &w); err != nil {
 			return nil, classify(err)
@@ -30,7 +32,9 @@ func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecor
 }
 
 func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var w wireEntry
 		if err := b.readRemote(ctx, m, pid, "LogEntry", readArgs{ID: id[:]}, &w); err != nil {
 			return nil, classify(err)
@@ -41,7 +45,9 @@ func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntr
 }
 
 func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var w wireEntry
 		if err := b.readRemote(ctx, m, pid, "Latest", readArgs{}, &w); err != nil {
 			return nil, classify(err)
@@ -52,7 +58,9 @@ func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, err
 }
 
 func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var w wireLogPage
 		if err := b.readRemote(ctx, m, pid, "Log", readArgs{Log: &q}, &w); err != nil {
 			return nil, classify(err)
@@ -71,7 +79,9 @@ func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.
 }
 
 func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var out api.ResultsPage
 		if err := b.readRemote(ctx, m, pid, "Results", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
 			return nil, classify(err)
@@ -86,7 +96,9 @@ func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery
 
 // Cron pages the results of cron ticks (GET /cron), read on the process's owner.
 func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var out api.ResultsPage
 		if err := b.readRemote(ctx, m, pid, "Cron", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
 			return nil, classify(err)
@@ -119,7 +131,9 @@ func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, erro
 }
 
 func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
-	if m, ok := b.remoteOwner(ctx, pid); ok {
+	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
+		return nil, err
+	} else if ok {
 		var out api.Result
 		if err := b.readRemote(ctx, m, pid, "Result", readArgs{ID: id[:]}, &out); err != nil {
 			return nil, classify(err)

@@ -92,7 +92,9 @@ type Node struct {
 	height   atomic.Uint64
 	served   chan error
 	repl     *replication.Replicator
-	quorum   *awcluster.Quorum // the split-brain guard (nil without replication)
+	quorum   *awcluster.Quorum // the split-brain guard (nil on a single node)
+	// quorumStop ends the loop that records every view's members; quorumDone is closed when it has.
+	quorumStop, quorumDone chan struct{}
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
 	rebalanceStop, rebalanceDone chan struct{}
 
@@ -147,6 +149,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if err := n.startFlush(reg); err != nil {
+		n.Close(ctx)
+		return nil, err
+	}
+	if err := n.startQuorum(); err != nil {
 		n.Close(ctx)
 		return nil, err
 	}
@@ -236,6 +242,11 @@ func (n *Node) close(ctx context.Context) error {
 		close(n.rebalanceStop)
 		<-n.rebalanceDone
 		n.rebalanceStop = nil
+	}
+	if n.quorumStop != nil {
+		close(n.quorumStop)
+		<-n.quorumDone
+		n.quorumStop = nil
 	}
 	if n.host != nil {
 		_ = n.host.Stop(ctx)

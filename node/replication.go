@@ -14,6 +14,46 @@ import (
 	"github.com/actorweave/actorweave/persistence"
 )
 
+// startQuorum sets up the split-brain guard of a cluster member, whatever its replication factor:
+// the known members (kept in <data>/cluster-members.json, which is also what tells a restarted
+// node that it was part of a cluster), freshness by the heartbeat lease, every view recorded as it
+// comes, and the guard every request and append asks first (actors.Deps.Quorum).
+func (n *Node) startQuorum() error {
+	if n.provider == nil {
+		return nil
+	}
+	q, err := awcluster.OpenQuorum(filepath.Join(n.cfg.DataDir, "cluster-members.json"))
+	if err != nil {
+		return err
+	}
+	q.SetFresh(n.provider.Name(), n.provider.Fresh)
+	if err := q.Observe(n.host.Members().View()); err != nil {
+		return err
+	}
+	n.quorum = q
+	n.host.SetQuorum(q.Lease)
+	views, cancel := n.host.Members().Subscribe()
+	n.quorumStop, n.quorumDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(n.quorumDone)
+		defer cancel()
+		for {
+			select {
+			case <-n.quorumStop:
+				return
+			case v := <-views:
+				if v == nil {
+					continue
+				}
+				if err := q.Observe(v); err != nil {
+					n.log.Error("cannot record the cluster's members", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
 // startReplication makes the node replicate every append to each process's backup when it has a
 // placement (cluster membership, or Config.Placement) and a replication factor of 2 (the default in
 // a cluster; a single node has no backup).
@@ -28,18 +68,19 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	}
 	rc := n.cfg.Replication
 	if rc.Factor == 0 {
-		// Default: 2 in a cluster; a member that has never seen another runs alone until one joins.
+		// Default: 2 in a cluster; a member that was never part of one runs alone until one joins.
 		rc.Factor, rc.Auto = 2, true
+		if n.quorum != nil {
+			rc.Clustered = n.quorum.Clustered
+		} else {
+			rc.Clustered = func() bool { return true } // an explicit member list: always a cluster
+		}
 	}
 	if rc.Factor == 1 {
 		return nil
 	}
-	if n.provider != nil && rc.Quorum == nil {
-		q, err := awcluster.OpenQuorum(filepath.Join(n.cfg.DataDir, "cluster-members.json"))
-		if err != nil {
-			return err
-		}
-		n.quorum = q
+	if n.quorum != nil && rc.Quorum == nil {
+		q := n.quorum
 		rc.Quorum = func() error { return q.Check(n.host.Members().View()) }
 	}
 	r, err := replication.New(n.host.System(), n.store, place, rc)

@@ -23,6 +23,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -81,9 +82,11 @@ type member struct {
 	repl  *Replicator
 	done  chan struct{}
 
-	mu     sync.Mutex
-	place  map[persistence.ID][2]string
-	owners map[persistence.ID]*owner
+	mu            sync.Mutex
+	place         map[persistence.ID][2]string
+	owners        map[persistence.ID]*owner
+	quorum        *awcluster.Quorum // with Auto: the durable record of the members seen, as a node keeps it
+	selfAddr, dir string
 }
 
 func quietSystem() *actor.ActorSystem {
@@ -98,10 +101,20 @@ func startMember(dir string) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &member{sys: sys, store: st, done: make(chan struct{}), place: map[persistence.ID][2]string{},
+	m := &member{sys: sys, store: st, dir: dir, done: make(chan struct{}), place: map[persistence.ID][2]string{},
 		owners: map[persistence.ID]*owner{}}
 	var cfg Config
 	_ = json.Unmarshal([]byte(os.Getenv("AW_REPL_CONFIG")), &cfg)
+	if cfg.Auto {
+		// As the node does: every view's members are recorded in <data>/cluster-members.json, and
+		// that file, not memory, says whether this node was ever in a cluster.
+		if m.quorum, err = awcluster.OpenQuorum(filepath.Join(dir, "cluster-members.json")); err != nil {
+			return nil, err
+		}
+		m.quorum.SetFresh("member:"+dir, nil) // a node's name survives its restarts; its remote address does not
+		m.selfAddr = sys.Address()
+		cfg.Clustered = m.quorum.Clustered
+	}
 	if m.repl, err = New(sys, st, m.placement, cfg); err != nil {
 		return nil, err
 	}
@@ -163,6 +176,21 @@ func (m *member) do(in cmd) reply {
 		m.mu.Lock()
 		m.place[pid] = [2]string{in.Owner, in.Backup}
 		m.mu.Unlock()
+		if m.quorum != nil {
+			v := &awcluster.View{}
+			for _, a := range []string{in.Owner, in.Backup} {
+				name := a
+				if a == m.selfAddr {
+					name = "member:" + m.dir
+				}
+				if a != "" {
+					v.Members = append(v.Members, awcluster.Member{Name: name, Address: a, Capacity: 1})
+				}
+			}
+			if err := m.quorum.Observe(v); err != nil {
+				return errReply(err)
+			}
+		}
 	case "spawn", "register": // register: the spawn of an activation that already ran its hand-over
 		if in.Op == "spawn" {
 			if err := m.repl.Activate(ctx, pid); err != nil {
@@ -343,11 +371,22 @@ type memberRef struct {
 	c    *cluster
 	addr string
 	proc *exec.Cmd
+	dir  string
+	cfg  Config
 }
 
-func (c *cluster) start(cfg Config) *memberRef {
+func (c *cluster) start(cfg Config) *memberRef { c.t.Helper(); return c.startIn(c.t.TempDir(), cfg) }
+
+// restart kills m (-9) and starts it again on the same data folder (a new remote address).
+func (c *cluster) restart(m *memberRef) *memberRef {
 	c.t.Helper()
-	dir := c.t.TempDir()
+	m.kill()
+	return c.startIn(m.dir, m.cfg)
+}
+
+func (c *cluster) startIn(dir string, cfg Config) *memberRef {
+	c.t.Helper()
+	_ = os.Remove(filepath.Join(dir, "addr"))
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		c.t.Fatalf("member config: %v", err)
@@ -355,12 +394,12 @@ func (c *cluster) start(cfg Config) *memberRef {
 	p := exec.Command(os.Args[0], "-test.run=^TestReplicationMember$", "-test.v=false")
 	p.Env = append(os.Environ(), "AW_REPL_MEMBER="+dir, "AW_REPL_CONFIG="+string(cfgJSON))
 	p.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
-	logf, _ := os.Create(filepath.Join(dir, "member.log"))
+	logf, _ := os.OpenFile(filepath.Join(dir, "member.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	p.Stdout, p.Stderr = logf, logf
 	if err := p.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	m := &memberRef{c: c, proc: p}
+	m := &memberRef{c: c, proc: p, dir: dir, cfg: cfg}
 	c.t.Cleanup(func() { _ = p.Process.Kill(); _, _ = p.Process.Wait(); logf.Close() })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -653,6 +692,28 @@ func TestReplicationAutoFactor(t *testing.T) {
 	place(pid, a, nil, a)
 	if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "no-backup" {
 		t.Fatalf("write after losing the only peer: %+v, want no-backup", r)
+	}
+	// Killed and restarted alone (inside a partition, its peer out of reach): it must remember,
+	// from its store, that it was part of a cluster, and still refuse to write alone. Before the
+	// fact was durable, the restarted member took itself for a lone node and acknowledged writes
+	// the other side never saw (lost at healing).
+	a = c.restart(a)
+	place(pid, a, nil, a)
+	a.must(cmd{Op: "load", PID: pid})
+	if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "no-backup" {
+		t.Fatalf("write by the restarted member, alone: %+v, want no-backup", r)
+	}
+	// A member that was never in a cluster still writes alone after a restart.
+	lone := c.start(Config{Auto: true, WaitBackup: -1, Timeout: 500 * time.Millisecond})
+	solo := newPID(t)
+	place(solo, lone, nil, lone)
+	lone.must(cmd{Op: "spawn", PID: solo})
+	before := lone.must(cmd{Op: "write", PID: solo, N: 2}).Count
+	lone = c.restart(lone)
+	place(solo, lone, nil, lone)
+	lone.must(cmd{Op: "load", PID: solo})
+	if r := lone.must(cmd{Op: "write", PID: solo, N: 1}); r.Count != before+1 {
+		t.Fatalf("lone member after a restart: %+v, want %d entries", r, before+1)
 	}
 }
 

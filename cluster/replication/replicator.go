@@ -42,10 +42,14 @@ type Config struct {
 	// Factor is the replication factor: 1 (no backup) or 2 (owner and backup). Default 2.
 	Factor int
 	// Auto (the node's default when no factor is given) runs factor 1 while this node has never
-	// seen a second member, and factor 2 from the first time placement names a backup on: a lone
-	// node works, and a node that was ever part of a larger cluster never acknowledges alone (a
-	// partition must not let both sides write).
+	// been part of a cluster, and factor 2 from then on: a lone node works, and a node that was
+	// ever part of a larger cluster never acknowledges alone (a partition must not let both sides
+	// write). "Ever" is Clustered, read from disk: a node restarted inside a partition sees no
+	// one, and only its store can tell it that it is not alone.
 	Auto bool
+	// Clustered reports, durably, whether this node has been part of a cluster (cluster.Quorum's
+	// known members). Required with Auto; without it Auto is refused.
+	Clustered func() bool `json:"-"`
 	// Timeout bounds each request to a peer. Default 5 s.
 	Timeout time.Duration
 	// WaitBackup is how long a write waits for an unreachable backup to answer again or to be
@@ -113,7 +117,6 @@ type Replicator struct {
 	server *actor.PID
 
 	active    func(persistence.ID) bool // SetActive: a live activation here (compute.go)
-	sawPeer   atomic.Bool               // Auto: placement named a backup at least once
 	mu        sync.Mutex
 	synced    map[persistence.ID]syncState
 	syncLocks [256]sync.Mutex
@@ -129,6 +132,9 @@ func New(system *actor.ActorSystem, store *persistence.Store, place Placement, c
 	cfg.defaults()
 	if cfg.Factor > 2 {
 		return nil, fmt.Errorf("replication factor %d: only 1 and 2 are supported", cfg.Factor)
+	}
+	if cfg.Auto && cfg.Clustered == nil {
+		return nil, errors.New("replication: Auto needs Clustered (whether this node was ever in a cluster, from its store)")
 	}
 	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
 		synced: map[persistence.ID]syncState{}}
@@ -156,16 +162,16 @@ func (r *Replicator) backupOf(pid persistence.ID) (string, error) {
 		return "", nil
 	}
 	_, backup := r.place(pid)
-	if backup != "" && backup != r.self {
-		r.sawPeer.Store(true)
-	} else if r.cfg.Auto && !r.sawPeer.Load() {
-		return "", nil // a lone node that never had a peer: factor 1
+	if (backup == "" || backup == r.self) && r.cfg.Auto && !r.cfg.Clustered() {
+		return "", nil // a lone node that was never part of a cluster: factor 1
+	}
+	// The quorum first: on the minority side of a partition "no quorum" is the reason, whether or
+	// not the view still names a backup.
+	if err := r.quorum(pid); err != nil {
+		return "", err
 	}
 	if backup == "" || backup == r.self {
 		return "", fmt.Errorf("process %s: %w (replication factor %d)", b64(pid), ErrNoBackup, r.cfg.Factor)
-	}
-	if err := r.quorum(pid); err != nil {
-		return "", err
 	}
 	return backup, nil
 }

@@ -40,6 +40,7 @@ func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
 	f.DurationVar(&cfg.Cluster.Timing.ProbeTimeout, "probe-timeout", t.ProbeTimeout, "how long a probe waits for an answer (shorter than --probe-interval)")
 	f.DurationVar(&cfg.Cluster.Timing.PushPullInterval, "push-pull-interval", t.PushPullInterval, "how often a member syncs its whole membership state with another over TCP (catches news its UDP gossip missed; memberlist's default is 30s)")
 	f.IntVar(&cfg.Cluster.Timing.SuspicionMult, "suspicion-mult", t.SuspicionMult, "how many probe intervals (times log10 of the member count) a suspected member has to refute before it is declared gone")
+	f.DurationVar(&cfg.Cluster.Lease, "quorum-lease", awcluster.DefaultLease, "a member counts a peer present while it heard its heartbeat within this; a member that hears too few of the known members answers 503 'no quorum' this long after a partition cuts it off (heartbeats go out every lease/5)")
 	f.DurationVar(&cfg.Cluster.ReconnectInterval, "cluster-reconnect-interval", 2*time.Second, "how often to join again remembered members that are not live (after a partition heals, or a restart); each address backs off to 30 s")
 	f.DurationVar(&cfg.Cluster.ReconnectTimeout, "cluster-reconnect-timeout", 24*time.Hour, "how long to keep trying a member's address after it was last seen alive")
 	return cf
@@ -69,6 +70,12 @@ func (cf *clusterFlags) apply(cfg *node.Config) error {
 	}
 	if err := tm.Validate(); err != nil {
 		return err
+	}
+	if l := cfg.Cluster.Lease; l < 100*time.Millisecond || l >= time.Duration(tm.SuspicionMult)*tm.ProbeInterval {
+		// Reads rely on the lease running out before the other side can declare this member
+		// dead and take its processes over (cluster/lease.go).
+		return fmt.Errorf("--quorum-lease %v: must be at least 100ms and shorter than --suspicion-mult × --probe-interval (%v), the least time failure detection takes",
+			l, time.Duration(tm.SuspicionMult)*tm.ProbeInterval)
 	}
 	if cfg.Cluster.ReconnectInterval <= 0 || cfg.Cluster.ReconnectTimeout <= 0 {
 		return fmt.Errorf("--cluster-reconnect-interval and --cluster-reconnect-timeout must be positive")
