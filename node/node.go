@@ -57,6 +57,7 @@ type Config struct {
 	DrainTimeout time.Duration
 
 	remoteProbe func(addr string) error // set by clusterDeps
+	port        *portHolder             // set by Run: the HTTP port it keeps open across restarts
 }
 
 // DefaultConfig: ./actorweave-data, 127.0.0.1:8734, and WAL fsyncs at least 2 ms apart.
@@ -185,7 +186,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if cfg.port != nil {
+		n.ln = cfg.port.listener()
+	} else if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		n.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}

@@ -103,7 +103,7 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})
-		go n.rebalance(r)
+		go n.rebalance(r, n.rebalanceStop)
 	}
 	return nil
 }
@@ -114,17 +114,23 @@ func (n *Node) placementOf(v *awcluster.View) replication.Placement {
 }
 
 // rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).
-func (n *Node) rebalance(r *replication.Replicator) {
+func (n *Node) rebalance(r *replication.Replicator, quit <-chan struct{}) {
 	defer close(n.rebalanceDone)
 	views, cancel := n.host.Members().Subscribe()
 	defer cancel()
 	prev := n.host.Members().View()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go func() { <-n.rebalanceStop; stop() }()
+	go func() {
+		select {
+		case <-quit:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 	for {
 		select {
-		case <-n.rebalanceStop:
+		case <-quit:
 			return
 		case v := <-views:
 			if v == nil || v == prev {
@@ -141,7 +147,7 @@ func (n *Node) rebalance(r *replication.Replicator) {
 			// moves on; anything left is taken over lazily by its next request.
 			for retry := 0; res.Failed > 0 && retry < 40; retry++ {
 				select {
-				case <-n.rebalanceStop:
+				case <-quit:
 					return
 				case <-time.After(250 * time.Millisecond):
 				}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 )
 
@@ -17,7 +19,19 @@ import (
 // rejoins them even when it is a seed started without --join. started is called with every
 // incarnation, once it serves. Run returns the error of a node that stopped by itself, or of a
 // restart that kept failing for restartTimeout.
+//
+// The HTTP port stays open across such a restart: Run holds the listener, and while the new
+// incarnation starts (catching up with the cluster) a stand-in answers every request with 503 and
+// Retry-After, so clients see "try again shortly", never a refused connection.
 func Run(ctx context.Context, cfg Config, started func(*Node)) error {
+	if cfg.port == nil {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+		cfg.port = holdPort(ln)
+		defer cfg.port.close()
+	}
 	n, err := Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -51,10 +65,84 @@ func Run(ctx context.Context, cfg Config, started func(*Node)) error {
 		n.log.Error("restarting with a new cluster identity", "err", werr)
 		cfg = pinPorts(cfg, n)
 		_ = closeWithin(n, 30*time.Second)
-		if n, err = restart(ctx, cfg); err != nil {
+		standIn := &http.Server{Handler: http.HandlerFunc(rejoining), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = standIn.Serve(cfg.port.listener()) }()
+		n, err = restart(ctx, cfg)
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = standIn.Shutdown(sctx)
+		scancel()
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// portHolder is the HTTP port Run holds across restarts. One goroutine accepts connections and
+// hands each to whichever server is serving at the time; each server gets a listener of its own
+// whose Close ends only that server's Accept (http.Server.Shutdown waits for its Serve to return),
+// never the port.
+type portHolder struct {
+	ln    net.Listener
+	conns chan net.Conn
+	done  chan struct{}
+	ended chan struct{}
+}
+
+func holdPort(ln net.Listener) *portHolder {
+	h := &portHolder{ln: ln, conns: make(chan net.Conn), done: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(h.ended)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case h.conns <- c:
+			case <-h.done:
+				c.Close()
+				return
+			}
+		}
+	}()
+	return h
+}
+
+// close releases the port and stops the accepting goroutine.
+func (h *portHolder) close() {
+	close(h.done)
+	h.ln.Close()
+	<-h.ended
+}
+
+func (h *portHolder) listener() net.Listener { return &heldListener{h: h, closed: make(chan struct{})} }
+
+type heldListener struct {
+	h      *portHolder
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *heldListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.h.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	case <-l.h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *heldListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *heldListener) Addr() net.Addr { return l.h.ln.Addr() }
+
+// rejoining is what the HTTP port answers while the node restarts after a fence.
+func rejoining(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"error":"this node is rejoining its cluster (restarting under a new member identity after a partition); retry shortly"}` + "\n"))
 }
 
 // restartTimeout bounds the attempts to start again after a fence (a port the old incarnation
