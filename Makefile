@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: cluster-kill-explicit cluster-partition all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
+.PHONY: cluster-kill-explicit cluster-partition cluster-partition-restart-long all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
 
 all: build
 
@@ -39,6 +39,11 @@ cluster-kill-explicit:
 ## cluster-partition: the network-namespace partition test (root; part of `make test` too), 3 runs.
 cluster-partition:
 	$(GO) test -race -count=3 -timeout 60m -run 'TestClusterPartition' -v ./node/
+
+## cluster-partition-restart-long: a member killed -9 and restarted inside a network partition,
+## under load, 20 rounds with random timings (root; one round runs in `make test`).
+cluster-partition-restart-long:
+	AW_PARTITION_RESTART_ROUNDS=20 $(GO) test -race -count=1 -timeout 120m -run 'TestClusterPartitionRestart' -v ./node/
 
 ## killtest-long: the kill -9 durability test, 200 rounds.
 killtest-long:

@@ -120,6 +120,9 @@ func (h *Host) request(ctx context.Context, pid ans104.ID, msg any) (any, error)
 			// The owner waited --replication-wait for its backup; membership may still replace it.
 			// The backup may hold the refused batch: a retry can then find the item there.
 			ambiguous, pause = true, 250*time.Millisecond
+		case errors.Is(cause, awcluster.ErrNoQuorum) && h.checkQuorum() != nil:
+			// This member itself is cut off (its lease failed): no retry can help.
+			return res, err
 		case (errors.Is(cause, replication.ErrNoBackup) || errors.Is(cause, awcluster.ErrNoQuorum)) && ctx.Err() == nil && thin < maxThinRetries:
 			// Too few members in the owner's view: nothing was written. A view in the middle of a
 			// change (a weight change re-gossiping metadata) can look thin for a moment, so try
@@ -177,6 +180,8 @@ func (h *Host) forwardWatching(ctx context.Context, m awcluster.Member, pid ans1
 		err error
 	}
 	cctx, cancel := context.WithCancel(ctx)
+	lease := time.NewTicker(100 * time.Millisecond)
+	defer lease.Stop()
 	done := make(chan result, 1)
 	go func() {
 		res, err := h.forward(cctx, m, pid, msg)
@@ -192,6 +197,12 @@ func (h *Host) forwardWatching(ctx context.Context, m awcluster.Member, pid ans1
 		case <-views:
 			if nm, _, err := h.ownerFor(ctx, pid, msg); err == nil && nm.ID != m.ID {
 				return nil, fmt.Errorf("process %s: %w (%s → %s)", pid, errRerouted, m.Name, nm.Name)
+			}
+		case <-lease.C:
+			// Cut off while the call is out: answer "no quorum" now rather than when the call
+			// times out (the owner, on the other side, decides whether it ran).
+			if err := h.checkQuorum(); err != nil {
+				return nil, fmt.Errorf("process %s: %w", pid, err)
 			}
 		}
 	}
