@@ -42,6 +42,8 @@ type Config struct {
 	Flush       flush.Config // Arweave flush; without a gateway or bundler nothing is flushed
 	Logger      *slog.Logger
 
+	// Location is the Scheduler-Location record the node publishes (location.go).
+	Location LocationConfig
 	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
 	Recovery RecoveryConfig
 	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
@@ -185,6 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.publishLocation(ctx, be)
 	n.log.Info("actorweave node started", "listen", n.ln.Addr().String(), "data", cfg.DataDir,
 		"scheduler", n.host.Address(), "key_type", n.signer.SignatureType().String())
 	return n, nil
