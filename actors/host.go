@@ -112,6 +112,9 @@ type Deps struct {
 	FetchItem func(ctx context.Context, id ans104.ID) ([]byte, error)
 	// RemoteOptions configure Proto.Actor remote (TLS credentials of the cluster).
 	RemoteOptions []remote.ConfigOption
+	// WireErrors are sentinels of the packages above this one (the API's status classes) that must
+	// keep their identity across nodes too; the forwarder carries them after WireErrors().
+	WireErrors awcluster.ErrorTable
 }
 
 // Host runs the process grains of one node.
@@ -210,7 +213,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	} else {
 		h.members = awcluster.NewStatic(awcluster.Member{ID: h.system.ID, Name: h.address, Address: h.system.Address(), Capacity: 1})
 	}
-	if h.fwd, err = awcluster.NewForwarder(h.system, func() uint64 { return h.members.View().Seq }); err != nil {
+	if h.fwd, err = awcluster.NewForwarder(h.system, func() uint64 { return h.members.View().Seq }, append(WireErrors(), deps.WireErrors...)); err != nil {
 		h.cluster.Shutdown(false)
 		return nil, err
 	}

@@ -129,7 +129,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
 	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg,
+		WireErrors: apiWireErrors()}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
 		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {
