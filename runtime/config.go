@@ -24,6 +24,9 @@ const (
 	DefaultSnapshotEvery = 64
 	// DefaultJournalBytes bounds the bytes of message and env JSON kept in the replay journal.
 	DefaultJournalBytes = 8 << 20
+	// DefaultMemoryPoolBytes bounds the touched bytes of closed instances' linear memories an
+	// engine keeps, cleared, for the next instances (memory_unix.go).
+	DefaultMemoryPoolBytes = 256 << 20
 )
 
 // Config configures an Engine.
@@ -37,6 +40,8 @@ type Config struct {
 	// SnapshotEvery and JournalBytes bound the replay journal of each instance.
 	SnapshotEvery int
 	JournalBytes  int
+	// MemoryPoolBytes bounds the cleared linear memories kept for reuse (negative: none).
+	MemoryPoolBytes int64
 }
 
 // Limits bound one instance. A zero field means the engine default.
@@ -57,6 +62,8 @@ func DefaultConfig() Config {
 		ThisProgram:   DefaultThisProgram,
 		SnapshotEvery: DefaultSnapshotEvery,
 		JournalBytes:  DefaultJournalBytes,
+
+		MemoryPoolBytes: DefaultMemoryPoolBytes,
 	}
 }
 
@@ -70,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JournalBytes <= 0 {
 		c.JournalBytes = d.JournalBytes
+	}
+	if c.MemoryPoolBytes == 0 {
+		c.MemoryPoolBytes = d.MemoryPoolBytes
 	}
 	c.Limits = c.Limits.or(d.Limits)
 	return c

@@ -56,6 +56,7 @@ type host struct {
 	vars        hostVars
 	inst        *Instance
 	pool        map[uint32][]api.Function // free api.Functions per table index, for invoke_*
+	stacks      [][]uint64                // free value stacks for invoke_*
 	compiled    []wazero.CompiledModule   // this instance's compiled host modules, closed with it
 }
 
@@ -343,10 +344,11 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 		in := h.inst
 		sp := in.stackSave(ctx)
 		f := h.takeFn(m, idx, params, results)
-		stack := make([]uint64, max(len(params), len(results), 1))
+		stack := h.takeStack(max(len(params), len(results), 1))
 		copy(stack, s[1:1+len(params)])
 		err := f.CallWithStack(ctx, stack)
 		h.pool[idx] = append(h.pool[idx], f)
+		defer h.putStack(stack)
 		if err != nil {
 			if !errors.Is(err, errLongjmp) {
 				panic(err)
@@ -361,6 +363,19 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 		copy(s, stack[:len(results)])
 	}
 }
+
+// takeStack returns a value stack of n slots for an invoke_* call; calls nest (Lua's pcall inside
+// pcall), so stacks come from a free list rather than one buffer.
+func (h *host) takeStack(n int) []uint64 {
+	if k := len(h.stacks); k > 0 && cap(h.stacks[k-1]) >= n {
+		st := h.stacks[k-1][:n]
+		h.stacks = h.stacks[:k-1]
+		return st
+	}
+	return make([]uint64, n, max(n, 8))
+}
+
+func (h *host) putStack(st []uint64) { h.stacks = append(h.stacks, st) }
 
 // takeFn returns an api.Function for a table slot. Lua re-enters the same slot recursively (pcall
 // inside pcall) and an api.Function must not be re-entered while active, hence a free list.

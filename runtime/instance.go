@@ -32,13 +32,23 @@ type Instance struct {
 	alive bool
 
 	// Errors never advance state: base is the memory (and host state) after the last
-	// checkpointed message, journal the successful messages since. See doc.go.
+	// checkpointed message, journal the successful messages since. See doc.go. A nil base with
+	// bootBase set means the base is the freshly booted module: a revert boots a fresh instance
+	// rather than writing an image back, so a new instance costs no copy of its memory.
 	base      []byte
 	baseVars  hostVars
+	bootBase  bool
 	journal   []journalEntry
 	jBytes    int
 	rebuilds  int
 	snapshots int
+
+	// Cached per wazero instance (reset by instantiate): the stack API's functions and the
+	// stack's end, read on every message and every invoke_* trampoline.
+	fnStackSave, fnStackRestore, fnStackAlloc api.Function
+	stackEnd                                  uint64
+	hasStackEnd, stackEndRead                 bool
+	scratch                                   [2]uint64
 }
 
 type journalEntry struct {
@@ -68,7 +78,9 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 		in.closeModules(ctx)
 		return nil, err
 	}
-	in.rebase()
+	// No copy of the booted memory: booting is deterministic, so the base of a new instance is
+	// "boot again" (see revert). The first full copy is the rebase after SnapshotEvery messages.
+	in.bootBase = true
 	return in, nil
 }
 
@@ -130,7 +142,7 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		return err
 	}
 	in.hosts = hosts
-	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit))
+	rctx := experimental.WithMemoryAllocator(ctx, newMemoryAllocator(in.limits.MemoryLimit, in.eng.memPool))
 	rctx = experimental.WithImportResolver(rctx, func(name string) api.Module { return in.hosts[name] })
 	wm, err := m.rt.InstantiateModule(rctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
@@ -147,6 +159,8 @@ func (in *Instance) instantiate(ctx context.Context) error {
 	}
 	in.fns = map[string]api.Function{}
 	in.host.pool = map[uint32][]api.Function{}
+	in.fnStackSave, in.fnStackRestore, in.fnStackAlloc = nil, nil, nil
+	in.stackEndRead = false
 	in.alive = true
 	return nil
 }
@@ -170,6 +184,7 @@ func (in *Instance) closeModules(ctx context.Context) {
 // Close releases the instance.
 func (in *Instance) Close(ctx context.Context) error {
 	in.closeModules(ctx)
+	in.eng.putBuffer(in.base)
 	in.base, in.journal = nil, nil
 	// wazero keeps references to closed modules' functions (and so to the host closures that point
 	// back here) longer than the instance lives: cut every link from them to this instance's memory
@@ -211,27 +226,41 @@ func (in *Instance) mustCall(ctx context.Context, name string, args ...uint64) u
 	return 0
 }
 
-// The stack API has different names in the v4 glue.
-func (in *Instance) stackSave(ctx context.Context) uint64 {
-	if in.mod.gen >= genV4 {
-		return in.mustCall(ctx, "emscripten_stack_get_current")
+// The stack API has different names in the v4 glue. Its functions are looked up once per wazero
+// instance and called with CallWithStack on a scratch array: stackSave runs on every invoke_*
+// trampoline (every Lua pcall), where a map lookup and a slice per call showed in profiles. They
+// are leaves (they never call back into Go), so one scratch array per instance is never re-entered.
+func (in *Instance) stackFn(f *api.Function, v4, old string) api.Function {
+	if *f == nil {
+		name := old
+		if in.mod.gen >= genV4 {
+			name = v4
+		}
+		if *f = in.export(name); *f == nil {
+			panic(fmt.Errorf("the module does not export %s", name))
+		}
 	}
-	return in.mustCall(ctx, "stackSave")
+	return *f
+}
+
+func (in *Instance) callLeaf(ctx context.Context, f api.Function, arg uint64) uint64 {
+	in.scratch[0] = arg
+	if err := f.CallWithStack(ctx, in.scratch[:]); err != nil {
+		panic(err)
+	}
+	return in.scratch[0]
+}
+
+func (in *Instance) stackSave(ctx context.Context) uint64 {
+	return in.callLeaf(ctx, in.stackFn(&in.fnStackSave, "emscripten_stack_get_current", "stackSave"), 0)
 }
 
 func (in *Instance) stackRestore(ctx context.Context, sp uint64) {
-	if in.mod.gen >= genV4 {
-		in.mustCall(ctx, "_emscripten_stack_restore", sp)
-		return
-	}
-	in.mustCall(ctx, "stackRestore", sp)
+	in.callLeaf(ctx, in.stackFn(&in.fnStackRestore, "_emscripten_stack_restore", "stackRestore"), sp)
 }
 
 func (in *Instance) stackAlloc(ctx context.Context, n uint64) uint64 {
-	if in.mod.gen >= genV4 {
-		return in.mustCall(ctx, "_emscripten_stack_alloc", n)
-	}
-	return in.mustCall(ctx, "stackAlloc", n)
+	return in.callLeaf(ctx, in.stackFn(&in.fnStackAlloc, "_emscripten_stack_alloc", "stackAlloc"), n)
 }
 
 func (in *Instance) setThrew(ctx context.Context, threw, value uint64) {
@@ -396,9 +425,11 @@ func (in *Instance) rebase() {
 	if cap(in.base) >= len(buf) {
 		in.base = in.base[:len(buf)]
 	} else {
-		in.base = make([]byte, len(buf))
+		in.eng.putBuffer(in.base)
+		in.base = in.eng.getBuffer(len(buf))
 	}
 	copy(in.base, buf)
+	in.bootBase = false
 	in.baseVars = in.host.vars
 	in.journal = in.journal[:0]
 	in.jBytes = 0
@@ -460,9 +491,20 @@ func (in *Instance) record(msg, env, reply []byte) {
 	}
 }
 
-// revert restores the base snapshot, replays the journal and takes a new base.
+// revert restores the base snapshot (or boots a fresh instance when the base is the boot),
+// replays the journal and takes a new base.
 func (in *Instance) revert(ctx context.Context) error {
-	if err := in.restoreMemory(ctx, in.base, in.baseVars); err != nil {
+	if in.bootBase {
+		in.rebuilds++
+		in.closeModules(ctx)
+		if err := in.instantiate(ctx); err != nil {
+			return err
+		}
+		in.host.vars = freshVars()
+		if err := in.bootLimited(ctx); err != nil {
+			return err
+		}
+	} else if err := in.restoreMemory(ctx, in.base, in.baseVars); err != nil {
 		return err
 	}
 	for i, j := range in.journal {
@@ -507,11 +549,15 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 	}()
 	// The stack end is read before the meter is reset: the call is metered, and the reference
 	// charges only what its ccall does (stackSave, stackAlloc, handle, stackRestore).
-	var stackEnd uint64
-	hasEnd := in.export("emscripten_stack_get_end") != nil
-	if hasEnd {
-		stackEnd = in.mustCall(ctx, "emscripten_stack_get_end")
+	// It is fixed for the life of the wazero instance: read once.
+	if !in.stackEndRead {
+		in.stackEndRead = true
+		in.stackEnd, in.hasStackEnd = 0, in.export("emscripten_stack_get_end") != nil
+		if in.hasStackEnd {
+			in.stackEnd = in.mustCall(ctx, "emscripten_stack_get_end")
+		}
 	}
+	stackEnd, hasEnd := in.stackEnd, in.hasStackEnd
 	if in.gas != nil {
 		in.gas.start(ctx, in.limits.ComputeLimit, time.Now().Add(deadline))
 	}

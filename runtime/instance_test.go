@@ -138,3 +138,61 @@ func TestMessageTooLargeForStack(t *testing.T) {
 		t.Fatalf("%v %+v", err, r)
 	}
 }
+
+// TestNewInstanceCopiesNoMemory: a new instance takes no copy of its memory (its base is the boot,
+// which is deterministic), the first copy comes with the first rebase, and a failure before it
+// reverts by booting afresh to the same memory as an instance that never failed.
+func TestNewInstanceCopiesNoMemory(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t, func(c *Config) { c.SnapshotEvery = 4 })
+	clean := newTestInstance(t, e, "aoslike", Limits{})
+	dirty := newTestInstance(t, e, "aoslike", Limits{})
+	if st := dirty.Stats(); st.Snapshots != 0 {
+		t.Fatalf("a new instance copied its memory: %+v", st)
+	}
+	for i := 1; i <= 5; i++ {
+		m := msg(fmt.Sprint(i), "Eval", "x = (x or 0) + 1 return x")
+		if r, err := clean.Handle(ctx, m, []byte(testEnv)); err != nil || r.Error != "" {
+			t.Fatalf("%v %+v", err, r)
+		}
+		if i == 2 {
+			if r, err := dirty.Handle(ctx, msg("e", "Eval", "x = 99 error('boom')"), []byte(testEnv)); err != nil || r.Error == "" {
+				t.Fatalf("the failing message: %v %+v", err, r)
+			}
+			if st := dirty.Stats(); st.Rebuilds != 1 {
+				t.Fatalf("a failure before the first rebase did not boot afresh: %+v", st)
+			}
+		}
+		r, err := dirty.Handle(ctx, m, []byte(testEnv))
+		if err != nil || r.Error != "" || outputData(t, r) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %v %+v", i, err, r)
+		}
+		if a, _ := memHex(clean); a != func() string { b, _ := memHex(dirty); return b }() {
+			t.Fatalf("message %d: memory differs from the instance that never failed", i)
+		}
+	}
+	if st := clean.Stats(); st.Snapshots != 1 {
+		t.Fatalf("5 messages at SnapshotEvery 4: want 1 copy, got %+v", st)
+	}
+}
+
+// TestPooledMemoryStartsClean: a closed instance's linear memory is reused by the next instance
+// (memoryPool), which must start exactly like an instance on fresh pages.
+func TestPooledMemoryStartsClean(t *testing.T) {
+	ctx := context.Background()
+	fresh := newTestInstance(t, newTestEngine(t, func(c *Config) { c.MemoryPoolBytes = -1 }), "aoslike", Limits{})
+	want, _ := memHex(fresh)
+	e := newTestEngine(t, nil)
+	dirty := newTestInstance(t, e, "aoslike", Limits{})
+	if r, err := dirty.Handle(ctx, msg("1", "Eval", "junk = string.rep('z', 3e6) return #junk"), []byte(testEnv)); err != nil || r.Error != "" {
+		t.Fatalf("%v %+v", err, r)
+	}
+	_ = dirty.Close(ctx)
+	if e.memPool != nil && len(e.memPool.free) == 0 {
+		t.Fatal("the closed instance's memory was not pooled")
+	}
+	reused := newTestInstance(t, e, "aoslike", Limits{})
+	if got, _ := memHex(reused); got != want {
+		t.Fatal("an instance on a reused memory differs from one on fresh pages")
+	}
+}
