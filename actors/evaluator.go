@@ -45,6 +45,7 @@ type evaluator struct {
 	broken  error
 	queue   []evalEntry
 	waiters map[uint64][]*actor.PID
+	batch   []pendingEval // evaluated, not yet committed (commit)
 
 	continuing      bool
 	sinceCheckpoint int
@@ -125,6 +126,7 @@ func (e *evaluator) runChunk(ctx actor.Context) {
 	for i := 0; i < e.host.cfg.EvalChunk && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()); i++ {
 		e.evalNext(ctx)
 	}
+	e.commit(ctx)
 	if e.broken != nil {
 		e.failWaiters(ctx)
 	}
@@ -334,30 +336,60 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		}
 		ev.Pushes = append(ev.Pushes, pp)
 	}
-	if err := e.host.deps.Store.CommitEvaluation(context.Background(), ev); err != nil {
-		e.broken = fmt.Errorf("recording the evaluation of entry %d: %w", n, err)
-		return
-	}
+	e.batch = append(e.batch, pendingEval{ev: ev, tick: tick, isTick: isTick})
 	e.next = n + 1
 	e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
 	e.sinceCheckpoint++
-	e.host.metrics.evaluated.Inc()
-	if isTick {
-		if u, _, err := cron.ParseInterval(tick.Interval); err == nil && u == cron.Seconds {
-			e.host.metrics.cronEvalLateness.Observe(float64(time.Now().UnixMilli()-tick.Due) / 1000)
+}
+
+// pendingEval is an evaluation done in memory and not yet committed.
+type pendingEval struct {
+	ev     persistence.Evaluation
+	tick   cron.Info
+	isTick bool
+}
+
+// commit records the evaluations run since the last commit in one batch (one fsync for a chunk of
+// entries instead of one per entry), then hands their pushes to the pusher, answers the waiters
+// and checkpoints. Every path that evaluates commits before it returns to the mailbox, so no other
+// request sees an evaluated entry whose result is not stored.
+func (e *evaluator) commit(ctx actor.Context) {
+	if len(e.batch) == 0 {
+		return
+	}
+	batch := e.batch
+	e.batch = e.batch[:0]
+	evs := make([]persistence.Evaluation, len(batch))
+	for i, p := range batch {
+		evs[i] = p.ev
+	}
+	if err := e.host.deps.Store.CommitEvaluations(context.Background(), evs); err != nil {
+		e.broken = fmt.Errorf("recording the evaluation of entries %d-%d: %w", evs[0].Nonce, evs[len(evs)-1].Nonce, err)
+		// The instance ran ahead of the store: drop it, so nothing builds on the lost results.
+		e.next = evs[0].Nonce
+		e.closeInstance()
+		return
+	}
+	for _, p := range batch {
+		n := p.ev.Nonce
+		e.host.metrics.evaluated.Inc()
+		if p.isTick {
+			if u, _, err := cron.ParseInterval(p.tick.Interval); err == nil && u == cron.Seconds {
+				e.host.metrics.cronEvalLateness.Observe(float64(time.Now().UnixMilli()-p.tick.Due) / 1000)
+			}
 		}
-	}
-	if len(ev.Pushes) > 0 {
-		pending := make([]persistence.PendingPush, len(ev.Pushes))
-		for i, p := range ev.Pushes {
-			pending[i] = persistence.PendingPush{Process: e.pid, Nonce: n, Seq: uint32(i), Push: p}
+		if len(p.ev.Pushes) > 0 {
+			pending := make([]persistence.PendingPush, len(p.ev.Pushes))
+			for i, pp := range p.ev.Pushes {
+				pending[i] = persistence.PendingPush{Process: e.pid, Nonce: n, Seq: uint32(i), Push: pp}
+			}
+			e.host.pusher.enqueue(e.pid, pending)
 		}
-		e.host.pusher.enqueue(e.pid, pending)
+		for _, w := range e.waiters[n] {
+			ctx.Send(w, &resultResponse{result: p.ev.Result})
+		}
+		delete(e.waiters, n)
 	}
-	for _, w := range e.waiters[n] {
-		ctx.Send(w, &resultResponse{result: body})
-	}
-	delete(e.waiters, n)
 	every := e.sinceCheckpoint >= e.host.cfg.CheckpointEvery
 	aged := e.host.cfg.CheckpointInterval > 0 && time.Since(e.checkpointAt) >= e.host.cfg.CheckpointInterval
 	if (every || aged) && e.inst != nil {
@@ -367,7 +399,8 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 
 // pushQuota applies the per-process push quotas to an evaluation's pushes: beyond
 // MaxQueuedPushes undelivered pushes the rest are rejected (recorded in the result), and a result
-// whose pushes will wait for the send rate says so.
+// whose pushes will wait for the send rate says so. Pushes of entries of the same chunk not yet
+// committed are not in the backlog yet, so a chunk may overshoot the quota by one chunk's pushes.
 func (e *evaluator) pushQuota(pushes []messenger.Push, rejected []messenger.Rejected, stored *StoredResult) ([]messenger.Push, []messenger.Rejected) {
 	queued, throttled := e.host.pusher.backlog(e.pid)
 	limit := e.host.cfg.MaxQueuedPushes
@@ -407,7 +440,11 @@ func (e *evaluator) checkpoint() {
 func (e *evaluator) catchUp(ctx actor.Context) error {
 	for e.next < e.head && e.broken == nil {
 		e.evalNext(ctx)
+		if len(e.batch) >= e.host.cfg.EvalChunk {
+			e.commit(ctx)
+		}
 	}
+	e.commit(ctx)
 	if e.broken != nil {
 		return e.broken
 	}

@@ -73,25 +73,41 @@ type Evaluation struct {
 // before they are delivered); a result alone is written without waiting, because it can always be
 // recomputed from the log.
 func (s *Store) CommitEvaluation(ctx context.Context, ev Evaluation) error {
+	return s.CommitEvaluations(ctx, []Evaluation{ev})
+}
+
+// CommitEvaluations records consecutive evaluations of one process (nonces cursor, cursor+1, ...)
+// with their pushes and the advanced cursor in one batch, fsync'd once if any carries pushes: an
+// evaluator that ran several entries in a row pays one commit for all of them.
+func (s *Store) CommitEvaluations(ctx context.Context, evs []Evaluation) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	done, err := s.enter()
 	if err != nil {
 		return err
 	}
 	defer done()
-	next, err := s.cursor(ev.Process)
+	pid := evs[0].Process
+	next, err := s.cursor(pid)
 	if err != nil {
 		return err
 	}
-	if next != ev.Nonce {
-		return newErr(ErrNonceGap, fmt.Sprintf("evaluation of entry %d of process %s: next to evaluate is %d", ev.Nonce, b64(ev.Process), next))
-	}
 	b := s.db.NewBatch()
-	_ = b.Set(resultKey(ev.Process, ev.Nonce), ev.Result, nil)
-	for i, p := range ev.Pushes {
-		_ = b.Set(outboxKey(ev.Process, ev.Nonce, uint32(i)), encodePush(&p), nil)
+	pushes := false
+	for i, ev := range evs {
+		if ev.Process != pid || next+uint64(i) != ev.Nonce {
+			b.Close()
+			return newErr(ErrNonceGap, fmt.Sprintf("evaluation of entry %d of process %s: next to evaluate is %d", ev.Nonce, b64(ev.Process), next+uint64(i)))
+		}
+		_ = b.Set(resultKey(ev.Process, ev.Nonce), ev.Result, nil)
+		for i, p := range ev.Pushes {
+			_ = b.Set(outboxKey(ev.Process, ev.Nonce, uint32(i)), encodePush(&p), nil)
+		}
+		pushes = pushes || len(ev.Pushes) > 0
 	}
-	_ = b.Set(cursorKey(ev.Process), binary.BigEndian.AppendUint64(nil, ev.Nonce+1), nil)
-	if len(ev.Pushes) == 0 {
+	_ = b.Set(cursorKey(pid), binary.BigEndian.AppendUint64(nil, evs[len(evs)-1].Nonce+1), nil)
+	if !pushes {
 		defer b.Close()
 		return b.Commit(pebble.NoSync)
 	}

@@ -95,6 +95,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 
 // Close releases the runtime and every instance created by it.
 func (e *Engine) Close(ctx context.Context) error {
+	e.memPool.startClosing()
 	err := errors.Join(e.rt.Close(ctx), e.rtGuarded.Close(ctx))
 	e.memPool.close()
 	if e.cache != nil {

@@ -11,5 +11,7 @@ func newMemoryPool(uint64) *memoryPool { return nil }
 
 func (*memoryPool) close() {}
 
+func (*memoryPool) startClosing() {}
+
 // newMemoryAllocator returns nil: wazero's default allocator (which copies on growth).
 func newMemoryAllocator(uint64, *memoryPool) experimental.MemoryAllocator { return nil }

@@ -72,6 +72,7 @@ func (m *mmapMemory) Free() {
 type memoryPool struct {
 	maxBytes uint64
 	mu       sync.Mutex
+	closing  bool // the engine is closing: unmap rather than clear
 	bytes    uint64
 	free     map[uint64][]*mmapMemory // by reservation
 }
@@ -103,7 +104,7 @@ func (p *memoryPool) put(m *mmapMemory) bool {
 		return false
 	}
 	p.mu.Lock()
-	full := p.bytes+m.used > p.maxBytes
+	full := p.closing || p.bytes+m.used > p.maxBytes
 	if !full {
 		p.bytes += m.used // reserved before clearing, outside the lock
 	}
@@ -111,12 +112,22 @@ func (p *memoryPool) put(m *mmapMemory) bool {
 	if full {
 		return false
 	}
-	clear(m.buf[:m.used])
+	clearResident(m.buf[:m.used])
 	p.mu.Lock()
 	reserve := uint64(len(m.buf))
 	p.free[reserve] = append(p.free[reserve], m)
 	p.mu.Unlock()
 	return true
+}
+
+// startClosing makes put refuse memories: an engine closing its instances unmaps them.
+func (p *memoryPool) startClosing() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
 }
 
 // close unmaps every pooled memory.
