@@ -186,6 +186,15 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	if n.quorum != nil {
+		// Peers' first heartbeats arrive a fraction of a lease after the join: wait for them
+		// (bounded) so a restarted member does not refuse its first requests with "no quorum".
+		// Cut off, it starts serving after the bound and answers 503 until it hears a majority.
+		lease := n.provider.Lease()
+		for deadline := time.Now().Add(2*lease + time.Second); n.quorum.Lease() != nil && time.Now().Before(deadline); {
+			time.Sleep(lease / 10)
+		}
+	}
 	if cfg.port != nil {
 		n.ln = cfg.port.listener()
 	} else if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
