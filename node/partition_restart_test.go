@@ -122,6 +122,11 @@ func partitionRestartRound(t *testing.T, wasm []byte, vi int, randomTimings bool
 		}
 		pids = append(pids, item.ID())
 	}
+	mu.Lock()
+	for _, pid := range pids {
+		delete(acked, pid) // spawns are checked as processes (every log is), not as messages
+	}
+	mu.Unlock()
 	victim := c.members[vi]
 	cur.Store(victim)
 	// Steady load: four writers, each through a random member (the victim included), no retries.
