@@ -222,6 +222,12 @@ func clusterPartition(t *testing.T, wasm []byte, vi int) {
 	}
 	t.Logf("majority side acknowledging every cut-off process %v after the cut", time.Since(cutAt).Round(time.Millisecond))
 	waitOneView(ctx, t, others, "the majority side")
+	// Heal only once the cut-off member has removed the others too: the healing rule under test
+	// is the one for two sides that removed each other. (Since the cut-off side refuses in under
+	// a second, the majority's takeover no longer takes long enough for this to hold by itself; a
+	// heal while the minority is still detecting the failure can fence a majority member too,
+	// which is safe but not what this test checks: a known gap, see the README.)
+	waitOneView(ctx, t, []*member{victim}, "the cut-off member alone")
 	nn.heal(vi)
 	healAt := time.Now()
 	// The cluster settles into one view of three (the cut-off member under a new id, fenced by the
