@@ -3,6 +3,8 @@ package cluster
 import (
 	"sync"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 // The quorum lease: how a member learns, within a second, that it can no longer hear a majority.
@@ -85,17 +87,20 @@ func (p *Provider) beat() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		ml := p.ml
+		ml, self := p.ml, p.self.ID
 		p.mu.Unlock()
 		if ml == nil {
 			continue
 		}
-		for _, n := range ml.Members() {
-			if n.Name == ml.LocalNode().Name {
+		// Addresses come from our own copy of the nodes table: memberlist's Members() hands out
+		// pointers into its state, which its gossip rewrites under its own lock (a data race
+		// when SendBestEffort reads them here).
+		for _, n := range p.nodeList() {
+			if n.Name == self {
 				continue
 			}
 			// Best effort (UDP): a lost heartbeat is covered by the next four within the lease.
-			_ = ml.SendBestEffort(n, msg)
+			_ = ml.SendToAddress(memberlist.Address{Addr: n.Addr, Name: n.Name}, msg)
 		}
 	}
 }
