@@ -45,6 +45,7 @@ type evaluator struct {
 	broken  error
 	queue   []evalEntry
 	waiters map[uint64][]*actor.PID
+	dryBase *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
 
 	continuing      bool
 	sinceCheckpoint int
@@ -73,9 +74,9 @@ func (e *evaluator) Receive(ctx actor.Context) {
 		e.runChunk(ctx)
 	case *resultRequest:
 		e.result(ctx, m)
-	case *dryRunRequest:
-		res, err := e.dryRun(ctx, m.body)
-		ctx.Respond(&dryRunResponse{result: res, err: err})
+	case *dryRunBaseRequest:
+		b, err := e.dryRunBase(ctx)
+		ctx.Respond(&dryRunBaseResponse{base: b, err: err})
 	case *stateRequest:
 		st, err := e.state(ctx)
 		ctx.Respond(&stateResponse{state: st, err: err})
@@ -291,6 +292,13 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	start := time.Now()
 	res, err := e.inst.Handle(context.Background(), msg, e.env)
+	if errors.Is(err, runtime.ErrEngineClosed) {
+		// The node is shutting down: the evaluation was cut short, so it has no result; the next
+		// start evaluates the entry again.
+		e.broken = err
+		e.closeInstance()
+		return
+	}
 	if err != nil {
 		// The instance is unusable; the message's result is an Error and the next evaluation
 		// rebuilds the instance from the last checkpoint and the log.
@@ -299,6 +307,8 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
+	e.host.capResult(&stored)
+	res = &stored.Result
 	tick, isTick := compute.TickOf(ce)
 	if isTick {
 		stored.Cron = fmt.Sprintf("%d-%s", tick.Index, tick.Interval)
@@ -391,6 +401,9 @@ func (e *evaluator) checkpoint() {
 		return
 	}
 	mem, sum := e.inst.Snapshot()
+	if mem == nil {
+		return // the engine is closing
+	}
 	size, err := e.host.deps.Store.PutCheckpoint(persistence.Checkpoint{Process: e.pid, Nonce: e.next - 1,
 		Timestamp: e.lastTS, BlockHeight: e.lastHeight, SHA256: sum, Memory: mem})
 	if err != nil {
@@ -414,27 +427,22 @@ func (e *evaluator) catchUp(ctx actor.Context) error {
 	return e.ensureInstance()
 }
 
-func (e *evaluator) dryRun(actx actor.Context, body []byte) (*StoredResult, error) {
+// dryRunBase catches up and returns the latest evaluated memory for a dry-run. The copy is kept
+// until the next evaluation, so that many dry-runs of an idle process cost one copy here; the
+// pool copies it again for each instance (Restore owns its memory).
+func (e *evaluator) dryRunBase(actx actor.Context) (*dryRunBase, error) {
 	if err := e.catchUp(actx); err != nil {
 		return nil, err
 	}
-	msg, err := compute.DryRunJSON(body, e.pid, e.moduleID, e.lastTS, e.lastHeight)
-	if err != nil {
-		return nil, err
+	if e.dryBase == nil || e.dryBase.next != e.next {
+		mem := e.inst.MemoryCopy()
+		if mem == nil {
+			return nil, runtime.ErrEngineClosed
+		}
+		e.dryBase = &dryRunBase{next: e.next, mem: mem, mod: e.lm.mod, limits: e.limits, env: e.env,
+			moduleID: e.moduleID, ts: e.lastTS, height: e.lastHeight}
 	}
-	mem, _ := e.inst.Snapshot()
-	ctx := context.Background()
-	tmp, err := e.host.deps.Engine.Restore(ctx, e.lm.mod, e.limits, mem)
-	if err != nil {
-		return nil, err
-	}
-	defer tmp.Close(ctx)
-	res, err := tmp.Handle(ctx, msg, e.env)
-	if err != nil {
-		return nil, err
-	}
-	e.host.metrics.dryRuns.Inc()
-	return &StoredResult{Result: *res, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
+	return e.dryBase, nil
 }
 
 func (e *evaluator) state(actx actor.Context) (*MemoryState, error) {
@@ -457,6 +465,7 @@ func (e *evaluator) passivate() {
 }
 
 func (e *evaluator) closeInstance() {
+	e.dryBase = nil
 	if e.inst != nil {
 		_ = e.inst.Close(context.Background())
 		e.inst = nil

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"github.com/actorweave/actorweave/dryrun"
+
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +77,12 @@ type Config struct {
 	// MaxQueuedPushes bounds one process's undelivered pushes: an evaluation whose pushes would
 	// exceed it has them rejected, recorded in its result (Rejected, Quota) and counted.
 	MaxQueuedPushes int
+	// DryRun bounds the node-wide pool dry-runs run in, apart from the processes' own evaluators
+	// (workers, queue, per-process cap, deadline).
+	DryRun dryrun.Config
+	// MaxResultBytes bounds one evaluation's result (output, messages, spawns, assignments as
+	// stored); a larger one is recorded as an Error result instead.
+	MaxResultBytes int
 	// RemoteHost is the address Proto.Actor remote listens on; RemotePort its port (0: chosen by
 	// the OS).
 	RemoteHost string
@@ -88,7 +96,8 @@ func DefaultConfig() Config {
 		CheckpointEvery: 1000, CheckpointOnPassivate: 16,
 		EvalChunk: 32, PushRetryMax: 30 * time.Second, RemoteHost: "127.0.0.1",
 		CronCatchUp: cron.CatchUpAll, CronWorkers: 32, CronMaxTicks: 256,
-		MaxReceiveRate: 1000, MaxSendRate: 100, MaxSpawnsPerMinute: 60, MaxQueuedPushes: 10_000}
+		MaxReceiveRate: 1000, MaxSendRate: 100, MaxSpawnsPerMinute: 60, MaxQueuedPushes: 10_000,
+		DryRun: dryrun.DefaultConfig(), MaxResultBytes: 4 << 20}
 }
 
 // Deps are the host's collaborators.
@@ -149,6 +158,7 @@ type Host struct {
 	sweepC      chan struct{}
 	unsubscribe func()
 	sweepWG     sync.WaitGroup
+	dry         *dryrun.Pool
 
 	processes atomic.Int64 // registered processes (active + passive)
 
@@ -182,6 +192,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	orDefault(&cfg.MaxSendRate, d.MaxSendRate)
 	orDefault(&cfg.MaxSpawnsPerMinute, d.MaxSpawnsPerMinute)
 	orDefault(&cfg.MaxQueuedPushes, d.MaxQueuedPushes)
+	orDefault(&cfg.MaxResultBytes, d.MaxResultBytes)
 	if cfg.CronCatchUp == 0 {
 		cfg.CronCatchUp = d.CronCatchUp
 	}
@@ -192,7 +203,8 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
-		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{}}
+		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{},
+		dry: dryrun.New(cfg.DryRun)}
 	n, err := deps.Store.CountProcesses()
 	if err != nil {
 		return nil, err
@@ -280,6 +292,10 @@ func (h *Host) spawn(identity string) (*actor.PID, error) {
 // Stop passivates every process (checkpointing as on idle), stops delivering and shuts the actor
 // system down.
 func (h *Host) Stop(ctx context.Context) error {
+	// Dry-runs first: they are nobody's state, and a queued one must not hold up the grains.
+	if err := h.dry.Close(ctx); err != nil {
+		h.log.Warn("stopping dry-runs", "err", err)
+	}
 	if h.ticker != nil {
 		h.ticker.stop()
 	}

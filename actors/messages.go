@@ -51,6 +51,16 @@ type dryRunResponse struct {
 	err    error
 }
 
+// dryRunBaseRequest asks a process's evaluator for what a dry-run starts from: a copy of its
+// latest evaluated memory. The dry-run itself runs in the node's pool (dryrun.go), never in the
+// evaluator.
+type dryRunBaseRequest struct{}
+
+type dryRunBaseResponse struct {
+	base *dryRunBase
+	err  error
+}
+
 // stateRequest asks for the latest memory.
 type stateRequest struct{}
 

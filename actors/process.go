@@ -76,7 +76,7 @@ func (p *processActor) Receive(ctx actor.Context) {
 		p.tick(ctx, m)
 	case *monitorRequest:
 		p.monitor(ctx, m)
-	case *resultRequest, *dryRunRequest, *stateRequest:
+	case *resultRequest, *dryRunBaseRequest, *stateRequest:
 		if err := p.ready(); err != nil {
 			ctx.Respond(errorReply(m, err))
 			return
@@ -107,6 +107,8 @@ func errorReply(req any, err error) any {
 		return &resultResponse{err: err}
 	case *dryRunRequest:
 		return &dryRunResponse{err: err}
+	case *dryRunBaseRequest:
+		return &dryRunBaseResponse{err: err}
 	case *stateRequest:
 		return &stateResponse{err: err}
 	}

@@ -256,6 +256,9 @@ func (h *Host) requestLocal(ctx context.Context, pid ans104.ID, msg any) (any, e
 	} else if !v.IsSelf(m) {
 		return nil, fmt.Errorf("%w: %s belongs to %s (%s) in view %d", awcluster.ErrNotOwner, pid, m.Name, m.Address, v.Seq)
 	}
+	if d, ok := msg.(*dryRunRequest); ok {
+		return h.dryRunLocal(ctx, pid, d.body), nil
+	}
 	if a, ok := msg.(*assignRequest); ok && h.deps.FetchItem != nil {
 		// The assigned message may live on another member (in another process's log): keep a
 		// copy here, outside the grain, so that the grain and its evaluator find it locally.

@@ -55,6 +55,10 @@ func classify(err error) error {
 		kind = api.ErrTimeout
 	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement):
 		kind = api.ErrUnavailable
+	case errors.Is(err, actors.ErrDryRunFull):
+		kind = api.ErrUnavailable
+	case errors.Is(err, actors.ErrDryRunBusy):
+		kind = api.ErrOverloaded
 	case errors.Is(err, actors.ErrQuota):
 		kind = api.ErrOverloaded
 	case errors.As(err, new(*cron.IntervalError)):

@@ -246,9 +246,18 @@ func (n *Node) Close(ctx context.Context) error {
 	return n.closeErr
 }
 
+// close stops in the order that keeps every running thing's dependencies alive until it has
+// stopped: HTTP intake (requests in flight get a short grace, then their connections are cut),
+// then the actors (dry-runs cancelled, every grain passivated: an evaluation in progress finishes
+// or is cancelled, instances closed), then the WebAssembly engine (which waits for any call still
+// in module code: closing it under one unmaps memory that compiled code is using), then the store.
 func (n *Node) close(ctx context.Context) error {
 	if n.srv != nil {
-		_ = n.srv.Shutdown(ctx)
+		sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
+		if err := n.srv.Shutdown(sctx); err != nil {
+			_ = n.srv.Close()
+		}
+		cancel()
 	}
 	if n.rebalanceStop != nil {
 		close(n.rebalanceStop)
@@ -267,13 +276,18 @@ func (n *Node) close(ctx context.Context) error {
 		n.flush.Stop()
 	}
 	if n.engine != nil {
-		_ = n.engine.Close(ctx)
+		if err := n.engine.Close(ctx); err != nil {
+			n.log.Warn("closing the WebAssembly engine", "err", err)
+		}
 	}
 	if n.store != nil {
 		return n.store.Close()
 	}
 	return nil
 }
+
+// shutdownGrace is how long requests in flight get to finish when the node closes.
+const shutdownGrace = 2 * time.Second
 
 // ActiveProcesses is the number of processes with a live activation.
 func (n *Node) ActiveProcesses() int { return n.host.Active() }

@@ -32,7 +32,38 @@ type Engine struct {
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
+
+	// gate keeps Close from releasing the runtimes under a running call: closing wazero while
+	// compiled code runs is a SIGSEGV, not an error. Every call into module code enters the gate;
+	// Close refuses new ones, cancels the running ones and waits for them.
+	gate     sync.Mutex
+	closing  bool
+	inFlight sync.WaitGroup
+	stop     context.Context
+	stopNow  context.CancelFunc
 }
+
+// ErrEngineClosed is returned by calls into an engine that is closing or closed. An evaluation
+// cut short by it has no result: it must be evaluated again by the next engine, never recorded.
+var ErrEngineClosed = errors.New("runtime: engine closed")
+
+// enter registers a call into module code. The returned context is also cancelled when Close
+// starts (the meter and wazero's context checks stop the code at once); done must be called when
+// the call has returned.
+func (e *Engine) enter(ctx context.Context) (context.Context, func(), error) {
+	e.gate.Lock()
+	defer e.gate.Unlock()
+	if e.closing {
+		return nil, nil, ErrEngineClosed
+	}
+	e.inFlight.Add(1)
+	cctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(e.stop, cancel)
+	return cctx, func() { unhook(); cancel(); e.inFlight.Done() }, nil
+}
+
+// Closing reports whether Close has started.
+func (e *Engine) Closing() bool { return e.stop.Err() != nil }
 
 // Module is a compiled module of a known format, shareable by many instances.
 type Module struct {
@@ -82,11 +113,27 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	rtGuarded := wazero.NewRuntimeWithConfig(ctx, rc.WithCloseOnContextDone(true))
-	return &Engine{cfg: cfg, rt: rt, rtGuarded: rtGuarded, cache: cache, modules: map[[32]byte]*Module{}}, nil
+	stop, stopNow := context.WithCancel(context.Background())
+	return &Engine{cfg: cfg, rt: rt, rtGuarded: rtGuarded, cache: cache, modules: map[[32]byte]*Module{},
+		stop: stop, stopNow: stopNow}, nil
 }
 
-// Close releases the runtime and every instance created by it.
+// Close releases the runtime and every instance created by it. It first refuses new calls and
+// cancels the running ones, and waits for them to return (bounded by ctx): if they have not by
+// then, the runtimes are left open (the process is exiting; a crash would lose more) and Close
+// says so.
 func (e *Engine) Close(ctx context.Context) error {
+	e.gate.Lock()
+	e.closing = true
+	e.gate.Unlock()
+	e.stopNow()
+	idle := make(chan struct{})
+	go func() { e.inFlight.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		return fmt.Errorf("runtime: engine left open, evaluations still running: %w", ctx.Err())
+	}
 	err := errors.Join(e.rt.Close(ctx), e.rtGuarded.Close(ctx))
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))

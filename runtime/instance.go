@@ -60,6 +60,11 @@ func (in *Instance) Stats() Stats {
 
 // Instantiate creates an instance and runs the emscripten start-up sequence of the module's format.
 func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*Instance, error) {
+	ctx, done, err := e.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	in, err := e.newInstance(ctx, m, limits)
 	if err != nil {
 		return nil, err
@@ -91,6 +96,11 @@ func (in *Instance) bootLimited(ctx context.Context) error {
 // fresh boot, so restoring boots the module once per Module and engine, and afterwards only
 // instantiates it and sets the stack pointer to the value the boot left.
 func (e *Engine) Restore(ctx context.Context, m *Module, limits Limits, mem []byte) (*Instance, error) {
+	ctx, done, err := e.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	in, err := e.newInstance(ctx, m, limits)
 	if err != nil {
 		return nil, err
@@ -407,11 +417,29 @@ func (in *Instance) rebase() {
 
 // Snapshot returns a copy of the whole linear memory and its SHA-256.
 func (in *Instance) Snapshot() ([]byte, [32]byte) {
+	// Memory is unmapped when the engine closes: read it only inside the gate (nil once closing).
+	_, done, err := in.eng.enter(context.Background())
+	if err != nil || in.wm == nil {
+		return nil, [32]byte{}
+	}
+	defer done()
 	mem := in.wm.Memory()
 	buf, _ := mem.Read(0, mem.Size())
 	out := make([]byte, len(buf))
 	copy(out, buf)
 	return out, sha256.Sum256(out)
+}
+
+// MemoryCopy returns a copy of the linear memory without Snapshot's hash (for throwaway
+// instances: dry-runs), or nil once the engine is closing.
+func (in *Instance) MemoryCopy() []byte {
+	_, done, err := in.eng.enter(context.Background())
+	if err != nil || in.wm == nil {
+		return nil
+	}
+	defer done()
+	buf, _ := in.wm.Memory().Read(0, in.wm.Memory().Size())
+	return append([]byte(nil), buf...)
 }
 
 // MemoryBytes returns the size of the linear memory.
@@ -432,7 +460,17 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 	if in.wm == nil {
 		return nil, errors.New("instance is closed")
 	}
+	ctx, done, err := in.eng.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	res, reply, err := in.eval(ctx, msg, env, in.limits.Deadline)
+	if in.eng.Closing() {
+		// Cut short by Close: not the message's result; the instance is not to be used again.
+		in.closeModules(context.WithoutCancel(ctx))
+		return nil, ErrEngineClosed
+	}
 	in.unlimitGas()
 	if err == nil && res.Error == "" {
 		if size := uint64(in.wm.Memory().Size()); size > in.limits.MemoryLimit {

@@ -1,0 +1,133 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/client"
+	"github.com/actorweave/actorweave/dryrun"
+	"github.com/actorweave/actorweave/internal/testutil"
+)
+
+// spawnEval starts a node with mod applied and spawns an aos-like process on it.
+func spawnEval(t *testing.T, mod func(*Config)) (*Node, *client.Client, ans104.ID) {
+	t.Helper()
+	n := startNode(t, t.TempDir(), mod)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	m, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: testutil.Module(t, "aoslike"), Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.Spawn(ctx, m, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, c, pid
+}
+
+// Invariant "nobody acts for another": anyone's dry-runs cannot delay a process's own messages.
+// Dry-runs that loop until their deadline are running and queued; the owner's message is
+// evaluated and its result read while they still run, and dry-runs beyond the per-process cap
+// are refused at once with 429.
+func TestDryRunsDoNotDelayMessages(t *testing.T) {
+	n, c, pid := spawnEval(t, func(cfg *Config) {
+		cfg.Actors.DryRun = dryrun.Config{Workers: 2, Queue: 8, PerProcess: 3, Deadline: 20 * time.Second}
+	})
+	defer n.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	var finished, refused atomic.Int32
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.DryRun(ctx, pid, "while true do end", []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Status == http.StatusTooManyRequests {
+				refused.Add(1)
+				return
+			}
+			finished.Add(1)
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer rcancel()
+	id, err := c.Send(rctx, pid, []byte("return 6 * 7"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Result(rctx, pid, id)
+	if err != nil {
+		t.Fatalf("the owner's message while dry-runs loop: %v", err)
+	}
+	if got := evalOutput(t, r); got != "42" {
+		t.Fatalf("output %q", got)
+	}
+	if finished.Load() != 0 {
+		t.Fatalf("%d looping dry-runs finished before the message's result: the message waited for them", finished.Load())
+	}
+	if refused.Load() != 3 {
+		t.Fatalf("%d dry-runs refused with 429, want 3 (--dry-run-per-process 3)", refused.Load())
+	}
+	wg.Wait()
+}
+
+// Closing a node while dry-runs and a looping message are evaluated and queued used to unmap the
+// memory under running WebAssembly (SIGSEGV). It must return, and the node restart on the data.
+func TestCloseWithEvaluationsQueued(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	user, _ := ans104.GenerateEd25519Signer()
+	c := client.New(n.URL(), user)
+	m, err := c.PublishModule(ctx, client.ModuleSpec{Wasm: testutil.Module(t, "aoslike"), Format: "wasm32-unknown-emscripten2", MemoryLimit: "512-mb", ComputeLimit: "9000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make([]ans104.ID, 2)
+	for i := range pids {
+		if pids[i], err = c.Spawn(ctx, m, "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func(pid ans104.ID) {
+			defer wg.Done()
+			_, _ = c.DryRun(ctx, pid, "while true do end", []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		}(pids[i%2])
+	}
+	if _, err := c.Send(ctx, pids[0], []byte("while true do end"), []ans104.Tag{{Name: "Action", Value: "Eval"}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	if err := n.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	t.Logf("closed in %s", time.Since(start))
+	wg.Wait()
+	n = startNode(t, dir, nil)
+	defer n.Close(context.Background())
+	c = client.New(n.URL(), user)
+	id, err := c.Send(ctx, pids[1], []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Result(ctx, pids[1], id); err != nil || evalOutput(t, r) != "1" {
+		t.Fatalf("after restart: %v", err)
+	}
+}
