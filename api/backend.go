@@ -19,7 +19,10 @@ type Backend interface {
 	Assign(ctx context.Context, req AssignRequest) (Ack, error)
 	// Monitor turns cron ticking of a process on or off; by is the address that signed the
 	// request (aoconnect signs it with the caller's wallet).
-	Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error
+	// Monitor resumes (on) or pauses pid's crons for a control item the API has checked (it
+	// targets pid, names the action, is recent): the backend checks the signer is the process
+	// owner, the item is not public (stored here) and was never used before (ErrForbidden).
+	Monitor(ctx context.Context, pid ans104.ID, on bool, item *ans104.DataItem) error
 
 	// Scheduler (SU) role.
 

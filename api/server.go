@@ -28,12 +28,17 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxDryRunBytes bounds a dry-run JSON body.
 	MaxDryRunBytes int64
+	// ControlWindow is how far a control item's Timestamp tag may be from the node's clock.
+	ControlWindow time.Duration
+	// ControlRequireTags refuses control items without Action and Timestamp tags (aoconnect's
+	// monitor and unmonitor cannot send tags: such items are then refused).
+	ControlRequireTags bool
 }
 
 // DefaultConfig: the reference units' 10 MiB items, 30 s for results, 10 s for the rest.
 func DefaultConfig() Config {
 	return Config{Limits: ans104.DefaultLimits(), ResultTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second,
-		MaxDryRunBytes: 10 << 20}
+		MaxDryRunBytes: 10 << 20, ControlWindow: 5 * time.Minute}
 }
 
 // Server is the node's HTTP API: the MU, SU and CU routes and the gateway subset aoconnect needs,
@@ -217,19 +222,16 @@ func (s *Server) handleMonitor(on bool) func(http.ResponseWriter, *http.Request)
 		if err != nil {
 			return err
 		}
-		// aoconnect sends an item signed by the caller (data " ", target the process). The reference
-		// MU does not check it; here pausing changes what a process's log gets, so the signer must
-		// be the process owner (checked by the backend).
 		item, err := s.readItem(w, r)
 		if err != nil {
 			return err
 		}
-		if len(item.Target) > 0 && item.TargetID() != pid {
-			return badRequest("the monitor item targets " + item.TargetID().String() + ", not " + pid.String())
+		if err := checkControlItem(item, pid, on, time.Now(), s.cfg.ControlWindow, s.cfg.ControlRequireTags); err != nil {
+			return err
 		}
 		ctx, cancel := s.ctx(r)
 		defer cancel()
-		if err := s.b.Monitor(ctx, pid, on, item.OwnerAddress()); err != nil {
+		if err := s.b.Monitor(ctx, pid, on, item); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/plain")

@@ -93,16 +93,43 @@ func (b *backend) Assign(ctx context.Context, req api.AssignRequest) (api.Ack, e
 
 // Monitor resumes (on) or pauses the crons of pid: ticks are log assignments from the spawn on,
 // so monitoring is on unless a DELETE /monitor paused it (see actors.Host.Monitor).
-func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool, by string) error {
+func (b *backend) Monitor(ctx context.Context, pid ans104.ID, on bool, item *ans104.DataItem) error {
 	p, err := b.Process(ctx, pid)
 	if err != nil {
 		return err
 	}
+	by := item.OwnerAddress()
 	if owner := p.Item.OwnerAddress(); by != owner {
 		return &classified{err: fmt.Errorf("only the owner of process %s (%s) may monitor or unmonitor it, not %s", pid, owner, by), kind: api.ErrForbidden}
 	}
+	id := item.ID()
+	if _, err := b.n.store.GetItem(id); err == nil || id == pid {
+		return &classified{err: fmt.Errorf("control item refused: %s is a stored (public) item, not one made for this request", id), kind: api.ErrForbidden}
+	}
+	if locs, err := b.n.store.ByMessageID(id); err == nil && len(locs) > 0 {
+		return &classified{err: fmt.Errorf("control item refused: %s is a scheduled message, not one made for this request", id), kind: api.ErrForbidden}
+	}
+	// Items with a Timestamp are refused once stale, so they need remembering only for the
+	// window; tagless ones (aoconnect's) are remembered up to controlKeep, oldest forgotten first.
+	now := time.Now()
+	at := now.UnixMilli()
+	if ts, err := strconv.ParseInt(item.Tags.Value("Timestamp"), 10, 64); err == nil {
+		at = ts
+	} else {
+		at = now.Add(100 * 365 * 24 * time.Hour).UnixMilli()
+	}
+	fresh, err := b.n.store.UseControlItem(id, at, now.Add(-b.n.cfg.API.ControlWindow).UnixMilli(), controlKeep)
+	if err != nil {
+		return classify(err)
+	}
+	if !fresh {
+		return &classified{err: fmt.Errorf("control item refused: %s was used before (replay)", id), kind: api.ErrForbidden}
+	}
 	return classify(b.n.host.Monitor(ctx, pid, on))
 }
+
+// controlKeep bounds the control items remembered (a few MB of keys).
+const controlKeep = 100_000
 
 func (b *backend) Clock() (int64, uint64) { return time.Now().UnixMilli(), b.n.height.Load() }
 

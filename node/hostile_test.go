@@ -1,9 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,5 +133,58 @@ func TestCloseWithEvaluationsQueued(t *testing.T) {
 	}
 	if r, err := c.Result(ctx, pids[1], id); err != nil || evalOutput(t, r) != "1" {
 		t.Fatalf("after restart: %v", err)
+	}
+}
+
+// controlStatus sends body to method /monitor/pid and returns the status and answer.
+func controlStatus(t *testing.T, base, method string, pid ans104.ID, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+"/monitor/"+pid.String(), bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Invariant "nobody acts for another": monitor and unmonitor need a fresh item of the owner,
+// made for the request, used once. The owner's public Process item and Eval message (anyone
+// reads them from GET /{pid}) and a replay of the owner's own control item are refused (403).
+func TestMonitorReplayRefused(t *testing.T) {
+	_, c, mod, ctx := slowNode(t, nil)
+	sched, _ := c.SchedulerAddress(ctx)
+	procItem, _ := c.Sign([]byte(" "), nil, nil, append(cronTags("1-second"),
+		ans104.Tag{Name: "Data-Protocol", Value: "ao"}, ans104.Tag{Name: "Variant", Value: "ao.TN.1"},
+		ans104.Tag{Name: "Type", Value: "Process"}, ans104.Tag{Name: "Module", Value: mod.String()},
+		ans104.Tag{Name: "Scheduler", Value: sched}))
+	pid, err := c.PostItem(ctx, procItem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, msg := controlStatus(t, c.Base, http.MethodDelete, pid, procItem.Bytes()); st != http.StatusForbidden {
+		t.Fatalf("the public Process item as unmonitor: %d %s", st, msg)
+	}
+	msgItem, _ := c.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if _, err := c.PostItem(ctx, msgItem); err != nil {
+		t.Fatal(err)
+	}
+	if st, msg := controlStatus(t, c.Base, http.MethodDelete, pid, msgItem.Bytes()); st != http.StatusForbidden {
+		t.Fatalf("the owner's message as unmonitor: %d %s", st, msg)
+	}
+	ctl, _ := c.Sign([]byte(" "), &pid, nil, []ans104.Tag{{Name: "Action", Value: "Unmonitor"}, {Name: "Timestamp", Value: strconv.FormatInt(time.Now().UnixMilli(), 10)}})
+	if st, msg := controlStatus(t, c.Base, http.MethodPost, pid, ctl.Bytes()); st != http.StatusForbidden || !strings.Contains(msg, "action") {
+		t.Fatalf("an Unmonitor item on POST: %d %s", st, msg)
+	}
+	if st, msg := controlStatus(t, c.Base, http.MethodDelete, pid, ctl.Bytes()); st != http.StatusOK {
+		t.Fatalf("the owner's fresh unmonitor: %d %s", st, msg)
+	}
+	if st, msg := controlStatus(t, c.Base, http.MethodDelete, pid, ctl.Bytes()); st != http.StatusForbidden || !strings.Contains(msg, "replay") {
+		t.Fatalf("replayed unmonitor: %d %s", st, msg)
+	}
+	old, _ := c.Sign([]byte(" "), &pid, nil, []ans104.Tag{{Name: "Action", Value: "Monitor"}, {Name: "Timestamp", Value: strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10)}})
+	if st, msg := controlStatus(t, c.Base, http.MethodPost, pid, old.Bytes()); st != http.StatusForbidden {
+		t.Fatalf("an hour-old monitor item: %d %s", st, msg)
 	}
 }

@@ -88,6 +88,8 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Actors.CheckpointEvery, "checkpoint-every", cfg.Actors.CheckpointEvery, "checkpoint a process's memory every N evaluations")
 	f.IntVar(&cfg.Actors.CheckpointOnPassivate, "checkpoint-on-passivate", cfg.Actors.CheckpointOnPassivate, "on passivation, checkpoint if at least N evaluations happened since the last")
 	f.DurationVar(&cfg.Actors.CheckpointInterval, "checkpoint-interval", cfg.Actors.CheckpointInterval, "also checkpoint a process that evaluated something when its last checkpoint is this old (0: off)")
+	f.DurationVar(&cfg.API.ControlWindow, "control-window", cfg.API.ControlWindow, "how far a control item's (monitor, unmonitor) Timestamp tag may be from the node's clock")
+	f.BoolVar(&cfg.API.ControlRequireTags, "control-require-tags", false, "refuse control items without Action and Timestamp tags (aoconnect's monitor/unmonitor send none)")
 	f.IntVar(&cfg.Actors.DryRun.Workers, "dry-run-workers", cfg.Actors.DryRun.Workers, "dry-runs evaluated at once, node-wide (apart from the processes' own evaluations)")
 	f.IntVar(&cfg.Actors.DryRun.Queue, "dry-run-queue", cfg.Actors.DryRun.Queue, "dry-runs waiting for a worker, node-wide; more are refused with 503")
 	f.IntVar(&cfg.Actors.DryRun.PerProcess, "dry-run-per-process", cfg.Actors.DryRun.PerProcess, "dry-runs of one process queued or running; more are refused with 429")
