@@ -313,6 +313,13 @@ func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
 		ctx.Respond(&submitResponse{err: fmt.Errorf("assign %s: %w", m.message, err)})
 		return
 	}
+	if item.Tags.Value("Type") == "Module" {
+		// A module is code, not a message: assigning it would hand its binary to the process as
+		// a message. Process items may be assigned (the reference SU allows it; the process
+		// sees the item, Target empty).
+		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %s is a Module item; only messages and processes may be assigned", ErrWrongProcess, m.message)})
+		return
+	}
 	if err := p.receiveQuota(); err != nil {
 		ctx.Respond(&submitResponse{err: err})
 		return

@@ -58,6 +58,16 @@ func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
 		m.Owner = d.OwnerAddress()
 		m.Anchor = anchorText(d.Anchor)
 		m.From = m.Owner
+		if d.ID() != a.Process {
+			// A message keeps its own Target, as the reference CU hydrates an assigned message
+			// (Target: the assigned transaction's recipient). A scheduled message targets the
+			// process anyway; an assigned one may name another process, or none, which is what
+			// lets a process refuse assignments it did not ask for.
+			m.Target = ""
+			if len(d.Target) > 0 {
+				m.Target = d.TargetID().String()
+			}
+		}
 		if fp := d.Tags.Value("From-Process"); fp != "" {
 			m.From = fp
 			m.ForwardedBy = m.Owner

@@ -84,3 +84,35 @@ func TestDryRunJSON(t *testing.T) {
 		t.Fatal("a non-object body must fail")
 	}
 }
+
+// An assigned message keeps its own Target (the reference CU hydrates Target from the assigned
+// transaction's recipient): an owner's Eval sent to X and assigned to Y reaches Y with Target X,
+// so Y's handlers can tell it was not sent to it. The Process item keeps the process as Target.
+func TestAssignedMessageKeepsTarget(t *testing.T) {
+	signer, _ := ans104.GenerateEd25519Signer()
+	x, y := ans104.ID{1}, ans104.ID{2}
+	eval := ans104.NewItem([]byte("x = 1"), x[:], nil, []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	eval.Sign(signer)
+	noTarget := ans104.NewItem([]byte("x"), nil, nil, nil)
+	noTarget.Sign(signer)
+	for _, c := range []struct {
+		item *ans104.DataItem
+		want string
+	}{{eval, x.String()}, {noTarget, ""}} {
+		a := &ans104.Assignment{Process: y, Nonce: 3, Message: c.item.ID()}
+		b, _ := MessageJSON(&Entry{Assignment: a, Message: c.item}, ans104.ID{8})
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if m["Target"] != c.want {
+			t.Errorf("assigned message: Target %v, want %q", m["Target"], c.want)
+		}
+	}
+	proc := ans104.NewItem(nil, nil, nil, []ans104.Tag{{Name: "Type", Value: "Process"}})
+	proc.Sign(signer)
+	b, _ := MessageJSON(&Entry{Assignment: &ans104.Assignment{Process: proc.ID()}, Message: proc}, ans104.ID{8})
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	if m["Target"] != proc.ID().String() {
+		t.Errorf("process item: Target %v", m["Target"])
+	}
+}
