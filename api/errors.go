@@ -20,6 +20,8 @@ func statusOf(err error) int {
 		tag     *ans104.TagError
 	)
 	switch {
+	case errors.Is(err, errSlowBody):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrForbidden):

@@ -30,6 +30,8 @@ type Config struct {
 	MaxDryRunBytes int64
 	// ControlWindow is how far a control item's Timestamp tag may be from the node's clock.
 	ControlWindow time.Duration
+	// Server bounds the HTTP server below the routes (timeouts, body rate, connections).
+	Server ServerLimits
 	// ControlRequireTags refuses control items without Action and Timestamp tags (aoconnect's
 	// monitor and unmonitor cannot send tags: such items are then refused).
 	ControlRequireTags bool
@@ -38,7 +40,8 @@ type Config struct {
 // DefaultConfig: the reference units' 10 MiB items, 30 s for results, 10 s for the rest.
 func DefaultConfig() Config {
 	return Config{Limits: ans104.DefaultLimits(), ResultTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second,
-		MaxDryRunBytes: 10 << 20, ControlWindow: 5 * time.Minute}
+		MaxDryRunBytes: 10 << 20, ControlWindow: 5 * time.Minute,
+		Server: DefaultServerLimits()}
 }
 
 // Server is the node's HTTP API: the MU, SU and CU routes and the gateway subset aoconnect needs,
@@ -50,6 +53,9 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *httpMetrics
 	gather  prometheus.Gatherer
+	handler http.Handler // mux behind the body limits
+	// inFlight counts the body bytes being read (ServerLimits.MaxInFlight).
+	inFlight bodyBudget
 }
 
 // New builds the routes. reg receives the HTTP metrics; gather serves /metrics (both may be the
@@ -61,10 +67,12 @@ func New(b Backend, cfg Config, reg prometheus.Registerer, gather prometheus.Gat
 	}
 	s := &Server{b: b, cfg: cfg, gql: gql, mux: http.NewServeMux(), metrics: newHTTPMetrics(reg), gather: gather}
 	s.routes()
+	s.inFlight.max = cfg.Server.MaxInFlight
+	s.handler = s.limitBodies(s.mux)
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
 	h := func(route string, f func(http.ResponseWriter, *http.Request) error) http.Handler {
@@ -149,6 +157,9 @@ func (s *Server) readItem(w http.ResponseWriter, r *http.Request) (*ans104.DataI
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &apiError{msg: fmt.Sprintf("data item over the %d-byte limit", s.cfg.Limits.MaxItemBytes), kind: ErrTooLarge}
+		}
+		if errors.Is(err, errSlowBody) {
+			return nil, err
 		}
 		return nil, badRequest("reading body: " + err.Error())
 	}
@@ -411,6 +422,9 @@ func (s *Server) handleDryRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxDryRunBytes))
+	if errors.Is(err, errSlowBody) {
+		return err
+	}
 	if err != nil {
 		return &apiError{msg: fmt.Sprintf("dry-run body over %d bytes", s.cfg.MaxDryRunBytes), kind: ErrTooLarge}
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,5 +188,42 @@ func TestMonitorReplayRefused(t *testing.T) {
 	old, _ := c.Sign([]byte(" "), &pid, nil, []ans104.Tag{{Name: "Action", Value: "Monitor"}, {Name: "Timestamp", Value: strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10)}})
 	if st, msg := controlStatus(t, c.Base, http.MethodPost, pid, old.Bytes()); st != http.StatusForbidden {
 		t.Fatalf("an hour-old monitor item: %d %s", st, msg)
+	}
+}
+
+// A body trickled slower than the floor is cut off: slow uploads cannot hold memory or a
+// connection indefinitely (main only bounded the headers).
+func TestSlowBodyCutOff(t *testing.T) {
+	n := startNode(t, t.TempDir(), func(cfg *Config) {
+		cfg.API.Server.BodyGrace = time.Second
+		cfg.API.Server.MinBodyRate = 1000
+	})
+	defer n.Close(context.Background())
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\nContent-Type: application/octet-stream\r\n\r\n")
+	start := time.Now()
+	answered := make(chan string, 1)
+	go func() {
+		b := make([]byte, 256)
+		k, _ := conn.Read(b)
+		answered <- string(b[:k])
+	}()
+	for {
+		select {
+		case a := <-answered:
+			if time.Since(start) > 10*time.Second || (a != "" && !strings.Contains(a, " 408 ")) {
+				t.Fatalf("after %s: %q", time.Since(start), a)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+			if time.Since(start) > 20*time.Second {
+				t.Fatal("a body trickled at 5 bytes/s is still being read after 20 s")
+			}
+			conn.Write([]byte("x"))
+		}
 	}
 }

@@ -201,7 +201,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	n.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	n.ln = api.LimitListener(n.ln, cfg.API.Server.MaxConns)
+	n.srv = api.NewHTTPServer(handler, cfg.API.Server)
 	go func() { n.served <- n.srv.Serve(n.ln) }()
 	n.log.Info("actorweave node started", "listen", n.ln.Addr().String(), "data", cfg.DataDir,
 		"scheduler", n.host.Address(), "key_type", n.signer.SignatureType().String())
