@@ -136,6 +136,16 @@ type Result struct {
 	CronKey   string // the reference's "<index>-<interval>" of a cron evaluation
 	// Quota names a per-process quota the evaluation's pushes met (delayed or rejected pushes).
 	Quota string
+	// Rejected lists the outbox entries that were not pushed, and why.
+	Rejected []Rejected
+}
+
+// Rejected is an outbox entry of a result that was not pushed: its kind (message, spawn,
+// assignment), its position in that list, and why.
+type Rejected struct {
+	Kind     string `json:"Kind"`
+	Position int    `json:"Position"`
+	Reason   string `json:"Reason"`
 }
 
 // ResultsQuery is GET /results/:pid: From and To are cursors or bare timestamps, Sort is ASC or DESC.

@@ -18,11 +18,12 @@ type cuResult struct {
 	GasUsed     uint64            `json:"GasUsed"`
 	Error       json.RawMessage   `json:"Error,omitempty"`
 	Quota       string            `json:"Quota,omitempty"` // actorweave: a per-process quota met
+	Rejected    []Rejected        `json:"Rejected,omitempty"` // actorweave: outbox entries not pushed
 }
 
 func renderResult(r *Result) cuResult {
 	out := cuResult{Messages: r.Messages, Assignments: r.Assignments, Spawns: r.Spawns, Output: r.Output,
-		GasUsed: r.GasUsed, Error: r.Error, Quota: r.Quota}
+		GasUsed: r.GasUsed, Error: r.Error, Quota: r.Quota, Rejected: r.Rejected}
 	if out.Messages == nil {
 		out.Messages = []json.RawMessage{}
 	}

@@ -243,6 +243,9 @@ func (b *backend) localLatest(pid ans104.ID) (*api.LogEntry, error) {
 func toAPIResult(r *actors.StoredResult) *api.Result {
 	out := &api.Result{Output: r.Output, Messages: r.Messages, Spawns: r.Spawns, Assignments: r.Assignments,
 		GasUsed: r.GasUsed, Timestamp: r.Timestamp, Nonce: r.Nonce, Cron: r.Cron != "", CronKey: r.Cron, Quota: r.Quota}
+	for _, rj := range r.Rejected {
+		out.Rejected = append(out.Rejected, api.Rejected{Kind: rj.Kind, Position: rj.Position, Reason: rj.Reason})
+	}
 	if r.Error != "" {
 		out.Error, _ = json.Marshal(r.Error)
 		out.Messages, out.Spawns, out.Assignments, out.Output = nil, nil, nil, nil

@@ -227,3 +227,26 @@ func TestSlowBodyCutOff(t *testing.T) {
 		}
 	}
 }
+
+// An output over --max-result-bytes is recorded as an Error, not stored and served.
+func TestResultSizeLimit(t *testing.T) {
+	n, c, pid := spawnEval(t, func(cfg *Config) { cfg.Actors.MaxResultBytes = 64 << 10 })
+	defer n.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := c.Send(ctx, pid, []byte("return string.rep('x', 1000000)"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.ResultJSON(ctx, pid, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 64<<10 || !strings.Contains(string(raw), "over the 65536-byte limit") {
+		t.Fatalf("a 1 MB output: %d bytes: %.300s", len(raw), raw)
+	}
+	id, _ = c.Send(ctx, pid, []byte("return 7"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	if r, err := c.Result(ctx, pid, id); err != nil || evalOutput(t, r) != "7" {
+		t.Fatalf("next message: %v", err)
+	}
+}

@@ -184,6 +184,12 @@ func TestPushBacklogAndSpawnQuotas(t *testing.T) {
 	if !strings.Contains(string(raw), `"Quota":"push_backlog: 15 pushes rejected (--max-queued-pushes 5)"`) {
 		t.Fatalf("result of an evaluation over the backlog quota: %s", raw)
 	}
+	var withRejected struct {
+		Rejected []struct{ Kind, Reason string }
+	}
+	if err := json.Unmarshal(raw, &withRejected); err != nil || len(withRejected.Rejected) != 15 {
+		t.Fatalf("result over the backlog quota lists %d rejected pushes, want 15: %s", len(withRejected.Rejected), raw)
+	}
 	if got := quotaHits(t, ctx, c, "push_backlog"); got != 15 {
 		t.Fatalf("push_backlog hits %v, want 15", got)
 	}
