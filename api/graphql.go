@@ -3,6 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 	"net/http"
 	"strconv"
 
@@ -53,6 +56,37 @@ const maxGraphQLFirst = 1000
 
 type gqlRoot struct{ b Backend }
 
+// gqlBudgetKey carries a request's remaining GraphQL budget (*gqlBudget) in its context.
+type gqlBudgetKey struct{}
+
+// gqlBudget is what one GraphQL request may still cost: every transactions field costs
+// first × (1 + the fields selected under it), every transaction field 1 + its selected fields,
+// charged before anything is loaded. Aliases repeat fields, so they add up: thousands of aliased
+// transactions(first: 1000) are refused instead of loading gigabytes.
+type gqlBudget struct {
+	mu        sync.Mutex
+	left, max int
+	over      bool
+}
+
+// errGraphQLBudget marks a request refused for its cost (HTTP 400).
+var errGraphQLBudget = errors.New("GraphQL query over budget")
+
+func charge(ctx context.Context, cost int) error {
+	b, _ := ctx.Value(gqlBudgetKey{}).(*gqlBudget)
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cost > b.left {
+		b.over = true
+		return fmt.Errorf("%w: the query costs more than its budget of %d (aliases × first × selected fields, --graphql-budget)", errGraphQLBudget, b.max)
+	}
+	b.left -= cost
+	return nil
+}
+
 type gqlTagFilter struct {
 	Name   string
 	Values []string
@@ -75,6 +109,9 @@ func (r *gqlRoot) Transaction(ctx context.Context, args struct{ ID graphql.ID })
 	if err != nil {
 		return nil, badRequest(err.Error())
 	}
+	if err := charge(ctx, 1+len(graphql.SelectedFieldNames(ctx))); err != nil {
+		return nil, err
+	}
 	page, err := r.b.QueryItems(ctx, ItemQuery{IDs: []ans104.ID{id}, First: 1})
 	if err != nil || len(page.Items) == 0 {
 		return nil, err
@@ -86,6 +123,9 @@ func (r *gqlRoot) Transactions(ctx context.Context, args gqlTransactionsArgs) (*
 	q := ItemQuery{First: int(args.First), Desc: args.Sort != "HEIGHT_ASC"}
 	if q.First < 0 || q.First > maxGraphQLFirst {
 		return nil, badRequest("first must be between 0 and " + strconv.Itoa(maxGraphQLFirst))
+	}
+	if err := charge(ctx, max(q.First, 1)*(1+len(graphql.SelectedFieldNames(ctx)))); err != nil {
+		return nil, err
 	}
 	if args.After != nil {
 		q.After = *args.After
@@ -217,8 +257,22 @@ type gqlBundle struct{}
 
 func (gqlBundle) ID() graphql.ID { return "" }
 
-func newGraphQL(b Backend) (*graphql.Schema, error) {
-	return graphql.ParseSchema(gqlSchema, &gqlRoot{b: b}, graphql.UseFieldResolvers(), graphql.MaxDepth(10))
+// GraphQLLimits bound one GraphQL request. Every field has a default and a flag.
+type GraphQLLimits struct {
+	Budget        int // see gqlBudget
+	MaxQueryBytes int // the query text
+	MaxDepth      int // field nesting
+}
+
+// DefaultGraphQLLimits: 20,000 (e.g. two pages of 1,000 with nine fields each; aoconnect's
+// queries cost a few hundred), 16 KiB of query, depth 10.
+func DefaultGraphQLLimits() GraphQLLimits {
+	return GraphQLLimits{Budget: 20_000, MaxQueryBytes: 16 << 10, MaxDepth: 10}
+}
+
+func newGraphQL(b Backend, l GraphQLLimits) (*graphql.Schema, error) {
+	return graphql.ParseSchema(gqlSchema, &gqlRoot{b: b}, graphql.UseFieldResolvers(), graphql.MaxDepth(l.MaxDepth),
+		graphql.MaxQueryLength(l.MaxQueryBytes), graphql.MaxParallelism(4))
 }
 
 type gqlRequest struct {
@@ -229,10 +283,25 @@ type gqlRequest struct {
 
 func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) error {
 	var req gqlRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, int64(s.cfg.GraphQL.MaxQueryBytes)+64<<10)).Decode(&req); err != nil {
 		return badRequest("GraphQL body must be JSON {query, variables}: " + err.Error())
 	}
-	resp := s.gql.Exec(r.Context(), req.Query, req.OperationName, req.Variables)
+	if len(req.Query) > s.cfg.GraphQL.MaxQueryBytes {
+		return badRequest(fmt.Sprintf("GraphQL query of %d bytes is over the %d-byte limit (--graphql-max-query-bytes)", len(req.Query), s.cfg.GraphQL.MaxQueryBytes))
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	budget := &gqlBudget{left: s.cfg.GraphQL.Budget, max: s.cfg.GraphQL.Budget}
+	resp := s.gql.Exec(context.WithValue(ctx, gqlBudgetKey{}, budget), req.Query, req.OperationName, req.Variables)
+	budget.mu.Lock()
+	over := budget.over
+	budget.mu.Unlock()
+	if over {
+		return badRequest(fmt.Sprintf("GraphQL query over its budget of %d (aliases × first × selected fields, --graphql-budget)", s.cfg.GraphQL.Budget))
+	}
+	if ctx.Err() != nil {
+		return &apiError{msg: fmt.Sprintf("GraphQL query not answered within %s (--request-timeout)", s.cfg.RequestTimeout), kind: ErrTimeout}
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -30,6 +30,8 @@ type Config struct {
 	MaxDryRunBytes int64
 	// ControlWindow is how far a control item's Timestamp tag may be from the node's clock.
 	ControlWindow time.Duration
+	// GraphQL bounds one GraphQL request (budget, query size, depth).
+	GraphQL GraphQLLimits
 	// Server bounds the HTTP server below the routes (timeouts, body rate, connections).
 	Server ServerLimits
 	// ControlRequireTags refuses control items without Action and Timestamp tags (aoconnect's
@@ -41,7 +43,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Limits: ans104.DefaultLimits(), ResultTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second,
 		MaxDryRunBytes: 10 << 20, ControlWindow: 5 * time.Minute,
-		Server: DefaultServerLimits()}
+		Server: DefaultServerLimits(), GraphQL: DefaultGraphQLLimits()}
 }
 
 // Server is the node's HTTP API: the MU, SU and CU routes and the gateway subset aoconnect needs,
@@ -61,7 +63,10 @@ type Server struct {
 // New builds the routes. reg receives the HTTP metrics; gather serves /metrics (both may be the
 // same prometheus.Registry).
 func New(b Backend, cfg Config, reg prometheus.Registerer, gather prometheus.Gatherer) (*Server, error) {
-	gql, err := newGraphQL(b)
+	if d := DefaultGraphQLLimits(); cfg.GraphQL.Budget <= 0 || cfg.GraphQL.MaxQueryBytes <= 0 || cfg.GraphQL.MaxDepth <= 0 {
+		cfg.GraphQL = d
+	}
+	gql, err := newGraphQL(b, cfg.GraphQL)
 	if err != nil {
 		return nil, fmt.Errorf("api: graphql schema: %w", err)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -248,5 +249,40 @@ func TestResultSizeLimit(t *testing.T) {
 	id, _ = c.Send(ctx, pid, []byte("return 7"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	if r, err := c.Result(ctx, pid, id); err != nil || evalOutput(t, r) != "7" {
 		t.Fatalf("next message: %v", err)
+	}
+}
+
+func postGraphQL(t *testing.T, base, query string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// One GraphQL request cannot cost gigabytes: aliased transactions(first: 1000) are refused with
+// 400 naming the budget before the items are loaded; an ordinary query is answered.
+func TestGraphQLBudget(t *testing.T) {
+	n, c, pid := spawnEval(t, nil)
+	defer n.Close(context.Background())
+	q := fmt.Sprintf(`{ transactions(ids: [%q]) { edges { node { id owner { address } tags { name value } } } } }`, pid.String())
+	if st, b := postGraphQL(t, c.Base, q); st != http.StatusOK || !strings.Contains(b, pid.String()) {
+		t.Fatalf("ordinary query: %d %s", st, b)
+	}
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&sb, " a%d: transactions(first: 1000) { edges { node { id data { size } tags { name value } } } }", i)
+	}
+	sb.WriteString("}")
+	if st, b := postGraphQL(t, c.Base, sb.String()); st != http.StatusBadRequest || !strings.Contains(b, "budget of 20000") {
+		t.Fatalf("100 aliases of first 1000: %d %.300s", st, b)
+	}
+	if st, b := postGraphQL(t, c.Base, "{"+strings.Repeat(" transactions { edges { cursor } }", 1000)+"}"); st != http.StatusBadRequest {
+		t.Fatalf("a 33 KB query: %d %.300s", st, b)
 	}
 }

@@ -88,6 +88,9 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Actors.CheckpointEvery, "checkpoint-every", cfg.Actors.CheckpointEvery, "checkpoint a process's memory every N evaluations")
 	f.IntVar(&cfg.Actors.CheckpointOnPassivate, "checkpoint-on-passivate", cfg.Actors.CheckpointOnPassivate, "on passivation, checkpoint if at least N evaluations happened since the last")
 	f.DurationVar(&cfg.Actors.CheckpointInterval, "checkpoint-interval", cfg.Actors.CheckpointInterval, "also checkpoint a process that evaluated something when its last checkpoint is this old (0: off)")
+	f.IntVar(&cfg.API.GraphQL.Budget, "graphql-budget", cfg.API.GraphQL.Budget, "cost one GraphQL request may have: the sum over its transactions fields (aliases included) of first × (1 + selected fields); more is a 400")
+	f.IntVar(&cfg.API.GraphQL.MaxQueryBytes, "graphql-max-query-bytes", cfg.API.GraphQL.MaxQueryBytes, "largest GraphQL query text")
+	f.IntVar(&cfg.API.GraphQL.MaxDepth, "graphql-max-depth", cfg.API.GraphQL.MaxDepth, "deepest GraphQL field nesting")
 	sl := &cfg.API.Server
 	f.DurationVar(&sl.ReadTimeout, "http-read-timeout", sl.ReadTimeout, "bound of reading one request, body included")
 	f.DurationVar(&sl.WriteTimeout, "http-write-timeout", sl.WriteTimeout, "bound of answering one request (keep above --result-timeout)")
