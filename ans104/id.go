@@ -39,9 +39,11 @@ func ParseID(s string) (ID, error) {
 	if len(s) != IDLen {
 		return id, fmt.Errorf("ans104: id %q must be %d base64url characters, not %d", clip(s), IDLen, len(s))
 	}
-	n, err := b64.Decode(id[:], []byte(s))
+	// Strict: 43 characters carry 258 bits, and the last 2 must be zero. Without it four spellings
+	// decode to the same id, and a non-canonical one would be read silently as another's.
+	n, err := b64.Strict().Decode(id[:], []byte(s))
 	if err != nil || n != 32 {
-		return id, fmt.Errorf("ans104: id %q is not base64url", clip(s))
+		return id, fmt.Errorf("ans104: id %q is not canonical base64url", clip(s))
 	}
 	return id, nil
 }

@@ -4,12 +4,31 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // ClusterStatuser is implemented by backends of clustered nodes: GET /cluster/status serves what
 // it returns as JSON (members, weights, labels, process counts). A backend without it answers 501.
+// Members' network addresses (Proto.Actor, gossip) and incarnation ids are shown only to a caller
+// proving the cluster key (auth: headers X-Cluster-Time, ms, and X-Cluster-Mac, the admin MAC of
+// "status" at that time); anyone else sees names, weights, labels and counts.
 type ClusterStatuser interface {
-	ClusterStatus(ctx context.Context) (any, error)
+	ClusterStatus(ctx context.Context, auth *AdminAuth) (any, error)
+}
+
+// AdminAuth is an operator's proof of the cluster key on a request (nil: none given).
+type AdminAuth struct {
+	Time int64 // Unix milliseconds
+	MAC  string
+}
+
+func adminAuthOf(r *http.Request) *AdminAuth {
+	mac := r.Header.Get("X-Cluster-Mac")
+	ts, err := strconv.ParseInt(r.Header.Get("X-Cluster-Time"), 10, 64)
+	if mac == "" || err != nil {
+		return nil
+	}
+	return &AdminAuth{Time: ts, MAC: mac}
 }
 
 func (s *Server) handleClusterStatus(w http.ResponseWriter, r *http.Request) error {
@@ -17,7 +36,7 @@ func (s *Server) handleClusterStatus(w http.ResponseWriter, r *http.Request) err
 	if !ok {
 		return &apiError{msg: "this node has no cluster status", kind: ErrNotImplemented}
 	}
-	st, err := cs.ClusterStatus(r.Context())
+	st, err := cs.ClusterStatus(r.Context(), adminAuthOf(r))
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ type cuResult struct {
 	Output      json.RawMessage   `json:"Output"`
 	GasUsed     uint64            `json:"GasUsed"`
 	Error       json.RawMessage   `json:"Error,omitempty"`
-	Quota       string            `json:"Quota,omitempty"` // actorweave: a per-process quota met
+	Quota       string            `json:"Quota,omitempty"`    // actorweave: a per-process quota met
 	Rejected    []Rejected        `json:"Rejected,omitempty"` // actorweave: outbox entries not pushed
 }
 

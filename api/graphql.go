@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"net/http"
 	"strconv"
+	"sync"
 
 	graphql "github.com/graph-gophers/graphql-go"
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -155,4 +157,28 @@ func unNull(r *api.Result) {
 }
 
 // ClusterStatus is GET /cluster/status: every member's line (a single node shows itself).
-func (b *backend) ClusterStatus(ctx context.Context) (any, error) { return b.n.Status(ctx) }
+func (b *backend) ClusterStatus(ctx context.Context, auth *api.AdminAuth) (any, error) {
+	st, err := b.n.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if b.n.provider != nil {
+		key = b.n.provider.AdminKey()
+	}
+	if auth != nil && key != nil {
+		if err := awcluster.VerifyAdmin(key, "status", time.UnixMilli(auth.Time), nil, auth.MAC, time.Now()); err != nil {
+			return nil, &classified{err: err, kind: api.ErrForbidden}
+		}
+		return st, nil
+	}
+	if key == nil {
+		return st, nil // no cluster key configured: nothing to prove, nothing hidden
+	}
+	// Anonymous: where the members listen (gossip, gRPC) is for operators only.
+	st.Node = ""
+	for i := range st.Members {
+		st.Members[i].Address, st.Members[i].Gossip, st.Members[i].ID = "", "", ""
+	}
+	return st, nil
+}

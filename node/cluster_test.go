@@ -183,6 +183,7 @@ type member struct {
 	remote string
 	name   string // node key's wallet address: the placement name under memberlist
 	gossip string
+	key    string // the cluster key file ("" without memberlist): signs GET /cluster/status
 	cmd    *exec.Cmd
 	alive  bool
 }
@@ -214,7 +215,7 @@ func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(filepath.Join(dir, "addr")); err == nil {
 			f := strings.Fields(string(b))
-			return &member{dir: dir, url: f[0], remote: f[1], name: f[2], gossip: f[3], cmd: cmd, alive: true}
+			return &member{dir: dir, url: f[0], remote: f[1], name: f[2], gossip: f[3], key: key, cmd: cmd, alive: true}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -943,4 +944,18 @@ func signModule(t *testing.T, user ans104.Signer, wasm []byte) *ans104.DataItem 
 		t.Fatal(err)
 	}
 	return item
+}
+
+// statusRequest is GET url/cluster/status signed with the cluster key file (if any): anonymous
+// callers are not shown the members' addresses.
+func statusRequest(ctx context.Context, url, keyFile string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/cluster/status", nil)
+	if keyFile != "" {
+		if sec, err := awcluster.LoadSecurity(keyFile); err == nil && sec.AdminKey != nil {
+			now := time.Now()
+			req.Header.Set("X-Cluster-Time", strconv.FormatInt(now.UnixMilli(), 10))
+			req.Header.Set("X-Cluster-Mac", awcluster.SignAdmin(sec.AdminKey, "status", now, nil))
+		}
+	}
+	return req
 }

@@ -286,3 +286,31 @@ func TestGraphQLBudget(t *testing.T) {
 		t.Fatalf("a 33 KB query: %d %.300s", st, b)
 	}
 }
+
+// GET /cluster/status shows anonymous callers names, weights and counts, but not where members
+// listen (gossip, gRPC) nor their incarnation ids; a caller with the cluster key sees them.
+func TestClusterStatusAnonymous(t *testing.T) {
+	c := startMemberlistCluster(t, 1)
+	m := c.members[0]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	get := func(key string) ClusterStatus {
+		resp, err := http.DefaultClient.Do(statusRequest(ctx, m.url, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st ClusterStatus
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.Members) != 1 {
+			t.Fatalf("status: %v %+v", err, st)
+		}
+		return st
+	}
+	anon := get("")
+	if x := anon.Members[0]; x.Address != "" || x.Gossip != "" || x.ID != "" || anon.Node != "" || x.Name != m.name {
+		t.Fatalf("anonymous status shows %+v", anon)
+	}
+	if x := get(m.key).Members[0]; x.Address != m.remote || x.Gossip == "" {
+		t.Fatalf("status with the cluster key: %+v", x)
+	}
+}

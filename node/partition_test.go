@@ -345,7 +345,7 @@ func shortNames(ns []string) []string {
 func memberStatus(ctx context.Context, m *member) (*ClusterStatus, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, m.url+"/cluster/status", nil)
+	req := statusRequest(cctx, m.url, m.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -90,6 +91,7 @@ func newClusterCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Inspect a cluster of nodes"}
 	var nodeURL string
 	var asJSON bool
+	var statusKey string
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Members, weights, labels and process counts, as one member sees them",
@@ -100,6 +102,16 @@ func newClusterCmd() *cobra.Command {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(nodeURL, "/")+"/cluster/status", nil)
 			if err != nil {
 				return err
+			}
+			if statusKey != "" {
+				// With the cluster key the node shows where its members listen.
+				sec, err := awcluster.LoadSecurity(statusKey)
+				if err != nil {
+					return fmt.Errorf("--cluster-key: %w", err)
+				}
+				now := time.Now()
+				req.Header.Set("X-Cluster-Time", strconv.FormatInt(now.UnixMilli(), 10))
+				req.Header.Set("X-Cluster-Mac", awcluster.SignAdmin(sec.AdminKey, "status", now, nil))
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -126,6 +138,7 @@ func newClusterCmd() *cobra.Command {
 	}
 	status.Flags().StringVar(&nodeURL, "node", "http://127.0.0.1:8734", "URL of any member")
 	status.Flags().BoolVar(&asJSON, "json", false, "print the JSON of GET /cluster/status")
+	status.Flags().StringVar(&statusKey, "cluster-key", "", "the cluster key file: with it the node also shows its members' addresses")
 	cmd.AddCommand(status, newClusterForgetCmd())
 	return cmd
 }
