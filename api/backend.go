@@ -28,7 +28,8 @@ type Backend interface {
 
 	// Clock is the scheduler's current time (ms) and block height.
 	Clock() (int64, uint64)
-	// SchedulerAddress is the node key's wallet address, what processes name in their Scheduler tag.
+	// SchedulerAddress is the cluster's scheduler address (the scheduler key's, the same on every
+	// member), what processes name in their Scheduler tag (docs/scheduler-identity.md).
 	SchedulerAddress() string
 	Process(ctx context.Context, pid ans104.ID) (*ProcessRecord, error)
 	// LogEntry finds the entry of pid whose message id or assignment id is id.

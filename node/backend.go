@@ -73,6 +73,9 @@ func classify(err error) error {
 }
 
 func (b *backend) Submit(ctx context.Context, item *ans104.DataItem) (api.Ack, error) {
+	if err := b.canSchedule(item); err != nil {
+		return api.Ack{}, err
+	}
 	ack, err := b.n.host.Submit(ctx, item)
 	if err != nil {
 		return api.Ack{}, classify(err)
@@ -133,7 +136,23 @@ const controlKeep = 100_000
 
 func (b *backend) Clock() (int64, uint64) { return time.Now().UnixMilli(), b.n.height.Load() }
 
+// SchedulerAddress is the cluster's scheduler address (the scheduler key's), the same on every
+// member: what GET /, /timestamp and the mainnet info route answer.
 func (b *backend) SchedulerAddress() string { return b.n.host.Address() }
+
+// canSchedule refuses a Process item naming a Scheduler this node cannot sign for (invariant 8,
+// one scheduler identity): its log would carry assignments signed by another key than the one it
+// names, and nobody could recover or verify it from Arweave.
+func (b *backend) canSchedule(item *ans104.DataItem) error {
+	if kind, err := ans104.Kind(item); err != nil || kind != ans104.KindProcess {
+		return nil // not a Process (or not AO at all: Submit says why)
+	}
+	if sched := item.Tags.Value("Scheduler"); sched != b.SchedulerAddress() {
+		return &classified{err: fmt.Errorf("the Process names Scheduler %q but this node schedules as %s: spawn with Scheduler %s (GET / answers it)",
+			sched, b.SchedulerAddress(), b.SchedulerAddress()), kind: api.ErrBadRequest}
+	}
+	return nil
+}
 
 func (b *backend) localProcess(pid ans104.ID) (*api.ProcessRecord, error) {
 	rec, err := b.n.store.Process(pid)

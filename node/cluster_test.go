@@ -113,6 +113,15 @@ func TestClusterNodeChild(t *testing.T) {
 	} else {
 		cfg.Placement = filePlacement(filepath.Join(dir, "members"))
 	}
+	if seed := os.Getenv("AW_SCHEDULER_SEED"); seed != "" && os.Getenv("AW_CLUSTER_KEY") == "" {
+		// Explicit members have no cluster key to derive the scheduler key from: the test gives
+		// every member the same one, as an operator gives --scheduler-key.
+		cfg.SchedulerKeyFile = filepath.Join(dir, "scheduler-key.json")
+		if err := ans104.SaveKeyFile(cfg.SchedulerKeyFile, DeriveSchedulerKey([]byte(seed))); err != nil && !os.IsExist(err) {
+			fmt.Fprintln(os.Stderr, "child node:", err)
+			os.Exit(3)
+		}
+	}
 	if tm := os.Getenv("AW_CLUSTER_TIMING"); tm != "" && cfg.Cluster.Enabled() {
 		var err error
 		if cfg.Cluster.Timing, err = parseTiming(tm); err != nil {
@@ -146,7 +155,7 @@ func TestClusterNodeChild(t *testing.T) {
 		if n.ClusterProvider() != nil {
 			gossip = n.ClusterProvider().GossipAddr()
 		}
-		_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.Address()+" "+gossip), 0o600)
+		_ = os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(n.URL()+" "+n.RemoteAddress()+" "+n.NodeAddress()+" "+gossip+" "+n.Address()), 0o600)
 		_ = os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
 	})
 	if err != nil {
@@ -184,6 +193,7 @@ type member struct {
 	name   string // node key's wallet address: the placement name under memberlist
 	gossip string
 	key    string // the cluster key file ("" without memberlist): signs GET /cluster/status
+	sched  string // the cluster's scheduler address, what its processes name (One scheduler identity per cluster: every member signs assignments, ticks, pushed and flushed items with the scheduler key (--scheduler-key, else derived from --cluster-key, else the node key); a node refuses a Process naming another Scheduler (400, invariant 8); recovery accepts assignments by a key the Scheduler delegated to in a signed Scheduler-Delegation item (a node flushes one from its own key to the scheduler key; actorweave delegate for older logs))
 	cmd    *exec.Cmd
 	alive  bool
 }
@@ -202,7 +212,8 @@ func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join
 	_ = os.Remove(filepath.Join(dir, "addr"))
 	args := append(append([]string(nil), prefix...), os.Args[0], "-test.run=^TestClusterNodeChild$", "-test.v=false")
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "AW_CLUSTER_CHILD_DIR="+dir, "AW_CLUSTER_KEY="+key, "AW_CLUSTER_JOIN="+strings.Join(join, ","))
+	cmd.Env = append(os.Environ(), "AW_CLUSTER_CHILD_DIR="+dir, "AW_CLUSTER_KEY="+key, "AW_CLUSTER_JOIN="+strings.Join(join, ","),
+		"AW_SCHEDULER_SEED="+testSchedulerSeed)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
 	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("node-%d.log", time.Now().UnixNano())))
@@ -215,7 +226,7 @@ func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(filepath.Join(dir, "addr")); err == nil {
 			f := strings.Fields(string(b))
-			return &member{dir: dir, url: f[0], remote: f[1], name: f[2], gossip: f[3], key: key, cmd: cmd, alive: true}
+			return &member{dir: dir, url: f[0], remote: f[1], name: f[2], gossip: f[3], sched: f[4], key: key, cmd: cmd, alive: true}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -241,6 +252,17 @@ func startMemberlistCluster(t *testing.T, n int) *testCluster {
 		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
 	}
 	return c
+}
+
+// testSchedulerSeed: the scheduler key material every explicit-members child of this test binary
+// shares (memberlist children derive theirs from the cluster key).
+var testSchedulerSeed = fmt.Sprintf("test scheduler %d", time.Now().UnixNano())
+
+// scheduler is the address the cluster's processes name: the same on every member.
+func (c *testCluster) scheduler() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[0].sched
 }
 
 // testCluster is the test's view of the members; setMembers rewrites every live member's file.
@@ -415,7 +437,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	for i := range pids {
 		item, err := client.New(c.members[0].url, user).Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: mod.String()}, {Name: "Scheduler", Value: "cluster"}, {Name: "SDK", Value: "actorweave"},
+			{Name: "Module", Value: mod.String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		if err != nil {
 			t.Fatal(err)
@@ -829,7 +851,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	for i := range pids {
 		item, err := clientOf(c.members[0]).Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		if err != nil {
 			t.Fatal(err)

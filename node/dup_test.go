@@ -55,7 +55,7 @@ func TestClusterDuplicateOfPendingWrite(t *testing.T) {
 	signer := client.New("http://unused", user)
 	proc, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-		{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+		{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 		{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ func (n *Node) startFlush(reg prometheus.Registerer) error {
 		n.log.Info("Arweave flush off: no --gateway or --bundler, logs and checkpoints stay on this node only")
 		return nil
 	}
-	f, err := flush.New(n.cfg.Flush, n.store, n.signer, reg, n.log)
+	f, err := flush.New(n.cfg.Flush, n.store, n.sched, reg, n.log)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 	for i := 0; i < procs; i++ {
 		item, err := s.signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"}, {Name: "SDK", Value: "actorweave"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		if err != nil {
 			t.Fatal(err)

@@ -33,6 +33,14 @@ type Config struct {
 	// KeyFile is the node key (a JWK). Empty: <DataDir>/node-key.json, an ed25519 key created on
 	// first start. An RSA Arweave JWK is used as given.
 	KeyFile string
+	// SchedulerKeyFile is the cluster's scheduler key (a JWK, --scheduler-key): every member signs
+	// assignments, ticks, pushed items and flushed items with it, and processes name its address as
+	// their Scheduler. Empty: derived from the cluster key in a cluster, the node key alone
+	// (docs/scheduler-identity.md).
+	SchedulerKeyFile string
+	// SchedulerDelegations are Scheduler-Delegation item files (`actorweave delegate`) the node
+	// keeps and flushes, so that logs partly signed by another key stay recoverable.
+	SchedulerDelegations []string
 	// BlockHeight is the Arweave height stamped on assignments while no gateway is configured.
 	BlockHeight uint64
 	API         api.Config
@@ -86,7 +94,8 @@ type Node struct {
 	store    *persistence.Store
 	engine   *runtime.Engine
 	host     *actors.Host
-	signer   ans104.Signer
+	signer   ans104.Signer // the node key: this member's own identity (its member name)
+	sched    ans104.Signer // the scheduler key: signs everything about processes (schedkey.go)
 	flush    *flush.Flusher
 	srv      *http.Server
 	ln       net.Listener
@@ -117,6 +126,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.signer, err = loadKey(cfg); err != nil {
 		return nil, err
 	}
+	schedFrom := ""
+	if n.sched, schedFrom, err = loadSchedulerKey(cfg, n.signer); err != nil {
+		return nil, err
+	}
 	cfg.Store.Logger = cfg.Logger
 	if n.store, err = persistence.Open(filepath.Join(cfg.DataDir, "pebble"), cfg.Store); err != nil {
 		return nil, err
@@ -131,7 +144,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
-	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.signer,
+	if err := errors.Join(n.delegateToScheduler(ctx), n.loadDelegations(ctx, cfg.SchedulerDelegations)); err != nil {
+		n.engine.Close(ctx)
+		n.store.Close()
+		return nil, err
+	}
+	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.sched,
 		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
@@ -205,7 +223,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.srv = api.NewHTTPServer(handler, cfg.API.Server)
 	go func() { n.served <- n.srv.Serve(n.ln) }()
 	n.log.Info("actorweave node started", "listen", n.ln.Addr().String(), "data", cfg.DataDir,
-		"scheduler", n.host.Address(), "key_type", n.signer.SignatureType().String())
+		"scheduler", n.host.Address(), "scheduler_key", schedFrom, "node_key", addressOf(n.signer), "key_type", n.signer.SignatureType().String())
 	return n, nil
 }
 
@@ -229,8 +247,12 @@ func (n *Node) Addr() string { return n.ln.Addr().String() }
 // URL is http://Addr.
 func (n *Node) URL() string { return "http://" + n.Addr() }
 
-// Address is the node key's wallet address (the Scheduler of its processes).
+// Address is the scheduler key's wallet address: the Scheduler its processes name, the same on
+// every member of a cluster.
 func (n *Node) Address() string { return n.host.Address() }
+
+// NodeAddress is the node key's wallet address: this member's own identity (its member name).
+func (n *Node) NodeAddress() string { return addressOf(n.signer) }
 
 // Wait blocks until the HTTP server stops.
 func (n *Node) Wait() error {

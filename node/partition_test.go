@@ -164,7 +164,7 @@ func clusterPartition(t *testing.T, wasm []byte, vi int) {
 	for len(pids) < procs {
 		item, _ := clientOf(c.members[0]).Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		o, _ := c.owner(item.ID())
 		if o != victim && len(pids)-len(owned) >= procs-ownedMin {

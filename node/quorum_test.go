@@ -49,7 +49,7 @@ func TestClusterQuorum(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		item, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		if err != nil {
 			t.Fatal(err)

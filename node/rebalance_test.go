@@ -97,7 +97,7 @@ func TestClusterJoinRebalance(t *testing.T) {
 			for i := range work {
 				item, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 					{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-					{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+					{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 					{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 				if err != nil {
 					t.Error(err)

@@ -83,6 +83,11 @@ func ParseBatch(pid ans104.ID, ref BatchRef, data []byte) ([]Entry, error) {
 type Chain struct {
 	pid       ans104.ID
 	scheduler string // wallet address in the Process item's Scheduler tag
+	// Delegates, when set, lists the addresses the Scheduler delegated to by signed
+	// Scheduler-Delegation items (docs/scheduler-identity.md); it is asked once, at the first
+	// assignment signed by another key.
+	Delegates func(scheduler string) ([]string, error)
+	allowed   map[string]bool // nil until Delegates was asked
 	next      uint64
 	want      ans104.ID
 	epoch     uint64
@@ -142,13 +147,29 @@ func (c *Chain) Add(e Entry) error {
 			return fail("message %s is not the assigned %s", e.Message.ID(), a.Message)
 		}
 	}
-	if got := e.AssignmentItem.OwnerAddress(); got != c.scheduler {
-		return fail("assignment %s is signed by %s, not by the process's Scheduler %s", e.AssignmentItem.ID(), got, c.scheduler)
+	if got := e.AssignmentItem.OwnerAddress(); got != c.scheduler && !c.delegated(got) {
+		return fail("assignment %s is signed by %s, not by the process's Scheduler %s nor by a key it delegated to", e.AssignmentItem.ID(), got, c.scheduler)
 	}
 	c.want = scheduler.Link(e.AssignmentItem.ID(), a.HashChain)
 	c.epoch = a.Epoch
 	c.next++
 	return nil
+}
+
+// delegated reports whether the Scheduler delegated to addr.
+func (c *Chain) delegated(addr string) bool {
+	if c.allowed == nil && c.Delegates != nil {
+		c.allowed = map[string]bool{}
+		ds, err := c.Delegates(c.scheduler)
+		if err != nil {
+			c.allowed = nil // asked again at the next foreign signer: the gateway may answer then
+			return false
+		}
+		for _, d := range ds {
+			c.allowed[d] = true
+		}
+	}
+	return c.allowed[addr]
 }
 
 // CheckpointMemory checks a checkpoint's decompressed memory against its SHA-256 tag.

@@ -69,3 +69,39 @@ func (s gateway) Data(ctx context.Context, id string) ([]byte, error) {
 func fields(tx arweave.SignedTx) TxFields {
 	return TxFields{ID: tx.ID, Signature: tx.Signature, OwnerKey: tx.Owner.Key, Recipient: tx.Recipient, Anchor: tx.Anchor, Tags: tx.Tags}
 }
+
+// Delegates reads scheduler's Scheduler-Delegation items; an item whose signature does not verify
+// over the gateway's fields, or whose signer is not scheduler, is ignored: only the Scheduler can
+// delegate.
+func (s gateway) Delegates(ctx context.Context, scheduler string) ([]string, error) {
+	var out []string
+	tags := []arweave.TagFilter{{Name: arweave.TagType, Values: []string{arweave.TypeDelegation}},
+		{Name: arweave.TagDelegator, Values: []string{scheduler}}, {Name: arweave.TagAppName, Values: []string{arweave.AppName}}}
+	var txs []arweave.SignedTx
+	if err := s.g.EachSigned(ctx, s.r, tags, nil, func(tx arweave.SignedTx) error {
+		if tx.Owner.Address == scheduler {
+			txs = append(txs, tx)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, tx := range txs {
+		id, err := ans104.ParseID(tx.ID)
+		if err != nil {
+			continue
+		}
+		data, err := s.Data(ctx, tx.ID)
+		if err != nil {
+			return nil, err
+		}
+		rb, err := RebuildItem(id, fields(tx), data)
+		if err != nil || !rb.Verified {
+			continue
+		}
+		if _, ds, err := arweave.Delegates(rb.Item); err == nil && rb.Item.OwnerAddress() == scheduler {
+			out = append(out, ds...)
+		}
+	}
+	return out, nil
+}

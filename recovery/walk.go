@@ -25,6 +25,14 @@ type Source interface {
 	Data(ctx context.Context, id string) ([]byte, error)
 }
 
+// DelegationSource is a Source that can also list the signed Scheduler-Delegation items of a
+// Scheduler (the gateway does). Without it, only the Scheduler's own key may sign assignments.
+type DelegationSource interface {
+	// Delegates returns the addresses scheduler delegated to, from delegation items whose
+	// signature verifies and whose signer is scheduler.
+	Delegates(ctx context.Context, scheduler string) ([]string, error)
+}
+
 // CheckpointRef is a Checkpoint item as the gateway lists it.
 type CheckpointRef struct {
 	Fields     TxFields
@@ -96,6 +104,9 @@ func Walk(ctx context.Context, src Source, pid ans104.ID, o Options, keepLinks m
 	})
 	res := &WalkResult{Links: map[uint64]ans104.ID{}}
 	chain := NewChain(pid)
+	if ds, ok := src.(DelegationSource); ok {
+		chain.Delegates = func(scheduler string) ([]string, error) { return ds.Delegates(ctx, scheduler) }
+	}
 	seen := map[string]bool{}
 	lastLog := uint64(0)
 	for _, ref := range refs {

@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newNodeCmd(),
 		newKeygenCmd(),
+		newDelegateCmd(),
 		newItemCmd(),
 		newModuleCmd(),
 		newSpawnCmd(),

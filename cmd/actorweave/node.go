@@ -72,6 +72,8 @@ over the environment, which wins over the file.`,
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (Pebble store, node key, compiled-module cache)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address to serve on")
 	f.StringVar(&cfg.KeyFile, "key", "", "node key, a JWK (ed25519 or Arweave RSA); default: <data>/node-key.json, an ed25519 key created on first start")
+	f.StringVar(&cfg.SchedulerKeyFile, "scheduler-key", "", "the cluster's scheduler key, a JWK shared by every member like --cluster-key: it signs assignments, ticks, pushed messages and flushed items, and processes name its address as Scheduler; default: derived from --cluster-key in a cluster, the node key alone (docs/scheduler-identity.md)")
+	f.StringArrayVar(&cfg.SchedulerDelegations, "scheduler-delegation", nil, "a Scheduler-Delegation item file (actorweave delegate) to keep and flush to Arweave, so logs partly signed by another key stay recoverable; repeatable")
 	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
 	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup, 1 = owner only; default: 2 in a cluster (a member alone until a second one joins writes alone), 1 without --cluster-listen")
 	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "bound of one request from an owner to its backup")
