@@ -122,6 +122,9 @@ func TestClusterNodeChild(t *testing.T) {
 			os.Exit(3)
 		}
 	}
+	if gw := os.Getenv("AW_CLUSTER_GATEWAY"); gw != "" {
+		cfg.Flush.Gateway, cfg.Flush.Wallet, cfg.Flush.Interval = gw, os.Getenv("AW_CLUSTER_WALLET"), 200*time.Millisecond
+	}
 	if tm := os.Getenv("AW_CLUSTER_TIMING"); tm != "" && cfg.Cluster.Enabled() {
 		var err error
 		if cfg.Cluster.Timing, err = parseTiming(tm); err != nil {
