@@ -14,7 +14,8 @@ func Render(w io.Writer, r *Report) {
 	if r.Node != "" {
 		fmt.Fprintf(w, "node     %s\n", r.Node)
 	}
-	fmt.Fprintf(w, "log      %d entries in %d batches\n\n", r.Entries, r.Batches)
+	fmt.Fprintf(w, "log      %d entries in %d batches\n", r.Entries, r.Batches)
+	fmt.Fprintf(w, "coverage %s\n\n", coverageLine(r.Coverage))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NONCE\tID\tCHECK\tSTATUS\tDETAIL")
 	for _, c := range r.Checks {
@@ -36,6 +37,16 @@ func Render(w io.Writer, r *Report) {
 	fmt.Fprintln(w, Summary(r))
 }
 
+func coverageLine(c Coverage) string {
+	switch {
+	case !c.Known:
+		return fmt.Sprintf("%d entries on Arweave (the node's log length unknown)", c.OnArweave)
+	case c.Complete:
+		return fmt.Sprintf("full: all %d of the node's entries on Arweave", c.NodeEntries)
+	}
+	return fmt.Sprintf("PARTIAL: %d of the node's %d entries on Arweave", c.OnArweave, c.NodeEntries)
+}
+
 // Summary is one line: the verdict and the counts.
 func Summary(r *Report) string {
 	verdict := "VERIFIED: everything matches"
@@ -49,6 +60,10 @@ func Summary(r *Report) string {
 			}
 		}
 		verdict += " (" + first + ")"
+	} else if r.Coverage.Known && !r.Coverage.Complete {
+		verdict = fmt.Sprintf("VERIFIED ONLY IN PART: %d of the node's %d entries checked (--partial)", r.Coverage.OnArweave, r.Coverage.NodeEntries)
+	} else if !r.Coverage.Known {
+		verdict = fmt.Sprintf("VERIFIED: the %d entries on Arweave match (coverage of the node's log unknown)", r.Coverage.OnArweave)
 	}
 	return fmt.Sprintf("%s — %d ok, %d mismatch, %d missing, %d skipped, in %s",
 		verdict, r.Counts[OK], r.Counts[Mismatch], r.Counts[Missing], r.Counts[Skipped], r.Duration.Round(time.Millisecond))

@@ -52,10 +52,22 @@ type Report struct {
 	Module         string         `json:"module,omitempty"`
 	ModuleVerified bool           `json:"moduleSignatureVerified"`
 	FinalMemory    string         `json:"finalMemorySha256,omitempty"`
+	Coverage       Coverage       `json:"coverage"`
 	Checks         []Check        `json:"checks"`
 	Counts         map[string]int `json:"counts"`
 	Duration       time.Duration  `json:"durationNs"`
 	OK             bool           `json:"ok"`
+}
+
+// Coverage says how much of the node's log the verification covered: only what is on Arweave can
+// be checked, and a node ahead of its flush has entries nobody can hold it to yet.
+type Coverage struct {
+	OnArweave   uint64 `json:"onArweave"`             // entries read back from the gateway (nonces 0..OnArweave-1)
+	NodeEntries uint64 `json:"nodeEntries,omitempty"` // the node's log length when verify started
+	Known       bool   `json:"known"`                 // NodeEntries was read (a --node answered)
+	Complete    bool   `json:"complete"`              // every one of the node's entries is on Arweave
+	// Waited is how long verify waited for the flush to catch up (--wait).
+	Waited time.Duration `json:"waitedNs,omitempty"`
 }
 
 func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
@@ -88,6 +100,12 @@ type Config struct {
 	ProgressEvery uint64
 	// HTTPTimeout bounds one request to the node (default 2 min: a result may wait for evaluation).
 	HTTPTimeout time.Duration
+	// Partial accepts a gateway behind the node: the entries not yet on Arweave are reported but do
+	// not fail the verification. Without it, partial coverage is a MISSING check.
+	Partial bool
+	// Wait, with a Node, waits up to this long for the gateway to hold as many entries as the node
+	// had when verify started (the flush catching up) before reading the log.
+	Wait time.Duration
 }
 
 // Run recomputes process pid from the gateway alone and compares. The returned error is for a
@@ -116,12 +134,27 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	}
 	defer st.Close()
 
+	node := &nodeClient{base: strings.TrimRight(cfg.Node, "/"), hc: &http.Client{Timeout: cfg.HTTPTimeout}}
+	// 0. How long the node's log is, and (--wait) until the gateway has as much.
+	if cfg.Node != "" {
+		if n, err := node.entries(ctx, pid); err != nil {
+			rep.add(Check{What: "coverage", Status: Missing, Detail: "the node does not say how long the log is: " + err.Error()})
+		} else {
+			rep.Coverage.NodeEntries, rep.Coverage.Known = n, true
+			if cfg.Wait > 0 {
+				rep.Coverage.Waited = waitCoverage(ctx, cfg, pid, n)
+			}
+		}
+	}
+
 	// 1. The log, the module and the newest checkpoint, read and checked as a recovering node does.
 	rr, err := recovery.Recover(ctx, cfg.Source, st, pid, recovery.Options{Logger: cfg.Logger})
 	if err != nil {
 		rep.add(Check{What: "log", Status: Missing, Detail: err.Error()})
+		rep.coverage(cfg, 0)
 		return rep.finish(start), nil
 	}
+	rep.coverage(cfg, rr.Entries)
 	rep.Entries, rep.Batches, rep.Module, rep.ModuleVerified = rr.Entries, rr.Batches, rr.Module.String(), rr.ModuleVerified
 	rep.add(Check{Nonce: rr.Entries - 1, What: "log", Status: OK,
 		Detail: fmt.Sprintf("%d entries in %d batches: signatures, hash chain, Scheduler, epochs", rr.Entries, rr.Batches)})
@@ -175,7 +208,6 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 		return rep.finish(start), nil
 	}
 	defer ev.close(ctx)
-	node := &nodeClient{base: strings.TrimRight(cfg.Node, "/"), hc: &http.Client{Timeout: cfg.HTTPTimeout}}
 	for n := uint64(0); n < rr.Entries; n++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -216,9 +248,54 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	return rep.finish(start), nil
 }
 
+// coverage records how many entries came from Arweave and adds the coverage check.
+func (r *Report) coverage(cfg Config, onArweave uint64) {
+	c := &r.Coverage
+	c.OnArweave = onArweave
+	if !c.Known {
+		if cfg.Node == "" {
+			r.add(Check{What: "coverage", Status: Skipped, Detail: fmt.Sprintf("%d entries on Arweave; no --node to say how many it has", onArweave)})
+		}
+		return
+	}
+	c.Complete = onArweave >= c.NodeEntries
+	detail := fmt.Sprintf("%d of the node's %d entries are on Arweave", min(onArweave, c.NodeEntries), c.NodeEntries)
+	switch {
+	case c.Complete:
+		r.add(Check{What: "coverage", Status: OK, Detail: detail})
+	case cfg.Partial:
+		r.add(Check{What: "coverage", Status: Skipped, Detail: detail + ": only those are verified (--partial)"})
+	default:
+		r.add(Check{What: "coverage", Status: Missing, Detail: detail + ": the rest cannot be verified yet (flush behind? --wait, or --partial to accept)"})
+	}
+}
+
+// waitCoverage polls the gateway's batch listing until it reaches want entries or cfg.Wait passes;
+// it returns how long it waited.
+func waitCoverage(ctx context.Context, cfg Config, pid ans104.ID, want uint64) time.Duration {
+	start := time.Now()
+	for {
+		refs, err := cfg.Source.LogBatches(ctx, pid)
+		have := uint64(0)
+		if err == nil {
+			for _, r := range refs {
+				have = max(have, r.To+1)
+			}
+		}
+		if have >= want || time.Since(start) >= cfg.Wait || ctx.Err() != nil {
+			return time.Since(start)
+		}
+		cfg.Logger.Info("waiting for the flush to catch up", "process", pid, "on_arweave", have, "node", want)
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Second, cfg.Wait-time.Since(start))):
+		}
+	}
+}
+
 func rank(c Check) uint64 {
 	switch c.What {
-	case "log", "module":
+	case "log", "module", "coverage":
 		return 0
 	}
 	return c.Nonce + 1
@@ -377,6 +454,27 @@ func (c *nodeClient) get(ctx context.Context, path string) ([]byte, http.Header,
 		return nil, nil, fmt.Errorf("node %s: GET %s: HTTP %d %s", c.base, path, resp.StatusCode, excerpt(string(b), 0, 200))
 	}
 	return b, resp.Header, nil
+}
+
+// entries is the length of pid's log at the node: the nonce of GET /{pid}/latest, plus one.
+func (c *nodeClient) entries(ctx context.Context, pid ans104.ID) (uint64, error) {
+	b, _, err := c.get(ctx, "/"+pid.String()+"/latest")
+	if err != nil {
+		return 0, err
+	}
+	var e struct {
+		Assignment struct {
+			Tags []ans104.Tag `json:"tags"`
+		} `json:"assignment"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return 0, fmt.Errorf("GET /%s/latest: %w", pid, err)
+	}
+	n, err := strconv.ParseUint(ans104.Tags(e.Assignment.Tags).Value("Nonce"), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("GET /%s/latest: the assignment has no Nonce tag", pid)
+	}
+	return n + 1, nil
 }
 
 // compareResult compares the recomputed result of entry n with the node's GET /result/{id}.

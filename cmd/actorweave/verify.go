@@ -21,7 +21,8 @@ var errNotVerified = errors.New("not verified: see the report above")
 
 func newVerifyCmd() *cobra.Command {
 	var process, gateway, node string
-	var asJSON bool
+	var asJSON, partial bool
+	var wait time.Duration
 	var timeout time.Duration
 	var retries, maxData int
 	cmd := &cobra.Command{
@@ -36,8 +37,12 @@ every message with the runtime in a temporary folder, exactly as a node does, an
     Spawns, Assignments, Output and Error, as canonical JSON);
   - at the end: the final memory SHA-256, against the node's GET /state when the node is at the
     same nonce.
+Coverage: with --node, verify first reads how long the node's log is and reports how many of those
+entries are on Arweave; fewer is a failure (exit 1) unless --partial. --wait DURATION first waits
+up to that long for the node's flush to catch up.
 Nothing is trusted from the node. Exit status 0 only when everything matches; 1 on any mismatch
-or missing piece (a hole in the log, a broken chain, a result the node does not serve).
+or missing piece (a hole in the log, a broken chain, a result the node does not serve, entries of
+the node not on Arweave).
 Progress goes to stderr; the report to stdout (--json for a machine-readable one).`,
 		Example: `  actorweave verify --process PID --gateway http://127.0.0.1:1984 --node http://127.0.0.1:8734`,
 		Args:    cobra.NoArgs,
@@ -58,7 +63,7 @@ Progress goes to stderr; the report to stdout (--json for a machine-readable one
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			src := recovery.Gateway(arweave.NewGateway(gateway), arweave.Retry{Attempts: retries + 1, Backoff: arweave.DefaultRetry.Backoff}, maxData)
-			rep, err := verify.Run(ctx, verify.Config{Source: src, Node: node, Logger: log}, pid)
+			rep, err := verify.Run(ctx, verify.Config{Source: src, Node: node, Logger: log, Partial: partial, Wait: wait}, pid)
 			if err != nil {
 				return err
 			}
@@ -83,6 +88,8 @@ Progress goes to stderr; the report to stdout (--json for a machine-readable one
 	f.StringVar(&gateway, "gateway", "", "Arweave gateway to read the process from (e.g. http://127.0.0.1:1984)")
 	f.StringVar(&node, "node", "", "node whose results and state are compared (empty: check the gateway's data only)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&partial, "partial", false, "accept a gateway behind the node: verify the entries that are on Arweave and report the rest")
+	f.DurationVar(&wait, "wait", 0, "with --node, wait up to this long for the gateway to hold every entry the node had at the start (0: do not wait)")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: no limit)")
 	f.IntVar(&retries, "retries", arweave.DefaultRetry.Attempts-1, "retries of a failed gateway read (network errors, 429, 5xx)")
 	f.IntVar(&maxData, "max-data-bytes", 256<<20, "largest download accepted from the gateway (a log batch, the module, a checkpoint)")
