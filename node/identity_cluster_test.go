@@ -51,7 +51,9 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 		t.Fatal(err)
 	}
 	childEnv := []string{"AW_CLUSTER_GATEWAY=" + env.ar.URL, "AW_CLUSTER_WALLET=" + env.walletPath}
-	start := func(dir string, join ...string) *member { return startMemberNodeIn(t, nil, childEnv, dir, c.key, join...) }
+	start := func(dir string, join ...string) *member {
+		return startMemberNodeIn(t, nil, childEnv, dir, c.key, join...)
+	}
 	for i := 0; i < members; i++ {
 		var join []string
 		if i > 0 {
