@@ -135,10 +135,11 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	defer st.Close()
 
 	node := &nodeClient{base: strings.TrimRight(cfg.Node, "/"), hc: &http.Client{Timeout: cfg.HTTPTimeout}}
+	var nodeErr error // the node could not say how long its log is
 	// 0. How long the node's log is, and (--wait) until the gateway has as much.
 	if cfg.Node != "" {
 		if n, err := node.entries(ctx, pid); err != nil {
-			rep.add(Check{What: "coverage", Status: Missing, Detail: "the node does not say how long the log is: " + err.Error()})
+			nodeErr = err
 		} else {
 			rep.Coverage.NodeEntries, rep.Coverage.Known = n, true
 			if cfg.Wait > 0 {
@@ -151,13 +152,13 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	rr, err := recovery.Recover(ctx, cfg.Source, st, pid, recovery.Options{Logger: cfg.Logger})
 	if err != nil {
 		rep.add(Check{What: "log", Status: Missing, Detail: err.Error()})
-		rep.coverage(cfg, 0)
+		rep.coverage(cfg, 0, nodeErr)
 		return rep.finish(start), nil
 	}
-	rep.coverage(cfg, rr.Entries)
 	rep.Entries, rep.Batches, rep.Module, rep.ModuleVerified = rr.Entries, rr.Batches, rr.Module.String(), rr.ModuleVerified
 	rep.add(Check{Nonce: rr.Entries - 1, What: "log", Status: OK,
 		Detail: fmt.Sprintf("%d entries in %d batches: signatures, hash chain, Scheduler, epochs", rr.Entries, rr.Batches)})
+	rep.coverage(cfg, rr.Entries, nodeErr)
 	for _, s := range rr.Skipped {
 		rep.add(Check{What: "log", Status: Skipped, Detail: s})
 	}
@@ -249,11 +250,13 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 }
 
 // coverage records how many entries came from Arweave and adds the coverage check.
-func (r *Report) coverage(cfg Config, onArweave uint64) {
+func (r *Report) coverage(cfg Config, onArweave uint64, nodeErr error) {
 	c := &r.Coverage
 	c.OnArweave = onArweave
 	if !c.Known {
-		if cfg.Node == "" {
+		if nodeErr != nil {
+			r.add(Check{What: "coverage", Status: Missing, Detail: fmt.Sprintf("%d entries on Arweave; the node does not say how long the log is: %v", onArweave, nodeErr)})
+		} else {
 			r.add(Check{What: "coverage", Status: Skipped, Detail: fmt.Sprintf("%d entries on Arweave; no --node to say how many it has", onArweave)})
 		}
 		return
