@@ -274,7 +274,26 @@ func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// FlushHealthReporter is a Backend that flushes to Arweave and can say whether the flush keeps up.
+// detail is rendered as JSON under "flush"; enabled is false on a node that does not flush.
+type FlushHealthReporter interface {
+	FlushHealth() (detail any, degraded, enabled bool)
+}
+
+// handleHealth answers 200 "ok", or 503 "degraded" with the reason when the Arweave flush is behind
+// or failing past its threshold (--flush-degraded-after): the node still serves, but what it
+// acknowledges is not reaching Arweave.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if fr, ok := s.b.(FlushHealthReporter); ok {
+		if h, degraded, on := fr.FlushHealth(); on {
+			code, status := http.StatusOK, "ok"
+			if degraded {
+				code, status = http.StatusServiceUnavailable, "degraded"
+			}
+			writeJSON(w, code, map[string]any{"status": status, "flush": h})
+			return nil
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }

@@ -33,6 +33,9 @@ type Config struct {
 	Interval time.Duration
 	// RetryMax bounds the exponential backoff between attempts of a failed upload.
 	RetryMax time.Duration
+	// DegradedAfter: Health reports degraded when the oldest log entry not on Arweave was
+	// acknowledged longer ago than this, or an upload has been failing for longer (--flush-degraded-after).
+	DegradedAfter time.Duration
 	// OnUpload, when set, is called with the ids of an upload's items once it is accepted (the
 	// flush benchmark uses it to know what to look for on the gateway).
 	OnUpload func(ids []ans104.ID) `json:"-"`
@@ -41,7 +44,7 @@ type Config struct {
 // DefaultConfig: 4 MiB uploads every second, retries backing off up to a minute; no destination
 // (nothing is flushed until Gateway or Bundler is set).
 func DefaultConfig() Config {
-	return Config{MaxBytes: 4 << 20, Interval: time.Second, RetryMax: time.Minute}
+	return Config{MaxBytes: 4 << 20, Interval: time.Second, RetryMax: time.Minute, DegradedAfter: 2 * time.Minute}
 }
 
 // Enabled reports whether a destination is configured.
@@ -65,6 +68,85 @@ type Flusher struct {
 
 	mu    sync.Mutex
 	stats Stats
+	// What Health reports, under mu.
+	failingSince time.Time        // first failed attempt of the current upload or round; zero when the last one worked
+	lastErr      string           // the last failure
+	refused      bool             // the last failure was a permanent refusal (4xx other than 408 and 429)
+	refusedProcs []persistence.ID // the processes whose entries are in the refused upload
+	oldestTS     int64            // acknowledgement time (ms) of the oldest entry not on Arweave at the last scan; 0: none
+}
+
+// Health is the flusher's state for /healthz.
+type Health struct {
+	Degraded bool   `json:"degraded"`
+	Reason   string `json:"reason,omitempty"`
+	// LagSeconds: how long ago the oldest log entry not yet on Arweave was acknowledged.
+	LagSeconds float64 `json:"lagSeconds"`
+	// FailingSeconds: how long the current upload has been failing (0: it is not).
+	FailingSeconds float64 `json:"failingSeconds,omitempty"`
+	LastError      string  `json:"lastError,omitempty"`
+	// Refused: the gateway refuses the upload for good (4xx): retried for ever, but someone must
+	// look. RefusedProcesses are the processes whose entries it carries.
+	Refused          bool     `json:"refused,omitempty"`
+	RefusedProcesses []string `json:"refusedProcesses,omitempty"`
+}
+
+// Health says whether the flush keeps up: degraded when the lag or a failing upload passes
+// Config.DegradedAfter.
+func (f *Flusher) Health() Health {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	h := Health{LastError: f.lastErr, Refused: f.refused}
+	if f.oldestTS > 0 {
+		h.LagSeconds = max(0, float64(now.UnixMilli()-f.oldestTS)/1000)
+	}
+	if !f.failingSince.IsZero() {
+		h.FailingSeconds = now.Sub(f.failingSince).Seconds()
+	}
+	for _, p := range f.refusedProcs {
+		h.RefusedProcesses = append(h.RefusedProcesses, ans104.ID(p).String())
+	}
+	limit := f.cfg.DegradedAfter.Seconds()
+	switch {
+	case (h.FailingSeconds > limit || h.LagSeconds > limit) && f.refused:
+		h.Degraded, h.Reason = true, fmt.Sprintf("the gateway refuses uploads for good (failing %.0f s, oldest entry not on Arweave %.0f s old): %s",
+			h.FailingSeconds, h.LagSeconds, f.lastErr)
+	case h.FailingSeconds > limit:
+		h.Degraded, h.Reason = true, fmt.Sprintf("uploads failing for %.0f s: %s", h.FailingSeconds, f.lastErr)
+	case h.LagSeconds > limit:
+		h.Degraded, h.Reason = true, fmt.Sprintf("the oldest entry not on Arweave was acknowledged %.0f s ago", h.LagSeconds)
+	}
+	return h
+}
+
+// failed records a failed attempt for Health and the metrics.
+func (f *Flusher) failed(err error, procs []persistence.ID) {
+	var se *arweave.StatusError
+	permanent := errors.As(err, &se) && se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
+	f.mu.Lock()
+	if f.failingSince.IsZero() {
+		f.failingSince = time.Now()
+	}
+	f.lastErr, f.refused = err.Error(), permanent
+	if permanent {
+		f.refusedProcs = procs
+	} else {
+		f.refusedProcs = nil
+	}
+	f.mu.Unlock()
+	if permanent {
+		f.m.refusals.Inc()
+	}
+	f.m.failing.Set(1)
+}
+
+// worked clears the failure state after a successful upload.
+func (f *Flusher) worked() {
+	f.mu.Lock()
+	f.failingSince, f.lastErr, f.refused, f.refusedProcs = time.Time{}, "", false, nil
+	f.mu.Unlock()
+	f.m.failing.Set(0)
 }
 
 // Stats are the flusher's counters since it started.
@@ -89,6 +171,9 @@ func New(cfg Config, store *persistence.Store, signer ans104.Signer, reg prometh
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = d.Interval
+	}
+	if cfg.DegradedAfter <= 0 {
+		cfg.DegradedAfter = d.DegradedAfter
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = d.RetryMax
@@ -173,17 +258,31 @@ func (f *Flusher) count(fn func(*Stats)) {
 
 func (f *Flusher) run(ctx context.Context) {
 	defer close(f.done)
-	if err := f.resume(ctx); err != nil {
-		if ctx.Err() == nil {
-			f.log.Error("flush stopped: the upload in flight cannot be finished", "err", err)
+	// Every error is retried, with backoff, until Stop (litestream's rule): a flusher that stops
+	// leaves the node acknowledging writes that never reach Arweave. What keeps failing shows in
+	// Health, the log and the metrics.
+	wait := 500 * time.Millisecond
+	for {
+		err := f.resume(ctx)
+		if err == nil {
+			break
 		}
-		return
+		if ctx.Err() != nil {
+			return
+		}
+		f.failed(err, nil)
+		f.log.Error("flush: the upload in flight at the last stop cannot be finished yet; retrying", "in", wait, "err", err)
+		if !f.sleep(ctx, wait) {
+			return
+		}
+		wait = min(2*wait, f.cfg.RetryMax)
 	}
 	t := time.NewTicker(f.cfg.Interval)
 	defer t.Stop()
 	summary := time.NewTicker(30 * time.Second)
 	defer summary.Stop()
 	var last Stats
+	wait = 500 * time.Millisecond
 	for {
 		select {
 		case <-f.stop:
@@ -202,14 +301,63 @@ func (f *Flusher) run(ctx context.Context) {
 		for {
 			full, err := f.once(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
-					f.log.Error("flush stopped", "err", err)
+				if ctx.Err() != nil {
+					return
 				}
-				return
+				f.failed(err, nil)
+				f.count(func(s *Stats) { s.Retries++ })
+				f.m.retries.Inc()
+				f.log.Error("flush: building an upload failed; retrying", "in", wait, "err", err)
+				if !f.sleep(ctx, wait) {
+					return
+				}
+				wait = min(2*wait, f.cfg.RetryMax)
+				continue
 			}
+			wait = 500 * time.Millisecond
 			if !full {
 				break
 			}
+		}
+	}
+}
+
+// sleep waits d or until the flusher stops; false when it stops.
+func (f *Flusher) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// Drain uploads what is waiting until nothing is or ctx ends (a graceful stop's last flush), then
+// stops the flusher. It reports how many log entries were still not on Arweave.
+func (f *Flusher) Drain(ctx context.Context) (left uint64, err error) {
+	defer f.Stop()
+	for {
+		left = 0
+		if err := f.store.FlushBacklog(func(_ persistence.ID, flushed, length uint64) bool {
+			left += length - flushed
+			return true
+		}); err != nil {
+			return 0, err
+		}
+		items, err := f.store.QueuedItems(1)
+		if err != nil {
+			return left, err
+		}
+		if left == 0 && len(items) == 0 {
+			return 0, nil
+		}
+		f.Kick()
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-f.done:
+			return left, errors.New("flush: stopped")
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
@@ -230,7 +378,7 @@ func (f *Flusher) resume(ctx context.Context) error {
 	}
 	f.log.Info("resuming the upload in flight at the last stop", "tx", up.TxID, "items", len(up.IDs), "already_there", landed)
 	if !landed {
-		if err := f.deliver(ctx, up); err != nil {
+		if err := f.deliver(ctx, up, logProcs(rec)); err != nil {
 			return err
 		}
 		f.count(func(s *Stats) { s.Reposted++ })
@@ -260,9 +408,9 @@ func (f *Flusher) landed(ctx context.Context, up *arweave.Upload) (bool, error) 
 // An L1 transaction refused with 400 (its anchor expired while the node was down, or the gateway
 // rejects the envelope) is re-signed as a new envelope around the same recorded data items, and the
 // in-flight record updated before it is posted: the items, their ids and the ranges stay the same.
-func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload) error {
+func (f *Flusher) deliver(ctx context.Context, up *arweave.Upload, procs []persistence.ID) error {
 	attempt := 0
-	return f.retry(ctx, "upload", func() error {
+	return f.retryFor(ctx, "upload", procs, func() error {
 		attempt++
 		if attempt > 1 {
 			if ok, err := f.poster.Landed(ctx, up); err == nil && ok {
@@ -302,17 +450,33 @@ func (f *Flusher) reenvelope(ctx context.Context, up *arweave.Upload) error {
 	return nil
 }
 
+// logProcs lists the processes whose log entries an upload carries.
+func logProcs(rec *persistence.FlushRecord) []persistence.ID {
+	out := make([]persistence.ID, len(rec.Logs))
+	for i, l := range rec.Logs {
+		out[i] = l.Process
+	}
+	return out
+}
+
 // retry runs fn until it succeeds, backing off exponentially from 500 ms to RetryMax.
 func (f *Flusher) retry(ctx context.Context, what string, fn func() error) error {
+	return f.retryFor(ctx, what, nil, fn)
+}
+
+// retryFor is retry for an upload carrying procs' entries: a failure is recorded against them.
+func (f *Flusher) retryFor(ctx context.Context, what string, procs []persistence.ID, fn func() error) error {
 	wait := 500 * time.Millisecond
 	for {
 		err := fn()
 		if err == nil {
+			f.worked()
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // stopping: not a failure worth a warning
 		}
+		f.failed(err, procs)
 		f.count(func(s *Stats) { s.Retries++ })
 		f.m.retries.Inc()
 		f.log.Warn("flush: "+what+" failed; retrying", "in", wait, "err", err)
@@ -366,7 +530,7 @@ func (f *Flusher) once(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	start := time.Now()
-	if err := f.deliver(ctx, up); err != nil {
+	if err := f.deliver(ctx, up, logProcs(&b.rec)); err != nil {
 		return false, err
 	}
 	if err := f.store.CompleteFlush(ctx); err != nil {
@@ -425,6 +589,20 @@ func (f *Flusher) addLogs(b *batch) (full bool, err error) {
 		return false, err
 	}
 	f.m.backlog.Set(float64(waiting))
+	var oldest int64
+	for _, p := range bl {
+		if e, err := f.store.Entry(p.pid, p.flushed); err == nil && (oldest == 0 || e.Timestamp < oldest) {
+			oldest = e.Timestamp
+		}
+	}
+	f.mu.Lock()
+	f.oldestTS = oldest
+	f.mu.Unlock()
+	if oldest > 0 {
+		f.m.lagNow.Set(float64(max(0, time.Now().UnixMilli()-oldest)) / 1000)
+	} else {
+		f.m.lagNow.Set(0)
+	}
 	if len(bl) == 0 {
 		return false, nil
 	}

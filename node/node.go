@@ -296,7 +296,7 @@ func (n *Node) close(ctx context.Context) error {
 		_ = n.host.Stop(ctx)
 	}
 	if n.flush != nil {
-		n.flush.Stop()
+		n.drainFlush(ctx)
 	}
 	if n.engine != nil {
 		if err := n.engine.Close(ctx); err != nil {
