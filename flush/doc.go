@@ -5,7 +5,7 @@
 //
 // It runs on its own goroutine, off the acknowledgement path: it reads what the store already made
 // durable and never holds a process's lock, so it cannot delay an acknowledgement. Each round takes
-// what is waiting (up to Config.MaxBytes), signs one Log-Batch item per process with the node key,
+// what is waiting (up to Config.MaxBytes), signs one Log-Batch item per process with the scheduler key (docs/scheduler-identity.md),
 // and makes the upload exactly once across crashes:
 //
 //  1. the signed upload (L1 transaction or items) and the ranges it covers are written to the store
@@ -21,6 +21,10 @@
 // Why a package of its own and not persistence (where DESIGN.md §2 puts "the Arweave flusher"):
 // persistence stays free of HTTP and of signing; it owns the cursors, the in-flight record and the
 // queues (persistence/flush.go), this package owns the loop and the network.
+//
+// It never stops on an error while the node runs: every failure is retried with backoff (a flusher
+// that stops would leave the node acknowledging writes that never reach Arweave), and what keeps
+// failing shows in Health (/healthz), the log and the metrics.
 //
 // It must not evaluate anything or change the logs.
 package flush
