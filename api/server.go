@@ -106,10 +106,18 @@ func (s *Server) routes() {
 	// Two-segment GETs are dispatched by hand: "/{id}/latest" and "/result/{id}" overlap as
 	// ServeMux patterns.
 	s.mux.Handle("GET /{a}/{b}", h("GET /:a/:b", s.handleGetTwo))
+	// The mainnet (AO-Core) paths (mainnet.go): POST /push, POSTs of two or more segments, GETs of
+	// three or more; two-segment GETs reach it through handleGetTwo.
+	s.mux.Handle("POST /push", h("mainnet", s.handleMainnet))
+	s.mux.Handle("POST /{a}/{rest...}", h("mainnet", s.handleMainnet))
+	s.mux.Handle("GET /{a}/{b}/{rest...}", h("mainnet", s.handleMainnet))
 }
 
 func (s *Server) handleGetTwo(w http.ResponseWriter, r *http.Request) error {
 	a, b := r.PathValue("a"), r.PathValue("b")
+	if isMainnetPath(r.URL.Path) {
+		return s.handleMainnet(w, r)
+	}
 	switch {
 	case a == "result":
 		return s.handleResult(w, r, b)
