@@ -19,7 +19,7 @@ import (
 )
 
 // startNode starts a node on a free loopback port in a temporary folder.
-func startNode(t *testing.T) *node.Node {
+func startNode(t testing.TB) *node.Node {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()

@@ -41,6 +41,8 @@ type mainnetSummary struct {
 	HTTPSigSlot         string `json:"httpsigSlot"`
 	ANS104SlotStatus    int    `json:"ans104SlotStatus"`
 	ANS104Slot          string `json:"ans104Slot"`
+	HTTPSigTampered     int    `json:"httpsigTamperedStatus"`
+	HTTPSigTamperedBody string `json:"httpsigTamperedBody"`
 	BeyondStatus        int
 	BeyondBody          string
 	UnknownDeviceStatus int
@@ -189,6 +191,9 @@ func runMainnet(t *testing.T, dir string, wasm []byte, urls []string) {
 		t.Errorf("current slot %q: want at least 6", s.ANS104Slot)
 	}
 	// Bad input.
+	if s.HTTPSigTampered != 400 || !strings.Contains(s.HTTPSigTamperedBody, "does not verify") {
+		t.Errorf("httpsig request with a covered field changed: %d %s", s.HTTPSigTampered, s.HTTPSigTamperedBody)
+	}
 	if s.BeyondStatus != 404 || !strings.Contains(s.BeyondBody, "beyond the log") {
 		t.Errorf("slot beyond the log: %d %s", s.BeyondStatus, s.BeyondBody)
 	}

@@ -95,6 +95,19 @@ const ansSlot = await pick(2).request({ path: `/${a}/slot/current`, 'signing-for
 summary.ans104SlotStatus = ansSlot.status
 summary.ans104Slot = await ansSlot.text()
 
+// A badly signed httpsig request: a covered field changed after signing (the transport is patched
+// for that one call).
+const realFetch = globalThis.fetch
+globalThis.fetch = (url, init) => {
+  const h = new Headers(init.headers)
+  h.set('note', 'changed')
+  return realFetch(url, { ...init, headers: h })
+}
+const tampered = await pick(0).request({ path: '/~meta@1.0/info/address', method: 'GET', 'signing-format': 'httpsig', note: 'signed' })
+globalThis.fetch = realFetch
+summary.httpsigTamperedStatus = tampered.status
+summary.httpsigTamperedBody = await tampered.text()
+
 // Bad input: a slot beyond the log, an unknown device, a message to an unknown process.
 const beyond = await pick(0).request({ path: `/${a}~process@1.0/compute/results=9999`, 'signing-format': 'ans104', 'require-codec': 'application/json' })
 summary.beyondStatus = beyond.status
