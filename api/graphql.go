@@ -15,15 +15,22 @@ import (
 )
 
 // The subset of the Arweave gateway GraphQL schema that AO clients use: transactions by ids,
-// owners, recipients and tags. Items are the ones the node holds; blocks are not served (the node
-// is not an Arweave node): block is null, as for a pending transaction.
+// owners, recipients and tags. Items are the ones the node holds; an item's block is the height
+// and time at which the node scheduled or stored it (aos picks the newest of modules of one name by
+// block.timestamp), null only for an item the node holds without either. blocks answers with the
+// node's current block only (the node is not an Arweave node: it knows the height it follows, not
+// the history).
 const gqlSchema = `
 schema { query: Query }
 type Query {
   transaction(id: ID!): Transaction
   transactions(ids: [ID!], owners: [String!], recipients: [String!], tags: [TagFilter!], bundledIn: [ID!],
                first: Int = 10, after: String, sort: SortOrder = HEIGHT_DESC): TransactionConnection!
+  blocks(ids: [ID!], height: BlockFilter, first: Int = 10, after: String, sort: SortOrder = HEIGHT_DESC): BlockConnection!
 }
+input BlockFilter { min: Int, max: Int }
+type BlockConnection { pageInfo: PageInfo!, edges: [BlockEdge!]! }
+type BlockEdge { cursor: String!, node: Block! }
 input TagFilter { name: String!, values: [String!]!, op: TagOperator = EQ }
 enum TagOperator { EQ NEQ }
 enum SortOrder { HEIGHT_ASC HEIGHT_DESC }
@@ -211,7 +218,12 @@ func (t *gqlTx) Tags() []*gqlTag {
 	}
 	return out
 }
-func (t *gqlTx) Block() *gqlBlock      { return nil }
+func (t *gqlTx) Block() *gqlBlock {
+	if t.it.BlockHeight == 0 && t.it.Timestamp == 0 {
+		return nil
+	}
+	return &gqlBlock{height: t.it.BlockHeight, timestamp: t.it.Timestamp / 1000}
+}
 func (t *gqlTx) BundledIn() *gqlBundle { return nil }
 
 func anchorString(d *ans104.DataItem) string {
@@ -246,12 +258,56 @@ type gqlTag struct{ t ans104.Tag }
 func (t *gqlTag) Name() string  { return t.t.Name }
 func (t *gqlTag) Value() string { return t.t.Value }
 
-type gqlBlock struct{}
+// gqlBlock is a block by height and time (s); the node knows no block ids.
+type gqlBlock struct {
+	height    uint64
+	timestamp int64
+}
 
-func (gqlBlock) ID() graphql.ID       { return "" }
-func (gqlBlock) Timestamp() int32     { return 0 }
-func (gqlBlock) Height() int32        { return 0 }
-func (gqlBlock) Previous() graphql.ID { return "" }
+func (b *gqlBlock) ID() graphql.ID       { return "" }
+func (b *gqlBlock) Timestamp() int32     { return int32(b.timestamp) }
+func (b *gqlBlock) Height() int32        { return int32(b.height) }
+func (b *gqlBlock) Previous() graphql.ID { return "" }
+
+type gqlBlockFilter struct{ Min, Max *int32 }
+
+type gqlBlocksArgs struct {
+	IDs    *[]graphql.ID
+	Height *gqlBlockFilter
+	First  int32
+	After  *string
+	Sort   string
+}
+
+// Blocks answers with the node's current block when it matches the filter.
+func (r *gqlRoot) Blocks(ctx context.Context, args gqlBlocksArgs) (*gqlBlockConn, error) {
+	if args.First < 0 || args.First > maxGraphQLFirst {
+		return nil, badRequest("first must be between 0 and " + strconv.Itoa(maxGraphQLFirst))
+	}
+	ts, h := r.b.Clock()
+	cur := &gqlBlock{height: h, timestamp: ts / 1000}
+	match := args.First > 0 && args.After == nil && (args.IDs == nil || len(*args.IDs) == 0)
+	if f := args.Height; f != nil {
+		match = match && (f.Min == nil || int64(*f.Min) <= int64(h)) && (f.Max == nil || int64(*f.Max) >= int64(h))
+	}
+	if !match {
+		return &gqlBlockConn{}, nil
+	}
+	return &gqlBlockConn{edges: []*gqlBlockEdge{{cursor: strconv.FormatUint(h, 10), node: cur}}}, nil
+}
+
+type gqlBlockConn struct{ edges []*gqlBlockEdge }
+
+func (c *gqlBlockConn) PageInfo() *gqlPageInfo { return &gqlPageInfo{} }
+func (c *gqlBlockConn) Edges() []*gqlBlockEdge { return c.edges }
+
+type gqlBlockEdge struct {
+	cursor string
+	node   *gqlBlock
+}
+
+func (e *gqlBlockEdge) Cursor() string  { return e.cursor }
+func (e *gqlBlockEdge) Node() *gqlBlock { return e.node }
 
 type gqlBundle struct{}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net/http"
 	"sort"
@@ -215,4 +216,51 @@ func mean(ds []time.Duration) time.Duration {
 		sum += d
 	}
 	return sum / time.Duration(len(ds))
+}
+
+// TestGraphQLBlocks: a scheduled item's GraphQL edge has a block (height and time of its
+// assignment), as aos reads node.block.timestamp; blocks serves the node's current block.
+func TestGraphQLBlocks(t *testing.T) {
+	f := newMainnetFixture(t)
+	msg := f.message(t)
+	if status, _, body := f.post(t, "/"+f.pid.String()+"~process@1.0/push", msg.Bytes()); status != 200 {
+		t.Fatalf("message: %d %s", status, body)
+	}
+	q := `{"query":"{ transactions(ids: [\"` + f.pid.String() + `\", \"` + msg.ID().String() + `\"]) { edges { node { id block { height timestamp } } } } blocks(first: 1) { edges { node { height timestamp } } } }"}`
+	resp, err := http.Post(f.url+"/graphql", "application/json", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			Transactions struct {
+				Edges []struct {
+					Node struct {
+						ID    string
+						Block *struct{ Height, Timestamp int64 }
+					}
+				}
+			}
+			Blocks struct {
+				Edges []struct{ Node struct{ Height, Timestamp int64 } }
+			}
+		}
+		Errors []any
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Errors) > 0 || len(out.Data.Transactions.Edges) != 2 {
+		t.Fatalf("graphql: %+v", out)
+	}
+	now := time.Now().Unix()
+	for _, e := range out.Data.Transactions.Edges {
+		if b := e.Node.Block; b == nil || b.Timestamp < now-120 || b.Timestamp > now+5 {
+			t.Errorf("item %s: block %+v, want the time it was scheduled (now %d)", e.Node.ID, b, now)
+		}
+	}
+	if len(out.Data.Blocks.Edges) != 1 || out.Data.Blocks.Edges[0].Node.Timestamp < now-5 {
+		t.Errorf("blocks(first: 1): %+v", out.Data.Blocks)
+	}
 }

@@ -382,7 +382,9 @@ func (b *backend) localItem(id ans104.ID) (*api.StoredItem, error) {
 	}
 	item, err := b.n.host.FindItem(id)
 	if err == nil {
-		return &api.StoredItem{Item: item}, nil
+		it := &api.StoredItem{Item: item}
+		it.BlockHeight, it.Timestamp = b.scheduledAt(id)
+		return it, nil
 	}
 	if l, aerr := b.n.store.ByAssignmentID(id); aerr == nil {
 		e, err := b.n.store.Entry(l.Process, l.Nonce)
@@ -396,6 +398,24 @@ func (b *backend) localItem(id ans104.ID) (*api.StoredItem, error) {
 		return &api.StoredItem{Item: asg, BlockHeight: e.BlockHeight, Timestamp: e.Timestamp}, nil
 	}
 	return nil, classify(err)
+}
+
+// scheduledAt is the block height and time of the first log entry that holds item id (a process's
+// own entry for a process), what GraphQL serves as the item's block; zero when no log holds it.
+func (b *backend) scheduledAt(id ans104.ID) (uint64, int64) {
+	nonce, pid := uint64(0), id
+	if _, err := b.n.store.Process(id); err != nil {
+		locs, err := b.n.store.ByMessageID(id)
+		if err != nil || len(locs) == 0 {
+			return 0, 0
+		}
+		nonce, pid = locs[0].Nonce, locs[0].Process
+	}
+	e, err := b.n.store.Entry(pid, nonce)
+	if err != nil {
+		return 0, 0
+	}
+	return e.BlockHeight, e.Timestamp
 }
 
 // Publish keeps a standalone item, as a bundler would take it. A Module is checked first: its
