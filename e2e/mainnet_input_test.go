@@ -243,7 +243,9 @@ func TestGraphQLBlocks(t *testing.T) {
 				}
 			}
 			Blocks struct {
-				Edges []struct{ Node struct{ Height, Timestamp int64 } }
+				Edges []struct {
+					Node struct{ Height, Timestamp int64 }
+				}
 			}
 		}
 		Errors []any
