@@ -43,6 +43,7 @@ type mainnetSummary struct {
 	ANS104Slot          string `json:"ans104Slot"`
 	HTTPSigTampered     int    `json:"httpsigTamperedStatus"`
 	HTTPSigTamperedBody string `json:"httpsigTamperedBody"`
+	Located             json.RawMessage
 	BeyondStatus        int
 	BeyondBody          string
 	UnknownDeviceStatus int
@@ -189,6 +190,11 @@ func runMainnet(t *testing.T, dir string, wasm []byte, urls []string) {
 	}
 	if n, err := strconv.Atoi(s.ANS104Slot); err != nil || n < 6 {
 		t.Errorf("current slot %q: want at least 6", s.ANS104Slot)
+	}
+	// Findable: locate() found A's scheduler, and its URL is the node that spawned A.
+	var loc struct{ URL, Address string }
+	if err := json.Unmarshal(s.Located, &loc); err != nil || loc.Address != scheduler || loc.URL != urls[0] {
+		t.Errorf("ao-scheduler-utils locate(A): %s, want {url: %s, address: %s}", s.Located, urls[0], scheduler)
 	}
 	// Bad input.
 	if s.HTTPSigTampered != 400 || !strings.Contains(s.HTTPSigTamperedBody, "does not verify") {

@@ -50,6 +50,8 @@ type Config struct {
 	Flush       flush.Config // Arweave flush; without a gateway or bundler nothing is flushed
 	Logger      *slog.Logger
 
+	// Location is the Scheduler-Location record the node publishes (location.go).
+	Location LocationConfig
 	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
 	Recovery RecoveryConfig
 	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
@@ -222,6 +224,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.ln = api.LimitListener(n.ln, cfg.API.Server.MaxConns)
 	n.srv = api.NewHTTPServer(handler, cfg.API.Server)
 	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.publishLocation(ctx, be)
 	n.log.Info("actorweave node started", "listen", n.ln.Addr().String(), "data", cfg.DataDir,
 		"scheduler", n.host.Address(), "scheduler_key", schedFrom, "node_key", addressOf(n.signer), "key_type", n.signer.SignatureType().String())
 	return n, nil

@@ -14,6 +14,7 @@
 // defaults to it, as aos 2.x does. Progress goes to stderr; stdout is one JSON object.
 import { readFileSync } from 'node:fs'
 import { connect, createSigner } from '@permaweb/aoconnect'
+import { connect as schedulerUtils } from '@permaweb/ao-scheduler-utils'
 
 function need (name) {
   const v = process.env[name]
@@ -94,6 +95,19 @@ summary.httpsigSlot = await slotReq.text()
 const ansSlot = await pick(2).request({ path: `/${a}/slot/current`, 'signing-format': 'ans104', 'accept-bundle': 'true' })
 summary.ans104SlotStatus = ansSlot.status
 summary.ans104Slot = await ansSlot.text()
+
+// Findable by AO's own tools: ao-scheduler-utils locate() reads the process's Scheduler tag and
+// that scheduler's Scheduler-Location record from a node's GraphQL. (Its first step asks the
+// legacy testnet's su-router, which is off line here: that one call is answered 404.)
+{
+  const realFetch = globalThis.fetch
+  globalThis.fetch = (url, init) => String(url).startsWith('https://su-router.ao-testnet.xyz')
+    ? Promise.resolve(new Response('not here', { status: 404 }))
+    : realFetch(url, init)
+  const { locate } = schedulerUtils({ GRAPHQL_URL: `${urls[urls.length - 1]}/graphql` })
+  summary.located = await locate(a).catch(errText)
+  globalThis.fetch = realFetch
+}
 
 // A badly signed httpsig request: a covered field changed after signing (the transport is patched
 // for that one call).
