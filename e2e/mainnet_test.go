@@ -32,6 +32,7 @@ type mainnetSummary struct {
 	DryrunOutput        json.RawMessage
 	AfterDryrunOutput   json.RawMessage
 	ProcessB            string
+	TrustInstalled      []string
 	InboxA              []struct{ Id, From, Action string }
 	ForgedOutput        string
 	InboxAfterForged    []struct{ Id, From, Action string }
@@ -166,6 +167,9 @@ func runMainnet(t *testing.T, dir string, wasm []byte, urls []string) {
 	}
 	// Process to process: B's Pong, signed by the scheduler key A trusts, is in A's Inbox; the
 	// stranger's forged Pong is refused by A's trust check and is not.
+	if len(s.TrustInstalled) != 2 || s.TrustInstalled[0] != "trust check installed" || s.TrustInstalled[1] != "trust check installed" {
+		t.Errorf("installing the trust check: %v", s.TrustInstalled)
+	}
 	pongs := 0
 	for _, m := range s.InboxA {
 		if m.Action == "Pong" && m.From == s.ProcessB {

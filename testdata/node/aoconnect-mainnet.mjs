@@ -39,6 +39,31 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const evalOutput = (r) => r?.Output?.data?.output
 const errText = (e) => String(e?.message ?? e)
 
+// trustCheck is aos 2.x's ao.isTrusted, installed into an aos-like process by an owner's Eval (the
+// process program is Lua the owner may change, as with aos): a message is handled only if it comes
+// straight from a wallet (From == Owner) or its signer is one of the process's Authority addresses;
+// any other is answered "not trusted" and reaches neither a handler nor the Inbox.
+const trustCheck = `
+local inner = handle
+local function authorities (p)
+  local out = {}
+  for _, t in ipairs((p or {}).Tags or {}) do
+    if t.name == 'Authority' then for a in string.gmatch(t.value, '[^,%s]+') do out[#out + 1] = a end end
+  end
+  return out
+end
+function handle (msgJSON, envJSON)
+  local msg, env = json.decode(msgJSON), json.decode(envJSON)
+  local trusted = msg.From == msg.Owner
+  for _, a in ipairs(authorities(env.Process)) do trusted = trusted or msg.Owner == a end
+  if not trusted then
+    return json.encode({ ok = true, response = { Output = { data = 'Message is not trusted by this process! From: ' .. tostring(msg.From) .. ' - Owner: ' .. tostring(msg.Owner), print = true },
+      Messages = json.newarray(), Spawns = json.newarray(), Assignments = json.newarray() } })
+  end
+  return inner(msgJSON, envJSON)
+end
+return 'trust check installed'`
+
 const summary = { nodes: urls.length }
 
 // spawn (node 0), message (node 1) returning the slot, result by slot (node 2) and by id (node 0).
@@ -70,6 +95,7 @@ const evalOn = async (i, pid, code) => {
   const s = await pick(i).message({ process: pid, tags: [{ name: 'Action', value: 'Eval' }], data: code })
   return pick(i + 1).result({ process: pid, slot: s })
 }
+summary.trustInstalled = [evalOutput(await evalOn(0, a, trustCheck)), evalOutput(await evalOn(1, b, trustCheck))]
 await evalOn(2, b, "Handlers.Ping = function (msg) ao.send({ Target = msg.From, Action = 'Pong', Data = 'pong ' .. msg.Data }) end; return 'ok'")
 await evalOn(0, a, `ao.send({ Target = '${b}', Action = 'Ping', Data = 'one' }); return 'sent'`)
 const deadline = Date.now() + 30000

@@ -1,8 +1,7 @@
 -- aoslike.lua: the process program of the aos-like test module. Decodes the message and env JSON,
 -- runs Eval messages from the process owner (print collects output, ao.send queues messages), and
 -- answers {"ok":true,"response":{Output, Messages, Spawns, Assignments[, Error]}}. An action named
--- "Throw" raises outside the inner pcall, so the reply is {"ok":false,...}. A process naming
--- Authority tags refuses untrusted messages as aos 2.x does (isTrusted below).
+-- "Throw" raises outside the inner pcall, so the reply is {"ok":false,...}.
 local json = {}
 do
   local esc = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
@@ -160,30 +159,6 @@ local function tagvalue(msg, name)
   end
 end
 
--- authoritiesOf reads the process's Authority tags (each may be a comma-separated list), as aos 2.x
--- fills ao.authorities.
-local function authoritiesOf(process)
-  local out = {}
-  for _, t in ipairs((process or {}).Tags or {}) do
-    if t.name == 'Authority' then
-      for a in string.gmatch(t.value, '[^,%s]+') do out[#out + 1] = a end
-    end
-  end
-  return out
-end
-
--- isTrusted is aos 2.x's ao.isTrusted: a message straight from a wallet (From == Owner), or one
--- whose signer is an authority (a message another process sent, delivered by the scheduler). A
--- process naming no Authority trusts every message (the legacy tests' processes name none).
-local function isTrusted(msg, authorities)
-  if #authorities == 0 then return true end
-  if msg.From == msg.Owner then return true end
-  for _, a in ipairs(authorities) do
-    if msg.Owner == a then return true end
-  end
-  return false
-end
-
 local function stringify(v)
   if type(v) == 'table' then return json.encode(v) end
   return tostring(v)
@@ -198,9 +173,7 @@ function handle(msgJSON, envJSON)
   local action = tagvalue(msg, 'Action')
   if action == 'Throw' then error('thrown outside the process pcall: ' .. tostring(msg.Data)) end
   local response
-  if not isTrusted(msg, authoritiesOf(env.Process)) then
-    response = { Output = { data = 'Message is not trusted by this process! From: ' .. tostring(msg.From) .. ' - Owner: ' .. tostring(msg.Owner), print = true } }
-  elseif action == 'Eval' and (owner == nil or msg.From == owner or msg.Owner == owner) then
+  if action == 'Eval' and (owner == nil or msg.From == owner or msg.Owner == owner) then
     local printed = {}
     local realprint = print
     print = function(...)
