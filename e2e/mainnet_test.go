@@ -41,6 +41,8 @@ type mainnetSummary struct {
 	HTTPSigSlotStatus   int    `json:"httpsigSlotStatus"`
 	HTTPSigSlot         string `json:"httpsigSlot"`
 	ANS104SlotStatus    int    `json:"ans104SlotStatus"`
+	HTTPSigPushStatus   int    `json:"httpsigPushStatus"`
+	HTTPSigPushBody     string `json:"httpsigPushBody"`
 	ANS104Slot          string `json:"ans104Slot"`
 	HTTPSigTampered     int    `json:"httpsigTamperedStatus"`
 	HTTPSigTamperedBody string `json:"httpsigTamperedBody"`
@@ -191,6 +193,9 @@ func runMainnet(t *testing.T, dir string, wasm []byte, urls []string) {
 	}
 	if s.HTTPSigSlotStatus != 200 || s.ANS104SlotStatus != 200 || s.HTTPSigSlot != s.ANS104Slot {
 		t.Errorf("slot/current: httpsig %d %q, ans104 %d %q", s.HTTPSigSlotStatus, s.HTTPSigSlot, s.ANS104SlotStatus, s.ANS104Slot)
+	}
+	if s.HTTPSigPushStatus != 422 || !strings.Contains(s.HTTPSigPushBody, "ANS-104") {
+		t.Errorf("a push signed with httpsig: %d %s, want 422 naming ANS-104", s.HTTPSigPushStatus, s.HTTPSigPushBody)
 	}
 	if n, err := strconv.Atoi(s.ANS104Slot); err != nil || n < 6 {
 		t.Errorf("current slot %q: want at least 6", s.ANS104Slot)

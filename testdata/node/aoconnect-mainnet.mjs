@@ -118,6 +118,10 @@ summary.httpsigInfo = await info.text()
 const slotReq = await pick(1).request({ path: `/${a}~process@1.0/slot/current`, method: 'GET', 'signing-format': 'httpsig', 'accept-codec': 'httpsig@1.0' })
 summary.httpsigSlotStatus = slotReq.status
 summary.httpsigSlot = await slotReq.text()
+// A push signed with httpsig is refused: the log keeps ANS-104 items that Arweave can verify.
+const httpsigPush = await pick(2).request({ path: `/${a}~process@1.0/push`, method: 'POST', 'signing-format': 'httpsig', Action: 'Eval', data: 'return 1' })
+summary.httpsigPushStatus = httpsigPush.status
+summary.httpsigPushBody = await httpsigPush.text()
 const ansSlot = await pick(2).request({ path: `/${a}/slot/current`, 'signing-format': 'ans104', 'accept-bundle': 'true' })
 summary.ans104SlotStatus = ansSlot.status
 summary.ans104Slot = await ansSlot.text()
