@@ -363,6 +363,11 @@ func (s *Server) hbCompute(w http.ResponseWriter, r *http.Request, q *hbRequest,
 			at, has = rest[0].value, true
 		}
 	}
+	for _, p := range first.params { // /compute&slot=N
+		if !has && strings.EqualFold(p.Name, "slot") {
+			at, has = p.Value, true
+		}
+	}
 	if !has {
 		if v := q.field("slot"); v != "" {
 			at, has = v, true

@@ -153,6 +153,18 @@ func TestMainnetBadInput(t *testing.T) {
 	if status, _, body := f.post(t, push, good.Bytes()); status != http.StatusConflict {
 		t.Errorf("the same message again: %d %s, want 409", status, body)
 	}
+	// The other spellings of a result read the same slot: compute=N, compute&slot=N, now (latest).
+	for _, p := range []string{"/compute=1", "~process@1.0/compute&slot=1", "~process@1.0/now", "/compute/results=" + good.ID().String()} {
+		resp, err := http.Get(f.url + "/" + f.pid.String() + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"slot":1`) || !strings.Contains(string(b), `"raw":`) {
+			t.Errorf("GET %s: %d %s", p, resp.StatusCode, b)
+		}
+	}
 }
 
 // BenchmarkAckLatency measures the acknowledgement of a message through the legacy POST / and
