@@ -69,7 +69,6 @@ func parseSegment(s string) hbSegment {
 
 // hbRequest is a parsed mainnet request.
 type hbRequest struct {
-	path   string      // the URL path as sent
 	pid    ans104.ID   // the process the path names (hasPID)
 	hasPID bool        //
 	device string      // the device of the first segment ("" for a bare pid)
@@ -167,7 +166,7 @@ func unknownDevice(d string) error {
 // parseMainnet splits the path and reads and verifies the request's signature: a signed ANS-104
 // item in the body, or RFC 9421 headers. A request with neither is unsigned (fine for reads).
 func (s *Server) parseMainnet(w http.ResponseWriter, r *http.Request) (*hbRequest, error) {
-	q := &hbRequest{path: r.URL.Path, fields: r.Header}
+	q := &hbRequest{fields: r.Header}
 	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	head := segs[0]
 	if head == "push" {
