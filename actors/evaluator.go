@@ -216,7 +216,7 @@ func (e *evaluator) ensureInstance() error {
 		return err
 	}
 	e.lm = lm
-	if e.limits, err = limitsFor(e.proc, lm.item); err != nil {
+	if e.limits, err = compute.LimitsFor(e.proc, lm.item); err != nil {
 		return err
 	}
 	if e.env, err = compute.EnvJSON(e.proc, lm.item); err != nil {
@@ -470,30 +470,4 @@ func (e *evaluator) closeInstance() {
 		_ = e.inst.Close(context.Background())
 		e.inst = nil
 	}
-}
-
-// limitsFor reads Memory-Limit and Compute-Limit: the process's tag wins over the module's.
-func limitsFor(proc, module *ans104.DataItem) (runtime.Limits, error) {
-	var l runtime.Limits
-	pick := func(name string) string {
-		if v := proc.Tags.Value(name); v != "" {
-			return v
-		}
-		return module.Tags.Value(name)
-	}
-	if v := pick("Memory-Limit"); v != "" {
-		n, err := runtime.ParseMemoryLimit(v)
-		if err != nil {
-			return l, fmt.Errorf("Memory-Limit %q: %w", v, err)
-		}
-		l.MemoryLimit = n
-	}
-	if v := pick("Compute-Limit"); v != "" {
-		n, err := runtime.ParseComputeLimit(v)
-		if err != nil {
-			return l, fmt.Errorf("Compute-Limit %q: %w", v, err)
-		}
-		l.ComputeLimit = n
-	}
-	return l, nil
 }

@@ -3,7 +3,7 @@
 //
 // Run reads the process back with package recovery into a temporary store (every signature, the
 // hash chain, the Scheduler, epochs; the module; checkpoints), evaluates every entry with the
-// runtime exactly as a node's evaluator does (package compute's message and env, actors.LimitsFor),
+// runtime exactly as a node's evaluator does (package compute's message and env, compute.LimitsFor),
 // and reports, per checkpoint, the recomputed memory SHA-256 against the checkpoint's tag, per
 // message the recomputed result against the node's GET /result (Messages, Spawns, Assignments,
 // Output, Error as canonical JSON), and at the end the final memory against the node's GET /state.

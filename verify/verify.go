@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/compute"
 	"github.com/actorweave/actorweave/persistence"
@@ -305,7 +304,7 @@ func rank(c Check) uint64 {
 }
 
 // evaluator evaluates a recovered log exactly as the node's evaluator does: the same message and
-// env JSON (package compute), the same limits (actors.LimitsFor), a failed instance rebuilt by
+// env JSON (package compute), the same limits (compute.LimitsFor), a failed instance rebuilt by
 // replaying the log.
 type evaluator struct {
 	st       *persistence.Store
@@ -348,7 +347,7 @@ func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid an
 		e.close(ctx)
 		return nil, err
 	}
-	if e.limits, err = actors.LimitsFor(proc, modItem); err != nil {
+	if e.limits, err = compute.LimitsFor(proc, modItem); err != nil {
 		e.close(ctx)
 		return nil, err
 	}
