@@ -9,7 +9,7 @@
 // waiting, checkpoints, and exactly-once delivery of pushes.
 //
 // It must not parse HTTP, and it keeps protoactor-go's known defects out of reach
-// (shared/protoactor-notes.md): no disthash lookup, no persistence.Mixin, no options passed to
+// (docs/design.md §8): no disthash lookup, no persistence.Mixin, no options passed to
 // RequestFuture, our own request wrapper with bounded retries on dead letters only.
 //
 // # Routing (route.go, placement.go)

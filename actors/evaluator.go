@@ -242,7 +242,7 @@ func (e *evaluator) ensureInstance() error {
 			return fmt.Errorf("instantiate: %w", err)
 		}
 	}
-	// Replay what was evaluated after the checkpoint: deterministic evaluation (DESIGN.md
+	// Replay what was evaluated after the checkpoint: deterministic evaluation (docs/design.md
 	// invariant 3) rebuilds the same memory; results and pushes are already stored.
 	for n := from; n < e.next; n++ {
 		ee, err := e.entryAt(n)

@@ -220,7 +220,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		provider = deps.Cluster
 	}
 	// Protoactor's heartbeat expiry would block members memberlist still trusts (two failure
-	// detectors; protoactor-notes.md §2.2): memberlist alone decides.
+	// detectors; docs/design.md §8): memberlist alone decides.
 	ccfg := cluster.Configure("actorweave", provider, h.lookup, remote.Configure(cfg.RemoteHost, cfg.RemotePort, deps.RemoteOptions...),
 		cluster.WithKinds(kind), cluster.WithHeartbeatExpiration(365*24*time.Hour))
 	// Protoactor's own gossip is off: memberlist is the one failure detector, and the gossip

@@ -17,7 +17,7 @@ import (
 )
 
 // processActor is the grain of one AO process: the scheduler unit for it. It assigns each submitted
-// item its place in the log and acknowledges only once the assignment is durable (DESIGN.md
+// item its place in the log and acknowledges only once the assignment is durable (docs/design.md
 // invariant 1). While one batch is being made durable the next submits gather into the next batch,
 // so a busy process shares fsyncs between its own messages, not only with other processes.
 type processActor struct {
@@ -141,7 +141,7 @@ func (p *processActor) started(ctx actor.Context) {
 func (p *processActor) activate() {
 	p.handoverErr = nil
 	if r := p.host.deps.Replication; r != nil {
-		// The hand-over (DESIGN.md §5): fence the backup and hold its log before reading ours.
+		// The hand-over (docs/design.md §5): fence the backup and hold its log before reading ours.
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := r.Activate(cctx, p.pid)
 		cancel()

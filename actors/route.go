@@ -370,7 +370,7 @@ func (h *Host) serveGrainOps() {
 		if err := proto.Unmarshal(body, &req); err != nil {
 			return nil, err
 		}
-		// Members are authenticated, but an item is only ever stored verified (DESIGN.md invariant 6).
+		// Members are authenticated, but an item is only ever stored verified (docs/design.md invariant 6).
 		item, err := ans104.ParseAndVerify(req.Item, ans104.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("%w: forwarded item: %v", persistence.ErrInvalid, err)

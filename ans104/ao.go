@@ -213,8 +213,8 @@ type Assignment struct {
 	Exclude     []string
 }
 
-// Tags renders the assignment's tags exactly as the reference scheduler orders them (ao-protocol.md
-// §1.2): Process, Epoch, Nonce, Hash-Chain, Block-Height (12 digits), Timestamp, Data-Protocol, Type,
+// Tags renders the assignment's tags exactly as the reference scheduler orders them (docs/protocol.md
+// §2.3): Process, Epoch, Nonce, Hash-Chain, Block-Height (12 digits), Timestamp, Data-Protocol, Type,
 // Variant, then Message (absent for the process's own assignment) and Exclude tags.
 func (a *Assignment) Tags() []Tag {
 	tags := make([]Tag, 0, 10+len(a.Exclude))

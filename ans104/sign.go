@@ -19,7 +19,7 @@ import (
 // Signer signs data items. message is the 48-byte deep hash of the item (SignatureMessage).
 //
 // goar v1.6.3 cannot sign ed25519 items and signs RSA ~10x slower when its JWK loader drops the
-// CRT primes (shared/arweave-local.md), so signing is ours; goar is used in the interop tests.
+// CRT primes (docs/design.md §6), so signing is ours; goar is used in the interop tests.
 type Signer interface {
 	SignatureType() SignatureType
 	Owner() []byte

@@ -11,7 +11,7 @@ import (
 )
 
 // Bundler posts each data item alone to a bundler, POST {url}/tx as application/octet-stream, as
-// the reference ao SU and HyperBEAM upload (shared/arweave-local.md §4). Bundlers deduplicate by
+// the reference ao SU and HyperBEAM upload (docs/design.md §6). Bundlers deduplicate by
 // item id, so posting the same signed item again is harmless; that is what makes a retry after a
 // crash safe on this path.
 type Bundler struct {

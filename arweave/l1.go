@@ -21,7 +21,7 @@ import (
 // bundle inline as the data of a format-2 transaction signed by an RSA wallet, POST {gateway}/tx.
 //
 // Inline data, not goar's chunk uploader: arlocal assigns chunk offsets in arrival order (goar's
-// default 50 parallel chunk posts scramble a multi-chunk bundle, shared/arweave-local.md), and an
+// default 50 parallel chunk posts scramble a multi-chunk bundle, docs/design.md §6), and an
 // inline post is one request that the gateway either has or has not, which keeps Landed simple.
 type L1 struct {
 	Gateway string

@@ -132,7 +132,7 @@ func RunAppend(ctx context.Context, cfg AppendConfig) (AppendReport, error) {
 	}
 	for _, w := range cfg.Writers {
 		if w <= 0 || w > cfg.Processes {
-			return AppendReport{}, fmt.Errorf("bench: %d writers for %d processes: each process has one writer (DESIGN.md invariant 2), so writers must be 1..processes", w, cfg.Processes)
+			return AppendReport{}, fmt.Errorf("bench: %d writers for %d processes: each process has one writer (docs/design.md invariant 2), so writers must be 1..processes", w, cfg.Processes)
 		}
 	}
 	dir := cfg.Dir

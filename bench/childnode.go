@@ -21,7 +21,7 @@ import (
 // childNode is an `actorweave node` running as a child process of the benchmark: its own data
 // folder, HTTP port and (in a cluster) memberlist and gRPC ports on loopback. Separate processes
 // keep protoactor's process-global state (gRPC's logger, replaced by every Remote.Start) apart, so
-// a multi-node run is race-free under -race (shared/protoactor-notes.md §7.1), and each node's CPU
+// a multi-node run is race-free under -race (docs/design.md §8), and each node's CPU
 // time and peak memory are its own (/proc/PID).
 type childNode struct {
 	url  string

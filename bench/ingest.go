@@ -34,7 +34,7 @@ type IngestConfig struct {
 	// measured alone, and evaluation happens when the results are asked for afterwards.
 	LazyEval bool
 	// NoFsync runs the in-process node without fsync: a baseline that shows what durability costs
-	// (it breaks DESIGN.md invariant 1; never run a node like this).
+	// (it breaks docs/design.md invariant 1; never run a node like this).
 	NoFsync bool
 	// WALMinSyncInterval overrides the in-process node's default when >= 0.
 	WALMinSyncInterval time.Duration

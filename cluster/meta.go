@@ -9,7 +9,7 @@ import (
 )
 
 // ProtocolVersion is the node-to-node protocol this build speaks. Members of another version are
-// left out of the view (mixing versions is not supported: protoactor-notes.md §0).
+// left out of the view (mixing versions is not supported: docs/design.md §8).
 const ProtocolVersion = 1
 
 // meta is what a node gossips about itself in its memberlist node metadata.

@@ -64,7 +64,7 @@ type Config struct {
 // Provider is the memberlist ClusterProvider for protoactor-go's cluster, and the node's
 // Membership. Member id = the actor system's id, address = its remote address exactly; one
 // goroutine publishes full snapshots of memberlist's members (alive and suspect, self included)
-// on every event and every Resync (protoactor-notes.md §2.2).
+// on every event and every Resync (docs/design.md §8).
 type Provider struct {
 	views
 	cfg   Config

@@ -13,7 +13,7 @@ import (
 
 // ErrNoQuorum: this member's view holds no strict majority of the members the cluster is known to
 // have, so it may be on the minority side of a partition. It must not take processes over nor
-// acknowledge writes: the majority side may be doing both (DESIGN.md invariant 2, and "nothing
+// acknowledge writes: the majority side may be doing both (docs/design.md invariant 2, and "nothing
 // acknowledged is lost").
 var ErrNoQuorum = errors.New("no quorum: this node sees too few of the cluster's members")
 

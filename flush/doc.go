@@ -18,7 +18,8 @@
 // After a crash, the record found at start is checked on the gateway and either completed or posted
 // again byte for byte; a range is never signed twice.
 //
-// Why a package of its own and not persistence (where DESIGN.md §2 puts "the Arweave flusher"):
+// Why a package of its own and not persistence (which keeps the flush bookkeeping, docs/design.md
+// §4):
 // persistence stays free of HTTP and of signing; it owns the cursors, the in-flight record and the
 // queues (persistence/flush.go), this package owns the loop and the network.
 //

@@ -538,7 +538,7 @@ func (n *Node) fenced(reason string) {
 // own remote endpoint is up and accepts this node's certificate: it dials itself, and waits until
 // the server has closed that connection. Waiting for the server's close also orders every log
 // line gRPC writes for the probe before anything that follows: in one test process, the next
-// node's Remote.Start replaces gRPC's global logger (protoactor-notes.md §7.1).
+// node's Remote.Start replaces gRPC's global logger (docs/design.md §8).
 type probeCreds struct {
 	credentials.TransportCredentials
 	mu   sync.Mutex

@@ -360,7 +360,7 @@ func (c *testCluster) kill(m *member) {
 // TestClusterKill9: three member nodes with replication factor 2 under load; one is killed with
 // SIGKILL. Every acknowledged message must survive on its process's new owner and backup, every
 // process must answer again on its new owner, and every copy of every log, on every node, must be
-// one hash chain in which each epoch was written by one node only (DESIGN.md invariants 1 and 2).
+// one hash chain in which each epoch was written by one node only (docs/design.md invariants 1 and 2).
 func TestClusterKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three member nodes")

@@ -35,7 +35,7 @@ func (s *Store) checkEntry(e *Entry) error {
 //   - ErrInvalid / ErrLimit: malformed or oversized input.
 //
 // All checks and the write happen under the process's lock, so of two concurrent appends to one
-// process at most one can pass; the epoch check is in that same step (DESIGN.md invariant 2).
+// process at most one can pass; the epoch check is in that same step (docs/design.md invariant 2).
 // Appends to one process are therefore serial: one in flight per process, each waiting its fsync.
 func (s *Store) Append(ctx context.Context, e Entry) error {
 	return s.AppendBatch(ctx, e.Process, []Entry{e})

@@ -71,11 +71,11 @@
 // validation until its batch is durable, and validation reads an in-memory head (registered?,
 // epoch, last nonce, last hash-chain link, last assignment id) loaded from Pebble on first use. So of
 // two concurrent appends to one process at most one passes, and the epoch check and the write are
-// one step (DESIGN.md invariant 2): once SetEpoch has returned, no append with the old epoch lands.
+// one step (docs/design.md invariant 2): once SetEpoch has returned, no append with the old epoch lands.
 // Checks: the process is registered; Epoch equals the process's epoch (lower: ErrStaleEpoch;
 // higher: ErrEpochAhead, the new owner must SetEpoch first so the fence is explicit and durable);
 // Nonce is last+1 (0 first); HashChain is SHA-256(prev assignment id ‖ prev link), or SHA-256(pid)
-// first (ao-protocol.md §2.4); the message id is not yet in this process's log (ErrMessageExists);
+// first (docs/protocol.md §2.3); the message id is not yet in this process's log (ErrMessageExists);
 // the assignment id is not stored yet; sizes are within Options.
 //
 // Appends to one process are serial (one in flight, each waiting for its fsync), so one process

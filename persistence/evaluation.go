@@ -19,7 +19,7 @@ import (
 //	'c' pid nonce            -> checkpoint: the memory after entry nonce, zstd-compressed
 //
 // A result, its pushes and the cursor are written in one batch: either the evaluation happened with
-// all its effects recorded, or not at all (DESIGN.md invariant 5).
+// all its effects recorded, or not at all (docs/design.md invariant 5).
 const (
 	prefixCursor     = 'v'
 	prefixResult     = 'r'

@@ -14,7 +14,7 @@ import "encoding/binary"
 //	'a' assignmentid                -> pid ‖ nonce
 //	'E' pid                         -> epoch floor of a process this store does not hold, 8 bytes: the
 //	                                   highest epoch a new owner fenced it with (RaiseEpoch); a later
-//	                                   registration below it is refused (DESIGN.md invariant 2)
+//	                                   registration below it is refused (docs/design.md invariant 2)
 const (
 	prefixProcess    = 'p'
 	prefixEpoch      = 'e'

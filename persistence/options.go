@@ -35,7 +35,7 @@ func (m CommitMode) String() string {
 // is a safe, durable configuration; DefaultOptions exists to show and tweak the defaults.
 type Options struct {
 	// NoSync turns fsync off: an append then returns before it is durable. Benchmarks only (the
-	// baseline ratio); it breaks DESIGN.md invariant 1. The field is negative so that the zero value
+	// baseline ratio); it breaks docs/design.md invariant 1. The field is negative so that the zero value
 	// of Options is durable.
 	NoSync bool
 	// Commit selects the group-commit strategy.

@@ -211,7 +211,7 @@ func (s *Store) TruncateFrom(ctx context.Context, pid ID, from, epoch uint64) er
 // process this store does not hold) to to and returns nil; otherwise ErrStaleEpoch. A fence by
 // another owner, or a replicated batch or truncation from one, changes the epoch meanwhile: then
 // that other owner may be using the very epoch this one got from its own backup, and only the
-// compare-and-set here keeps two owners from writing one epoch (DESIGN.md invariant 2).
+// compare-and-set here keeps two owners from writing one epoch (docs/design.md invariant 2).
 func (s *Store) ClaimEpoch(ctx context.Context, pid ID, from, to uint64) error {
 	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
 		if hd.epoch != from || to < from {

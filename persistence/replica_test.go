@@ -11,7 +11,7 @@ import (
 // TestReplicaTwoOwnersRace: two nodes both believe they own a process and stream appends to the same
 // backup store, the old one at epoch 1, the new one at epoch 2 after fencing (RaiseEpoch). Only the
 // newer owner's appends land once the fence has returned; the old owner gets ErrStaleEpoch; the log
-// on the backup is one hash chain whose epochs never go down (DESIGN.md invariant 2).
+// on the backup is one hash chain whose epochs never go down (docs/design.md invariant 2).
 func TestReplicaTwoOwnersRace(t *testing.T) {
 	s := openTest(t, t.TempDir(), Options{})
 	defer s.Close()

@@ -19,7 +19,7 @@ const (
 	ByNonce
 )
 
-// Query is one page of a process's log, in the shapes of the SU read API (ao-protocol.md §2.2).
+// Query is one page of a process's log, in the shapes of the SU read API (docs/protocol.md §2.1, §2.2).
 type Query struct {
 	Process ID
 	By      ScanBy

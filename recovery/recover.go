@@ -55,7 +55,7 @@ var ErrAlreadyHeld = errors.New("the process is already held locally")
 // not serve a marked process; the next Recover resumes after what was written).
 //
 // Evaluation is not touched: the evaluation cursor stays at 0, so the node recomputes every result
-// (deterministic, DESIGN.md invariant 3) and can serve them all; the checkpoint only shortens later
+// (deterministic, docs/design.md invariant 3) and can serve them all; the checkpoint only shortens later
 // restarts.
 func Recover(ctx context.Context, src Source, st *persistence.Store, pid ans104.ID, o Options) (*Report, error) {
 	o = o.withDefaults()

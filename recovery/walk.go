@@ -116,7 +116,7 @@ func Walk(ctx context.Context, src Source, pid ans104.ID, o Options, keepLinks m
 		seen[ref.ID] = true
 		next := chain.Next()
 		if ref.To < next {
-			// A second upload of a range already read (FORMAT.md says the same range keeps its id,
+			// A second upload of a range already read (arweave/FORMAT.md says the same range keeps its id,
 			// so this is another id): skipped, and reported.
 			res.Skipped = append(res.Skipped, fmt.Sprintf("batch %s (nonces %d..%d) repeats nonces already read", ref.ID, ref.From, ref.To))
 			o.Logger.Warn("log batch repeats nonces already read; skipped", "process", pid, "batch", ref.ID, "from", ref.From, "to", ref.To)

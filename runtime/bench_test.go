@@ -14,7 +14,7 @@ import (
 const evalX = "x = (x or 0) + 1; return x"
 
 // grow9MB grows the aos-like process to 9,175,040 bytes (140 pages), the memory of the aos
-// module after 2,001 messages in wasm-abi.md.
+// module after 2,001 messages of this Eval in the reference loader.
 const grow9MB = "t = {} for i = 1, 4000 do t[i] = string.rep('x', 400) .. i end return #t"
 
 func benchEval(b *testing.B, every int) {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Defaults of the limits. Every limit has a default and a flag (DESIGN.md invariant 7).
+// Defaults of the limits. Every limit has a default and a flag (docs/design.md invariant 7).
 const (
 	// DefaultMemoryLimit matches the 500 MiB maximum memory of the aos 1.x builds.
 	DefaultMemoryLimit uint64 = 524_288_000

@@ -51,11 +51,11 @@
 //     soft { usegas(0) }. The import keeps its index, so nothing is renumbered; it is bound to a Go
 //     check that decides out of gas, deadline and cancellation, and sets the next soft limit
 //     meterQuantum (50M gas, ~0.2-0.4 ms) ahead. The rewrite refuses any opcode it does not know;
-//   - otherwise usegas is a Go function counting every call (~35-40 ns a call, wasm-abi.md §4.3).
+//   - otherwise usegas is a Go function counting every call (~35-40 ns a call, docs/wasm-abi.md §4).
 //
 // The regular return to Go matters: compiled WebAssembly cannot be preempted, so a module that never
 // leaves it holds up every stop-the-world of the Go runtime. A first design (an auxiliary WebAssembly
-// module holding the counter, as wasm-abi.md §4.3 proposes, with the deadline set from a timer
+// module holding the counter, with the deadline set from a timer
 // goroutine) hung the whole test process when a collection started during an endless loop: the
 // collection waited for the loop, the loop for the timer (TestDeadlineWhileCollecting reproduces it).
 // Measured on the aos-like module: no metering 228 µs/msg; auxiliary metering module 679 µs (a

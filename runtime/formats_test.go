@@ -10,7 +10,7 @@ import (
 // TestNewerFormats runs the aos-like module renamed to the import and export names of the
 // emscripten3 and emscripten4 glue. There is no reference run: Debian's emcc 3.1.6 cannot build
 // those formats and the reference loader's glue for them expects Asyncify and WeaveDrive exports.
-// It checks the format-specific behaviour wasm-abi.md §4.5 describes: Date.now is a counter
+// It checks the format-specific behaviour docs/wasm-abi.md §1 and §5 describe: Date.now is a counter
 // starting at 10000 (os.time() = 10), the emscripten4 environment is empty, emscripten4 does not
 // run main() (the module boots in handle), and the stack API has the newer names.
 func TestNewerFormats(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package scheduler decides where each item goes in a process's log, as a pure function: from the
 // previous assignment's state and the next item it computes the next Assignment (nonce, epoch,
 // timestamp, block height, hash chain) exactly as the reference scheduler unit forms it
-// (shared/ao-protocol.md §1.2 and §2.4).
+// (docs/protocol.md §2.3).
 //
 // It owns: nonce numbering for both modes (legacy, where the first message gets nonce 0, and
 // process-assignment mode, where the process's own assignment is nonce 0), strictly increasing

@@ -8,7 +8,7 @@ import (
 )
 
 // Reference values computed independently (Python hashlib/base64) from the formulas of
-// ao-protocol.md §2.4.
+// docs/protocol.md §2.3.
 const (
 	refPID = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8" // bytes 0..31
 	refHC0 = "Yw3NKWbEM2aRElRIu7JbT_QSpJxzLbLIq8G4WBvXEN0" // SHA-256(pid)

@@ -1,7 +1,7 @@
 // Wire forms of actorweave's node-to-node protocol over Proto.Actor remote (gRPC).
 //
 // Only Call and Reply are ever put on the wire as Proto.Actor messages: every node links them,
-// so no receiver meets an unknown type (protoactor-notes.md §3, §7.8). The body of a Call is one
+// so no receiver meets an unknown type (docs/design.md §8). The body of a Call is one
 // of the request messages below, named by op; the body of a Reply is the matching reply message.
 //
 // Regenerate with `make proto` (protoc + protoc-gen-go v1.36.12); the generated code is committed.

@@ -3,7 +3,7 @@
 // UDP and TCP) and Proto.Actor remote (gRPC with mutual TLS) on random loopback ports; all share
 // one freshly generated cluster key. Separate processes make kill -9 real, and keep protoactor's
 // process-global state (gRPC's logger, replaced by every Remote.Start) out of the race detector's
-// way (protoactor-notes.md §7.1). It is for tests only and must not be imported by non-test code.
+// way (docs/design.md §8). It is for tests only and must not be imported by non-test code.
 //
 // A package that uses it calls Main from its TestMain:
 //

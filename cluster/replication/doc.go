@@ -1,5 +1,5 @@
 // Package replication makes every durable append of a process durable on its backup node too, and
-// moves ownership of a process between nodes without losing or forking its log (DESIGN.md §5,
+// moves ownership of a process between nodes without losing or forking its log (docs/design.md §5,
 // invariants 1 and 2).
 //
 // It owns the replication stream (owner → backup over Proto.Actor remote, protobuf messages in

@@ -30,7 +30,7 @@ import (
 // The tests run every member as a child process (this test binary re-executed): one actor system
 // with Proto.Actor remote on a loopback port (real gRPC), one Pebble store on disk, one replicator.
 // One process per member is also what production does, and it keeps protoactor-go's grpclog race
-// (every Remote.Start writes grpc's global logger; protoactor-notes.md §3) out of -race runs. The
+// (every Remote.Start writes grpc's global logger; docs/design.md §8) out of -race runs. The
 // parent drives the members with JSON commands to a "control" actor, over the same remote.
 
 var ctx = context.Background()
@@ -721,7 +721,7 @@ func TestReplicationAutoFactor(t *testing.T) {
 // flight) both take a brand-new process for theirs, with the same backup, before either has
 // written it. Each fence gets an epoch of its own (the backup records the first as the process's
 // epoch floor), the member fenced out cannot register or write the process anywhere, and the log
-// that survives has one signer per epoch (DESIGN.md invariant 2). Before the floor, both took
+// that survives has one signer per epoch (docs/design.md invariant 2). Before the floor, both took
 // epoch 0 and both logs were written at it.
 func TestReplicationNewProcessTwoOwners(t *testing.T) {
 	c := newCluster(t)

@@ -55,7 +55,7 @@ func newBenchCmd() *cobra.Command {
 	}
 	// Not in the registry, so not in the smoke test: it runs several nodes in one process, and
 	// protoactor-go's process-global gRPC logger is then a data race under -race
-	// (shared/protoactor-notes.md §7.1). The cluster tests and `bench cluster` run nodes as separate
+	// (docs/design.md §8). The cluster tests and `bench cluster` run nodes as separate
 	// processes.
 	cmd.AddCommand(newBenchForwardCmd())
 	cmd.RunE = func(c *cobra.Command, args []string) error {

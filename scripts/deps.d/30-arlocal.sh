@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs arlocal 1.1.66 (a real local Arweave gateway, npm) into testdata/arlocal for the Arweave
-# flush and recovery tests (shared/arweave-local.md §5):
+# flush and recovery tests (docs/design.md §6):
 #   - package.json pins arlocal and overrides avsc to the registry's 5.7.9 (arbundles 0.6.x names a
 #     GitHub branch, which the registry-only install cannot fetch);
 #   - sqlite3 has no reachable prebuilt binary, so node-gyp builds it from source (~60 s on 2 cores)
