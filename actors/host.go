@@ -126,6 +126,9 @@ type Deps struct {
 	// be on the minority side of a partition) refuses the request at once, whatever the
 	// replication factor. Nil: a single node.
 	Quorum func() error
+	// WireErrors are sentinels of the packages above this one (the API's status classes) that must
+	// keep their identity across nodes too; the forwarder carries them after WireErrors().
+	WireErrors awcluster.ErrorTable
 }
 
 // SetQuorum installs the quorum guard (Deps.Quorum). Call it before the node serves requests.
@@ -238,7 +241,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	} else {
 		h.members = awcluster.NewStatic(awcluster.Member{ID: h.system.ID, Name: h.address, Address: h.system.Address(), Capacity: 1})
 	}
-	if h.fwd, err = awcluster.NewForwarder(h.system, func() uint64 { return h.members.View().Seq }); err != nil {
+	if h.fwd, err = awcluster.NewForwarder(h.system, func() uint64 { return h.members.View().Seq }, append(WireErrors(), deps.WireErrors...)); err != nil {
 		h.cluster.Shutdown(false)
 		return nil, err
 	}

@@ -26,18 +26,6 @@ type Replication interface {
 	Forget(pid persistence.ID)
 }
 
-func init() {
-	// Replication's refusals travel between nodes like the grain's own errors (cluster.Forwarder).
-	for _, e := range []struct {
-		code string
-		err  error
-	}{{"repl_backup_unreachable", replication.ErrBackupUnreachable}, {"repl_no_backup", replication.ErrNoBackup},
-		{"repl_not_owner", replication.ErrNotOwner}, {"repl_resync", replication.ErrResync}, {"repl_diverged", replication.ErrDiverged},
-		{"cluster_no_quorum", awcluster.ErrNoQuorum}} {
-		awcluster.RegisterError(e.code, e.err)
-	}
-}
-
 // replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps
 // cluster.ErrNotOwner, so the router waits for a fresher view and tries again (at the new owner, or
 // here once the hand-over has re-fenced the backup) instead of failing the request.

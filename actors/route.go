@@ -13,7 +13,6 @@ import (
 	"github.com/actorweave/actorweave/cluster/clusterpb"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
-	"github.com/actorweave/actorweave/runtime"
 )
 
 // Routing: every request to a process goes to its owner under this node's current view. On the
@@ -35,22 +34,6 @@ const (
 	// uses it to answer a retried submit whose first attempt was written but not acknowledged.
 	opLocate = "grain.locate"
 )
-
-func init() {
-	// Most specific first: an error crosses as the first of these it wraps.
-	for code, err := range map[string]error{
-		"process_not_found": ErrProcessNotFound, "process_exists": ErrProcessExists,
-		"module_not_found": ErrModuleNotFound, "wrong_process": ErrWrongProcess,
-		"stopping": ErrStopping, "busy": ErrBusy,
-		"message_exists": persistence.ErrMessageExists, "assignment_exists": persistence.ErrAssignmentExists,
-		"store_process_exists": persistence.ErrProcessExists, "store_invalid": persistence.ErrInvalid,
-		"store_limit": persistence.ErrLimit, "runtime_format": runtime.ErrFormat, "no_placement": ErrNoPlacement,
-	} {
-		awcluster.RegisterError(code, err)
-	}
-	// Generic after the specific ones.
-	awcluster.RegisterError("store_not_found", persistence.ErrNotFound)
-}
 
 // request sends msg to the grain of pid, wherever it lives, and waits for its reply.
 //

@@ -25,7 +25,8 @@
 // To talk to another member, register an op on the node's Forwarder (actors.Host.Forwarder()):
 // Handle(op, func(ctx, body []byte) (proto.Message, error)); call it with
 // Call(ctx, member, op, req, resp). Define request and reply messages in clusterpb/cluster.proto
-// (`make proto`), and register sentinel errors with RegisterError so errors.Is works on the caller.
+// (`make proto`), and list sentinel errors in the ErrorTable given to NewForwarder (actors.WireErrors,
+// one table for the node) so errors.Is works on the caller.
 //
 // Tests: cluster/clustertest starts N nodes as child processes (the test binary re-executed: the
 // package's TestMain must call clustertest.Main) with their own data folders and random loopback

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type Forwarder struct {
 	ops    map[string]Handler
 	stats  WireStats
 	seq    func() uint64
+	errs   ErrorTable // the table given to NewForwarder, then BaseErrors
 }
 
 // WireStats counts what Calls put on the wire (bytes are the Call and Reply protos, not gRPC framing).
@@ -42,9 +44,14 @@ type WireStats struct {
 }
 
 // NewForwarder starts the forwarder actor on system. seq (optional) stamps Calls with the sender's
-// view sequence.
-func NewForwarder(system *actor.ActorSystem, seq func() uint64) (*Forwarder, error) {
-	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq}
+// view sequence. errs lists the sentinels that keep their identity across nodes (the cluster's own,
+// BaseErrors, are added after them); every member of a cluster must be given the same table.
+func NewForwarder(system *actor.ActorSystem, seq func() uint64, errs ErrorTable) (*Forwarder, error) {
+	table := append(append(ErrorTable{}, errs...), BaseErrors()...)
+	if err := table.check(); err != nil {
+		return nil, err
+	}
+	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq, errs: table}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromFunc(f.receive), ForwarderName)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: forwarder: %w", err)
@@ -90,10 +97,10 @@ func (f *Forwarder) receive(ctx actor.Context) {
 			res, err := h(cctx, call.Body)
 			cancel()
 			if err != nil {
-				reply.ErrCode, reply.ErrMsg = encodeError(err)
+				reply.ErrCode, reply.ErrMsg = f.errs.encode(err)
 			} else if res != nil {
 				if reply.Body, err = proto.Marshal(res); err != nil {
-					reply.ErrCode, reply.ErrMsg = encodeError(err)
+					reply.ErrCode, reply.ErrMsg = f.errs.encode(err)
 				}
 			}
 		}
@@ -108,8 +115,8 @@ func (f *Forwarder) receive(ctx actor.Context) {
 var ErrUnreachable = errors.New("cluster: member unreachable")
 
 // Call runs op on member m with req and decodes the reply into resp (which may be nil). The
-// caller's ctx bounds it. Errors the handler returned come back wrapping the same registered
-// sentinels (RegisterError), so errors.Is works across nodes.
+// caller's ctx bounds it. Errors the handler returned come back wrapping the same sentinels of the
+// forwarder's ErrorTable, so errors.Is works across nodes.
 func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp proto.Message) error {
 	body, err := proto.Marshal(req)
 	if err != nil {
@@ -145,7 +152,7 @@ func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp pro
 	}
 	f.stats.ReplyIn.Add(int64(proto.Size(reply)))
 	if reply.ErrMsg != "" || reply.ErrCode != "" {
-		return decodeError(reply.ErrCode, reply.ErrMsg)
+		return f.errs.decode(reply.ErrCode, reply.ErrMsg)
 	}
 	if resp != nil {
 		return proto.Unmarshal(reply.Body, resp)
@@ -153,70 +160,79 @@ func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp pro
 	return nil
 }
 
-// Errors across the wire: a registered sentinel travels as its code, and comes back as an error
-// with the remote message that wraps the same sentinel.
-var (
-	errMu    sync.RWMutex
-	errCodes []errCode
-)
-
-type errCode struct {
-	code string
-	err  error
+// ErrorCode names a sentinel error on the wire.
+type ErrorCode struct {
+	Code string
+	Err  error
 }
 
-// RegisterError makes sentinel travel across Calls as code. Register the most specific sentinels
-// first: an error is sent as the first registered sentinel it wraps.
-func RegisterError(code string, sentinel error) {
-	errMu.Lock()
-	defer errMu.Unlock()
-	for _, c := range errCodes {
-		if c.code == code {
-			return
+// ErrorTable is the explicit list of sentinel errors that keep their identity across nodes,
+// handed to NewForwarder by whoever assembles the node (no package registers itself). An error a
+// handler returns travels as the codes of every sentinel in the table it wraps, in table order, and
+// comes back as an error with the remote message that wraps those same sentinels: errors.Is on the
+// caller answers as it would have on the callee, whichever of them a caller tests first. Order the
+// table most specific first: that is the order the codes travel in and the order errors.As and
+// errors.Is meet them on the caller. A sentinel not in the table arrives as the message alone.
+type ErrorTable []ErrorCode
+
+// BaseErrors are the cluster's own sentinels, which every forwarder carries after the table it
+// is given: the transport's (ErrNotOwner, ErrUnreachable), then the context's, the most generic.
+func BaseErrors() ErrorTable {
+	return ErrorTable{{"not_owner", ErrNotOwner}, {"unreachable", ErrUnreachable},
+		{"deadline", context.DeadlineExceeded}, {"canceled", context.Canceled}}
+}
+
+// check refuses a table in which a code or a sentinel appears twice (the second would never be
+// sent, or two codes would name one error) or a code holds the separator.
+func (t ErrorTable) check() error {
+	codes, errs := map[string]bool{}, map[error]bool{}
+	for _, c := range t {
+		switch {
+		case c.Code == "" || c.Err == nil || strings.Contains(c.Code, ","):
+			return fmt.Errorf("cluster: error table: bad entry %q (%v)", c.Code, c.Err)
+		case codes[c.Code]:
+			return fmt.Errorf("cluster: error table: code %q twice", c.Code)
+		case errs[c.Err]:
+			return fmt.Errorf("cluster: error table: %q (%v) is already in the table under another code", c.Code, c.Err)
+		}
+		codes[c.Code], errs[c.Err] = true, true
+	}
+	return nil
+}
+
+func (t ErrorTable) encode(err error) (string, string) {
+	var codes []string
+	for _, c := range t {
+		if errors.Is(err, c.Err) {
+			codes = append(codes, c.Code)
 		}
 	}
-	errCodes = append(errCodes, errCode{code, sentinel})
+	return strings.Join(codes, ","), err.Error()
 }
 
-func encodeError(err error) (string, string) {
-	errMu.RLock()
-	defer errMu.RUnlock()
-	for _, c := range errCodes {
-		if errors.Is(err, c.err) {
-			return c.code, err.Error()
-		}
-	}
-	return "", err.Error()
-}
-
-type remoteError struct {
-	msg      string
-	sentinel error
-}
-
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.sentinel }
-
-func decodeError(code, msg string) error {
+func (t ErrorTable) decode(code, msg string) error {
 	if msg == "" {
 		msg = code
 	}
-	errMu.RLock()
-	defer errMu.RUnlock()
-	for _, c := range errCodes {
-		if c.code == code {
-			return &remoteError{msg: msg, sentinel: c.err}
+	e := &remoteError{msg: msg}
+	for _, k := range strings.Split(code, ",") {
+		for _, c := range t {
+			if c.Code == k {
+				e.sentinels = append(e.sentinels, c.Err)
+				break
+			}
 		}
 	}
-	return &remoteError{msg: msg}
+	return e
 }
 
-func init() {
-	RegisterError("deadline", context.DeadlineExceeded)
-	RegisterError("canceled", context.Canceled)
-	RegisterError("not_owner", ErrNotOwner)
-	RegisterError("unreachable", ErrUnreachable)
+type remoteError struct {
+	msg       string
+	sentinels []error
 }
+
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.sentinels }
 
 // ErrNotOwner is a node's refusal to activate or serve a process it does not own in its current
 // view. The caller re-resolves with a fresher view and tries again.

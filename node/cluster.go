@@ -123,14 +123,14 @@ const (
 	opStatus  = "node.status"
 )
 
-func init() {
-	// The api's status classes travel too (after the packages' own sentinels, which are more specific).
-	for code, err := range map[string]error{"api_not_found": api.ErrNotFound, "api_conflict": api.ErrConflict,
-		"api_bad_request": api.ErrBadRequest, "api_unsupported": api.ErrUnsupported, "api_too_large": api.ErrTooLarge,
-		"api_unavailable": api.ErrUnavailable, "api_timeout": api.ErrTimeout, "api_overloaded": api.ErrOverloaded,
-		"api_not_implemented": api.ErrNotImplemented} {
-		awcluster.RegisterError(code, err)
-	}
+// apiWireErrors are the API's status classes, which cross nodes after the packages' own sentinels
+// (actors.WireErrors, more specific) in the forwarder's one error table.
+func apiWireErrors() awcluster.ErrorTable {
+	return awcluster.ErrorTable{{Code: "api_not_found", Err: api.ErrNotFound}, {Code: "api_conflict", Err: api.ErrConflict},
+		{Code: "api_bad_request", Err: api.ErrBadRequest}, {Code: "api_forbidden", Err: api.ErrForbidden},
+		{Code: "api_unsupported", Err: api.ErrUnsupported}, {Code: "api_too_large", Err: api.ErrTooLarge},
+		{Code: "api_unavailable", Err: api.ErrUnavailable}, {Code: "api_timeout", Err: api.ErrTimeout},
+		{Code: "api_overloaded", Err: api.ErrOverloaded}, {Code: "api_not_implemented", Err: api.ErrNotImplemented}}
 }
 
 // Wire forms of the reads (JSON inside clusterpb.ReadRequest/Reply bodies).

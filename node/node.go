@@ -152,7 +152,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.sched,
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg}
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg,
+		WireErrors: apiWireErrors()}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
 		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {

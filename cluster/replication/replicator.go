@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication/replpb"
 	"github.com/actorweave/actorweave/persistence"
 )
@@ -24,7 +25,8 @@ var (
 	// members); the write is refused.
 	ErrNoBackup = errors.New("no backup node available")
 	// ErrNotOwner: the backup was fenced by a newer owner; this node must stop writing the process.
-	ErrNotOwner = errors.New("this node is no longer the owner (a newer owner fenced the backup)")
+	// It is cluster.ErrNotOwner, so that a router retries at the owner of a fresher view.
+	ErrNotOwner = awcluster.ErrNotOwner
 	// ErrResync: the owner's view of the log changed while syncing with its backup (entries were
 	// pulled); the caller must reload its state and schedule the batch again. Nothing was written.
 	ErrResync = errors.New("log re-synchronised with the backup; schedule again")
