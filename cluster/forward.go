@@ -34,6 +34,11 @@ type Forwarder struct {
 	stats  WireStats
 	seq    func() uint64
 	errs   ErrorTable // the table given to NewForwarder, then BaseErrors
+	// The handlers' owner: every handler runs under base (with its Call's deadline) and is counted
+	// in running, so Stop cancels what is in flight and returns only once none runs.
+	base    context.Context
+	cancel  context.CancelFunc
+	running sync.WaitGroup
 }
 
 // WireStats counts what Calls put on the wire (bytes are the Call and Reply protos, not gRPC framing).
@@ -52,6 +57,7 @@ func NewForwarder(system *actor.ActorSystem, seq func() uint64, errs ErrorTable)
 		return nil, err
 	}
 	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq, errs: table}
+	f.base, f.cancel = context.WithCancel(context.Background())
 	pid, err := system.Root.SpawnNamed(actor.PropsFromFunc(f.receive), ForwarderName)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: forwarder: %w", err)
@@ -70,8 +76,13 @@ func (f *Forwarder) Handle(op string, h Handler) {
 // Stats is the wire counters.
 func (f *Forwarder) Stats() *WireStats { return &f.stats }
 
-// Stop stops the forwarder actor.
-func (f *Forwarder) Stop() { _ = f.system.Root.StopFuture(f.pid).Wait() }
+// Stop stops the forwarder actor, cancels the handlers still running and waits for them to return
+// (each also ends at its Call's deadline).
+func (f *Forwarder) Stop() {
+	_ = f.system.Root.StopFuture(f.pid).Wait()
+	f.cancel()
+	f.running.Wait()
+}
 
 func (f *Forwarder) receive(ctx actor.Context) {
 	call, ok := ctx.Message().(*clusterpb.Call)
@@ -84,7 +95,9 @@ func (f *Forwarder) receive(ctx actor.Context) {
 	f.mu.RLock()
 	h := f.ops[call.Op]
 	f.mu.RUnlock()
+	f.running.Add(1) // on the actor's goroutine: Stop waits only once the actor has stopped
 	go func() {
+		defer f.running.Done()
 		reply := &clusterpb.Reply{}
 		if h == nil {
 			reply.ErrCode, reply.ErrMsg = "", fmt.Sprintf("cluster: this node does not serve op %q (protocol mismatch?)", call.Op)
@@ -93,7 +106,7 @@ func (f *Forwarder) receive(ctx actor.Context) {
 			if timeout <= 0 {
 				timeout = 30 * time.Second
 			}
-			cctx, cancel := context.WithTimeout(context.Background(), timeout)
+			cctx, cancel := context.WithTimeout(f.base, timeout)
 			res, err := h(cctx, call.Body)
 			cancel()
 			if err != nil {
