@@ -76,6 +76,7 @@ type Module struct {
 	inlineMeter bool
 	inlineErr   error
 	imports     []importFn
+	wasm64      bool   // a memory64 module, lowered (wasmbin.LowerMemory64); pointers are i64
 	heapMax     uint64 // the glue's getHeapMax, capped by the module's declared maximum
 	minBytes    uint64
 	Hash        [32]byte // SHA-256 of the module binary
@@ -159,6 +160,13 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte, format string) (*Modu
 	// Metered modules get their gas counter inlined when the rewrite understands the module;
 	// otherwise metering.usegas is a Go function (the same gas, a Go call per basic block).
 	m := &Module{rt: e.rt, format: format, gen: formatGeneration(format), Hash: sum}
+	if isWasm64(format) {
+		low, err := lowerWasm64(wasm)
+		if err != nil {
+			return nil, err
+		}
+		wasm, m.wasm64 = low, true
+	}
 	code, ierr := wasmbin.InlineMeter(wasm)
 	if !inlineMeter {
 		code, ierr = nil, errors.New("inlining disabled")
@@ -205,10 +213,14 @@ func (m *Module) inspect() error {
 		return fmt.Errorf("%w: the module exports no memory", ErrFormat)
 	}
 	m.minBytes = uint64(memDef.Min()) << 16
-	// The glue's getHeapMax: 500 MiB in the v1/v2 glue, 4 GiB - 64 KiB in v3/v4.
+	// The glue's getHeapMax: 500 MiB in the v1/v2 glue, 4 GiB - 64 KiB in v3/v4, 16 GiB in the
+	// wasm64 glue (but a lowered memory stops at 4 GiB).
 	m.heapMax = 524_288_000
 	if m.gen >= genV3 {
 		m.heapMax = 4_294_901_760
+	}
+	if m.wasm64 {
+		m.heapMax = MaxWasm64Memory
 	}
 	if mx, ok := memDef.Max(); ok && uint64(mx)<<16 < m.heapMax {
 		m.heapMax = uint64(mx) << 16

@@ -12,15 +12,25 @@ const (
 	FormatEmscripten2 = "wasm32-unknown-emscripten2" // aos 1.x, readable imports
 	FormatEmscripten3 = "wasm32-unknown-emscripten3"
 	FormatEmscripten4 = "wasm32-unknown-emscripten4" // aos 2.x
+	// FormatWasm64 is aos 2.0.x's default: the emscripten4 glue with 64-bit pointers (memory64),
+	// lowered to a 32-bit memory at compile time (wasmbin.LowerMemory64), so at most 4 GiB.
+	FormatWasm64 = "wasm64-unknown-emscripten-draft_2024_02_15"
 )
+
+// MaxWasm64Memory is the largest memory a wasm64 process has here: its memory is lowered to a
+// 32-bit one. Larger Memory-Limit tags (aos' 16-gb builds) run with this ceiling.
+const MaxWasm64Memory uint64 = 4 << 30
 
 // ErrFormat is wrapped by every error about a module format.
 var ErrFormat = errors.New("unsupported module format")
 
 // SupportedFormats lists the module formats this runtime runs.
 func SupportedFormats() []string {
-	return []string{FormatEmscripten, FormatEmscripten2, FormatEmscripten3, FormatEmscripten4}
+	return []string{FormatEmscripten, FormatEmscripten2, FormatEmscripten3, FormatEmscripten4, FormatWasm64}
 }
+
+// isWasm64 tells whether a format's modules have a 64-bit memory and 64-bit pointers.
+func isWasm64(format string) bool { return strings.HasPrefix(format, "wasm64-") }
 
 // CheckFormat returns nil for a supported format and otherwise an error that says why.
 func CheckFormat(format string) error {
@@ -30,9 +40,6 @@ func CheckFormat(format string) error {
 		}
 	}
 	switch {
-	case strings.HasPrefix(format, "wasm64-"):
-		return fmt.Errorf("%w %q: wasm64 modules use 64-bit memories (the memory64 proposal), which wazero, "+
-			"actorweave's WebAssembly engine, does not implement", ErrFormat, format)
 	case strings.HasSuffix(format, "-metering"):
 		return fmt.Errorf("%w %q: the reference loader meters these modules at load time with "+
 			"@permaweb/wasm-metering; actorweave has no port of that rewrite yet (supported: %s)",

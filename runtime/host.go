@@ -56,6 +56,9 @@ type host struct {
 	vars        hostVars
 	inst        *Instance
 	pool        map[uint32][]api.Function // free api.Functions per table index, for invoke_*
+	// ceilingHit: the module asked for more memory than this node gives any process (a wasm64
+	// module over MaxWasm64Memory) while its Memory-Limit allowed it; the message is an Error.
+	ceilingHit bool
 	compiled    []wazero.CompiledModule   // this instance's compiled host modules, closed with it
 }
 
@@ -69,6 +72,21 @@ func (h *host) fn(imp importFn) api.GoModuleFunc {
 	if imp.module == "metering" && imp.name == "usegas" {
 		return h.inst.gas.usegas
 	}
+	if h.inst.mod.wasm64 {
+		f := h.fn64(imp)
+		if f == nil {
+			f = h.fn32(imp)
+		}
+		if strings.HasPrefix(imp.canonical, "__syscall_") && len(imp.results) == 1 && imp.results[0] == api.ValueTypeI64 {
+			f = signExtend64(f)
+		}
+		return f
+	}
+	return h.fn32(imp)
+}
+
+// fn32 returns the implementation of an import in the 32-bit ABI.
+func (h *host) fn32(imp importFn) api.GoModuleFunc {
 	switch imp.canonical {
 	case "abort", "_abort_js":
 		return func(context.Context, api.Module, []uint64) { panic(errAbort) }

@@ -465,6 +465,7 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 		return nil, err
 	}
 	defer done()
+	in.host.ceilingHit = false
 	res, reply, err := in.eval(ctx, msg, env, in.limits.Deadline)
 	if in.eng.Closing() {
 		// Cut short by Close: not the message's result; the instance is not to be used again.
@@ -472,6 +473,9 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 		return nil, ErrEngineClosed
 	}
 	in.unlimitGas()
+	if in.host.ceilingHit { // wasm64 over 4 GiB: never a different success, never an advance
+		res, err = &Result{Error: ErrMemoryCeiling, GasUsed: in.gasUsed()}, nil
+	}
 	if err == nil && res.Error == "" {
 		if size := uint64(in.wm.Memory().Size()); size > in.limits.MemoryLimit {
 			res = &Result{Error: fmt.Sprintf("memory limit exceeded: %d bytes > %d", size, in.limits.MemoryLimit), GasUsed: res.GasUsed}
