@@ -59,7 +59,7 @@ type host struct {
 	// ceilingHit: the module asked for more memory than this node gives any process (a wasm64
 	// module over MaxWasm64Memory) while its Memory-Limit allowed it; the message is an Error.
 	ceilingHit bool
-	compiled    []wazero.CompiledModule   // this instance's compiled host modules, closed with it
+	compiled   []wazero.CompiledModule // this instance's compiled host modules, closed with it
 }
 
 // importFn describes one imported function as the module declares it.
