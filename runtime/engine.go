@@ -76,6 +76,7 @@ type Module struct {
 	inlineMeter bool
 	inlineErr   error
 	imports     []importFn
+	meterI64    bool   // metering.usegas takes an i64 (wasm64 -metering)
 	wasm64      bool   // a memory64 module, lowered (wasmbin.LowerMemory64); pointers are i64
 	heapMax     uint64 // the glue's getHeapMax, capped by the module's declared maximum
 	minBytes    uint64
@@ -160,6 +161,13 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte, format string) (*Modu
 	// Metered modules get their gas counter inlined when the rewrite understands the module;
 	// otherwise metering.usegas is a Go function (the same gas, a Go call per basic block).
 	m := &Module{rt: e.rt, format: format, gen: formatGeneration(format), Hash: sum}
+	if meteredAtLoad(format) {
+		metered, err := wasmbin.MeterReference(wasm, isWasm64(format))
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %v", ErrFormat, format, err)
+		}
+		wasm = metered
+	}
 	if isWasm64(format) {
 		low, err := lowerWasm64(wasm)
 		if err != nil {
@@ -231,10 +239,11 @@ func (m *Module) inspect() error {
 		imp := importFn{module: mod, name: name, canonical: name, params: d.ParamTypes(), results: d.ResultTypes()}
 		switch {
 		case mod == "metering" && name == "usegas":
-			if len(imp.params) != 1 || imp.params[0] != api.ValueTypeI32 || len(imp.results) != 0 {
-				return fmt.Errorf("%w: metering.usegas must be (i32) -> (), got %v -> %v", ErrFormat, imp.params, imp.results)
+			if len(imp.params) != 1 || len(imp.results) != 0 ||
+				(imp.params[0] != api.ValueTypeI32 && (imp.params[0] != api.ValueTypeI64 || !m.wasm64)) {
+				return fmt.Errorf("%w: metering.usegas must be (i32) -> () (or (i64) -> () in wasm64), got %v -> %v", ErrFormat, imp.params, imp.results)
 			}
-			m.metered = true
+			m.metered, m.meterI64 = true, imp.params[0] == api.ValueTypeI64
 		case m.gen == genV1 && mod == "a":
 			c, ok := minifiedImports[name]
 			if !ok {

@@ -15,6 +15,11 @@ const (
 	// FormatWasm64 is aos 2.0.x's default: the emscripten4 glue with 64-bit pointers (memory64),
 	// lowered to a 32-bit memory at compile time (wasmbin.LowerMemory64), so at most 4 GiB.
 	FormatWasm64 = "wasm64-unknown-emscripten-draft_2024_02_15"
+	// The -metering formats are loaded unmetered and metered at load time as the reference loader
+	// does with @permaweb/wasm-metering (wasmbin.MeterReference): an i32 meter for wasm32 (the
+	// emscripten4 glue), an i64 meter for wasm64 (the wasm64 glue).
+	FormatWasm32Metering = "wasm32-unknown-emscripten-metering"
+	FormatWasm64Metering = "wasm64-unknown-emscripten-draft_2024_10_16-metering"
 )
 
 // MaxWasm64Memory is the largest memory a wasm64 process has here: its memory is lowered to a
@@ -26,8 +31,12 @@ var ErrFormat = errors.New("unsupported module format")
 
 // SupportedFormats lists the module formats this runtime runs.
 func SupportedFormats() []string {
-	return []string{FormatEmscripten, FormatEmscripten2, FormatEmscripten3, FormatEmscripten4, FormatWasm64}
+	return []string{FormatEmscripten, FormatEmscripten2, FormatEmscripten3, FormatEmscripten4, FormatWasm64,
+		FormatWasm32Metering, FormatWasm64Metering}
 }
+
+// meteredAtLoad tells whether a format's modules are metered at load time.
+func meteredAtLoad(format string) bool { return strings.HasSuffix(format, "-metering") }
 
 // isWasm64 tells whether a format's modules have a 64-bit memory and 64-bit pointers.
 func isWasm64(format string) bool { return strings.HasPrefix(format, "wasm64-") }
@@ -40,10 +49,6 @@ func CheckFormat(format string) error {
 		}
 	}
 	switch {
-	case strings.HasSuffix(format, "-metering"):
-		return fmt.Errorf("%w %q: the reference loader meters these modules at load time with "+
-			"@permaweb/wasm-metering; actorweave has no port of that rewrite yet (supported: %s)",
-			ErrFormat, format, strings.Join(SupportedFormats(), ", "))
 	}
 	return fmt.Errorf("%w %q (supported: %s)", ErrFormat, format, strings.Join(SupportedFormats(), ", "))
 }

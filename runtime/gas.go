@@ -31,6 +31,7 @@ var (
 // (about ten times slower: a Go call per block).
 type gasMeter struct {
 	inlined     bool
+	i64         bool              // usegas takes an i64 (the wasm64 -metering format)
 	used, soft  api.MutableGlobal // inlined: the module's globals
 	goUsed      int64             // not inlined
 	goSoft      int64
@@ -80,7 +81,11 @@ func (g *gasMeter) unlimit() {
 // usegas is the Go side of metering.usegas.
 func (g *gasMeter) usegas(_ context.Context, _ api.Module, s []uint64) {
 	if !g.inlined {
-		g.goUsed += int64(int32(s[0]))
+		if g.i64 {
+			g.goUsed += int64(s[0])
+		} else {
+			g.goUsed += int64(int32(s[0]))
+		}
 		if g.goUsed <= g.goSoft {
 			return
 		}

@@ -133,7 +133,7 @@ func (e *Engine) newInstance(ctx context.Context, m *Module, limits Limits) (*In
 func (in *Instance) instantiate(ctx context.Context) error {
 	m := in.mod
 	if m.metered {
-		in.gas = &gasMeter{inlined: m.inlineMeter}
+		in.gas = &gasMeter{inlined: m.inlineMeter, i64: m.meterI64}
 	}
 	hosts, err := in.host.buildHostModules(ctx, m.rt, m.imports)
 	if err != nil {

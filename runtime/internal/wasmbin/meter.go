@@ -49,12 +49,15 @@ func InlineMeter(wasm []byte) ([]byte, error) {
 	}
 
 	usegas, importedGlobals, definedGlobals := -1, 0, 0
-	funcImports := 0
+	funcImports, usegasType := 0, uint32(0)
+	var typesBody []byte
 	for _, s := range secs {
 		switch s.id {
+		case 1:
+			typesBody = s.body
 		case 2:
 			var err error
-			usegas, funcImports, importedGlobals, err = scanImports(s.body)
+			usegas, usegasType, funcImports, importedGlobals, err = scanImports(s.body)
 			if err != nil {
 				return nil, err
 			}
@@ -69,14 +72,20 @@ func InlineMeter(wasm []byte) ([]byte, error) {
 	}
 	_ = funcImports
 	if usegas < 0 {
-		return nil, errors.New("wasm: no metering.usegas (i32) -> () import")
+		return nil, errors.New("wasm: no metering.usegas (i32 or i64) -> () import")
+	}
+	param, err := funcParam(typesBody, usegasType)
+	if err != nil {
+		return nil, err
 	}
 	used := uint32(importedGlobals + definedGlobals)
 	limit := used + 1
 
-	// The inline sequence replacing `call usegas` (the i32 argument is on the stack).
+	// The inline sequence replacing `call usegas` (the i32 or i64 argument is on the stack).
 	var inline []byte
-	inline = append(inline, 0xac)                         // i64.extend_i32_s
+	if param == 0x7f {
+		inline = append(inline, 0xac) // i64.extend_i32_s
+	}
 	inline = appendU32(append(inline, 0x23), used)        // global.get used
 	inline = append(inline, 0x7c)                         // i64.add
 	inline = appendU32(append(inline, 0x24), used)        // global.set used
@@ -153,9 +162,45 @@ func gasExports(existing []byte, n uint32, used, limit uint32) []byte {
 	return b
 }
 
-// scanImports returns the function index of metering.usegas (-1 if absent), the number of
-// imported functions and of imported globals.
-func scanImports(body []byte) (usegas, funcs, globals int, err error) {
+// funcParam returns the single parameter type of function type t, which must have no results.
+func funcParam(types []byte, t uint32) (byte, error) {
+	r := &reader{b: types}
+	n, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	for i := uint32(0); i < n; i++ {
+		if form, err := r.byte(); err != nil || form != 0x60 {
+			return 0, errors.New("wasm: type section not handled")
+		}
+		np, err := r.u32()
+		if err != nil {
+			return 0, err
+		}
+		start := r.pos
+		if err := r.skip(int(np)); err != nil {
+			return 0, err
+		}
+		nr, err := r.u32()
+		if err != nil {
+			return 0, err
+		}
+		if err := r.skip(int(nr)); err != nil {
+			return 0, err
+		}
+		if i == t {
+			if np != 1 || nr != 0 || (types[start] != 0x7f && types[start] != 0x7e) {
+				return 0, errors.New("wasm: metering.usegas is not (i32 or i64) -> ()")
+			}
+			return types[start], nil
+		}
+	}
+	return 0, errors.New("wasm: metering.usegas has no type")
+}
+
+// scanImports returns the function index of metering.usegas (-1 if absent) and its type, the
+// number of imported functions and of imported globals.
+func scanImports(body []byte) (usegas int, usegasType uint32, funcs, globals int, err error) {
 	usegas = -1
 	r := &reader{b: body}
 	n, err := r.u32()
@@ -182,11 +227,12 @@ func scanImports(body []byte) (usegas, funcs, globals int, err error) {
 		}
 		switch kind {
 		case 0x00: // function: type index
-			if _, err = r.u32(); err != nil {
+			var t uint32
+			if t, err = r.u32(); err != nil {
 				return
 			}
 			if mod == "metering" && fld == "usegas" {
-				usegas = funcs
+				usegas, usegasType = funcs, t
 			}
 			funcs++
 		case 0x01: // table: reftype + limits
