@@ -109,3 +109,12 @@ for m in "$mods"/c/*.c; do
 	build "$(basename "$m" .c)" "$m" -- "$m"
 done
 log "modules in $out"
+
+# A freestanding memory64 module (clang, no libc) for the memory64 lowering's tests.
+if command -v clang-14 >/dev/null 2>&1; then
+	if stale "$out/lowering64.wasm" "$mods/wasm64/lowering.c"; then
+		log "building lowering64"
+		clang-14 --target=wasm64-unknown-unknown -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
+			-o "$out/lowering64.wasm" "$mods/wasm64/lowering.c"
+	fi
+fi
