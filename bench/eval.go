@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/actorweave/actorweave/runtime"
@@ -171,7 +172,7 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*Report, error) {
 // glue passes node's arguments to the module's main, which would change the module's behaviour).
 func runReference(ctx context.Context, cfg EvalConfig, unsafe bool) (referenceRun, error) {
 	var out referenceRun
-	cmd := exec.CommandContext(ctx, cfg.Node, cfg.NodeScript)
+	cmd := exec.CommandContext(ctx, cfg.Node, append(NodeFlags(cfg.Format), cfg.NodeScript)...)
 	cmd.Env = append(os.Environ(), "AW_MODULE="+cfg.ModulePath, "AW_FORMAT="+cfg.Format,
 		"AW_BENCH="+strconv.Itoa(cfg.Messages), "AW_BENCH_DATA="+cfg.Data)
 	if unsafe {
@@ -187,6 +188,16 @@ func runReference(ctx context.Context, cfg EvalConfig, unsafe bool) (referenceRu
 		return out, fmt.Errorf("bench: reference loader printed %q (%v)", b, err)
 	}
 	return out, nil
+}
+
+// NodeFlags are the node options the reference loader needs for a format: wasm64 modules need
+// node 20's experimental memory64 (node options are not in process.argv, so the module's main
+// does not see them).
+func NodeFlags(format string) []string {
+	if strings.HasPrefix(format, "wasm64-") {
+		return []string{"--experimental-wasm-memory64"}
+	}
+	return nil
 }
 
 // limitedBuffer keeps the last 4 KiB written (a child's stderr, for the error message).

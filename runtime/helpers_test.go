@@ -83,7 +83,11 @@ func runAoLoader(t testing.TB, module, format string, msgs [][]byte, computeLimi
 func runAoLoaderFile(t testing.TB, path, format string, msgs [][]byte, computeLimit uint64) []evalLine {
 	t.Helper()
 	driver := aoLoaderDriver(t)
-	cmd := exec.Command("node", driver)
+	args := []string{driver}
+	if isWasm64(format) {
+		args = []string{"--experimental-wasm-memory64", driver}
+	}
+	cmd := exec.Command("node", args...)
 	cmd.Env = append(os.Environ(), "AW_MODULE="+path, "AW_FORMAT="+format, "TZ=UTC")
 	if computeLimit > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("AW_COMPUTE_LIMIT=%d", computeLimit))

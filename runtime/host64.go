@@ -30,7 +30,7 @@ func lowerWasm64(wasm []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w %s: %v", ErrFormat, FormatWasm64, err)
 	}
 	if !info.Memory64 {
-		return nil, fmt.Errorf("%w %s: the module's memory is not 64-bit (a wasm32 module?)", ErrFormat, FormatWasm64)
+		return nil, fmt.Errorf("%w %s: the module has no 64-bit memory (memory64): a wasm32 module?", ErrFormat, FormatWasm64)
 	}
 	return low, nil
 }

@@ -108,13 +108,71 @@ done
 for m in "$mods"/c/*.c; do
 	build "$(basename "$m" .c)" "$m" -- "$m"
 done
-log "modules in $out"
+
+
+# wasm64 (memory64) variants, for the wasm64-unknown-emscripten-draft_2024_02_15 and -metering
+# formats. Debian's emcc 3.1.6 builds them with -sMEMORY64=1 once it has wasm64 system libraries:
+# its own cache is frozen and holds only wasm32 ones, so a writable cache in testdata/build/emcache
+# (headers copied, wasm32 libraries linked) builds them the first time (several minutes, nice'd).
+# emcc's post-link step runs node with --experimental-wasm-bigint, which node 20 rejects: NODE_JS is
+# a wrapper that drops it. NAME64.raw.wasm is the module as emcc wrote it (loaded by the -metering
+# formats), NAME64.wasm the same metered by wasm-metering with an i64 meter.
+emcache="$root/testdata/build/emcache"
+if [ ! -e "$emcache/config" ]; then
+	log "preparing a writable emscripten cache for wasm64 in $emcache"
+	sys=/usr/share/emscripten # Debian's emscripten package
+	mkdir -p "$emcache/sysroot/lib"
+	cp -r "$sys/cache/sysroot/include" "$emcache/sysroot/"
+	cp "$sys/cache/sysroot_install.stamp" "$emcache/"
+	ln -sfn "$sys/cache/sysroot/lib/wasm32-emscripten" "$emcache/sysroot/lib/wasm32-emscripten"
+	cat >"$emcache/node-nobigint" <<'WRAP'
+#!/bin/sh
+# emcc 3.1.6 runs node with --experimental-wasm-bigint, which node 20 rejects (BigInt integration is on by default).
+for a; do shift; [ "$a" = --experimental-wasm-bigint ] || set -- "$@" "$a"; done
+exec node "$@"
+WRAP
+	chmod +x "$emcache/node-nobigint"
+	{ sed -e 's/^FROZEN_CACHE = True.*/FROZEN_CACHE = False/' "$sys/.emscripten"; echo
+	  echo "CACHE = '$emcache'"; echo "NODE_JS = '$emcache/node-nobigint'"; } >"$emcache/config"
+fi
+em64() { EM_CONFIG="$emcache/config" nice -n 10 emcc -sMEMORY64=1 "$@"; }
+common64=(-O2 -DLUA_COMPAT_5_2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=17179869184
+	-sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,_emscripten_stack_init,_emscripten_stack_get_end
+	-sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node --js-library "$mods/library.js")
+build64() {
+	local name=$1; shift
+	local deps=()
+	while [ "$1" != "--" ]; do deps+=("$1"); shift; done
+	shift
+	if stale "$out/${name}64.wasm" "${deps[@]}" "${shared[@]}"; then
+		log "building ${name}64 (wasm64)"
+		em64 "${common64[@]}" "$@" "$mods/shim.c" -o "$out/${name}64.raw.js"
+		node "$meter" "$out/${name}64.raw.wasm" "$out/${name}64.wasm.tmp" i64
+		mv "$out/${name}64.wasm.tmp" "$out/${name}64.wasm"
+	fi
+}
+luaobj64="$src/lua-obj64"
+mkdir -p "$luaobj64"
+lua_objs64=()
+for c in "$luadir"/*.c; do
+	b=$(basename "$c" .c)
+	case "$b" in lua|luac) continue ;; esac
+	o="$luaobj64/$b.o"
+	if stale "$o" "$c"; then em64 -O2 -DLUA_COMPAT_5_2 -I"$src" -c "$c" -o "$o"; fi
+	lua_objs64+=("$o")
+done
+for m in "$mods"/lua/*.c; do
+	name=$(basename "$m" .c)
+	build64 "$name" "$m" "$src/$name.lua.h" -- -I"$luadir" -I"$src" -DPROCESS_LUA_H="\"$name.lua.h\"" "$m" "${lua_objs64[@]}"
+done
+for m in "$mods"/c/*.c; do
+	build64 "$(basename "$m" .c)" "$m" -- "$m"
+done
 
 # A freestanding memory64 module (clang, no libc) for the memory64 lowering's tests.
-if command -v clang-14 >/dev/null 2>&1; then
-	if stale "$out/lowering64.wasm" "$mods/wasm64/lowering.c"; then
-		log "building lowering64"
-		clang-14 --target=wasm64-unknown-unknown -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
-			-o "$out/lowering64.wasm" "$mods/wasm64/lowering.c"
-	fi
+if stale "$out/lowering64.wasm" "$mods/wasm64/lowering.c"; then
+	log "building lowering64"
+	clang-14 --target=wasm64-unknown-unknown -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
+		-o "$out/lowering64.wasm" "$mods/wasm64/lowering.c"
 fi
+log "modules in $out"
