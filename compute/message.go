@@ -19,37 +19,44 @@ type Entry struct {
 	Message *ans104.DataItem
 }
 
-// messageJSON is the message object the reference CU passes to the module (servers/cu
-// effects/ao-su.js mapNode): field names and types as it sends them.
+// messageJSON is the message object the reference CU passes to the module, field for field and
+// in its order: servers/cu effects/ao-su.js mapNode merges the SU's message (Id, Signature, Data,
+// Owner, Anchor, From, Forwarded-By, Tags), then the assignment's tags (Message, Target, Epoch,
+// Nonce, Timestamp, Block-Height, Hash-Chain), then Cron, and JSON.stringify drops the undefined
+// ones (Forwarded-By without From-Process; Message and Target of the process's own assignment). The
+// module reads this JSON into Lua tables, so key order and presence shape table order, memory and
+// GasUsed. There is no Module field (the module's id is in the env) and an absent anchor is null.
 type messageJSON struct {
 	ID          string       `json:"Id"`
 	Signature   string       `json:"Signature"`
 	Data        string       `json:"Data"`
 	Owner       string       `json:"Owner"`
-	Target      string       `json:"Target"`
-	Anchor      string       `json:"Anchor"`
+	Anchor      *string      `json:"Anchor"`
 	From        string       `json:"From"`
 	ForwardedBy string       `json:"Forwarded-By,omitempty"`
 	Tags        []ans104.Tag `json:"Tags"`
+	Message     string       `json:"Message,omitempty"`
+	Target      string       `json:"Target,omitempty"`
 	Epoch       uint64       `json:"Epoch"`
 	Nonce       uint64       `json:"Nonce"`
 	Timestamp   int64        `json:"Timestamp"`
 	BlockHeight uint64       `json:"Block-Height"`
 	HashChain   string       `json:"Hash-Chain"`
-	Module      string       `json:"Module,omitempty"`
-	Message     string       `json:"Message,omitempty"`
 	Cron        bool         `json:"Cron"`
-	ReadOnly    bool         `json:"Read-Only"`
 }
 
-// MessageJSON builds the message for e. The process's Module id is added (the loader's message
-// shape carries it). Tags named From or Owner are dropped, as the reference CU strips them: only
-// the scheduler decides who a message is from.
-func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
+// MessageJSON builds the message for e as the reference CU does (see messageJSON). Tags named From
+// or Owner are dropped, as the reference CU strips them: only the scheduler decides who a message
+// is from. The module id is not part of the message (the env carries it); the parameter stays for
+// the callers.
+func MessageJSON(e *Entry, _ ans104.ID) ([]byte, error) {
 	a := e.Assignment
 	m := messageJSON{
 		Epoch: a.Epoch, Nonce: a.Nonce, Timestamp: a.Timestamp, BlockHeight: a.BlockHeight,
-		HashChain: a.HashChain.String(), Target: a.Process.String(), Module: module.String(), Tags: []ans104.Tag{},
+		HashChain: a.HashChain.String(), Target: a.Process.String(), Tags: []ans104.Tag{},
+	}
+	if !a.Message.IsZero() { // the assignment's Message tag (absent on the process's own)
+		m.Message = a.Message.String()
 	}
 	if d := e.Message; d != nil {
 		m.ID = d.ID().String()
@@ -77,9 +84,6 @@ func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
 				m.Tags = append(m.Tags, t)
 			}
 		}
-		if e.AssignmentItem != nil && !a.Message.IsZero() && a.Message != d.ID() {
-			m.Message = a.Message.String()
-		}
 		if info, ok := tickOf(e); ok {
 			// A cron tick: the module sees the reference's cron message (From and Owner the
 			// process owner, only the cron's tags, Cron true).
@@ -89,7 +93,6 @@ func MessageJSON(e *Entry, module ans104.ID) ([]byte, error) {
 	} else {
 		// An assignment whose message is held elsewhere: the module sees the assignment.
 		m.ID = a.Message.String()
-		m.Message = a.Message.String()
 		m.Target = ""
 		if e.AssignmentItem != nil {
 			m.Owner = e.AssignmentItem.OwnerAddress()
@@ -176,13 +179,14 @@ func lossyUTF8(b []byte) string {
 }
 
 // anchorText renders a 32-byte anchor as the SU's data does: the bytes as a string when they are
-// UTF-8, else base64url.
-func anchorText(a []byte) string {
+// UTF-8, else base64url; nil (JSON null, as the SU's "anchor": null) when there is none.
+func anchorText(a []byte) *string {
 	if len(a) == 0 {
-		return ""
+		return nil
 	}
+	s := ans104.EncodeB64(a)
 	if utf8.Valid(a) {
-		return string(a)
+		s = string(a)
 	}
-	return ans104.EncodeB64(a)
+	return &s
 }

@@ -1,7 +1,9 @@
 package compute
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/actorweave/actorweave/ans104"
@@ -29,8 +31,8 @@ func TestMessageJSON(t *testing.T) {
 	checks := map[string]any{
 		"Id": msg.ID().String(), "Owner": msg.OwnerAddress(), "From": "parent-pid", "Forwarded-By": msg.OwnerAddress(),
 		"Target": pid.String(), "Data": "return 1", "Anchor": "00000000000000000000000000000007",
-		"Nonce": 5.0, "Epoch": 1.0, "Timestamp": 1700000000000.0, "Block-Height": 42.0, "Cron": false, "Read-Only": false,
-		"Module": ans104.ID{8}.String(), "Hash-Chain": ans104.ID{3}.String(),
+		"Nonce": 5.0, "Epoch": 1.0, "Timestamp": 1700000000000.0, "Block-Height": 42.0, "Cron": false,
+		"Hash-Chain": ans104.ID{3}.String(), "Message": msg.ID().String(),
 	}
 	for k, v := range checks {
 		if m[k] != v {
@@ -41,8 +43,16 @@ func TestMessageJSON(t *testing.T) {
 	if len(tags) != 2 {
 		t.Fatalf("From and Owner tags must be stripped: %v", tags)
 	}
-	if _, ok := m["Message"]; ok {
-		t.Error("a scheduled message carries no Message field")
+	for _, k := range []string{"Module", "Read-Only"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("the reference CU's message has no %s field", k)
+		}
+	}
+	// The reference CU's key order (ao-su.js mapNode, then JSON.stringify).
+	want := []string{"Id", "Signature", "Data", "Owner", "Anchor", "From", "Forwarded-By", "Tags", "Message",
+		"Target", "Epoch", "Nonce", "Timestamp", "Block-Height", "Hash-Chain", "Cron"}
+	if got := topKeys(t, b); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("keys %v\nwant %v", got, want)
 	}
 
 	// A user message: From is the owner, no Forwarded-By.
@@ -54,6 +64,31 @@ func TestMessageJSON(t *testing.T) {
 	if m["From"] != user.OwnerAddress() || m["Forwarded-By"] != nil || m["Data"] != "" {
 		t.Fatalf("user message %v", m)
 	}
+	if v, ok := m["Anchor"]; !ok || v != nil || !strings.Contains(string(b), `"Anchor":null`) {
+		t.Fatalf("no anchor must be null, as the reference SU's: %s", b)
+	}
+}
+
+// topKeys returns the keys of a JSON object in order.
+func topKeys(t *testing.T, b []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 func TestEnvJSON(t *testing.T) {
