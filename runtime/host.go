@@ -56,6 +56,7 @@ type host struct {
 	vars        hostVars
 	inst        *Instance
 	pool        map[uint32][]api.Function // free api.Functions per table index, for invoke_*
+	dynPool     map[string][]api.Function // free api.Functions per dynCall_ export (wasm64)
 	// ceilingHit: the module asked for more memory than this node gives any process (a wasm64
 	// module over MaxWasm64Memory) while its Memory-Limit allowed it; the message is an Error.
 	ceilingHit bool
@@ -360,11 +361,22 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 		idx := uint32(s[0])
 		in := h.inst
 		sp := in.stackSave(ctx)
-		f := h.takeFn(m, idx, params, results)
+		var err error
 		stack := make([]uint64, max(len(params), len(results), 1))
-		copy(stack, s[1:1+len(params)])
-		err := f.CallWithStack(ctx, stack)
-		h.pool[idx] = append(h.pool[idx], f)
+		if dyn := h.dynCall(imp); dyn != "" {
+			// The wasm64 glue calls the module's exported dynCall_<sig>(index, args...): metered
+			// code, so the gas is the reference's only this way.
+			f := h.takeDyn(dyn)
+			stack = make([]uint64, max(1+len(params), len(results)))
+			copy(stack, s[:1+len(params)])
+			err = f.CallWithStack(ctx, stack)
+			h.dynPool[dyn] = append(h.dynPool[dyn], f)
+		} else {
+			f := h.takeFn(m, idx, params, results)
+			copy(stack, s[1:1+len(params)])
+			err = f.CallWithStack(ctx, stack)
+			h.pool[idx] = append(h.pool[idx], f)
+		}
 		if err != nil {
 			if !errors.Is(err, errLongjmp) {
 				panic(err)
@@ -378,6 +390,31 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 		}
 		copy(s, stack[:len(results)])
 	}
+}
+
+// dynCall returns the exported dynCall_<sig> a wasm64 module's invoke_<sig> goes through, or "".
+func (h *host) dynCall(imp importFn) string {
+	if !h.inst.mod.wasm64 {
+		return ""
+	}
+	name := "dynCall_" + strings.TrimPrefix(imp.canonical, "invoke_")
+	if !h.inst.mod.hasExport(name) {
+		return ""
+	}
+	return name
+}
+
+// takeDyn returns an api.Function for an exported dynCall_<sig> (a free list, as takeFn).
+func (h *host) takeDyn(name string) api.Function {
+	if h.dynPool == nil {
+		h.dynPool = map[string][]api.Function{}
+	}
+	if fs := h.dynPool[name]; len(fs) > 0 {
+		f := fs[len(fs)-1]
+		h.dynPool[name] = fs[:len(fs)-1]
+		return f
+	}
+	return h.inst.wm.ExportedFunction(name)
 }
 
 // takeFn returns an api.Function for a table slot. Lua re-enters the same slot recursively (pcall

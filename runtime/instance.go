@@ -156,7 +156,7 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		in.gas.unlimit()
 	}
 	in.fns = map[string]api.Function{}
-	in.host.pool = map[uint32][]api.Function{}
+	in.host.pool, in.host.dynPool = map[uint32][]api.Function{}, nil
 	in.alive = true
 	return nil
 }
@@ -186,7 +186,7 @@ func (in *Instance) Close(ctx context.Context) error {
 	// and function handles, so a closed instance costs nothing.
 	in.fns = nil
 	if in.host != nil {
-		in.host.pool = nil
+		in.host.pool, in.host.dynPool = nil, nil
 		in.host.inst = nil
 	}
 	return nil
@@ -289,7 +289,7 @@ func (in *Instance) boot(ctx context.Context) (err error) {
 			}
 			mem.WriteUint32Le(end, stackCookie)
 			mem.WriteUint32Le(end+4, 0x89BACDFE)
-			if gen == genV2 {
+			if gen == genV2 || in.mod.wasm64 { // the wasm64 glue's writeStackCookie does too
 				mem.WriteUint32Le(0, 0x63736d65) // 'emsc'
 			}
 		}

@@ -127,26 +127,39 @@ if [ ! -e "$emcache/config" ]; then
 	ln -sfn "$sys/cache/sysroot/lib/wasm32-emscripten" "$emcache/sysroot/lib/wasm32-emscripten"
 	cat >"$emcache/node-nobigint" <<'WRAP'
 #!/bin/sh
-# emcc 3.1.6 runs node with --experimental-wasm-bigint, which node 20 rejects (BigInt integration is on by default).
+# emcc 3.1.6 runs node with --experimental-wasm-bigint, which node 20 rejects (BigInt integration is
+# on by default); its post-link step also instantiates the memory64 module, which needs memory64.
 for a; do shift; [ "$a" = --experimental-wasm-bigint ] || set -- "$@" "$a"; done
-exec node "$@"
+exec node --experimental-wasm-memory64 "$@"
 WRAP
 	chmod +x "$emcache/node-nobigint"
 	{ sed -e 's/^FROZEN_CACHE = True.*/FROZEN_CACHE = False/' "$sys/.emscripten"; echo
 	  echo "CACHE = '$emcache'"; echo "NODE_JS = '$emcache/node-nobigint'"; } >"$emcache/config"
 fi
 em64() { EM_CONFIG="$emcache/config" nice -n 10 emcc -sMEMORY64=1 "$@"; }
-common64=(-O2 -DLUA_COMPAT_5_2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=17179869184
+common64=(-O1 -DLUA_COMPAT_5_2 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=6291456 -sMAXIMUM_MEMORY=17179869184
 	-sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,_emscripten_stack_init,_emscripten_stack_get_end
 	-sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node --js-library "$mods/library.js")
+# The wasm64 modules carry the names of the glue the reference loader's wasm64 format binds
+# (a newer emscripten): renamed imports and stack API exports. They are linked at -O1: at -O2
+# binaryen inlines the trapping malloc stub that emcc 3.1.6's wasm64 setjmp lowering leaves
+# (malloc declared (i32) -> i64), before wasmrename can give it the body it meant.
+renames64=(import:abort=_abort_js
+	import:_emscripten_date_now=emscripten_date_now import:system=_emscripten_system
+	export:stackSave=emscripten_stack_get_current export:stackRestore=_emscripten_stack_restore
+	export:stackAlloc=_emscripten_stack_alloc)
 build64() {
 	local name=$1; shift
 	local deps=()
 	while [ "$1" != "--" ]; do deps+=("$1"); shift; done
 	shift
-	if stale "$out/${name}64.wasm" "${deps[@]}" "${shared[@]}"; then
+	if stale "$out/${name}64.wasm" "${deps[@]}" "${shared[@]}" "$mods/wasm64/shim64.c"; then
 		log "building ${name}64 (wasm64)"
-		em64 "${common64[@]}" "$@" "$mods/shim.c" -o "$out/${name}64.raw.js"
+		em64 "${common64[@]}" "$@" "$mods/shim.c" "$mods/wasm64/shim64.c" -o "$out/${name}64.emcc.js" 2>&1 |
+			grep -v -e 'signature mismatch' -e '^>>> defined as' -e '^$' >&2 || true
+		[ -s "$out/${name}64.emcc.wasm" ] || { log "emcc failed for ${name}64"; exit 1; }
+		(cd "$root" && go run ./runtime/internal/wasmbin/wasmrename "$out/${name}64.emcc.wasm" "$out/${name}64.raw.wasm" \
+			fix-malloc-stubs "${renames64[@]}")
 		node "$meter" "$out/${name}64.raw.wasm" "$out/${name}64.wasm.tmp" i64
 		mv "$out/${name}64.wasm.tmp" "$out/${name}64.wasm"
 	fi
@@ -165,7 +178,9 @@ for m in "$mods"/lua/*.c; do
 	name=$(basename "$m" .c)
 	build64 "$name" "$m" "$src/$name.lua.h" -- -I"$luadir" -I"$src" -DPROCESS_LUA_H="\"$name.lua.h\"" "$m" "${lua_objs64[@]}"
 done
+# sjlj.c is left out: binaryen 108 aborts on it under -sMEMORY64 (an assertion in wasm-opt).
 for m in "$mods"/c/*.c; do
+	case "$(basename "$m" .c)" in sjlj) continue ;; esac
 	build64 "$(basename "$m" .c)" "$m" -- "$m"
 done
 

@@ -708,6 +708,11 @@ func lowerBody(fn []byte, params uint32) ([]byte, error) {
 			l.out = append(l.out, fn[start:r.pos]...)
 		case op == 0xfe:
 			return nil, fmt.Errorf("%w: offset %d: atomic memory access (threads)", ErrUnsupported, start)
+		case op == 0x10: // call (skipImmediates leaves it to its callers)
+			if err := r.skipLEB(5); err != nil {
+				return nil, err
+			}
+			l.out = append(l.out, fn[start:r.pos]...)
 		default:
 			if err := skipImmediates(r, op); err != nil {
 				return nil, fmt.Errorf("%w: offset %d: %v", ErrUnsupported, start, err)

@@ -115,6 +115,8 @@ var testFuncs = []testFunc{
 	{name: "fill", params: []byte{i64, i32, i64}, code: cat(get(0), get(1), get(2), []byte{0xfc, 11, 0})},
 	{name: "copy", params: []byte{i64, i64, i64}, code: cat(get(0), get(1), get(2), []byte{0xfc, 10, 0, 0})},
 	{name: "init", params: []byte{i64, i32, i32}, code: cat(get(0), get(1), get(2), []byte{0xfc, 8, 1, 0})},
+	// A call: calls load32 (function 1) on its argument.
+	{name: "callload", params: []byte{i64}, results: []byte{i32}, code: cat(get(0), []byte{0x10, 0x01})},
 	// A function with locals of its own: the scratch locals come after them.
 	{name: "withlocals", params: []byte{i64}, results: []byte{i32}, nLocalGroups: 1, locals: []byte{2, i32},
 		code: cat(get(0), []byte{0x28, 0x02, 0x00, 0x21, 0x01}, get(1), []byte{0x21, 0x02}, get(2))},
@@ -186,6 +188,9 @@ func TestLowerMemory64Semantics(t *testing.T) {
 	}
 	if r := mustCall(t, m, "f64rt", 300, api.EncodeF64(math.Pi)); api.DecodeF64(r[0]) != math.Pi {
 		t.Fatalf("f64 round trip = %v", api.DecodeF64(r[0]))
+	}
+	if r := mustCall(t, m, "callload", 100); uint32(r[0]) != 0xdeadbeef {
+		t.Fatalf("callload = %#x", r[0])
 	}
 	if r := mustCall(t, m, "withlocals", 104); uint32(r[0]) != 0xdeadbeef {
 		t.Fatalf("withlocals = %#x", r[0])

@@ -91,7 +91,12 @@ func InlineMeter(wasm []byte) ([]byte, error) {
 	inline = appendU32(append(inline, 0x24), used)        // global.set used
 	inline = appendU32(append(inline, 0x23), used)        // global.get used
 	inline = appendU32(append(inline, 0x23), limit)       // global.get limit
-	inline = append(inline, 0x55, 0x04, 0x40, 0x41, 0x00) // i64.gt_s; if; i32.const 0
+	inline = append(inline, 0x55, 0x04, 0x40) // i64.gt_s; if
+	if param == 0x7f {
+		inline = append(inline, 0x41, 0x00) // i32.const 0
+	} else {
+		inline = append(inline, 0x42, 0x00) // i64.const 0
+	}
 	inline = appendU32(append(inline, 0x10), uint32(usegas))
 	inline = append(inline, 0x0b) // call usegas; end
 

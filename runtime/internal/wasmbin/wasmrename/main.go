@@ -3,7 +3,9 @@
 // does, and the wasm64 test modules must carry the names of the newer glue the reference loader's
 // wasm64 format binds.
 //
-//	go run ./runtime/internal/wasmbin/wasmrename IN OUT [import:OLD=NEW | export:OLD=NEW]...
+//	go run ./runtime/internal/wasmbin/wasmrename IN OUT [fix-malloc-stubs] [import:OLD=NEW | export:OLD=NEW]...
+//
+// fix-malloc-stubs applies wasmbin.FixMallocStubs (emscripten 3.1.6's wasm64 setjmp lowering).
 package main
 
 import (
@@ -26,7 +28,12 @@ func run(args []string) error {
 		return fmt.Errorf("usage: wasmrename IN OUT [import:OLD=NEW | export:OLD=NEW]...")
 	}
 	imports, exports := map[string]string{}, map[string]string{}
+	fix := false
 	for _, a := range args[2:] {
+		if a == "fix-malloc-stubs" {
+			fix = true
+			continue
+		}
 		kind, pair, ok := strings.Cut(a, ":")
 		from, to, ok2 := strings.Cut(pair, "=")
 		if !ok || !ok2 || (kind != "import" && kind != "export") {
@@ -55,6 +62,13 @@ func run(args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if fix {
+		var n int
+		if out, n, err = wasmbin.FixMallocStubs(out); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wasmrename: %d malloc stubs fixed\n", n)
 	}
 	return os.WriteFile(args[1], out, 0o644)
 }
