@@ -86,12 +86,12 @@ func InlineMeter(wasm []byte) ([]byte, error) {
 	if param == 0x7f {
 		inline = append(inline, 0xac) // i64.extend_i32_s
 	}
-	inline = appendU32(append(inline, 0x23), used)        // global.get used
-	inline = append(inline, 0x7c)                         // i64.add
-	inline = appendU32(append(inline, 0x24), used)        // global.set used
-	inline = appendU32(append(inline, 0x23), used)        // global.get used
-	inline = appendU32(append(inline, 0x23), limit)       // global.get limit
-	inline = append(inline, 0x55, 0x04, 0x40) // i64.gt_s; if
+	inline = appendU32(append(inline, 0x23), used)  // global.get used
+	inline = append(inline, 0x7c)                   // i64.add
+	inline = appendU32(append(inline, 0x24), used)  // global.set used
+	inline = appendU32(append(inline, 0x23), used)  // global.get used
+	inline = appendU32(append(inline, 0x23), limit) // global.get limit
+	inline = append(inline, 0x55, 0x04, 0x40)       // i64.gt_s; if
 	if param == 0x7f {
 		inline = append(inline, 0x41, 0x00) // i32.const 0
 	} else {
