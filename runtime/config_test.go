@@ -48,9 +48,7 @@ func TestCheckFormat(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ format, mustSay string }{
-		{"wasm64-unknown-emscripten-draft_2024_02_15", "memory64"},
-		{"wasm64-unknown-emscripten-draft_2024_10_16-metering", "wazero"},
-		{"wasm32-unknown-emscripten-metering", "wasm-metering"},
+		{"wasm64-unknown-emscripten-draft_2099_01_01", "wasm64-unknown-emscripten-draft_2024_02_15"},
 		{"wasm32-wasi", "wasm32-unknown-emscripten2"},
 		{"", "supported"},
 	} {

@@ -51,8 +51,10 @@ JSON.stringify(msg), so lines in that form give byte-identical results. --this-p
 inside the module; it lies on the C stack, so memory hashes and gas depend on it (the reference
 loader uses node's script path).
 
-Supported formats: wasm32-unknown-emscripten, -emscripten2, -emscripten3, -emscripten4
-(wasm64 formats are refused: wazero has no memory64).`,
+Supported formats: wasm32-unknown-emscripten, -emscripten2, -emscripten3, -emscripten4,
+wasm64-unknown-emscripten-draft_2024_02_15 (memory64, lowered to a 32-bit memory: at most 4 GiB),
+and the load-time metered wasm32-unknown-emscripten-metering and
+wasm64-unknown-emscripten-draft_2024_10_16-metering.`,
 		Example: `  echo '{"Id":"1","Owner":"OWNER","From":"OWNER","Tags":[{"name":"Action","value":"Eval"}],"Data":"return 1+1"}' |
     actorweave eval --module process.wasm --format wasm32-unknown-emscripten2`,
 		Args: cobra.NoArgs,
