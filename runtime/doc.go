@@ -23,10 +23,43 @@
 // imports clock, time, difftime, __clock_gettime, __syscall_open/unlink/rename are answered).
 // The host is import-driven: every import the module declares is resolved by name (through the
 // minified table for the oldest format) with the module's own signature; unknown __syscall_* answer
-// -ENOSYS, unknown invoke_* are generic, any other unknown import traps when called. wasm64-*
-// formats are refused at Compile (wazero has no memory64); the -metering formats too (they need a
-// port of @permaweb/wasm-metering's load-time rewrite). The start-up sequence, string passing, time,
-// environment and tzset follow the reference glue of each generation (format.go, instance.go boot).
+// -ENOSYS, unknown invoke_* are generic, any other unknown import traps when called. The start-up
+// sequence, string passing, time, environment and tzset follow the reference glue of each
+// generation (format.go, instance.go boot).
+//
+// Which reference glue each format follows: @permaweb/ao-loader 0.0.49 as published on npm (its
+// dist/index.cjs, not the repository source: they differ, e.g. _emscripten_date_now is 0 in the
+// published emscripten/emscripten2 glue). The reference CU pins ao-loader 0.0.44, whose
+// emscripten4 glue passes the 7 default environment strings where 0.0.49's passes none; actorweave
+// follows 0.0.49 (the version the loader tests and aos 2.x builds are checked against), so an
+// emscripten4 process that reads its environment sees an empty one, as under 0.0.49.
+//
+// wasm64-unknown-emscripten-draft_2024_02_15 (aos 2.0.x's default): wazero has no memory64, so the
+// module is lowered at compile time to a 32-bit memory with the same bytes
+// (internal/wasmbin.LowerMemory64, like binaryen's Memory64Lowering): limits become 32-bit with the
+// maximum capped at 65,536 pages, active data offsets i32, every address operand narrowed where it
+// is used (memory.size/grow widened back). An address at or above 4 GiB traps as an out-of-bounds
+// access instead of wrapping; the check is `shr 32; if (nonzero) out-of-bounds load`. A module
+// the lowering does not fully understand (multi-memory, table64, shared memory, atomics, SIMD
+// memory access, tag sections, unknown opcodes) or whose initial memory is over 4 GiB is refused
+// (ErrFormat, 422) naming what it met. The host ABI (host64.go) is ao-loader 0.0.49's wasm64 glue:
+// the emscripten4 generation with 64-bit pointers; WASI iovecs are 16 bytes, sizes written back
+// are u64, tzset's timezone and tm_gmtoff are 64-bit longs, pointers handed to the host at or
+// above 4 GiB trap, 'emsc' is written at address 0 with the stack cookie, and invoke_<sig> goes
+// through the module's exported dynCall_<sig> (metered code: the gas matches only this way). The
+// glue's asyncify __asyncjs__* imports (WeaveDrive) are answered synchronously (Go can block); with
+// no drive, open answers 0. Memory-Limit above 4 GiB (the 16-gb builds) runs with 4 GiB as the
+// ceiling (MemoryCeiling): a message that asks the heap for more, within its tag, is an Error
+// (ErrMemoryCeiling), never a different success and never an advance.
+//
+// The -metering formats (wasm32-unknown-emscripten-metering with the emscripten4 glue,
+// wasm64-unknown-emscripten-draft_2024_10_16-metering with the wasm64 glue) are loaded unmetered
+// and metered at load time by internal/wasmbin.MeterReference, a port of @permaweb/wasm-metering
+// 0.2.2 (default cost table; an i32 meter for wasm32, i64 for wasm64): on the test modules it
+// writes byte-identical code to the JavaScript original, and the meter is then inlined as for
+// pre-metered modules. A module that already imports metering.usegas is refused, as the reference
+// throws "importing metering function is not allowed"; so is anything the reference's parser
+// cannot read (post-MVP opcodes other than sign extension, passive segments).
 //
 // # Determinism
 //
@@ -126,12 +159,31 @@
 //	ao-loader UNSAFE_MEMORY                253-287 (269-303)
 //	ratio to default / to UNSAFE_MEMORY    11.0-12.7x (11.6-12.9x) / 8.3-10.6x (8.9-10.6x)
 //
+// # Figures, wasm64 (load average 9-14 on 2 cores, compare within a run only)
+//
+// Lowered aos-like Lua module (emcc 3.1.6 -sMEMORY64, linked -O1) against the same program built
+// wasm32 and linked -O1, `actorweave bench eval --reference=false --messages 1800`, 3 interleaved
+// rounds, msgs per CPU second: wasm32 1,709-2,507, wasm64 895-1,332 (wasm64 is ~1.9x the CPU per
+// message: 64-bit pointer arithmetic and memory traffic of the wasm64 code, plus the narrowing of
+// every address). The 4 GiB check alone, on clang's wasm64 loops of loads and stores
+// (internal/wasmbin BenchmarkBoundsCheck, min of 10): 57 µs checked against 43 µs wrapping.
+// `actorweave bench eval` on the wasm64 module against ao-loader 0.0.49 in the same run, 1,800
+// messages, 2 rounds: 6.8x the default mode (4.4-9.2x), 5.2x UNSAFE_MEMORY; the module's memory
+// stays at 6 MiB, so the default mode's copies are small. (At message 1,887 both ao-loader and
+// actorweave report the same Error, a longjmp outside a protected call of this 3.1.6 wasm64 build,
+// hence 1,800 messages.)
+//
 // # Test modules
 //
 // Built from source by scripts/deps.d/20-wasm-modules.sh with Debian's emscripten 3.1.6 (sources
 // in testdata/modules): an aos-like Lua 5.3 process (Lua from Debian's lua5.3 source package, a C
 // wrapper for handle, a Lua program with JSON, Eval, print and ao.send) and C programs for
-// setjmp/longjmp, traps, heap growth, time and stdio. shim.c replaces the libc entry points that
+// setjmp/longjmp, traps, heap growth, time and stdio, and their wasm64 variants (NAME64.wasm,
+// emcc -sMEMORY64 with a writable cache; testdata/modules/wasm64/shim64.c and
+// internal/wasmbin/wasmrename give them the names and exports the reference's wasm64 glue binds,
+// and fix the trapping malloc stub emcc 3.1.6's wasm64 setjmp lowering leaves). emcc 3.1.6's
+// _localtime_js/_gmtime_js take a pointer to the time where the newer glue takes the time, so the
+// wasm64 test modules' os.date/os.time are not comparable (the host follows the glue). shim.c replaces the libc entry points that
 // emcc 3.1.6 turns into imports the reference loader lacks, and every module is metered with
 // @permaweb/wasm-metering, so the same binaries run in @permaweb/ao-loader 0.0.49 and here.
 package runtime
