@@ -270,7 +270,7 @@ func TestLowerMemory64TrapsAbove4GiB(t *testing.T) {
 }
 
 func TestLowerMemory64Limits(t *testing.T) {
-	// A maximum over 4 GiB is capped at 65,536 pages; flags become 32-bit.
+	// A maximum over 4 GiB is capped at MaxPages32; flags become 32-bit.
 	wasm := buildModule(cat([]byte{0x05}, leb64(1), leb64(1<<20)), testFuncs)
 	low, info, err := LowerMemory64(wasm)
 	if err != nil {
@@ -294,7 +294,7 @@ func TestLowerMemory64Limits(t *testing.T) {
 	}
 	// An initial memory over 4 GiB is refused.
 	_, _, err = LowerMemory64(buildModule(cat([]byte{0x04}, leb64(MaxPages32+1)), testFuncs))
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "over 4 GiB") {
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "initial memory") {
 		t.Fatalf("huge initial memory: %v", err)
 	}
 	// A 32-bit module is returned unchanged.
