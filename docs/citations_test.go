@@ -91,6 +91,55 @@ func TestCitationsStayInTheRepository(t *testing.T) {
 	}
 }
 
+// TestInvariantsNameTheirTests fails when an invariant of docs/design.md §3 names no test, or names
+// a test function that no _test.go file of the repository declares (renamed or deleted).
+func TestInvariantsNameTheirTests(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	for _, f := range trackedFiles(t, root) {
+		if !strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			continue
+		}
+		for _, m := range decl.FindAllSubmatch(b, -1) {
+			declared[string(m[1])] = true
+		}
+	}
+	design := readFile(t, filepath.Join(root, "docs", "design.md"))
+	i, j := bytes.Index(design, []byte("\n## 3. ")), bytes.Index(design, []byte("\n## 4. "))
+	if i < 0 || j < i {
+		t.Fatal("docs/design.md has no §3 followed by §4")
+	}
+	items := regexp.MustCompile(`(?m)^\d+\. \*\*`).FindAllIndex(design[i:j], -1)
+	if len(items) == 0 {
+		t.Fatal("no invariants found in docs/design.md §3")
+	}
+	named := regexp.MustCompile("`(Test\\w+)`")
+	for k, it := range items {
+		end := j - i
+		if k+1 < len(items) {
+			end = items[k+1][0]
+		}
+		text := design[i+it[0] : i+end]
+		tests := named.FindAllSubmatch(text, -1)
+		if len(tests) == 0 {
+			t.Errorf("invariant %d names no test", k+1)
+		}
+		for _, m := range tests {
+			if !declared[string(m[1])] {
+				t.Errorf("invariant %d names %s, which no _test.go declares", k+1, m[1])
+			}
+		}
+	}
+}
+
 // exists resolves ref as a path from the repository root or from the citing file's folder.
 func exists(root, dir, ref string) bool {
 	for _, p := range []string{filepath.Join(root, ref), filepath.Join(root, dir, ref)} {
