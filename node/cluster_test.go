@@ -196,7 +196,7 @@ type member struct {
 	name   string // node key's wallet address: the placement name under memberlist
 	gossip string
 	key    string // the cluster key file ("" without memberlist): signs GET /cluster/status
-	sched  string // the cluster's scheduler address, what its processes name (One scheduler identity per cluster: every member signs assignments, ticks, pushed and flushed items with the scheduler key (--scheduler-key, else derived from --cluster-key, else the node key); a node refuses a Process naming another Scheduler (400, invariant 8); recovery accepts assignments by a key the Scheduler delegated to in a signed Scheduler-Delegation item (a node flushes one from its own key to the scheduler key; actorweave delegate for older logs))
+	sched  string // the cluster's scheduler address, what its processes name
 	cmd    *exec.Cmd
 	alive  bool
 }

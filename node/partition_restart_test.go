@@ -115,7 +115,7 @@ func partitionRestartRound(t *testing.T, wasm []byte, vi int, randomTimings bool
 	for i := 0; i < procs; i++ {
 		item, _ := clientOf(c.members[0]).Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: "cluster"},
+			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()},
 			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
 		if err := post(c.members[i%3], item); err != nil {
 			t.Fatalf("spawn: %v", err)
