@@ -142,6 +142,13 @@ type rateBody struct {
 func (b *rateBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.read += int64(n)
+	if err == io.EOF {
+		// The whole body is in. Left set, the deadline would end the server's background read
+		// of the idle connection, which cancels the request's context: every request that
+		// outlived --http-body-grace after its body (a slow query, a long result wait) was cut.
+		_ = b.rc.SetReadDeadline(time.Time{})
+		return n, err
+	}
 	allowed := b.grace + time.Duration(float64(b.read)/float64(b.rate)*float64(time.Second))
 	_ = b.rc.SetReadDeadline(b.start.Add(allowed))
 	if err != nil && isTimeout(err) {
