@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -28,6 +29,9 @@ type childNode struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// adminKey signs /cluster/status, which shows members' addresses only to a caller holding
+	// the cluster key (nil: a single node, whose status hides nothing).
+	adminKey []byte
 }
 
 // startChildNode runs `exe node --data dir --listen 127.0.0.1:0 args...` with env added, and
@@ -143,6 +147,11 @@ func (cn *childNode) status(ctx context.Context) (*node.ClusterStatus, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cn.url+"/cluster/status", nil)
 	if err != nil {
 		return nil, err
+	}
+	if cn.adminKey != nil {
+		now := time.Now()
+		req.Header.Set("X-Cluster-Time", strconv.FormatInt(now.UnixMilli(), 10))
+		req.Header.Set("X-Cluster-Mac", awcluster.SignAdmin(cn.adminKey, "status", now, nil))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

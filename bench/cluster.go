@@ -17,6 +17,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	awcluster "github.com/actorweave/actorweave/cluster"
 )
 
 // ClusterConfig is the `cluster` scenario: for each cluster size in Nodes, in turn, a fresh cluster
@@ -376,6 +377,10 @@ func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string
 		return nil, err
 	}
 	common = append(common, "--cluster-listen", "127.0.0.1:0", "--cluster-key", keyFile)
+	sec, err := awcluster.LoadSecurity(keyFile)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.ReplicationFactor > 0 {
 		common = append(common, "--replication-factor", strconv.Itoa(cfg.ReplicationFactor))
 	}
@@ -390,6 +395,7 @@ func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string
 		if err != nil {
 			return nodes, fmt.Errorf("node %d: %w", i, err)
 		}
+		cn.adminKey = sec.AdminKey
 		nodes = append(nodes, cn)
 		if i == 0 {
 			self, err := cn.self(ctx)

@@ -35,6 +35,23 @@ func lowerWasm64(wasm []byte) ([]byte, error) {
 	return low, nil
 }
 
+// CheckModule tells, before a module is published, whether a node would compile it under
+// format: the format is supported and the module's memory is the one the format says (a wasm32
+// module tagged wasm64, or the other way round, is refused when a process is spawned).
+func CheckModule(wasm []byte, format string) error {
+	if err := CheckFormat(format); err != nil {
+		return err
+	}
+	if isWasm64(format) {
+		_, err := lowerWasm64(wasm)
+		return err
+	}
+	if _, info, err := wasmbin.LowerMemory64(wasm); err == nil && info.Memory64 {
+		return fmt.Errorf("%w %s: the module has a 64-bit memory (memory64): publish it as %s", ErrFormat, format, FormatWasm64)
+	}
+	return nil
+}
+
 // MemoryCeiling returns the memory limit a process of this format really gets for its
 // Memory-Limit, and whether that is less than the tag says (a wasm64 process tagged 16-gb runs
 // with a 4 GiB ceiling here, since its memory is lowered to 32 bits).

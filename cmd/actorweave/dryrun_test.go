@@ -46,7 +46,7 @@ func TestDryrun(t *testing.T) {
 		want string
 	}{
 		{[]string{"--node", tn.url}, "--process is required"},
-		{[]string{"--node", tn.url, "--process", strings.Repeat("C", 43)}, "node answered 404"},
+		{[]string{"--node", tn.url, "--process", strings.Repeat("C", 42) + "A"}, "node answered 404"},
 		{append([]string{"--tag", "bad"}, common...), "NAME=VALUE"},
 		{append([]string{"--action", "A", "--tag", "Action=B"}, common...), "not both"},
 	} {

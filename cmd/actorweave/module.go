@@ -63,6 +63,9 @@ tags; without them the node's defaults apply.`,
 			if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
 				return fmt.Errorf("%s is not a WebAssembly binary (it does not start with \\0asm)", args[0])
 			}
+			if err := runtime.CheckModule(wasm, format); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
 			tags, err := o.messageTags()
 			if err != nil {
 				return err

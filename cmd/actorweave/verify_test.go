@@ -91,7 +91,7 @@ func TestVerifyCommand(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || !rep.OK || len(rep.Checks) < 7 {
 		t.Fatalf("verify --json: %v\n%s", err, out)
 	}
-	out, err = run(t, "verify", "--process", strings.Repeat("B", 43), "--gateway", ar.URL)
+	out, err = run(t, "verify", "--process", strings.Repeat("B", 42)+"A", "--gateway", ar.URL)
 	if !errors.Is(err, errNotVerified) || !strings.Contains(out, "NOT VERIFIED") || !strings.Contains(out, "no log batch of this process") {
 		t.Fatalf("verify of a process the gateway does not have: %v\n%s", err, out)
 	}
