@@ -12,16 +12,20 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clustertest"
 	"github.com/actorweave/actorweave/internal/testutil"
 )
 
 // tickRow is one cron tick of a process's log, as the SU API serves it.
 type tickRow struct {
-	seq    uint64
-	due    int64  // ms
-	at     int64  // the assignment's timestamp, ms
-	signer string // the assignment's signer: the node key of the owner that appended it
+	seq uint64
+	due int64 // ms
+	at  int64 // the assignment's timestamp, ms
+	// epoch is the assignment's Epoch: the ownership epoch of the member that appended it. Every
+	// member signs as the cluster's one scheduler, so the epoch, raised by each new owner, is what
+	// tells one ticker from the next.
+	epoch uint64
 }
 
 // readTicks reads pid's whole log through the SU API of the node behind c.
@@ -44,9 +48,6 @@ func readTicks(ctx context.Context, c *client.Client, pid ans104.ID) ([]tickRow,
 						Tags []ans104.Tag `json:"tags"`
 					} `json:"message"`
 					Assignment struct {
-						Owner struct {
-							Address string `json:"address"`
-						} `json:"owner"`
 						Tags []ans104.Tag `json:"tags"`
 					} `json:"assignment"`
 				} `json:"node"`
@@ -65,9 +66,11 @@ func readTicks(ctx context.Context, c *client.Client, pid ans104.ID) ([]tickRow,
 			if err != nil {
 				continue // not a tick
 			}
-			r := tickRow{seq: seq, signer: e.Node.Assignment.Owner.Address}
+			r := tickRow{seq: seq}
 			r.due, _ = strconv.ParseInt(tags.Value("Cron-Due"), 10, 64)
-			r.at, _ = strconv.ParseInt(ans104.Tags(e.Node.Assignment.Tags).Value("Timestamp"), 10, 64)
+			asg := ans104.Tags(e.Node.Assignment.Tags)
+			r.at, _ = strconv.ParseInt(asg.Value("Timestamp"), 10, 64)
+			r.epoch, _ = strconv.ParseUint(asg.Value("Epoch"), 10, 64)
 			out = append(out, r)
 		}
 		if !page.PageInfo.HasNextPage || len(page.Edges) == 0 {
@@ -97,12 +100,12 @@ func checkExactlyOnce(t *testing.T, name string, ticks []tickRow, origin int64) 
 	}
 }
 
-// signerChanges counts how often consecutive ticks change signer: one ticker at a time means
+// tickerChanges counts how often consecutive ticks change epoch: one ticker at a time means
 // at most one change per ownership move.
-func signerChanges(ticks []tickRow) int {
+func tickerChanges(ticks []tickRow) int {
 	n := 0
 	for i := 1; i < len(ticks); i++ {
-		if ticks[i].signer != ticks[i-1].signer {
+		if ticks[i].epoch != ticks[i-1].epoch {
 			n++
 		}
 	}
@@ -125,7 +128,7 @@ type cronFixture struct {
 	user    ans104.Signer
 	pids    []ans104.ID
 	origins map[ans104.ID]int64
-	names   map[string]*clustertest.Node // node key address -> node
+	names   map[string]*clustertest.Node // member name (node key address) -> node
 }
 
 // spawnCrons starts a cluster of n nodes and spawns k processes with a 1-second cron through it.
@@ -162,8 +165,7 @@ func spawnCrons(t *testing.T, ctx context.Context, n, k int) *cronFixture {
 	return f
 }
 
-// learnNames maps each running node's key address (its member name, the signer of its
-// assignments) to the node.
+// learnNames maps each running node's member name (its node key address) to the node.
 func (f *cronFixture) learnNames(t *testing.T, ctx context.Context) {
 	f.names = map[string]*clustertest.Node{}
 	for _, nd := range f.c.Running() {
@@ -179,9 +181,43 @@ func (f *cronFixture) learnNames(t *testing.T, ctx context.Context) {
 	}
 }
 
-// waitTicks waits until every process has at least n ticks signed by a node other than not ("":
-// any), read through node via.
-func (f *cronFixture) waitTicks(t *testing.T, ctx context.Context, via *clustertest.Node, n int, not string, pids []ans104.ID, bound time.Duration) {
+// owners names the member owning each process, as the members place it: the first of
+// awcluster.Rank over the members node via sees (a process with no labels).
+func (f *cronFixture) owners(t *testing.T, ctx context.Context, via *clustertest.Node) map[ans104.ID]string {
+	st, err := via.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []awcluster.Member
+	for _, m := range st.Members {
+		members = append(members, m.Member)
+	}
+	out := map[ans104.ID]string{}
+	for _, pid := range f.pids {
+		if r := awcluster.Rank(pid.String(), members, nil); len(r) > 0 {
+			out[pid] = r[0].Name
+		}
+	}
+	return out
+}
+
+// lastEpochs is each process's epoch of its latest tick.
+func (f *cronFixture) lastEpochs(t *testing.T, ctx context.Context, via *clustertest.Node) map[ans104.ID]uint64 {
+	cl := client.New(via.URL, f.user)
+	out := map[ans104.ID]uint64{}
+	for _, pid := range f.pids {
+		ticks, err := readTicks(ctx, cl, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[pid] = ticks[len(ticks)-1].epoch
+	}
+	return out
+}
+
+// waitTicks waits until every process has at least n ticks of an epoch above after[pid] (after
+// nil: any), read through node via.
+func (f *cronFixture) waitTicks(t *testing.T, ctx context.Context, via *clustertest.Node, n int, after map[ans104.ID]uint64, pids []ans104.ID, bound time.Duration) {
 	t.Helper()
 	cl := client.New(via.URL, f.user)
 	deadline := time.Now().Add(bound)
@@ -195,12 +231,12 @@ func (f *cronFixture) waitTicks(t *testing.T, ctx context.Context, via *clustert
 			}
 			got := 0
 			for _, r := range ticks {
-				if r.signer != not {
+				if r.epoch > after[pid] {
 					got++
 				}
 			}
 			if got < n {
-				short = fmt.Sprintf("process %s has %d ticks (not signed by %q), want %d", pid, got, not, n)
+				short = fmt.Sprintf("process %s has %d ticks of an epoch above %d, want %d", pid, got, after[pid], n)
 				break
 			}
 		}
@@ -223,22 +259,15 @@ func TestCronFollowsFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	f := spawnCrons(t, ctx, 3, 6)
-	f.waitTicks(t, ctx, f.c.Running()[0], 3, "", f.pids, time.Minute)
+	f.waitTicks(t, ctx, f.c.Running()[0], 3, nil, f.pids, time.Minute)
 
-	// The victim: the owner (signer of the latest tick) of the first process.
-	cl0 := client.New(f.c.Running()[0].URL, f.user)
-	owners := map[ans104.ID]string{}
-	for _, pid := range f.pids {
-		ticks, err := readTicks(ctx, cl0, pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		owners[pid] = ticks[len(ticks)-1].signer
-	}
+	// The victim: the owner of the first process.
+	owners := f.owners(t, ctx, f.c.Running()[0])
+	before := f.lastEpochs(t, ctx, f.c.Running()[0])
 	victimName := owners[f.pids[0]]
 	victim := f.names[victimName]
 	if victim == nil {
-		t.Fatalf("no node signs as %s", victimName)
+		t.Fatalf("no running node is member %q", victimName)
 	}
 	var moved, stayed []ans104.ID
 	for _, pid := range f.pids {
@@ -255,7 +284,7 @@ func TestCronFollowsFailover(t *testing.T) {
 		via = nd
 	}
 	// Five ticks each from the new owners: failure detection, then the takeover, then ticking.
-	f.waitTicks(t, ctx, via, 5, victimName, moved, 2*time.Minute)
+	f.waitTicks(t, ctx, via, 5, before, moved, 2*time.Minute)
 	// And ticks after the kill on every process: those whose backup was the victim wait (up to
 	// --replication-wait) for membership to name a new backup and for it to be seeded.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -267,7 +296,7 @@ func TestCronFollowsFailover(t *testing.T) {
 			}
 			n := 0
 			for _, r := range ticks {
-				if r.at >= killed && r.signer != victimName {
+				if r.at >= killed && (owners[pid] != victimName || r.epoch > before[pid]) {
 					n++
 				}
 			}
@@ -291,15 +320,15 @@ func TestCronFollowsFailover(t *testing.T) {
 		checkExactlyOnce(t, pid.String(), ticks, f.origins[pid])
 		var after []tickRow
 		for _, r := range ticks {
-			if r.signer != victimName && r.at >= killed {
+			if r.at >= killed && (owners[pid] != victimName || r.epoch > before[pid]) {
 				after = append(after, r)
 			}
 		}
 		if len(after) == 0 {
 			t.Fatalf("process %s: no tick after the kill", pid)
 		}
-		if c := signerChanges(ticks); c > 1 {
-			t.Fatalf("process %s: ticks changed signer %d times (two tickers?)", pid, c)
+		if c := tickerChanges(ticks); c > 1 {
+			t.Fatalf("process %s: ticks changed epoch %d times (two tickers?)", pid, c)
 		}
 		gap := float64(maxGap(ticks, killed)) / 1000
 		if owners[pid] == victimName {
@@ -332,7 +361,8 @@ func TestCronFollowsJoin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	f := spawnCrons(t, ctx, 2, 8)
-	f.waitTicks(t, ctx, f.c.Running()[0], 3, "", f.pids, time.Minute)
+	f.waitTicks(t, ctx, f.c.Running()[0], 3, nil, f.pids, time.Minute)
+	before := f.lastEpochs(t, ctx, f.c.Running()[0])
 	joined := time.Now().UnixMilli()
 	nd, err := f.c.Add()
 	if err != nil {
@@ -346,6 +376,7 @@ func TestCronFollowsJoin(t *testing.T) {
 			newName = name
 		}
 	}
+	owners := f.owners(t, ctx, nd)
 	cl := client.New(nd.URL, f.user)
 	// Wait until the new node has appended ticks to some process, then a few more seconds.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -358,7 +389,7 @@ func TestCronFollowsJoin(t *testing.T) {
 				continue
 			}
 			for _, r := range ticks {
-				if r.signer == newName {
+				if owners[pid] == newName && r.epoch > before[pid] {
 					moved = append(moved, pid)
 					break
 				}
@@ -369,7 +400,7 @@ func TestCronFollowsJoin(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	f.waitTicks(t, ctx, nd, 5, "", f.pids, time.Minute)
+	f.waitTicks(t, ctx, nd, 5, nil, f.pids, time.Minute)
 	time.Sleep(3 * time.Second)
 	var gaps []float64
 	movedN := 0
@@ -379,14 +410,17 @@ func TestCronFollowsJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkExactlyOnce(t, pid.String(), ticks, f.origins[pid])
-		if c := signerChanges(ticks); c > 1 {
-			t.Fatalf("process %s: ticks changed signer %d times (two tickers?)", pid, c)
+		if c := tickerChanges(ticks); c > 1 {
+			t.Fatalf("process %s: ticks changed epoch %d times (two tickers?)", pid, c)
 		}
 		last := ticks[len(ticks)-1]
 		if last.at < time.Now().UnixMilli()-5000 {
 			t.Fatalf("process %s: last tick appended %d ms ago", pid, time.Now().UnixMilli()-last.at)
 		}
-		if last.signer == newName {
+		if owners[pid] == newName {
+			if last.epoch <= before[pid] {
+				t.Fatalf("process %s moved to the joining node, but its last tick is of epoch %d, as before the join", pid, last.epoch)
+			}
 			movedN++
 		}
 		gaps = append(gaps, float64(maxGap(ticks, joined))/1000)
