@@ -48,7 +48,7 @@ func (n *Node) publishLocation(ctx context.Context, be *backend) {
 	if cur, ok := n.currentLocation(addr); ok && cur.Tags.Value("Url") == url && cur.Tags.Value("Time-To-Live") == ttlText {
 		return
 	}
-	item, err := schedulerLocation(n.signer, url, ttlText)
+	item, err := schedulerLocation(n.sched, url, ttlText)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
