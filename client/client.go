@@ -258,14 +258,23 @@ func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
 	return b, err
 }
 
-// DryRun evaluates a message on pid without changing it (POST /dry-run).
+// DryRun evaluates a message on pid without changing it (POST /dry-run). Its Owner (and so its
+// From) is the client's signer when it has one, else "1234": a process that only obeys its owner
+// (aos's Eval) answers the owner's dry-runs.
 func (c *Client) DryRun(ctx context.Context, pid ans104.ID, data string, tags []ans104.Tag) (*Result, error) {
-	body, _ := json.Marshal(map[string]any{"Id": "1234", "Owner": "1234", "Target": pid.String(), "Data": data,
-		"Tags": append(append([]ans104.Tag(nil), tags...), ans104.Tag{Name: "Data-Protocol", Value: "ao"},
-			ans104.Tag{Name: "Type", Value: "Message"}, ans104.Tag{Name: "Variant", Value: "ao.TN.1"})})
+	m := DryRunMessage{Data: data, Tags: tags}
+	if c.Signer != nil {
+		m.Owner = ans104.Address(c.Signer.SignatureType(), c.Signer.Owner())
+	}
+	b, err := c.DryRunJSON(ctx, pid, m)
+	if err != nil {
+		return nil, err
+	}
 	var out Result
-	err := c.do(ctx, http.MethodPost, "/dry-run?process-id="+url.QueryEscape(pid.String()), body, "application/json", &out)
-	return &out, err
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("dry-run answer: %w", err)
+	}
+	return &out, nil
 }
 
 // Assign assigns message msg to process pid.

@@ -58,13 +58,14 @@ func TestDryRunsDoNotDelayMessages(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.DryRun(ctx, pid, "while true do end", []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			dr, err := c.DryRun(ctx, pid, "while true do end", []ans104.Tag{{Name: "Action", Value: "Eval"}})
 			var ce *client.Error
 			if errors.As(err, &ce) && ce.Status == http.StatusTooManyRequests {
 				refused.Add(1)
 				return
 			}
 			finished.Add(1)
+			t.Logf("a looping dry-run ended: %v %+v", err, dr)
 		}()
 	}
 	time.Sleep(500 * time.Millisecond)
