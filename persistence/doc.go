@@ -29,7 +29,15 @@
 //	s.RaiseEpoch(ctx, pid, min)    // a new owner's fence: epoch = max(current+1, min); returns the head
 //	                               // (an unknown process gets an epoch floor that PutProcess respects)
 //	s.State(ctx, pid)              // known?, epoch, length, last link and assignment
-//	s.TruncateFrom(ctx, pid, n, epoch) // drop an unacknowledged diverged tail (never evaluated entries)
+//	s.TruncateFrom(ctx, pid, n, epoch) // shed an unacknowledged diverged tail into an archive (never
+//	                               // evaluated entries: those are ErrEvaluated)
+//
+// Forks (fork.go): two replicas with different histories, an older bug's data. Nothing is deleted:
+//
+//	s.MarkForked(ctx, rec), s.Fork(pid), s.ClearFork(ctx, pid) // the durable fork record
+//	s.DiscardFrom(ctx, pid, n, epoch) // the operator's resolution: archive the log from n even if
+//	                               // evaluated, and roll back cursor, results, pushes, checkpoints
+//	s.Archives(pid)                // every tail that left the log, to inspect or recover
 //
 // What evaluation leaves behind (evaluation.go) and the standalone items a node serves as a gateway
 // (items.go):

@@ -30,6 +30,13 @@ var (
 	ErrHashChain = errors.New("hash chain mismatch")
 	// ErrInvalid: a malformed argument (zero id, missing assignment bytes, bad scan bounds).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrEvaluated: a truncation would drop entries already evaluated here. Evaluated entries were
+	// acknowledged, so replication never drops them on its own; meeting one means two histories
+	// (a fork) that only an operator may settle.
+	ErrEvaluated = errors.New("entries are evaluated")
+	// ErrForked: the process has two histories on its replicas (ForkRecord) and is refused until an
+	// operator resolves the fork.
+	ErrForked = errors.New("process history forked")
 	// ErrLimit: an argument exceeds one of the Options limits.
 	ErrLimit = errors.New("limit exceeded")
 	// ErrClosed: the store is closed.

@@ -15,6 +15,12 @@ import "encoding/binary"
 //	'E' pid                         -> epoch floor of a process this store does not hold, 8 bytes: the
 //	                                   highest epoch a new owner fenced it with (RaiseEpoch); a later
 //	                                   registration below it is refused (docs/design.md invariant 2)
+//	'X' pid archive nonce           -> a log entry that left the log (truncated or discarded), kept for
+//	                                   inspection and recovery (fork.go)
+//	'F' pid                         -> fork record: two replicas hold different histories (fork.go)
+//
+// Other families live next to their code: 'v' 'r' 'o' 'c' (evaluation.go), 'f' 'u' 'q' (flush.go),
+// 'K' (control.go), 'k' (cron.go), 'R' (recovered.go), 'i' 'g' 'w' (items.go).
 const (
 	prefixProcess    = 'p'
 	prefixEpoch      = 'e'

@@ -145,8 +145,11 @@ func (s *Store) State(ctx context.Context, pid ID) (HeadState, error) {
 // (raised here if higher, in the same batch). It is how a replica sheds a tail that diverged from the
 // owner's log: entries a stale owner or a crash left on it that nobody acknowledged (an
 // acknowledged entry is on the owner and backup of its epoch, and every later owner's log holds it).
-// Refused: ErrStaleEpoch if epoch is below the process's; ErrInvalid if any dropped entry was
-// already evaluated here (evaluated entries were acknowledged: they are never a diverged tail).
+// The dropped entries move to a new archive in the same batch (fork.go): should the judgement
+// "nobody acknowledged it" ever be wrong, the tail can still be read and recovered.
+// Refused: ErrStaleEpoch if epoch is below the process's; ErrEvaluated if any dropped entry was
+// already evaluated here (evaluated entries were acknowledged: they are never a diverged tail, and
+// only an operator may take them out, with DiscardFrom).
 func (s *Store) TruncateFrom(ctx context.Context, pid ID, from, epoch uint64) error {
 	return s.withHead(ctx, pid, func(hd *head) (bool, error) {
 		switch {
@@ -162,36 +165,13 @@ func (s *Store) TruncateFrom(ctx context.Context, pid ID, from, epoch uint64) er
 			return true, err
 		}
 		if cur > from {
-			return true, newErr(ErrInvalid, fmt.Sprintf("truncate process %s from nonce %d: entries up to %d are evaluated here", b64(pid), from, cur-1))
-		}
-		var prev Entry
-		if from > 0 {
-			v, ok, err := s.get(logKey(pid, from-1))
-			if err != nil || !ok {
-				return true, fmt.Errorf("persistence: truncate %s: entry %d: %v", b64(pid), from-1, err)
-			}
-			if prev, err = decodeEntry(pid, from-1, v); err != nil {
-				return true, err
-			}
+			return true, newErr(ErrEvaluated, fmt.Sprintf("truncate process %s from nonce %d: entries up to %d are evaluated here", b64(pid), from, cur-1))
 		}
 		b := s.db.NewBatch()
-		for n := from; n < hd.count; n++ {
-			v, ok, err := s.get(logKey(pid, n))
-			if err != nil || !ok {
-				b.Close()
-				return true, fmt.Errorf("persistence: truncate %s: entry %d: %v", b64(pid), n, err)
-			}
-			e, err := decodeEntry(pid, n, v)
-			if err != nil {
-				b.Close()
-				return true, err
-			}
-			_ = b.Delete(logKey(pid, n), nil)
-			_ = b.Delete(tsKey(pid, e.Timestamp, n), nil)
-			_ = b.Delete(assignmentKey(e.AssignmentID), nil)
-			if e.MessageID != (ID{}) {
-				_ = b.Delete(msgKey(e.MessageID, pid), nil)
-			}
+		_, prev, _, err := s.archiveTail(b, pid, from, hd)
+		if err != nil {
+			b.Close()
+			return true, err
 		}
 		if epoch > hd.epoch {
 			_ = b.Set(epochKey(pid), binary.BigEndian.AppendUint64(nil, epoch), nil)
