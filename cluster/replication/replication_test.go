@@ -54,6 +54,14 @@ type reply struct {
 	Digest  string `json:"digest"` // SHA-256 over every assignment id of the log, in order
 	Epochs  string `json:"epochs"` // distinct entry epochs in log order, e.g. "1,3"
 	Stats   map[string]int64
+
+	Fork        string   `json:"fork,omitempty"` // the fork record, described
+	ForkNonce   uint64   `json:"forkNonce"`      // where it says the histories part
+	Archived    uint64   `json:"archived"`       // entries in this member's archive of the process
+	Evaluated   uint64   `json:"evaluated"`      // the evaluation cursor
+	Msgs        []string `json:"msgs,omitempty"` // message ids of the log, in order
+	Resolved    uint64   `json:"resolved"`       // resolve: entries archived on the losing side
+	Rescheduled int      `json:"rescheduled"`    // resolve: lost messages scheduled again
 }
 
 // TestReplicationMember is not a test: the tests below re-execute the binary with AW_REPL_MEMBER set
@@ -150,7 +158,7 @@ func errReply(err error) reply {
 		name string
 		err  error
 	}{{"unreachable", ErrBackupUnreachable}, {"no-backup", ErrNoBackup}, {"not-owner", ErrNotOwner},
-		{"resync", ErrResync}, {"diverged", ErrDiverged}, {"stale", persistence.ErrStaleEpoch}} {
+		{"resync", ErrResync}, {"forked", ErrForked}, {"diverged", ErrDiverged}, {"stale", persistence.ErrStaleEpoch}} {
 		if errors.Is(err, k.err) {
 			r.Kind = k.name
 			break
@@ -243,6 +251,24 @@ func (m *member) do(in cmd) reply {
 		if err := m.repl.Replicate(ctx, pid, o.epoch, page.Entries); err != nil {
 			return errReply(err)
 		}
+	case "evaluate": // this member evaluates its whole log (results only)
+		if err := m.evaluate(pid); err != nil {
+			return errReply(err)
+		}
+	case "resolve": // resolve-fork on the owner, keeping Owner's history, and schedule the lost messages again
+		res, err := m.repl.ResolveFork(ctx, pid, in.Owner)
+		if err != nil {
+			return errReply(err)
+		}
+		o.load()
+		for _, e := range res.Unscheduled {
+			if r := o.writeMessage(e.Message); r.Err != "" {
+				return r
+			}
+		}
+		r := m.state(pid)
+		r.Resolved, r.Rescheduled = res.Archived, len(res.Unscheduled)
+		return r
 	case "stats":
 		s := m.repl.Stats()
 		return reply{Stats: map[string]int64{"pulled": s.Pulled.Load(), "caughtUp": s.CaughtUp.Load(),
@@ -284,7 +310,53 @@ func (m *member) state(pid persistence.ID) reply {
 		hc = persistence.NextHashChain(e.AssignmentID, e.HashChain)
 	}
 	r.Digest = base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	if err := m.forkState(pid, &r); err != nil {
+		return errReply(err)
+	}
 	return r
+}
+
+// forkState adds the fork record, the archive and the evaluation cursor of pid to r, and the
+// message ids of its log.
+func (m *member) forkState(pid persistence.ID, r *reply) error {
+	f, ok, err := m.store.Fork(pid)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.Fork, r.ForkNonce = f.Describe(), f.Nonce
+	}
+	arch, err := m.store.Archives(pid)
+	if err != nil {
+		return err
+	}
+	for _, a := range arch {
+		r.Archived += uint64(len(a.Entries))
+	}
+	if r.Evaluated, err = m.store.Evaluated(pid); err != nil {
+		return err
+	}
+	for n := uint64(0); n < r.Count; n++ {
+		e, err := m.store.Entry(pid, n)
+		if err != nil {
+			return err
+		}
+		r.Msgs = append(r.Msgs, base64.RawURLEncoding.EncodeToString(e.MessageID[:]))
+	}
+	return nil
+}
+
+func (m *member) evaluate(pid persistence.ID) error {
+	st, err := m.store.State(ctx, pid)
+	if err != nil {
+		return err
+	}
+	next, err := m.store.Evaluated(pid)
+	for ; err == nil && next < st.Count; next++ {
+		err = m.store.CommitEvaluation(ctx, persistence.Evaluation{Process: pid, Nonce: next, Result: []byte("result"),
+			Pushes: []persistence.Push{{Kind: 1, Target: pid, Item: []byte("push")}}})
+	}
+	return err
 }
 
 // owner plays the process actor of one process on one member.
@@ -328,6 +400,20 @@ func (o *owner) batch(k int) []persistence.Entry {
 		es = append(es, e)
 	}
 	return es
+}
+
+// writeMessage schedules msg (a lost message scheduled again) as the next entry, with a new
+// assignment, and writes it as write does.
+func (o *owner) writeMessage(msg []byte) reply {
+	es := o.batch(1)
+	es[0].Message, es[0].MessageID = msg, sha256.Sum256(msg)
+	if err := o.m.repl.Replicate(ctx, o.pid, o.epoch, es); err != nil {
+		return errReply(err)
+	}
+	if err := o.m.store.AppendBatch(ctx, o.pid, es); err != nil {
+		return errReply(fmt.Errorf("local append after the backup acknowledged: %w", err))
+	}
+	return o.load()
 }
 
 // write replicates k new entries and appends them locally once the backup has them.
@@ -658,6 +744,9 @@ func TestReplicationDivergedTail(t *testing.T) {
 			if s := b.must(cmd{Op: "stats"}).Stats; s["truncated"] == 0 {
 				t.Fatal("the returning owner did not drop its diverged tail")
 			}
+			if r := b.must(cmd{Op: "state", PID: pid}); r.Archived != 2 || r.Fork != "" {
+				t.Fatalf("the returning owner's dropped tail is not in its archive: %+v", r)
+			}
 		} else {
 			place(pid, a, b, a, b, cc)
 			if r := a.do(cmd{Op: "write", PID: pid, N: 1}); r.Kind != "resync" {
@@ -668,6 +757,9 @@ func TestReplicationDivergedTail(t *testing.T) {
 			sameLog(t, pid, 10, a, b)
 			if s := b.must(cmd{Op: "stats"}).Stats; s["truncated"] == 0 {
 				t.Fatal("the returning backup's diverged tail was not truncated")
+			}
+			if r := b.must(cmd{Op: "state", PID: pid}); r.Archived != 2 || r.Fork != "" {
+				t.Fatalf("the returning backup's dropped tail is not in its archive: %+v", r)
 			}
 		}
 	}

@@ -33,6 +33,9 @@ var (
 	// ErrDiverged: owner and backup hold different entries at the same nonce. This must never
 	// happen; it is reported, never merged.
 	ErrDiverged = errors.New("logs diverged")
+	// ErrForked: the process's replicas hold two histories that replication may not settle on its
+	// own (persistence.ForkRecord); the process is refused until an operator runs resolve-fork.
+	ErrForked = persistence.ErrForked
 )
 
 // Placement returns the Proto.Actor addresses of pid's owner and backup under the current
@@ -64,6 +67,9 @@ type Config struct {
 	// Quorum, if set, is asked before every fence, hand-over and replicated write; an error
 	// (cluster.ErrNoQuorum: this node may be on the minority side of a partition) refuses it.
 	Quorum func() error `json:"-"`
+	// NodeName, if set, names the member at a Proto.Actor address (its name in the cluster view),
+	// so a fork record names nodes the way an operator names them in resolve-fork --keep.
+	NodeName func(addr string) string `json:"-"`
 }
 
 func (c *Config) defaults() {
@@ -95,6 +101,7 @@ type Stats struct {
 	ReplicaEntries  atomic.Int64 // entries this node appended as a replica
 	Syncs           atomic.Int64 // activations synced with a backup
 	Truncated       atomic.Int64 // diverged tails dropped (on this node as a replica, or locally)
+	Forks           atomic.Int64 // forks this node found and recorded
 	TakenOver       atomic.Int64 // processes handed over to this node
 	HandedOff       atomic.Int64 // processes this node handed to a new owner
 	HandoverBytes   atomic.Int64 // request and reply bytes of rebalancing work (hand-overs, seeding), sent or received here
@@ -263,6 +270,9 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 	l.Lock()
 	defer l.Unlock()
 	r.forget(pid)
+	if err := r.forked(pid); err != nil {
+		return err
+	}
 	if err := r.quorum(pid); err != nil {
 		return err
 	}
@@ -347,89 +357,130 @@ func (r *Replicator) claim(ctx context.Context, pid persistence.ID, from, epoch 
 // reconcile finds where the local log and the backup's stop agreeing, if they do, and drops the tail
 // of the side whose entry there has the lower epoch (the rule of Raft's log matching: a later epoch's
 // history wins; the other tail was never acknowledged, see persistence.TruncateFrom). It updates
-// local.Count and rep.Count to what is left.
+// local.Count and rep.Count to what is left. What it cannot settle that way (judge) is a fork: it
+// is recorded here and the process is refused with ErrForked until an operator resolves it.
 func (r *Replicator) reconcile(ctx context.Context, pid persistence.ID, backup string, epoch uint64, local *persistence.HeadState, rep *replpb.Reply) error {
-	common := min(local.Count, rep.Count)
-	if common == 0 {
-		return nil
+	w := &logWalk{r: r, ctx: ctx, pid: pid, backup: backup, rep: rep, remote: map[uint64]persistence.Entry{}}
+	d, le, re, differ, err := w.firstDifference(min(local.Count, rep.Count))
+	if err != nil || !differ {
+		return err
 	}
-	// The backup's entries from lo on, fetched in windows as the walk goes back.
-	remote := map[uint64]persistence.Entry{}
-	fetch := func(lo, hi uint64) error {
-		for lo < hi {
-			f, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:], From: lo, Max: uint32(min(hi-lo, uint64(r.cfg.CatchUpEntries)))})
-			if err != nil {
-				return err
-			}
-			if f.Code != replpb.Code_OK || len(f.Entries) == 0 {
-				return fmt.Errorf("process %s: fetch %d from %s: %s", b64(pid), lo, backup, f.Detail)
-			}
-			for _, w := range f.Entries {
-				remote[w.Nonce] = entryFromWire(pid, w)
-			}
-			lo += uint64(len(f.Entries))
-		}
-		return nil
-	}
-	same := func(n uint64) (bool, persistence.Entry, persistence.Entry, error) {
-		le, err := r.store.Entry(pid, n)
-		if err != nil {
-			return false, le, le, err
-		}
-		if n == rep.Count-1 && len(rep.LastAssignment) > 0 {
-			if toID(rep.LastAssignment) == le.AssignmentID && toID(rep.LastHashChain) == le.HashChain {
-				return true, le, le, nil
-			}
-		}
-		re, ok := remote[n]
-		if !ok {
-			if err := fetch(n-min(n, 63), n+1); err != nil {
-				return false, le, le, err
-			}
-			re = remote[n]
-		}
-		return re.AssignmentID == le.AssignmentID && re.HashChain == le.HashChain, le, re, nil
-	}
-	ok, _, _, err := same(common - 1)
-	if err != nil || ok {
-		return err // equal assignment and link at n: the whole prefix 0..n agrees
-	}
-	// Walk back to the first nonce where they differ.
-	d := common - 1
-	for d > 0 {
-		ok, _, _, err := same(d - 1)
+	fork := func(reason string) error { return r.markFork(ctx, pid, backup, d, local.Count, rep.Count, reason) }
+	switch judge(le, re) {
+	case truncateBackup:
+		t, err := r.call(ctx, backup, &replpb.Truncate{Process: pid[:], Epoch: epoch, From: d, FromNode: r.self})
 		if err != nil {
 			return err
+		}
+		switch t.Code {
+		case replpb.Code_OK:
+		case replpb.Code_DIVERGED:
+			return fork(fmt.Sprintf("%s refused to drop its lower-epoch tail: %s", backup, t.Detail))
+		default:
+			return fmt.Errorf("process %s: truncate %s from %d: %s", b64(pid), backup, d, t.Detail)
+		}
+		r.stats.Truncated.Add(1)
+		rep.Count = d
+	case truncateLocal:
+		err := r.store.TruncateFrom(ctx, pid, d, epoch)
+		if errors.Is(err, persistence.ErrEvaluated) {
+			return fork(fmt.Sprintf("%s refused to drop its lower-epoch tail: %v", r.self, err))
+		}
+		if err != nil {
+			return err
+		}
+		r.stats.Truncated.Add(1)
+		local.Count = d
+	default:
+		return fork(fmt.Sprintf("entry %d differs at the same epoch %d", d, le.Epoch))
+	}
+	return nil
+}
+
+// logWalk compares the local log of pid with the backup's, fetching the backup's entries in
+// windows as it walks back.
+type logWalk struct {
+	r      *Replicator
+	ctx    context.Context
+	pid    persistence.ID
+	backup string
+	rep    *replpb.Reply
+	remote map[uint64]persistence.Entry
+}
+
+func (w *logWalk) fetch(lo, hi uint64) error {
+	es, err := w.r.fetchRange(w.ctx, w.pid, w.backup, lo, hi)
+	for _, e := range es {
+		w.remote[e.Nonce] = e
+	}
+	return err
+}
+
+// same compares entry n of both logs (equal assignment and link at n: the prefix 0..n agrees).
+func (w *logWalk) same(n uint64) (bool, persistence.Entry, persistence.Entry, error) {
+	le, err := w.r.store.Entry(w.pid, n)
+	if err != nil {
+		return false, le, le, err
+	}
+	if n == w.rep.Count-1 && len(w.rep.LastAssignment) > 0 {
+		if toID(w.rep.LastAssignment) == le.AssignmentID && toID(w.rep.LastHashChain) == le.HashChain {
+			return true, le, le, nil
+		}
+	}
+	re, ok := w.remote[n]
+	if !ok {
+		if err := w.fetch(n-min(n, 63), n+1); err != nil {
+			return false, le, le, err
+		}
+		re = w.remote[n]
+	}
+	return re.AssignmentID == le.AssignmentID && re.HashChain == le.HashChain, le, re, nil
+}
+
+// firstDifference returns the first nonce below common where the logs differ and both entries
+// there; differ is false when the common prefix agrees.
+func (w *logWalk) firstDifference(common uint64) (d uint64, le, re persistence.Entry, differ bool, err error) {
+	if common == 0 {
+		return 0, le, re, false, nil
+	}
+	ok, _, _, err := w.same(common - 1)
+	if err != nil || ok {
+		return 0, le, re, false, err
+	}
+	d = common - 1
+	for d > 0 {
+		ok, _, _, err := w.same(d - 1)
+		if err != nil {
+			return 0, le, re, false, err
 		}
 		if ok {
 			break
 		}
 		d--
 	}
-	_, le, re, err := same(d)
-	if err != nil {
-		return err
-	}
-	r.stats.Truncated.Add(1)
-	switch {
-	case le.Epoch > re.Epoch:
-		t, err := r.call(ctx, backup, &replpb.Truncate{Process: pid[:], Epoch: epoch, From: d, FromNode: r.self})
+	_, le, re, err = w.same(d)
+	return d, le, re, err == nil, err
+}
+
+// fetchRange reads the backup's entries [lo, hi).
+func (r *Replicator) fetchRange(ctx context.Context, pid persistence.ID, backup string, lo, hi uint64) ([]persistence.Entry, error) {
+	var out []persistence.Entry
+	for lo < hi {
+		f, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:], From: lo, Max: uint32(min(hi-lo, uint64(r.cfg.CatchUpEntries)))})
 		if err != nil {
-			return err
+			return out, err
 		}
-		if t.Code != replpb.Code_OK {
-			return fmt.Errorf("process %s: truncate %s from %d: %s", b64(pid), backup, d, t.Detail)
+		if f.Code != replpb.Code_OK || len(f.Entries) == 0 {
+			return out, fmt.Errorf("process %s: fetch %d from %s: %s", b64(pid), lo, backup, f.Detail)
 		}
-		rep.Count = d
-	case re.Epoch > le.Epoch:
-		if err := r.store.TruncateFrom(ctx, pid, d, epoch); err != nil {
-			return err
+		for _, e := range entriesFromWire(pid, f.Entries) {
+			if e.Nonce < hi {
+				out = append(out, e)
+			}
 		}
-		local.Count = d
-	default:
-		return fmt.Errorf("process %s: %w: entry %d differs between %s and %s at the same epoch %d", b64(pid), ErrDiverged, d, r.self, backup, le.Epoch)
+		lo += uint64(len(f.Entries))
 	}
-	return nil
+	return out, nil
 }
 
 // pull fetches entries [from, to) from the backup and appends them locally at epoch.

@@ -53,6 +53,8 @@ func (s *server) Receive(ctx actor.Context) {
 		})
 	case *replpb.Truncate:
 		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
+	case *replpb.Discard:
+		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.discard(c, m) })
 	case *replpb.FetchCompute:
 		go func() {
 			r := s.fetchCompute(m)
@@ -195,6 +197,10 @@ func (s *server) truncate(ctx context.Context, m *replpb.Truncate) *replpb.Reply
 		r.Code, r.Detail = replpb.Code_STALE_EPOCH, err.Error()
 	case errors.Is(err, persistence.ErrUnknownProcess):
 		r.Code, r.Detail = replpb.Code_UNKNOWN_PROCESS, err.Error()
+	case errors.Is(err, persistence.ErrEvaluated):
+		// Evaluated entries were acknowledged: the owner's history and this one both hold
+		// acknowledged writes, a fork the owner records.
+		r.Code, r.Detail = replpb.Code_DIVERGED, err.Error()
 	default:
 		r.Code, r.Detail = replpb.Code_FAILED, err.Error()
 	}

@@ -32,8 +32,9 @@ const (
 	Code_UNKNOWN_PROCESS Code = 1 // the replica does not hold the process: send the record
 	Code_STALE_EPOCH     Code = 2 // a newer owner fenced this replica: the sender is not the owner any more
 	Code_GAP             Code = 3 // entries do not continue the replica's log: count says where it is
-	Code_DIVERGED        Code = 4 // same nonce, different hash chain: the logs diverged (must never happen)
-	Code_FAILED          Code = 5 // anything else (I/O, limits); detail says what
+	Code_DIVERGED        Code = 4 // same nonce, different hash chain, or a Truncate over evaluated entries: the
+	// logs diverged (must never happen; the owner records a fork)
+	Code_FAILED Code = 5 // anything else (I/O, limits); detail says what
 )
 
 // Enum value maps for Code.
@@ -624,6 +625,78 @@ func (x *Truncate) GetFromNode() string {
 	return ""
 }
 
+// Discard: an operator resolving a fork (resolve-fork) on the owner tells the replica whose history
+// lost to move its log from `from` on to an archive, evaluated entries included, roll evaluation
+// back to match and clear its fork record. With `from` at or past its log's end it only clears the
+// record. Replication never sends it on its own: Truncate refuses evaluated entries.
+type Discard struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	From          uint64                 `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
+	FromNode      string                 `protobuf:"bytes,4,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Discard) Reset() {
+	*x = Discard{}
+	mi := &file_replication_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Discard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Discard) ProtoMessage() {}
+
+func (x *Discard) ProtoReflect() protoreflect.Message {
+	mi := &file_replication_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Discard.ProtoReflect.Descriptor instead.
+func (*Discard) Descriptor() ([]byte, []int) {
+	return file_replication_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Discard) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *Discard) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Discard) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *Discard) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
 // Handover: the sender (a node that holds the process's log, usually its owner until now) asks the
 // process's new owner to take it over now: fence and pull from `from`, then seed `backup`.
 type Handover struct {
@@ -637,7 +710,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_replication_proto_msgTypes[7]
+	mi := &file_replication_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +722,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_replication_proto_msgTypes[7]
+	mi := &file_replication_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +735,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_replication_proto_rawDescGZIP(), []int{7}
+	return file_replication_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Handover) GetProcess() []byte {
@@ -698,13 +771,15 @@ type Reply struct {
 	Entries        []*Entry               `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`                                     // Fetch
 	Record         *Process               `protobuf:"bytes,8,opt,name=record,proto3" json:"record,omitempty"`                                       // Fetch with_record
 	LastAssignment []byte                 `protobuf:"bytes,9,opt,name=last_assignment,json=lastAssignment,proto3" json:"last_assignment,omitempty"` // assignment id of the replica's last entry
+	Archived       uint64                 `protobuf:"varint,10,opt,name=archived,proto3" json:"archived,omitempty"`                                 // Discard: entries moved to the archive
+	RolledBack     uint64                 `protobuf:"varint,11,opt,name=rolled_back,json=rolledBack,proto3" json:"rolled_back,omitempty"`           // Discard: of those, evaluated ones whose evaluation was rolled back
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_replication_proto_msgTypes[8]
+	mi := &file_replication_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +791,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_replication_proto_msgTypes[8]
+	mi := &file_replication_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +804,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_replication_proto_rawDescGZIP(), []int{8}
+	return file_replication_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Reply) GetCode() Code {
@@ -795,6 +870,20 @@ func (x *Reply) GetLastAssignment() []byte {
 	return nil
 }
 
+func (x *Reply) GetArchived() uint64 {
+	if x != nil {
+		return x.Archived
+	}
+	return 0
+}
+
+func (x *Reply) GetRolledBack() uint64 {
+	if x != nil {
+		return x.RolledBack
+	}
+	return 0
+}
+
 var File_replication_proto protoreflect.FileDescriptor
 
 const file_replication_proto_rawDesc = "" +
@@ -846,11 +935,16 @@ const file_replication_proto_rawDesc = "" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1b\n" +
+	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"j\n" +
+	"\aDiscard\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1b\n" +
 	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"P\n" +
 	"\bHandover\x12\x18\n" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x16\n" +
-	"\x06backup\x18\x03 \x01(\tR\x06backup\"\xdf\x02\n" +
+	"\x06backup\x18\x03 \x01(\tR\x06backup\"\x9c\x03\n" +
 	"\x05Reply\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.actorweave.replication.v1.CodeR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x14\n" +
@@ -860,7 +954,11 @@ const file_replication_proto_rawDesc = "" +
 	"\x05known\x18\x06 \x01(\bR\x05known\x12:\n" +
 	"\aentries\x18\a \x03(\v2 .actorweave.replication.v1.EntryR\aentries\x12:\n" +
 	"\x06record\x18\b \x01(\v2\".actorweave.replication.v1.ProcessR\x06record\x12'\n" +
-	"\x0flast_assignment\x18\t \x01(\fR\x0elastAssignment*W\n" +
+	"\x0flast_assignment\x18\t \x01(\fR\x0elastAssignment\x12\x1a\n" +
+	"\barchived\x18\n" +
+	" \x01(\x04R\barchived\x12\x1f\n" +
+	"\vrolled_back\x18\v \x01(\x04R\n" +
+	"rolledBack*W\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x13\n" +
 	"\x0fUNKNOWN_PROCESS\x10\x01\x12\x0f\n" +
@@ -883,7 +981,7 @@ func file_replication_proto_rawDescGZIP() []byte {
 }
 
 var file_replication_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_replication_proto_goTypes = []any{
 	(Code)(0),        // 0: actorweave.replication.v1.Code
 	(*Entry)(nil),    // 1: actorweave.replication.v1.Entry
@@ -893,8 +991,9 @@ var file_replication_proto_goTypes = []any{
 	(*Fence)(nil),    // 5: actorweave.replication.v1.Fence
 	(*Fetch)(nil),    // 6: actorweave.replication.v1.Fetch
 	(*Truncate)(nil), // 7: actorweave.replication.v1.Truncate
-	(*Handover)(nil), // 8: actorweave.replication.v1.Handover
-	(*Reply)(nil),    // 9: actorweave.replication.v1.Reply
+	(*Discard)(nil),  // 8: actorweave.replication.v1.Discard
+	(*Handover)(nil), // 9: actorweave.replication.v1.Handover
+	(*Reply)(nil),    // 10: actorweave.replication.v1.Reply
 }
 var file_replication_proto_depIdxs = []int32{
 	2, // 0: actorweave.replication.v1.Process.tags:type_name -> actorweave.replication.v1.Tag
@@ -921,7 +1020,7 @@ func file_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replication_proto_rawDesc), len(file_replication_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
