@@ -145,7 +145,9 @@ func (p *processActor) activate() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := r.Activate(cctx, p.pid)
 		cancel()
-		if errors.Is(err, replication.ErrDiverged) {
+		if errors.Is(err, replication.ErrDiverged) || errors.Is(err, replication.ErrForked) {
+			// A fork is refused until an operator resolves it (recheckFork); retrying the hand-over
+			// on every request would only fail the same way.
 			p.loadErr = err
 			return
 		}
@@ -204,7 +206,19 @@ func parseAssignment(raw []byte) (*ans104.Assignment, error) {
 	return ans104.AsAssignment(item)
 }
 
+// recheckFork activates a process refused for a fork again once the fork record is gone (an
+// operator resolved it): the log may have changed under this activation, so it is read anew.
+func (p *processActor) recheckFork() {
+	if !errors.Is(p.loadErr, replication.ErrForked) {
+		return
+	}
+	if _, forked, err := p.host.deps.Store.Fork(p.pid); err == nil && !forked {
+		p.activate()
+	}
+}
+
 func (p *processActor) ready() error {
+	p.recheckFork()
 	if p.loadErr != nil {
 		return p.loadErr
 	}
@@ -226,6 +240,7 @@ func (p *processActor) ready() error {
 }
 
 func (p *processActor) submit(ctx actor.Context, m *submitRequest) {
+	p.recheckFork()
 	if p.loadErr != nil {
 		ctx.Respond(&submitResponse{err: p.loadErr})
 		return
@@ -448,6 +463,9 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 		if err := p.load(); err != nil {
 			p.loadErr = err
 		}
+		if errors.Is(m.err, replication.ErrForked) {
+			p.forkedWhileActive(ctx, m.err)
+		}
 		var again []*pendingSubmit
 		for _, ps := range m.batch {
 			if reschedulable(m.err) && ps.retries < maxReschedules && p.loadErr == nil {
@@ -477,6 +495,17 @@ func (p *processActor) appended(ctx actor.Context, m *appendDone) {
 	p.ensureEvaluator(ctx)
 	ctx.Send(p.evaluator, &headAdvanced{entries: entries})
 	p.flush(ctx)
+}
+
+// forkedWhileActive refuses the process from now on: a write's re-sync found a fork. The evaluator
+// goes too, because resolving the fork may roll this node's evaluation back under it; the next
+// activation after the resolution starts a new one from the store.
+func (p *processActor) forkedWhileActive(ctx actor.Context, err error) {
+	p.loadErr = err
+	if p.evaluator != nil {
+		ctx.Stop(p.evaluator)
+		p.evaluator = nil
+	}
 }
 
 func (p *processActor) reply(ctx actor.Context, ps *pendingSubmit, ack Ack, err error) {

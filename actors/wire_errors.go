@@ -23,7 +23,7 @@ func WireErrors() awcluster.ErrorTable {
 		// Replication's refusals (its ErrNotOwner is cluster.ErrNotOwner, in cluster.BaseErrors).
 		{Code: "repl_backup_unreachable", Err: replication.ErrBackupUnreachable},
 		{Code: "repl_no_backup", Err: replication.ErrNoBackup}, {Code: "repl_resync", Err: replication.ErrResync},
-		{Code: "repl_diverged", Err: replication.ErrDiverged}, {Code: "cluster_no_quorum", Err: awcluster.ErrNoQuorum},
+		{Code: "repl_forked", Err: replication.ErrForked}, {Code: "repl_diverged", Err: replication.ErrDiverged}, {Code: "cluster_no_quorum", Err: awcluster.ErrNoQuorum},
 		// The store's and the runtime's, the generic not-found last.
 		{Code: "message_exists", Err: persistence.ErrMessageExists},
 		{Code: "assignment_exists", Err: persistence.ErrAssignmentExists},

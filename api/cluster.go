@@ -78,3 +78,39 @@ func (s *Server) handleClusterForget(w http.ResponseWriter, r *http.Request) err
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// ResolveForkRequest is the body of POST /cluster/resolve-fork: keep Keep's history of Process (a
+// member name as `cluster status` shows it, or its actor address), signed by an operator with the
+// cluster key (cluster.SignAdmin over "resolve-fork", the time, the process and the node).
+type ResolveForkRequest struct {
+	Process string `json:"process"`
+	Keep    string `json:"keep"`
+	Time    int64  `json:"time"` // Unix milliseconds
+	MAC     string `json:"mac"`
+}
+
+// ForkResolver is implemented by backends of replicated cluster members: POST /cluster/resolve-fork
+// settles a process whose replicas hold two histories.
+type ForkResolver interface {
+	ClusterResolveFork(ctx context.Context, req ResolveForkRequest) (any, error)
+}
+
+func (s *Server) handleClusterResolveFork(w http.ResponseWriter, r *http.Request) error {
+	fr, ok := s.b.(ForkResolver)
+	if !ok {
+		return &apiError{msg: "this node is not a replicated cluster member", kind: ErrNotImplemented}
+	}
+	var req ResolveForkRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		return badRequest("cluster resolve-fork: body must be JSON {process, keep, time, mac}: " + err.Error())
+	}
+	if req.Process == "" || req.Keep == "" {
+		return badRequest("cluster resolve-fork: process and keep are required")
+	}
+	out, err := fr.ClusterResolveFork(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

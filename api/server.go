@@ -102,6 +102,7 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /monitor/{pid}", h("DELETE /monitor", s.handleMonitor(false)))
 	s.mux.Handle("GET /cluster/status", h("GET /cluster/status", s.handleClusterStatus))
 	s.mux.Handle("POST /cluster/forget", h("POST /cluster/forget", s.handleClusterForget))
+	s.mux.Handle("POST /cluster/resolve-fork", h("POST /cluster/resolve-fork", s.handleClusterResolveFork))
 	s.mux.Handle("GET /{id}", h("GET /:id", s.handleGetID))
 	// Two-segment GETs are dispatched by hand: "/{id}/latest" and "/result/{id}" overlap as
 	// ServeMux patterns.

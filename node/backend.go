@@ -40,6 +40,8 @@ func classify(err error) error {
 	}
 	var kind error
 	switch {
+	case errors.Is(err, replication.ErrForked):
+		kind = api.ErrUnavailable // two histories: refused until an operator runs resolve-fork
 	case errors.Is(err, persistence.ErrNotFound), errors.Is(err, actors.ErrProcessNotFound):
 		kind = api.ErrNotFound
 	case errors.Is(err, persistence.ErrMessageExists), errors.Is(err, persistence.ErrProcessExists),

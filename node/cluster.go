@@ -514,6 +514,7 @@ func (n *Node) serveNodeOps(b *backend) {
 	f.Handle(opPublish, b.servePublish)
 	f.Handle(opStatus, n.serveStatus)
 	f.Handle(opForget, n.serveForget)
+	f.Handle(opResolveFork, b.serveResolveFork)
 }
 
 // Members is the node's membership (for tests and status).

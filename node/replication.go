@@ -83,6 +83,9 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 		q := n.quorum
 		rc.Quorum = func() error { return q.Check(n.host.Members().View()) }
 	}
+	if rc.NodeName == nil {
+		rc.NodeName = n.memberName
+	}
 	r, err := replication.New(n.host.System(), n.store, place, rc)
 	if err != nil {
 		return fmt.Errorf("replication: %w", err)

@@ -139,7 +139,7 @@ func newClusterCmd() *cobra.Command {
 	status.Flags().StringVar(&nodeURL, "node", "http://127.0.0.1:8734", "URL of any member")
 	status.Flags().BoolVar(&asJSON, "json", false, "print the JSON of GET /cluster/status")
 	status.Flags().StringVar(&statusKey, "cluster-key", "", "the cluster key file: with it the node also shows its members' addresses")
-	cmd.AddCommand(status, newClusterForgetCmd())
+	cmd.AddCommand(status, newClusterForgetCmd(), newClusterResolveForkCmd())
 	return cmd
 }
 
