@@ -33,6 +33,19 @@
 // but every write is refused with ErrBackupUnreachable until a later sync succeeds: with a
 // replication factor of 2 that is the quorum rule (owner and backup must both hold each write).
 //
+// # Diverged tails and forks
+//
+// Where the two logs first differ (reconcile), the entry with the lower epoch belongs to a tail a
+// fenced owner wrote and nobody acknowledged: that replica truncates it (the tail goes to its
+// archive, persistence.TruncateFrom). Two cases have no safe automatic answer, because both sides
+// may hold acknowledged writes: the same epoch on both entries, and a lower-epoch tail already
+// evaluated (TruncateFrom refuses with ErrEvaluated, locally or in the backup's DIVERGED reply).
+// Then the owner records a fork (persistence.ForkRecord) and refuses with ErrForked, at once on
+// every later sync, until an operator's ResolveFork chooses the history to keep: the loser's
+// entries from the divergence on are archived with their evaluation rolled back (DiscardFrom, or
+// the Discard message on the backup), and the lost entries whose messages the kept log lacks are
+// returned for the node to schedule again (fork.go).
+//
 // # Hand-over with a checkpoint
 //
 // A hand-over (Handover → takeOver on the new owner: rebalancing after a join, a weight change or a
