@@ -14,6 +14,7 @@ const (
 	TagAppName   = "App-Name"
 	TagType      = "Actorweave-Type"
 	TypeLogBatch = "Log-Batch"
+	TypePadding  = "Padding"
 	TagProcess   = "Process"
 	TagFromNonce = "From-Nonce"
 	TagToNonce   = "To-Nonce"

@@ -20,7 +20,8 @@ type Upload struct {
 	// Tx is the L1 transaction JSON, signed, with the bundle inline (L1 path).
 	Tx []byte
 	// Items are the signed data items: on the bundler path each is posted alone; on the L1 path
-	// they are what the bundle in Tx holds (kept so the upload can be checked item by item).
+	// they are what the bundle in Tx holds (kept so the upload can be checked item by item),
+	// followed there by a padding item when its size needed one (FORMAT.md §5), which is not listed.
 	Items [][]byte
 	// IDs are the items' ids, in order.
 	IDs []ans104.ID

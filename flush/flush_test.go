@@ -136,7 +136,11 @@ func TestRetriesWithoutDuplicates(t *testing.T) {
 	waitCursor(pa, 5)
 	pb := fill(t, st, node, user, 3) // the next upload meets the refusals
 	waitCursor(pb, 3)
+	// The cursor moves when the upload completes, the counters just after it.
 	s := f.Stats()
+	for deadline := time.Now().Add(10 * time.Second); s.Entries < 8 && time.Now().Before(deadline); s = f.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s.Retries < 3 || s.Entries != 8 {
 		t.Fatalf("stats %+v: want at least 3 retries and 8 entries", s)
 	}
@@ -243,5 +247,67 @@ func TestReenvelopeKeepsItems(t *testing.T) {
 	batches, err := arweave.NewGateway(ar.URL).ListBatches(ctx, pid)
 	if err != nil || len(batches) != 1 || batches[0].ID != first[0].String() {
 		t.Fatalf("batches on the gateway %+v (%v); want the one first signed, %s", batches, err, first[0])
+	}
+}
+
+// An upload whose bundle is just over a 256 KiB chunk boundary, an odd number of bytes into it
+// (one standalone item of 256 KiB + 1001 - 96 bytes), lands through the L1 path. Before the L1
+// path padded such sizes, arlocal refused it with 400 "Bad Request" (`"data_root" is invalid`) and
+// the flusher re-signed and retried it for ever (Uploads 0).
+func TestL1UploadAtChunkBoundary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ar := testutil.Arlocal(t)
+	wallet, _ := ans104.GenerateRSASigner()
+	walletPath := filepath.Join(t.TempDir(), "w.json")
+	if err := ans104.SaveKeyFile(walletPath, wallet); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := ans104.GenerateEd25519Signer()
+	user, _ := ans104.GenerateEd25519Signer()
+	for _, s := range []ans104.Signer{wallet, node, user} {
+		if err := ar.Mint(ctx, ans104.Address(s.SignatureType(), s.Owner())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := persistence.Open(t.TempDir(), persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const size = 256<<10 + 1001 // the bundle: 32 + 64 bytes of header, then the item
+	tags := []ans104.Tag{{Name: "Type", Value: "Message"}}
+	empty := ans104.NewItem(nil, nil, nil, tags)
+	if err := empty.Sign(user); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("x"), size-96-empty.Size())
+	item := ans104.NewItem(data, nil, nil, tags)
+	if err := item.Sign(user); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ans104.EncodeBundle([]*ans104.DataItem{item})); n != size {
+		t.Fatalf("bundle of %d bytes, want %d", n, size)
+	}
+	if err := st.PutItem(ctx, persistence.Item{ID: item.ID(), Raw: item.Bytes(), Owner: item.OwnerAddress(),
+		Tags: []persistence.Tag{{Name: "Type", Value: "Message"}}, Timestamp: time.Now().UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(Config{Gateway: ar.URL, Wallet: walletPath, Interval: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}, st, node, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start()
+	defer f.Stop()
+	for deadline := time.Now().Add(time.Minute); f.Stats().Uploads == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not uploaded: stats %+v, health %+v", f.Stats(), f.Health())
+		}
+	}
+	if s := f.Stats(); s.Retries != 0 || s.Items != 1 {
+		t.Fatalf("stats %+v: want one item, no retries", s)
+	}
+	if got, err := arweave.NewGateway(ar.URL).Data(ctx, item.ID().String()); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the item on the gateway: %d bytes, %v", len(got), err)
 	}
 }
