@@ -705,7 +705,7 @@ func postTx(ctx context.Context, url string, raw []byte) error {
 // replica set) agrees with the owner's up to a point after which its entries have lower epochs than
 // the owner's (a tail nobody acknowledged, which the node drops when it is next a replica); and every
 // acknowledged message is in the owner's and the backup's copies.
-func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string, acked map[ans104.ID]ans104.ID, notes ...map[ans104.ID]string) {
+func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string, acked map[ans104.ID]ans104.ID, notes ...map[ans104.ID]string) (lost, forked int) {
 	t.Helper()
 	type copyOf struct {
 		dir    string
@@ -766,23 +766,30 @@ func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string
 		}
 		st.Close()
 	}
+	// A fork or a lost message is counted and reported, and the check goes on: the long
+	// partition test reports how many of each over all its rounds.
 	stale := 0
 	for pid, rs := range replicas {
 		own, bak := logs[pid][rs[0]], logs[pid][rs[1]]
 		if own == nil || bak == nil {
 			t.Fatalf("process %s: no copy on its owner or backup", pid)
 		}
+	copies:
 		for dir, cp := range logs[pid] {
 			inSet := dir == rs[0] || dir == rs[1]
 			if inSet && len(cp.asg) != len(own.asg) {
-				t.Fatalf("process %s: owner holds %d entries, backup %d", pid, len(own.asg), len(cp.asg))
+				t.Errorf("process %s: owner holds %d entries, backup %d", pid, len(own.asg), len(cp.asg))
+				forked++
+				break copies
 			}
 			for n := 0; n < min(len(cp.asg), len(own.asg)); n++ {
 				if cp.asg[n] == own.asg[n] {
 					continue
 				}
 				if inSet {
-					t.Fatalf("process %s: owner's and backup's copies differ at nonce %d", pid, n)
+					t.Errorf("process %s: owner's and backup's copies differ at nonce %d", pid, n)
+					forked++
+					break copies
 				}
 				if cp.epochs[n] >= own.epochs[n] {
 					t.Fatalf("process %s: a copy outside the replica set diverges at nonce %d with epoch %d >= the owner's %d", pid, n, cp.epochs[n], own.epochs[n])
@@ -810,10 +817,16 @@ func checkLogs(t *testing.T, members []*member, replicas map[ans104.ID][2]string
 			for _, n := range notes {
 				fmt.Fprintf(&where, "\n  %s", n[id])
 			}
-			t.Fatalf("acknowledged message %s of process %s is not on both its owner and its backup:%s", id, pid, where.String())
+			if lost++; lost <= 5 {
+				t.Errorf("acknowledged message %s of process %s is not on both its owner and its backup:%s", id, pid, where.String())
+			}
 		}
 	}
-	t.Logf("checked %d processes on %d nodes: owner and backup identical; %d stale copies outside the replica set", len(replicas), len(members), stale)
+	if lost > 5 {
+		t.Errorf("%d acknowledged messages in all are not on both their owner and backup", lost)
+	}
+	t.Logf("checked %d processes on %d nodes: %d forked, %d acknowledged messages lost; %d stale copies outside the replica set", len(replicas), len(members), forked, lost, stale)
+	return lost, forked
 }
 
 // TestClusterRollingRestart: every member of a three-node cluster (real memberlist) is restarted in
