@@ -64,14 +64,25 @@ func (s *Server) handleClusterForget(w http.ResponseWriter, r *http.Request) err
 	if !ok {
 		return &apiError{msg: "this node is not a cluster member", kind: ErrNotImplemented}
 	}
-	var req ForgetRequest
+	return adminPost(w, r, "cluster forget", "{names, time, mac}", func(req ForgetRequest) error {
+		if len(req.Names) == 0 {
+			return badRequest("cluster forget: no names")
+		}
+		return nil
+	}, cf.ClusterForget)
+}
+
+// adminPost decodes an operator's signed JSON request (at most 64 KiB), checks its fields and
+// answers what call returns (the MAC is the backend's to check: it holds the key).
+func adminPost[T any](w http.ResponseWriter, r *http.Request, what, shape string, check func(T) error, call func(context.Context, T) (any, error)) error {
+	var req T
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		return badRequest("cluster forget: body must be JSON {names, time, mac}: " + err.Error())
+		return badRequest(what + ": body must be JSON " + shape + ": " + err.Error())
 	}
-	if len(req.Names) == 0 {
-		return badRequest("cluster forget: no names")
+	if err := check(req); err != nil {
+		return err
 	}
-	out, err := cf.ClusterForget(r.Context(), req)
+	out, err := call(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -100,17 +111,10 @@ func (s *Server) handleClusterResolveFork(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return &apiError{msg: "this node is not a replicated cluster member", kind: ErrNotImplemented}
 	}
-	var req ResolveForkRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		return badRequest("cluster resolve-fork: body must be JSON {process, keep, time, mac}: " + err.Error())
-	}
-	if req.Process == "" || req.Keep == "" {
-		return badRequest("cluster resolve-fork: process and keep are required")
-	}
-	out, err := fr.ClusterResolveFork(r.Context(), req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return adminPost(w, r, "cluster resolve-fork", "{process, keep, time, mac}", func(req ResolveForkRequest) error {
+		if req.Process == "" || req.Keep == "" {
+			return badRequest("cluster resolve-fork: process and keep are required")
+		}
+		return nil
+	}, fr.ClusterResolveFork)
 }

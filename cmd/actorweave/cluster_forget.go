@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -40,22 +37,9 @@ address). The request is signed with the cluster key; members still alive are re
 				MAC: awcluster.SignAdmin(sec.AdminKey, "forget", now, names)})
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(nodeURL, "/")+"/cluster/forget", bytes.NewReader(body))
+			out, err := postAdmin(ctx, strings.TrimRight(nodeURL, "/")+"/cluster/forget", body)
 			if err != nil {
 				return err
-			}
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s answered %d: %s", nodeURL, resp.StatusCode, strings.TrimSpace(string(out)))
 			}
 			var res node.ForgetResult
 			if err := json.Unmarshal(out, &res); err != nil {
