@@ -147,12 +147,12 @@ func partitionRestartRound(t *testing.T, wasm []byte, vi int, randomTimings bool
 				default:
 				}
 				c.mu.Lock()
-				via := c.members[(w+k)%3]
+				via, first := c.members[(w+k)%3], c.members[0]
 				c.mu.Unlock()
 				if via.name == victim.name {
 					via = cur.Load()
 				}
-				msg, _ := clientOf(c.members[0]).MessageItem(pids[rand.Intn(len(pids))], []byte("return 1"), nil)
+				msg, _ := clientOf(first).MessageItem(pids[rand.Intn(len(pids))], []byte("return 1"), nil)
 				// A write the cut-off member took before it could know (within a lease of the cut)
 				// may be acknowledged: it reached the majority. One it took later must not be.
 				late := cutFlag.Load() && time.Since(cutTime()) > time.Second
