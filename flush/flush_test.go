@@ -17,6 +17,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/arweave"
+	"github.com/actorweave/actorweave/internal/arlocal"
 	"github.com/actorweave/actorweave/internal/testutil"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/scheduler"
@@ -171,18 +172,7 @@ func TestReenvelopeKeepsItems(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ar := testutil.Arlocal(t)
-	wallet, _ := ans104.GenerateRSASigner()
-	walletPath := filepath.Join(t.TempDir(), "w.json")
-	if err := ans104.SaveKeyFile(walletPath, wallet); err != nil {
-		t.Fatal(err)
-	}
-	node, _ := ans104.GenerateEd25519Signer()
-	user, _ := ans104.GenerateEd25519Signer()
-	for _, s := range []ans104.Signer{wallet, node, user} {
-		if err := ar.Mint(ctx, ans104.Address(s.SignatureType(), s.Owner())); err != nil {
-			t.Fatal(err)
-		}
-	}
+	walletPath, node, user := fundedKeys(t, ctx, ar)
 	target, _ := url.Parse(ar.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
@@ -258,18 +248,7 @@ func TestL1UploadAtChunkBoundary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ar := testutil.Arlocal(t)
-	wallet, _ := ans104.GenerateRSASigner()
-	walletPath := filepath.Join(t.TempDir(), "w.json")
-	if err := ans104.SaveKeyFile(walletPath, wallet); err != nil {
-		t.Fatal(err)
-	}
-	node, _ := ans104.GenerateEd25519Signer()
-	user, _ := ans104.GenerateEd25519Signer()
-	for _, s := range []ans104.Signer{wallet, node, user} {
-		if err := ar.Mint(ctx, ans104.Address(s.SignatureType(), s.Owner())); err != nil {
-			t.Fatal(err)
-		}
-	}
+	walletPath, node, user := fundedKeys(t, ctx, ar)
 	st, err := persistence.Open(t.TempDir(), persistence.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -310,4 +289,23 @@ func TestL1UploadAtChunkBoundary(t *testing.T) {
 	if got, err := arweave.NewGateway(ar.URL).Data(ctx, item.ID().String()); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("the item on the gateway: %d bytes, %v", len(got), err)
 	}
+}
+
+// fundedKeys makes an RSA wallet (saved to walletPath), a node key and a user key, each funded on
+// the gateway.
+func fundedKeys(t *testing.T, ctx context.Context, ar *arlocal.Instance) (walletPath string, node, user ans104.Signer) {
+	t.Helper()
+	wallet, _ := ans104.GenerateRSASigner()
+	walletPath = filepath.Join(t.TempDir(), "w.json")
+	if err := ans104.SaveKeyFile(walletPath, wallet); err != nil {
+		t.Fatal(err)
+	}
+	node, _ = ans104.GenerateEd25519Signer()
+	user, _ = ans104.GenerateEd25519Signer()
+	for _, s := range []ans104.Signer{wallet, node, user} {
+		if err := ar.Mint(ctx, ans104.Address(s.SignatureType(), s.Owner())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return walletPath, node, user
 }
