@@ -35,18 +35,27 @@ var ErrNoQuorum = errors.New("no quorum: this node sees too few of the cluster's
 // lease.go), so a member cut off from the others loses its quorum one lease after the cut, long
 // before failure detection removes them from its view.
 //
-// The known set is also the durable record that this node has been part of a cluster (Clustered):
-// a node that restarts alone, inside a partition, must not mistake itself for a lone node.
+// A member joins the known set when it has been heard from (with SetFresh), not when a view first
+// names it: counted in the view before its first heartbeat arrived, a newcomer made every member
+// refuse writes with "no quorum" until then (up to a second on a loaded machine, at every join).
+// Hearing it directly adds it to both sides of the count at once, so a newcomer never turns a
+// minority into a majority unless it really is with that side.
+//
+// The known set, and the clustered flag set by the first view of two or more members, are the
+// durable record that this node has been part of a cluster (Clustered): a node that restarts
+// alone, inside a partition, must not mistake itself for a lone node.
 type Quorum struct {
-	mu    sync.Mutex
-	path  string
-	known map[string]bool
-	fresh func(name string) bool // nil: every member in view counts
-	self  string
+	mu        sync.Mutex
+	path      string
+	known     map[string]bool
+	clustered bool
+	fresh     func(name string) bool // nil: every member in view counts
+	self      string
 }
 
 type quorumFile struct {
-	Members []string `json:"members"`
+	Members   []string `json:"members"`
+	Clustered bool     `json:"clustered,omitempty"`
 }
 
 // OpenQuorum loads the known members from path (created on the first change).
@@ -66,6 +75,7 @@ func OpenQuorum(path string) (*Quorum, error) {
 	for _, n := range f.Members {
 		q.known[n] = true
 	}
+	q.clustered = f.Clustered
 	return q, nil
 }
 
@@ -99,8 +109,11 @@ func (q *Quorum) Observe(v *View) error {
 
 func (q *Quorum) record(present map[string]bool) error {
 	grew := false
+	if len(present) > 1 && !q.clustered {
+		q.clustered, grew = true, true
+	}
 	for n := range present {
-		if !q.known[n] {
+		if !q.known[n] && (q.fresh == nil || n == q.self || q.fresh(n)) {
 			q.known[n], grew = true, true
 		}
 	}
@@ -174,6 +187,9 @@ func (q *Quorum) verdict(present map[string]bool, what string) error {
 func (q *Quorum) Clustered() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.clustered {
+		return true
+	}
 	if q.self == "" {
 		return len(q.known) > 1
 	}
@@ -203,6 +219,9 @@ func (q *Quorum) Forget(names ...string) ([]string, error) {
 	if len(gone) == 0 {
 		return nil, nil
 	}
+	if len(q.known) == 0 || (len(q.known) == 1 && q.known[q.self]) {
+		q.clustered = false // every other member forgotten: a lone node again
+	}
 	return gone, q.save()
 }
 
@@ -220,7 +239,7 @@ func (q *Quorum) Known() []string {
 
 // save writes the set atomically and durably (write, fsync, rename, fsync the folder).
 func (q *Quorum) save() error {
-	f := quorumFile{Members: make([]string, 0, len(q.known))}
+	f := quorumFile{Members: make([]string, 0, len(q.known)), Clustered: q.clustered}
 	for n := range q.known {
 		f.Members = append(f.Members, n)
 	}

@@ -110,3 +110,60 @@ func TestAdminMAC(t *testing.T) {
 		}
 	}
 }
+
+// TestQuorumNewcomerCountsOnceHeard: a member a view names but this node has not heard from yet is
+// not in the known set, so a join does not make the members refuse writes until the newcomer's
+// first heartbeat; once heard it counts on both sides. The first view of two members makes the
+// node clustered durably (replication's factor follows it), heard from or not.
+func TestQuorumNewcomerCountsOnceHeard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "members.json")
+	q, err := OpenQuorum(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := map[string]bool{}
+	q.SetFresh("a", func(n string) bool { return heard[n] })
+	if err := q.Observe(viewOf("a")); err != nil || q.Clustered() {
+		t.Fatalf("a lone node: %v, clustered %v", err, q.Clustered())
+	}
+	// b joins; a has not heard its heartbeat yet.
+	if err := q.Observe(viewOf("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Lease(); err != nil {
+		t.Fatalf("a newcomer not heard from yet made a lone member lose its quorum: %v", err)
+	}
+	if !q.Clustered() || strings.Join(q.Known(), ",") != "a" {
+		t.Fatalf("after b's view: clustered %v, known %v (want clustered, known a)", q.Clustered(), q.Known())
+	}
+	heard["b"] = true
+	if err := q.Observe(viewOf("a", "b")); err != nil || strings.Join(q.Known(), ",") != "a,b" {
+		t.Fatalf("b heard: %v, known %v", err, q.Known())
+	}
+	heard["b"] = false // b cut off: one of two known is not a majority
+	if err := q.Lease(); !errors.Is(err, ErrNoQuorum) {
+		t.Fatalf("b silent after it was heard: %v, want ErrNoQuorum", err)
+	}
+	q, err = OpenQuorum(path) // a restart keeps both the known set and the clustered flag
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetFresh("a", func(n string) bool { return heard[n] })
+	if !q.Clustered() || strings.Join(q.Known(), ",") != "a,b" {
+		t.Fatalf("after reopening: clustered %v, known %v", q.Clustered(), q.Known())
+	}
+	// A node that saw a second member but never heard it (it left at once) is still clustered
+	// after a restart: it must not write alone as a lone node would.
+	path2 := filepath.Join(t.TempDir(), "members.json")
+	q2, _ := OpenQuorum(path2)
+	q2.SetFresh("a", func(string) bool { return false })
+	if err := q2.Observe(viewOf("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if q2, _ = OpenQuorum(path2); !q2.Clustered() {
+		t.Fatal("the clustered flag did not survive a restart")
+	}
+	if _, err := q.Forget("b"); err != nil || q.Clustered() {
+		t.Fatalf("every other member forgotten: %v, clustered %v (want a lone node again)", err, q.Clustered())
+	}
+}

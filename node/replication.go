@@ -37,17 +37,24 @@ func (n *Node) startQuorum() error {
 	go func() {
 		defer close(n.quorumDone)
 		defer cancel()
+		// A member enters the known set once heard from, which may be after the view that named
+		// it: the current view is recorded again every half lease.
+		again := time.NewTicker(n.provider.Lease() / 2)
+		defer again.Stop()
 		for {
+			var v *awcluster.View
 			select {
 			case <-n.quorumStop:
 				return
-			case v := <-views:
-				if v == nil {
-					continue
-				}
-				if err := q.Observe(v); err != nil {
-					n.log.Error("cannot record the cluster's members", "err", err)
-				}
+			case v = <-views:
+			case <-again.C:
+				v = n.host.Members().View()
+			}
+			if v == nil {
+				continue
+			}
+			if err := q.Observe(v); err != nil {
+				n.log.Error("cannot record the cluster's members", "err", err)
 			}
 		}
 	}()
