@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/api"
-	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/node"
 )
 
@@ -28,13 +27,11 @@ until it is forgotten. NAME is a member's name as 'cluster status' shows it (its
 address). The request is signed with the cluster key; members still alive are refused.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, names []string) error {
-			sec, err := awcluster.LoadSecurity(keyFile)
+			at, mac, err := signAdmin(keyFile, "forget", names)
 			if err != nil {
-				return fmt.Errorf("--cluster-key: %w", err)
+				return err
 			}
-			now := time.Now()
-			body, _ := json.Marshal(api.ForgetRequest{Names: names, Time: now.UnixMilli(),
-				MAC: awcluster.SignAdmin(sec.AdminKey, "forget", now, names)})
+			body, _ := json.Marshal(api.ForgetRequest{Names: names, Time: at, MAC: mac})
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			out, err := postAdmin(ctx, strings.TrimRight(nodeURL, "/")+"/cluster/forget", body)

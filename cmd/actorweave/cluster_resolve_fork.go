@@ -32,13 +32,11 @@ actor address as the 503 names it. The other history, from the nonce where they 
 scheduled again as new messages. The request is signed with the cluster key and used once.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sec, err := awcluster.LoadSecurity(keyFile)
+			at, mac, err := signAdmin(keyFile, "resolve-fork", []string{args[0], keep})
 			if err != nil {
-				return fmt.Errorf("--cluster-key: %w", err)
+				return err
 			}
-			now := time.Now()
-			body, _ := json.Marshal(api.ResolveForkRequest{Process: args[0], Keep: keep, Time: now.UnixMilli(),
-				MAC: awcluster.SignAdmin(sec.AdminKey, "resolve-fork", now, []string{args[0], keep})})
+			body, _ := json.Marshal(api.ResolveForkRequest{Process: args[0], Keep: keep, Time: at, MAC: mac})
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
 			out, err := postAdmin(ctx, strings.TrimRight(nodeURL, "/")+"/cluster/resolve-fork", body)
@@ -59,6 +57,16 @@ scheduled again as new messages. The request is signed with the cluster key and 
 	_ = cmd.MarkFlagRequired("keep")
 	_ = cmd.MarkFlagRequired("cluster-key")
 	return cmd
+}
+
+// signAdmin signs an operator's request with the cluster key in keyFile: its time (Unix ms) and MAC.
+func signAdmin(keyFile, op string, args []string) (int64, string, error) {
+	sec, err := awcluster.LoadSecurity(keyFile)
+	if err != nil {
+		return 0, "", fmt.Errorf("--cluster-key: %w", err)
+	}
+	now := time.Now()
+	return now.UnixMilli(), awcluster.SignAdmin(sec.AdminKey, op, now, args), nil
 }
 
 func postAdmin(ctx context.Context, url string, body []byte) ([]byte, error) {
