@@ -82,7 +82,7 @@ func (h *Host) dryRunLocal(ctx context.Context, pid ans104.ID, body []byte) *dry
 // assignments as the module returned them) with an Error saying so: a module must not make the
 // node store and serve tens of megabytes per message. The evaluation itself stands (its memory is
 // kept, as the module ran to completion); what it returned is dropped, outbox included.
-func (h *Host) capResult(r *StoredResult) {
+func (h *Host) capResult(r *StoredResult) (capped bool) {
 	size := len(r.Output)
 	for _, l := range [][]json.RawMessage{r.Messages, r.Spawns, r.Assignments} {
 		for _, m := range l {
@@ -90,9 +90,10 @@ func (h *Host) capResult(r *StoredResult) {
 		}
 	}
 	if size <= h.cfg.MaxResultBytes {
-		return
+		return false
 	}
 	h.metrics.quotaHits.WithLabelValues("result_size").Inc()
 	r.Result = runtime.Result{GasUsed: r.GasUsed, Messages: []json.RawMessage{}, Spawns: []json.RawMessage{}, Assignments: []json.RawMessage{},
 		Error: fmt.Sprintf("result of %d bytes is over the %d-byte limit (--max-result-bytes): output and outbox dropped", size, h.cfg.MaxResultBytes)}
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorweave/actorweave/ans104"
+	"github.com/actorweave/actorweave/arweave"
 	"github.com/actorweave/actorweave/compute"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
@@ -50,6 +51,7 @@ type evaluator struct {
 	continuing      bool
 	sinceCheckpoint int
 	checkpointAt    time.Time // last checkpoint, or the activation
+	memCertifiedAt  time.Time // last certificate that carried the memory hash
 	lastTS          int64
 	lastHeight      uint64
 }
@@ -306,8 +308,15 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		e.closeInstance()
 	}
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
+	var cert []byte
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
-	e.host.capResult(&stored)
+	if e.host.cfg.Certify {
+		c := e.certify(n, res)
+		c.Capped = e.host.capResult(&stored)
+		cert = c.AppendBinary(make([]byte, 0, arweave.CertifiedMinSize+32))
+	} else {
+		e.host.capResult(&stored)
+	}
 	res = &stored.Result
 	tick, isTick := compute.TickOf(ce)
 	if isTick {
@@ -336,7 +345,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		e.broken = err
 		return
 	}
-	ev := persistence.Evaluation{Process: e.pid, Nonce: n, Result: body}
+	ev := persistence.Evaluation{Process: e.pid, Nonce: n, Result: body, Certificate: cert}
 	for _, p := range pushes {
 		pp := persistence.Push{Kind: uint8(p.Kind), Target: p.Target, Message: p.Message, Exclude: p.Exclude}
 		if p.Item != nil {
@@ -373,6 +382,19 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	if (every || aged) && e.inst != nil {
 		e.checkpoint()
 	}
+}
+
+// certify is entry n's result certificate: the outcome hash of the module's answer (before
+// the node's result size cap) and, at most once per CertifyMemoryEvery, the memory hash after it
+// (none after a failed evaluation: the instance is gone, and its memory was not kept).
+func (e *evaluator) certify(n uint64, res *runtime.Result) arweave.Certified {
+	c := arweave.Certified{Nonce: n, Outcome: compute.OutcomeHash(res)}
+	if every := e.host.cfg.CertifyMemoryEvery; every > 0 && e.inst != nil && time.Since(e.memCertifiedAt) >= every {
+		sum, _ := e.inst.MemorySha256()
+		c.Memory = &sum
+		e.memCertifiedAt = time.Now()
+	}
+	return c
 }
 
 // pushQuota applies the per-process push quotas to an evaluation's pushes: beyond

@@ -1,5 +1,6 @@
 // Package flush is the Arweave flusher: it streams each process's new log entries (assignment and
-// message items), the latest checkpoints and the node's standalone items (modules, process items,
+// message items), the latest checkpoints, the result certificates of evaluated entries (after their
+// log; arweave/FORMAT.md §6) and the node's standalone items (modules, process items,
 // items pushed to wallets) to Arweave in the format of arweave/FORMAT.md, through one of the two
 // upload paths of package arweave.
 //

@@ -155,12 +155,14 @@ type Stats struct {
 	Entries     int64 // log entries uploaded
 	Items       int64 // data items uploaded (log batches, checkpoints, standalone items)
 	Checkpoints int64
-	Bytes       int64         // bytes posted (bundles or items)
-	LogBytes    int64         // of which Log-Batch items
-	UploadTime  time.Duration // total time from posting to accepted, retries included
-	Retries     int64         // failed attempts retried
-	Resumed     int64         // uploads found in flight at start and finished
-	Reposted    int64         // of those, posted again because the gateway did not have them
+	// Certificates are result certificates uploaded (in Result-Batch items).
+	Certificates int64
+	Bytes        int64         // bytes posted (bundles or items)
+	LogBytes     int64         // of which Log-Batch items
+	UploadTime   time.Duration // total time from posting to accepted, retries included
+	Retries      int64         // failed attempts retried
+	Resumed      int64         // uploads found in flight at start and finished
+	Reposted     int64         // of those, posted again because the gateway did not have them
 }
 
 // New builds a flusher from cfg; signer is the node key (it signs log batches and checkpoints).
@@ -496,6 +498,7 @@ type batch struct {
 	rec      persistence.FlushRecord
 	entryTS  []int64 // acknowledgement times (ms) of the entries, for the lag metric
 	cps      int
+	certs    int
 	logBytes int
 }
 
@@ -507,6 +510,9 @@ func (f *Flusher) once(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	if err := f.addCheckpoints(b); err != nil {
+		return false, err
+	}
+	if err := f.addCertificates(b); err != nil {
 		return false, err
 	}
 	if more, err := f.addItems(b); err != nil {
@@ -565,6 +571,7 @@ func (f *Flusher) record(up *arweave.Upload, rec *persistence.FlushRecord, b *ba
 	f.m.entries.Add(float64(entries))
 	f.m.bytes.Add(float64(up.Bytes))
 	if b != nil {
+		f.count(func(s *Stats) { s.Certificates += int64(b.certs) })
 		now := time.Now().UnixMilli()
 		for _, ts := range b.entryTS {
 			f.m.lag.Observe(float64(max(0, now-ts)) / 1000)
@@ -729,6 +736,76 @@ func (f *Flusher) addCheckpoints(b *batch) error {
 		b.bytes += item.Size()
 		b.cps++
 		b.rec.Checkpoints = append(b.rec.Checkpoints, persistence.QueuedCheckpoint{Process: pid, Nonce: nonce})
+	}
+	return nil
+}
+
+// addCertificates adds one Result-Batch item per process with queued result certificates, for the
+// entries whose log is on Arweave after this upload (a certificate of an entry nobody can read yet
+// could not be checked), until MaxBytes.
+func (f *Flusher) addCertificates(b *batch) error {
+	queued, err := f.store.QueuedCertificates(10_000)
+	if err != nil || len(queued) == 0 {
+		return err
+	}
+	flushedAfter := map[persistence.ID]uint64{}
+	for _, l := range b.rec.Logs {
+		flushedAfter[l.Process] = l.To + 1
+	}
+	cursor := func(pid persistence.ID) (uint64, error) {
+		if c, ok := flushedAfter[pid]; ok {
+			return c, nil
+		}
+		c, err := f.store.FlushCursor(pid)
+		flushedAfter[pid] = c
+		return c, err
+	}
+	for i := 0; i < len(queued); {
+		pid := queued[i].Process
+		j := i
+		for j < len(queued) && queued[j].Process == pid {
+			j++
+		}
+		group := queued[i:j]
+		i = j
+		c, err := cursor(pid)
+		if err != nil {
+			return err
+		}
+		var data []byte
+		var from, to uint64
+		n := 0
+		for k, q := range group {
+			if q.Nonce >= c {
+				break
+			}
+			if k > 0 && b.bytes+len(data)+len(q.Data) > f.cfg.MaxBytes {
+				break
+			}
+			if k == 0 {
+				from = q.Nonce
+			}
+			to = q.Nonce
+			data = append(data, q.Data...)
+			n++
+		}
+		if len(data) == 0 {
+			continue
+		}
+		if b.bytes >= f.cfg.MaxBytes && len(b.items) > 0 {
+			return nil
+		}
+		item, err := arweave.ResultBatch(ans104.ID(pid), from, to, data)
+		if err != nil {
+			return err
+		}
+		if err := item.Sign(f.signer); err != nil {
+			return fmt.Errorf("flush: signing the result batch of %s: %w", ans104.ID(pid), err)
+		}
+		b.items = append(b.items, item)
+		b.bytes += item.Size()
+		b.certs += n
+		b.rec.Certificates = append(b.rec.Certificates, persistence.FlushRange{Process: pid, From: from, To: to})
 	}
 	return nil
 }

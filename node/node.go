@@ -146,6 +146,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Actors.Logger = cfg.Logger
+	// Result certificates go to Arweave with the log; without a flush nothing would drain them.
+	cfg.Actors.Certify = cfg.Flush.Enabled()
 	if err := errors.Join(n.delegateToScheduler(ctx), n.loadDelegations(ctx, cfg.SchedulerDelegations)); err != nil {
 		n.engine.Close(ctx)
 		n.store.Close()

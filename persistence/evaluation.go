@@ -65,6 +65,9 @@ type Evaluation struct {
 	Nonce   uint64
 	Result  []byte
 	Pushes  []Push
+	// Certificate, when set, is queued for the Arweave flush with the evaluation (the 'q' 'r'
+	// queue of flush.go): the result certificate of this entry, opaque here.
+	Certificate []byte
 }
 
 // CommitEvaluation records an evaluation, its pushes and the advanced cursor in one batch. It
@@ -89,6 +92,9 @@ func (s *Store) CommitEvaluation(ctx context.Context, ev Evaluation) error {
 	_ = b.Set(resultKey(ev.Process, ev.Nonce), ev.Result, nil)
 	for i, p := range ev.Pushes {
 		_ = b.Set(outboxKey(ev.Process, ev.Nonce, uint32(i)), encodePush(&p), nil)
+	}
+	if ev.Certificate != nil {
+		_ = b.Set(queueCertificateKey(ev.Process, ev.Nonce), ev.Certificate, nil)
 	}
 	_ = b.Set(cursorKey(ev.Process), binary.BigEndian.AppendUint64(nil, ev.Nonce+1), nil)
 	if len(ev.Pushes) == 0 {

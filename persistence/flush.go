@@ -19,6 +19,8 @@ import (
 //	                            carries, written before it is posted (see FlushRecord)
 //	'q' 'i' ts id            -> empty: a standalone item not yet uploaded (written by PutItem)
 //	'q' 'c' pid nonce        -> empty: a checkpoint not yet uploaded (written by PutCheckpoint)
+//	'q' 'r' pid nonce        -> a result certificate not yet uploaded (opaque bytes, written by
+//	                            CommitEvaluation in the evaluation's own batch)
 //
 // Exactly-once: the flusher writes the signed upload as the in-flight record before posting it and
 // completes it (cursors advanced, queue keys deleted, record removed) in one batch after the
@@ -29,8 +31,9 @@ const (
 	prefixInFlight    = 'u'
 	prefixFlushQueue  = 'q'
 
-	queueItem       = 'i'
-	queueCheckpoint = 'c'
+	queueItem        = 'i'
+	queueCheckpoint  = 'c'
+	queueCertificate = 'r'
 )
 
 func flushCursorKey(pid ID) []byte { return append([]byte{prefixFlushCursor}, pid[:]...) }
@@ -40,6 +43,10 @@ func queueItemKey(ts int64, id ID) []byte {
 }
 func queueCheckpointKey(pid ID, nonce uint64) []byte {
 	k := append([]byte{prefixFlushQueue, queueCheckpoint}, pid[:]...)
+	return binary.BigEndian.AppendUint64(k, nonce)
+}
+func queueCertificateKey(pid ID, nonce uint64) []byte {
+	k := append([]byte{prefixFlushQueue, queueCertificate}, pid[:]...)
 	return binary.BigEndian.AppendUint64(k, nonce)
 }
 
@@ -68,11 +75,17 @@ type FlushRecord struct {
 	Logs        []FlushRange
 	Items       []QueuedItem
 	Checkpoints []QueuedCheckpoint
+	// Certificates are the ranges of queued result certificates the upload carries (a range may
+	// have holes: only queued nonces are in it).
+	Certificates []FlushRange
 }
 
+// flushRecordVersion 2 added Certificates; version 1 records (written before) still decode.
+const flushRecordVersion = 2
+
 func encodeFlushRecord(r *FlushRecord) []byte {
-	b := make([]byte, 0, len(r.Upload)+64+len(r.Logs)*48+len(r.Items)*40+len(r.Checkpoints)*40)
-	b = append(b, 1)
+	b := make([]byte, 0, len(r.Upload)+64+len(r.Logs)*48+len(r.Items)*40+len(r.Checkpoints)*40+len(r.Certificates)*48)
+	b = append(b, flushRecordVersion)
 	b = appendBytes(b, r.Upload)
 	b = binary.AppendUvarint(b, uint64(len(r.Logs)))
 	for _, l := range r.Logs {
@@ -90,12 +103,19 @@ func encodeFlushRecord(r *FlushRecord) []byte {
 		b = append(b, c.Process[:]...)
 		b = binary.AppendUvarint(b, c.Nonce)
 	}
+	b = binary.AppendUvarint(b, uint64(len(r.Certificates)))
+	for _, l := range r.Certificates {
+		b = append(b, l.Process[:]...)
+		b = binary.AppendUvarint(b, l.From)
+		b = binary.AppendUvarint(b, l.To)
+	}
 	return b
 }
 
 func decodeFlushRecord(v []byte) (*FlushRecord, error) {
 	r := reader{b: v}
-	if r.byte("flush record version") != 1 {
+	version := r.byte("flush record version")
+	if version != 1 && version != flushRecordVersion {
 		return nil, newErr(ErrCorrupt, "flush record version")
 	}
 	rec := &FlushRecord{Upload: r.bytes("flush upload")}
@@ -112,6 +132,14 @@ func decodeFlushRecord(v []byte) (*FlushRecord, error) {
 	n = r.uvarint("flush checkpoints")
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		rec.Checkpoints = append(rec.Checkpoints, QueuedCheckpoint{Process: r.id("flush checkpoint"), Nonce: r.uvarint("flush checkpoint nonce")})
+	}
+	if version >= 2 {
+		n = r.uvarint("flush certificates")
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			l := FlushRange{Process: r.id("flush certificate process")}
+			l.From, l.To = r.uvarint("flush certificate from"), r.uvarint("flush certificate to")
+			rec.Certificates = append(rec.Certificates, l)
+		}
 	}
 	if r.err != nil {
 		return nil, newErr(ErrCorrupt, "flush record: "+r.err.Error())
@@ -250,6 +278,40 @@ func (s *Store) QueuedCheckpoints(limit int) ([]QueuedCheckpoint, error) {
 	})
 }
 
+// QueuedCertificate is a result certificate waiting for upload: its place and its bytes.
+type QueuedCertificate struct {
+	Process ID
+	Nonce   uint64
+	Data    []byte
+}
+
+// QueuedCertificates returns up to limit result certificates waiting for upload, by process then
+// nonce.
+func (s *Store) QueuedCertificates(limit int) ([]QueuedCertificate, error) {
+	done, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	p := []byte{prefixFlushQueue, queueCertificate}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []QueuedCertificate
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		k := it.Key()[len(p):]
+		if len(k) != idLen+8 {
+			return nil, newErr(ErrCorrupt, "certificate flush queue key")
+		}
+		q := QueuedCertificate{Nonce: binary.BigEndian.Uint64(k[idLen:]), Data: append([]byte(nil), it.Value()...)}
+		copy(q.Process[:], k)
+		out = append(out, q)
+	}
+	return out, it.Error()
+}
+
 // scanQueue reads up to limit entries of one upload queue in key order; every key after the
 // queue's prefix must be keyLen bytes (else the store is corrupt: what names the key).
 func scanQueue[T any](s *Store, queue byte, keyLen int, what string, limit int, decode func(k []byte) T) ([]T, error) {
@@ -386,6 +448,9 @@ func (s *Store) CompleteFlush(ctx context.Context) error {
 	for _, c := range rec.Checkpoints {
 		// Older checkpoints of the process were superseded by this one.
 		_ = b.DeleteRange(queueCheckpointKey(c.Process, 0), upperAfter(queueCheckpointKey(c.Process, c.Nonce)), nil)
+	}
+	for _, c := range rec.Certificates {
+		_ = b.DeleteRange(queueCertificateKey(c.Process, c.From), upperAfter(queueCertificateKey(c.Process, c.To)), nil)
 	}
 	_ = b.Delete(inFlightKey(), nil)
 	return s.commit(b)

@@ -150,3 +150,56 @@ func BenchmarkFlushBacklog(b *testing.B) {
 	})
 	s.Close()
 }
+
+// Result certificates are queued in the evaluation's own batch, listed by process and nonce with
+// their bytes, carried by the in-flight record across a reopen, and removed by completion only in
+// the ranges it names.
+func TestCertificateQueue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{})
+	p := newProcess(t)
+	c := mustPut(t, s, p)
+	c.appendN(t, s, 4)
+	for n := uint64(0); n < 4; n++ {
+		ev := Evaluation{Process: p.ID, Nonce: n, Result: []byte("{}")}
+		if n != 2 { // an evaluation without a certificate (a node not flushing) queues nothing
+			ev.Certificate = []byte{byte(n), 0xaa}
+		}
+		if err := s.CommitEvaluation(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := s.QueuedCertificates(10)
+	if err != nil || len(q) != 3 || q[0].Nonce != 0 || q[1].Nonce != 1 || q[2].Nonce != 3 || string(q[2].Data) != string([]byte{3, 0xaa}) || q[0].Process != p.ID {
+		t.Fatalf("queued certificates %+v %v", q, err)
+	}
+	if err := s.PutFlushInFlight(ctx, &FlushRecord{Upload: []byte("u"), Certificates: []FlushRange{{p.ID, 0, 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, dir, Options{})
+	defer s.Close()
+	got, ok, err := s.FlushInFlight()
+	if err != nil || !ok || len(got.Certificates) != 1 || got.Certificates[0] != (FlushRange{p.ID, 0, 1}) {
+		t.Fatalf("in-flight certificates after reopen: %+v %v %v", got, ok, err)
+	}
+	if err := s.CompleteFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := s.QueuedCertificates(10); len(q) != 1 || q[0].Nonce != 3 {
+		t.Fatalf("after completing 0..1: %+v", q)
+	}
+}
+
+// A flush record written before certificates existed (version 1) still decodes.
+func TestFlushRecordVersion1(t *testing.T) {
+	rec := &FlushRecord{Upload: []byte("x"), Logs: []FlushRange{{ID{1}, 2, 3}}, Checkpoints: []QueuedCheckpoint{{ID{2}, 7}}}
+	b := encodeFlushRecord(rec)
+	// Version 1 is version 2 without the trailing certificate count.
+	v1 := append([]byte{1}, b[1:len(b)-1]...)
+	got, err := decodeFlushRecord(v1)
+	if err != nil || len(got.Logs) != 1 || got.Logs[0] != rec.Logs[0] || got.Checkpoints[0] != rec.Checkpoints[0] || got.Certificates != nil {
+		t.Fatalf("version 1 record: %+v %v", got, err)
+	}
+}

@@ -287,7 +287,9 @@ func (s *Store) rollBackEvaluation(b *pebble.Batch, pid ID, from uint64) (uint64
 	}
 	outbox := append([]byte{prefixOutbox}, pid[:]...)
 	queued := append([]byte{prefixFlushQueue, queueCheckpoint}, pid[:]...)
+	certs := append([]byte{prefixFlushQueue, queueCertificate}, pid[:]...)
 	for _, r := range [][2][]byte{
+		{binary.BigEndian.AppendUint64(certs, from), prefixEnd(certs)},
 		{resultKey(pid, from), prefixEnd(resultPrefix(pid))},
 		{binary.BigEndian.AppendUint64(outbox, from), prefixEnd(outbox)},
 		{checkpointKey(pid, from), prefixEnd(checkpointPrefix(pid))},

@@ -141,6 +141,20 @@ func waitFlush(t *testing.T, n *node.Node, entries, checkpoints int64, timeout t
 	}
 }
 
+// waitCertified waits until the node's flusher has uploaded n result certificates (they follow
+// their entries' log batches, one upload later at most).
+func waitCertified(t *testing.T, nd *node.Node, n int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for nd.Flusher().Stats().Certificates < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("flush: %+v after %v, want %d result certificates", nd.Flusher().Stats(), timeout, n)
+		}
+		nd.Flusher().Kick()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // post uploads items in one L1 transaction and mines it.
 func (e *flushEnv) post(t *testing.T, ctx context.Context, items []*ans104.DataItem) {
 	t.Helper()
@@ -275,6 +289,7 @@ func makeWorld(t *testing.T, ctx context.Context, procs, msgs int) (*world, []an
 		cps = int64(procs)
 	}
 	waitFlush(t, n1, int64(procs*(msgs+1)), cps, 2*time.Minute)
+	waitCertified(t, n1, int64(procs*(msgs+1)), time.Minute)
 	if err := n1.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -437,8 +452,46 @@ func TestRecoverFromArlocalThenVerify(t *testing.T) {
 		if cps < 1 {
 			t.Fatalf("process %d: no checkpoint checked:\n%s", i, buf.String())
 		}
+		// Every entry the first node evaluated is certified on the gateway, the first one after
+		// its activation with the memory hash, and all agree with the recomputation.
+		if c := rep.Certificates; c.Entries < 5 || c.Memory < 1 || c.Mismatch != 0 {
+			t.Fatalf("process %d: result certificates %+v, want the 5 entries the first node evaluated, one with memory:\n%s", i, c, buf.String())
+		}
 	}
-	rep, err := verify.Run(ctx, verify.Config{Source: src, Node: n2.URL()}, bad)
+
+	// Result certificates on the gateway that do not hold: one the Scheduler signed certifying
+	// another answer than the recomputed one is a MISMATCH; one signed by a stranger is left out
+	// (skipped with the reason), never trusted.
+	stranger, _ := ans104.GenerateEd25519Signer()
+	w.env.mint(t, ctx, stranger)
+	var forged []*ans104.DataItem
+	for _, key := range []ans104.Signer{w.nodeKey, stranger} {
+		wrong := arweave.Certified{Nonce: 1, Outcome: [32]byte{1, 2, 3}}
+		it, err := arweave.ResultBatch(twice, 1, 1, wrong.AppendBinary(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		forged = append(forged, it)
+	}
+	w.env.post(t, ctx, forged)
+	rep, err := verify.Run(ctx, verify.Config{Source: src}, twice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forgedOut bytes.Buffer
+	verify.Render(&forgedOut, rep)
+	var certMismatch, strangerSkipped bool
+	for _, c := range rep.Checks {
+		certMismatch = certMismatch || (c.What == "certificate" && c.Nonce == 1 && c.Status == verify.Mismatch && strings.Contains(c.Detail, forged[0].ID().String()))
+		strangerSkipped = strangerSkipped || (c.What == "certificate" && c.Status == verify.Skipped && strings.Contains(c.Detail, forged[1].ID().String()) && strings.Contains(c.Detail, "not by the process's Scheduler"))
+	}
+	if rep.OK || !certMismatch || !strangerSkipped || rep.Certificates.Mismatch != 1 {
+		t.Fatalf("verify with a forged certificate (Scheduler's key) and a stranger's: mismatch %v, stranger skipped %v:\n%s", certMismatch, strangerSkipped, forgedOut.String())
+	}
+	rep, err = verify.Run(ctx, verify.Config{Source: src, Node: n2.URL()}, bad)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ type Report struct {
 	ModuleVerified bool           `json:"moduleSignatureVerified"`
 	FinalMemory    string         `json:"finalMemorySha256,omitempty"`
 	Coverage       Coverage       `json:"coverage"`
+	Certificates   Certificates   `json:"certificates"`
 	Checks         []Check        `json:"checks"`
 	Counts         map[string]int `json:"counts"`
 	Duration       time.Duration  `json:"durationNs"`
@@ -67,6 +68,17 @@ type Coverage struct {
 	Complete    bool   `json:"complete"`              // every one of the node's entries is on Arweave
 	// Waited is how long verify waited for the flush to catch up (--wait).
 	Waited time.Duration `json:"waitedNs,omitempty"`
+}
+
+// Certificates says how many recomputed entries were held against the result certificates the
+// process's Scheduler signed and flushed (Result-Batch items). Entries without one are not a
+// failure: certificates are written by the member that evaluated an entry and uploaded after its
+// log, so a hand-over's installed results and the newest entries have none yet.
+type Certificates struct {
+	Entries  uint64 `json:"entries"`  // entries with at least one certificate
+	Checked  int    `json:"checked"`  // certificates compared (an entry may have several)
+	Memory   int    `json:"memory"`   // of those, carrying a memory hash, compared too
+	Mismatch int    `json:"mismatch"` // certificates that disagree with the recomputation
 }
 
 func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
@@ -201,7 +213,30 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 		wantSum[c.Checkpoint.Nonce] = append(wantSum[c.Checkpoint.Nonce], c)
 	}
 
-	// 3. Recompute every entry and compare.
+	// 3. The result certificates the Scheduler signed, to hold each recomputed entry against.
+	var delegated func(string) bool
+	if ds, ok := cfg.Source.(recovery.DelegationSource); ok {
+		var allowed map[string]bool
+		delegated = func(addr string) bool {
+			if allowed == nil {
+				allowed = map[string]bool{}
+				list, _ := ds.Delegates(ctx, pview.Scheduler)
+				for _, d := range list {
+					allowed[d] = true
+				}
+			}
+			return allowed[addr]
+		}
+	}
+	certs, certSkipped, err := recovery.Certificates(ctx, cfg.Source, pid, pview.Scheduler, delegated)
+	if err != nil {
+		rep.add(Check{What: "certificate", Status: Missing, Detail: "cannot list result certificates: " + err.Error()})
+	}
+	for _, s := range certSkipped {
+		rep.add(Check{What: "certificate", Status: Skipped, Detail: s})
+	}
+
+	// 4. Recompute every entry and compare.
 	ev, err := newEvaluator(ctx, cfg, st, pid, procItem)
 	if err != nil {
 		rep.add(Check{What: "module", Message: rr.Module.String(), Status: Missing, Detail: "cannot evaluate: " + err.Error()})
@@ -229,6 +264,9 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 				}
 			}
 		}
+		if cs := certs[n]; len(cs) > 0 {
+			rep.checkCertificates(n, msgID, res, cs, ev.inst)
+		}
 		if cfg.Node != "" {
 			rep.add(node.compareResult(ctx, pid, n, msgID, res))
 		}
@@ -236,6 +274,7 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 			cfg.Logger.Info("verifying", "process", pid, "evaluated", n+1, "of", rr.Entries, "elapsed", time.Since(start).Round(time.Millisecond))
 		}
 	}
+	rep.certificateSummary(rr.Entries)
 	sum, _ := ev.inst.MemorySha256()
 	rep.FinalMemory = hex.EncodeToString(sum[:])
 	if cfg.Node != "" {
@@ -246,6 +285,55 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	// Report order: by nonce, log and module first.
 	sort.SliceStable(rep.Checks, func(i, j int) bool { return rank(rep.Checks[i]) < rank(rep.Checks[j]) })
 	return rep.finish(start), nil
+}
+
+// checkCertificates holds entry n's recomputed answer (and memory, where a certificate has its
+// hash) against every certificate of it; only disagreements become checks of their own.
+func (r *Report) checkCertificates(n uint64, msgID string, res *runtime.Result, cs []recovery.Certificate, inst *runtime.Instance) {
+	r.Certificates.Entries++
+	outcome := compute.OutcomeHash(res)
+	var mem *[32]byte
+	for _, c := range cs {
+		r.Certificates.Checked++
+		if c.Outcome != outcome {
+			r.Certificates.Mismatch++
+			r.add(Check{Nonce: n, Message: msgID, What: "certificate", Status: Mismatch,
+				Detail: fmt.Sprintf("result batch %s certifies answer %x…, the recomputed answer hashes to %x…", c.Batch, c.Outcome[:8], outcome[:8])})
+			continue
+		}
+		if c.Memory == nil {
+			continue
+		}
+		r.Certificates.Memory++
+		if mem == nil && inst != nil {
+			sum, _ := inst.MemorySha256()
+			mem = &sum
+		}
+		if mem == nil || *mem != *c.Memory {
+			r.Certificates.Mismatch++
+			got := "none (the instance failed)"
+			if mem != nil {
+				got = hex.EncodeToString(mem[:8]) + "…"
+			}
+			r.add(Check{Nonce: n, Message: msgID, What: "certificate", Status: Mismatch,
+				Detail: fmt.Sprintf("result batch %s certifies memory %x… after this entry, the recomputed memory is %s", c.Batch, c.Memory[:8], got)})
+		}
+	}
+}
+
+// certificateSummary adds one line for the certificates: how many entries they covered.
+func (r *Report) certificateSummary(entries uint64) {
+	c := r.Certificates
+	if c.Checked == 0 {
+		r.add(Check{Nonce: entries - 1, What: "certificate", Status: Skipped, Detail: "no result certificate of these entries on the gateway"})
+		return
+	}
+	detail := fmt.Sprintf("%d of %d entries certified by the Scheduler (%d certificates, %d with a memory hash)", c.Entries, entries, c.Checked, c.Memory)
+	if c.Mismatch > 0 {
+		r.add(Check{Nonce: entries - 1, What: "certificate", Status: Mismatch, Detail: fmt.Sprintf("%s: %d disagree with the recomputation", detail, c.Mismatch)})
+		return
+	}
+	r.add(Check{Nonce: entries - 1, What: "certificate", Status: OK, Detail: detail + ": all match the recomputation"})
 }
 
 // coverage records how many entries came from Arweave and adds the coverage check.

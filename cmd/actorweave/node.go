@@ -110,6 +110,7 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Actors.DryRun.Queue, "dry-run-queue", cfg.Actors.DryRun.Queue, "dry-runs waiting for a worker, node-wide; more are refused with 503")
 	f.IntVar(&cfg.Actors.DryRun.PerProcess, "dry-run-per-process", cfg.Actors.DryRun.PerProcess, "dry-runs of one process queued or running; more are refused with 429")
 	f.DurationVar(&cfg.Actors.DryRun.Deadline, "dry-run-deadline", cfg.Actors.DryRun.Deadline, "wall-clock bound of one dry-run, waiting included")
+	f.DurationVar(&cfg.Actors.CertifyMemoryEvery, "certify-memory-every", cfg.Actors.CertifyMemoryEvery, "with a flush, a process's result certificate also carries the memory hash after its entry when its last one did this long ago (0: never; hashing a 6 MiB memory costs about five Evals)")
 	f.IntVar(&cfg.Actors.MaxResultBytes, "max-result-bytes", cfg.Actors.MaxResultBytes, "largest result of one evaluation (output and outbox); a larger one is recorded as an Error")
 	bindFlushFlags(f, &cfg.Flush)
 	bindRecoveryFlags(f, &cfg.Recovery)
