@@ -179,33 +179,17 @@ func (e *evaluator) entryAt(n uint64) (evalEntry, error) {
 	return evalEntry{entry: ent}, nil
 }
 
-// messageOf parses an entry into what compute.MessageJSON needs.
+// messageOf parses an entry into what compute.MessageJSON needs (compute.EntryOf): a message held
+// elsewhere is looked up on this node and its cluster.
 func (e *evaluator) messageOf(ee evalEntry) (*compute.Entry, error) {
-	asgItem, err := ans104.Parse(ee.entry.Assignment, ans104.Limits{})
-	if err != nil {
-		return nil, fmt.Errorf("assignment %d: %w", ee.entry.Nonce, err)
-	}
-	asg, err := ans104.AsAssignment(asgItem)
-	if err != nil {
-		return nil, fmt.Errorf("assignment %d: %w", ee.entry.Nonce, err)
-	}
-	ce := &compute.Entry{Assignment: asg, AssignmentItem: asgItem, Message: ee.item}
-	switch {
-	case ee.entry.MessageID == (persistence.ID{}):
-		ce.Message = e.proc
-	case ce.Message != nil:
-	case len(ee.entry.Message) > 0:
-		if ce.Message, err = ans104.Parse(ee.entry.Message, ans104.Limits{}); err != nil {
-			return nil, fmt.Errorf("message %d: %w", ee.entry.Nonce, err)
+	le := compute.LogEntry{Nonce: ee.entry.Nonce, Assignment: ee.entry.Assignment, Message: ee.entry.Message, MessageID: ans104.ID(ee.entry.MessageID)}
+	return compute.EntryOf(le, e.proc, ee.item, func(id ans104.ID) *ans104.DataItem {
+		it, err := e.host.findItem(id)
+		if err != nil {
+			return nil
 		}
-	default:
-		// An assignment of a message held elsewhere on this node (or nowhere: then the module
-		// sees the bare assignment).
-		if it, err := e.host.findItem(ee.entry.MessageID); err == nil {
-			ce.Message = it
-		}
-	}
-	return ce, nil
+		return it
+	})
 }
 
 func (e *evaluator) ensureInstance() error {

@@ -3,6 +3,7 @@ package compute
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -189,4 +190,42 @@ func anchorText(a []byte) *string {
 		s = string(a)
 	}
 	return &s
+}
+
+// LogEntry is a log entry as it is stored: the signed assignment's bytes and, when the log holds
+// it, the message's (persistence.Entry's fields; compute does not read the store).
+type LogEntry struct {
+	Nonce      uint64
+	Assignment []byte
+	Message    []byte    // the message item's bytes; nil when the log holds only its id
+	MessageID  ans104.ID // zero at nonce 0: the message is the Process item
+}
+
+// EntryOf turns a stored log entry into what MessageJSON needs, as every evaluator of a log (a
+// node's, recovery's, verify's) must: the assignment parsed; the message being the Process item at
+// nonce 0, else msg when the caller already holds it parsed, else the entry's own bytes, else
+// (an assignment of a message held elsewhere) what find returns, which may be nil: the module then
+// sees the bare assignment.
+func EntryOf(le LogEntry, proc, msg *ans104.DataItem, find func(ans104.ID) *ans104.DataItem) (*Entry, error) {
+	asgItem, err := ans104.Parse(le.Assignment, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("assignment %d: %w", le.Nonce, err)
+	}
+	asg, err := ans104.AsAssignment(asgItem)
+	if err != nil {
+		return nil, fmt.Errorf("assignment %d: %w", le.Nonce, err)
+	}
+	e := &Entry{Assignment: asg, AssignmentItem: asgItem, Message: msg}
+	switch {
+	case le.MessageID.IsZero():
+		e.Message = proc
+	case e.Message != nil:
+	case len(le.Message) > 0:
+		if e.Message, err = ans104.Parse(le.Message, ans104.Limits{}); err != nil {
+			return nil, fmt.Errorf("message %d: %w", le.Nonce, err)
+		}
+	case find != nil:
+		e.Message = find(le.MessageID)
+	}
+	return e, nil
 }

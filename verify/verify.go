@@ -459,34 +459,28 @@ func (e *evaluator) close(ctx context.Context) {
 	}
 }
 
-// message builds entry n's message JSON and says which id names it.
+// message builds entry n's message JSON (compute.EntryOf, as a node does) and says which id names
+// it. An assignment-only entry's message is a standalone item the recovery stored, if any.
 func (e *evaluator) message(n uint64) (string, []byte, error) {
 	ent, err := e.st.Entry(e.pid, n)
 	if err != nil {
 		return "", nil, err
 	}
-	asgItem, err := ans104.Parse(ent.Assignment, ans104.Limits{})
+	le := compute.LogEntry{Nonce: n, Assignment: ent.Assignment, Message: ent.Message, MessageID: ans104.ID(ent.MessageID)}
+	ce, err := compute.EntryOf(le, e.proc, nil, func(id ans104.ID) *ans104.DataItem {
+		it, err := e.st.GetItem(persistence.ID(id))
+		if err != nil {
+			return nil
+		}
+		d, _ := ans104.Parse(it.Raw, ans104.Limits{})
+		return d
+	})
 	if err != nil {
 		return "", nil, err
 	}
-	asg, err := ans104.AsAssignment(asgItem)
-	if err != nil {
-		return "", nil, err
-	}
-	ce := &compute.Entry{Assignment: asg, AssignmentItem: asgItem}
-	id := asg.Message.String()
-	switch {
-	case ent.MessageID == (persistence.ID{}):
-		ce.Message, id = e.proc, e.pid.String()
-	case len(ent.Message) > 0:
-		if ce.Message, err = ans104.Parse(ent.Message, ans104.Limits{}); err != nil {
-			return id, nil, err
-		}
-	default:
-		// Assignment-only: the message may be a standalone item the recovery stored.
-		if it, err := e.st.GetItem(ent.MessageID); err == nil {
-			ce.Message, _ = ans104.Parse(it.Raw, ans104.Limits{})
-		}
+	id := ce.Assignment.Message.String()
+	if le.MessageID.IsZero() {
+		id = e.pid.String()
 	}
 	msg, err := compute.MessageJSON(ce, e.moduleID)
 	return id, msg, err
