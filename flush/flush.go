@@ -86,7 +86,8 @@ type Health struct {
 	FailingSeconds float64 `json:"failingSeconds,omitempty"`
 	LastError      string  `json:"lastError,omitempty"`
 	// Refused: the gateway refuses the upload for good (4xx): retried for ever, but someone must
-	// look. RefusedProcesses are the processes whose entries it carries.
+	// look. RefusedProcesses are the processes it carries something of (log entries, checkpoints,
+	// result certificates, their Process items).
 	Refused          bool     `json:"refused,omitempty"`
 	RefusedProcesses []string `json:"refusedProcesses,omitempty"`
 }
@@ -380,7 +381,7 @@ func (f *Flusher) resume(ctx context.Context) error {
 	}
 	f.log.Info("resuming the upload in flight at the last stop", "tx", up.TxID, "items", len(up.IDs), "already_there", landed)
 	if !landed {
-		if err := f.deliver(ctx, up, logProcs(rec)); err != nil {
+		if err := f.deliver(ctx, up, uploadProcs(rec, nil)); err != nil {
 			return err
 		}
 		f.count(func(s *Stats) { s.Reposted++ })
@@ -452,11 +453,29 @@ func (f *Flusher) reenvelope(ctx context.Context, up *arweave.Upload) error {
 	return nil
 }
 
-// logProcs lists the processes whose log entries an upload carries.
-func logProcs(rec *persistence.FlushRecord) []persistence.ID {
-	out := make([]persistence.ID, len(rec.Logs))
-	for i, l := range rec.Logs {
-		out[i] = l.Process
+// uploadProcs lists the processes an upload carries something of: log entries, checkpoints,
+// result certificates, and (extra) Process items uploaded as standalone items, so that a refused
+// upload names them whichever of their parts it holds.
+func uploadProcs(rec *persistence.FlushRecord, extra []persistence.ID) []persistence.ID {
+	seen := map[persistence.ID]bool{}
+	var out []persistence.ID
+	add := func(pid persistence.ID) {
+		if !seen[pid] {
+			seen[pid] = true
+			out = append(out, pid)
+		}
+	}
+	for _, l := range rec.Logs {
+		add(l.Process)
+	}
+	for _, c := range rec.Checkpoints {
+		add(c.Process)
+	}
+	for _, c := range rec.Certificates {
+		add(c.Process)
+	}
+	for _, pid := range extra {
+		add(pid)
 	}
 	return out
 }
@@ -500,6 +519,8 @@ type batch struct {
 	cps      int
 	certs    int
 	logBytes int
+	// procItems are the Process items among the standalone items (their ids are process ids).
+	procItems []persistence.ID
 }
 
 // once builds, records, posts and completes one upload. full reports that it stopped at MaxBytes
@@ -536,7 +557,7 @@ func (f *Flusher) once(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	start := time.Now()
-	if err := f.deliver(ctx, up, logProcs(&b.rec)); err != nil {
+	if err := f.deliver(ctx, up, uploadProcs(&b.rec, b.procItems)); err != nil {
 		return false, err
 	}
 	if err := f.store.CompleteFlush(ctx); err != nil {
@@ -860,6 +881,9 @@ func (f *Flusher) addItems(b *batch) (more bool, err error) {
 		b.items = append(b.items, d)
 		b.bytes += len(it.Raw)
 		b.rec.Items = append(b.rec.Items, q)
+		if d.Tags.Value("Type") == ans104.KindProcess {
+			b.procItems = append(b.procItems, q.ID)
+		}
 	}
 	return len(queued) == 1000, nil
 }
