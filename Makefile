@@ -65,12 +65,6 @@ fuzz:
 bench: build
 	./actorweave bench
 
-## bench-module: rebuild the aos-like module from source (make deps) and refresh the copy `actorweave
-## bench` embeds (bench/benchmodule); make test fails while the two differ.
-.PHONY: bench-module
-bench-module: deps
-	cp testdata/build/wasm/aoslike.wasm bench/benchmodule/aoslike.wasm
-
 ## bench-eval: actorweave eval vs @permaweb/ao-loader (default, UNSAFE_MEMORY), 2,000 Eval messages, same run.
 bench-eval: deps
 	./scripts/bench-eval.sh 2000 3

@@ -192,7 +192,7 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 		}
 	}
 	// Every process rebuilt from the gateway alone and verified against the cluster.
-	verified, certified, entries := 0, uint64(0), uint64(0)
+	verified := 0
 	src := recovery.Gateway(env.gw, arweave.DefaultRetry, 0)
 	for _, pid := range pids {
 		// Compared with the process's owner (its state is read there without a hop). A read the
@@ -221,15 +221,8 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 			continue
 		}
 		verified++
-		certified += rep.Certificates.Entries
-		entries += rep.Entries
 	}
-	// rep.OK above includes every result certificate on the gateway agreeing with the
-	// recomputation, whichever member evaluated and certified the entry.
-	t.Logf("%d members, %d kill -9 and restarts of owners: %d of %d processes verified from Arweave alone with full coverage; %d of their %d entries held against result certificates", members, rounds, verified, procs, certified, entries)
-	if certified == 0 {
-		t.Error("no result certificate of any entry reached the gateway")
-	}
+	t.Logf("%d members, %d kill -9 and restarts of owners: %d of %d processes verified from Arweave alone with full coverage", members, rounds, verified, procs)
 }
 
 // onlyUnservedReads: every failed check is the node not serving a read (not a difference).

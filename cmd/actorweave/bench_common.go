@@ -3,20 +3,17 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/actorweave/actorweave/bench"
-	"github.com/actorweave/actorweave/bench/benchmodule"
 	"github.com/actorweave/actorweave/node"
 )
 
-// defaultBenchModule is the aos-like Lua module embedded in the binary (package benchmodule:
-// the build `make deps` makes from this repository's sources, checked byte for byte by make test).
-const defaultBenchModule = benchmodule.Name
+// defaultBenchModule is the aos-like Lua test module `make deps` builds.
+const defaultBenchModule = "testdata/build/wasm/aoslike.wasm"
 
 // benchScenario is one `actorweave bench SCENARIO` verb that reports through bench.Report. A
 // scenario plugs in from its own file with an init() that calls registerBenchScenario: nothing
@@ -94,28 +91,15 @@ func bindNodeFlags(f *pflag.FlagSet) func(*node.Config) {
 
 // bindBenchModule registers --module and --format.
 func bindBenchModule(f *pflag.FlagSet, module, format *string) {
-	f.StringVar(module, "module", defaultBenchModule, "process module: a .wasm file, or "+benchmodule.Name+" (the aos-like Lua module built into this binary, "+benchmodule.Format+")")
+	f.StringVar(module, "module", defaultBenchModule, "process module")
 	f.StringVar(format, "format", *format, "Module-Format of --module")
 }
 
-// readBenchModule reads the --module file, or returns the embedded module.
+// readBenchModule reads the --module file, saying how to build the default one.
 func readBenchModule(path string) ([]byte, error) {
-	if path == benchmodule.Name {
-		return benchmodule.AOSLike, nil
-	}
 	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--module: %w (leave --module out to run the built-in %s)", err, benchmodule.Name)
+		return nil, fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
 	}
 	return wasm, nil
-}
-
-// benchModuleFile is a file holding the --module bytes, for tools that read a path (the reference
-// loader): the path itself, or the embedded module written into dir.
-func benchModuleFile(path, dir string) (string, error) {
-	if path != benchmodule.Name {
-		return path, nil
-	}
-	f := filepath.Join(dir, "aoslike.wasm")
-	return f, os.WriteFile(f, benchmodule.AOSLike, 0o644)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/spf13/cobra"
-	"os"
 
 	"github.com/actorweave/actorweave/bench"
 )
@@ -29,16 +28,6 @@ loop only. Reports messages/s (wall and per CPU second) of each and actorweave's
 			wasm, err := readBenchModule(cfg.ModulePath)
 			if err != nil {
 				return err
-			}
-			if cfg.Reference {
-				dir, err := os.MkdirTemp("", "actorweave-bench-eval-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				if cfg.ModulePath, err = benchModuleFile(cfg.ModulePath, dir); err != nil {
-					return err
-				}
 			}
 			cfg.Module, cfg.Progress = wasm, bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunEval(c.Context(), cfg)

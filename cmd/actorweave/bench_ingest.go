@@ -26,7 +26,7 @@ concurrent HTTP clients. Reports acknowledged messages/s and p50/p90/p99/max ack
 latency, then waits until every message is evaluated and reports evaluated messages/s, CPU time
 and peak memory.`,
 		Args:    cobra.NoArgs,
-		Example: `  actorweave bench ingest --processes 100 --clients 64 --messages 20000 --out ingest.json`,
+		Example: `  make deps && actorweave bench ingest --processes 100 --clients 64 --messages 20000 --out ingest.json`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			wasm, err := readBenchModule(module)
 			if err != nil {
