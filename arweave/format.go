@@ -65,17 +65,22 @@ func LogBatch(pid ans104.ID, entries []LogEntry) (*ans104.DataItem, error) {
 
 // BatchRange reads a Log-Batch item's process and nonce range from its tags.
 func BatchRange(tags ans104.Tags) (pid ans104.ID, from, to uint64, err error) {
-	if tags.Value(TagType) != TypeLogBatch {
-		return pid, 0, 0, fmt.Errorf("arweave: not a %s item", TypeLogBatch)
+	return nonceRange(tags, TypeLogBatch, "log batch")
+}
+
+// nonceRange reads the Process, From-Nonce and To-Nonce tags of an item of type typ.
+func nonceRange(tags ans104.Tags, typ, what string) (pid ans104.ID, from, to uint64, err error) {
+	if tags.Value(TagType) != typ {
+		return pid, 0, 0, fmt.Errorf("arweave: not a %s item", typ)
 	}
 	if pid, err = ans104.ParseID(tags.Value(TagProcess)); err != nil {
-		return pid, 0, 0, fmt.Errorf("arweave: log batch Process tag: %w", err)
+		return pid, 0, 0, fmt.Errorf("arweave: %s Process tag: %w", what, err)
 	}
 	if from, err = strconv.ParseUint(tags.Value(TagFromNonce), 10, 64); err != nil {
-		return pid, 0, 0, fmt.Errorf("arweave: log batch From-Nonce: %w", err)
+		return pid, 0, 0, fmt.Errorf("arweave: %s From-Nonce: %w", what, err)
 	}
 	if to, err = strconv.ParseUint(tags.Value(TagToNonce), 10, 64); err != nil || to < from {
-		return pid, 0, 0, fmt.Errorf("arweave: log batch To-Nonce %q", tags.Value(TagToNonce))
+		return pid, 0, 0, fmt.Errorf("arweave: %s To-Nonce %q", what, tags.Value(TagToNonce))
 	}
 	return pid, from, to, nil
 }

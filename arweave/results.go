@@ -33,19 +33,7 @@ func ResultBatch(pid ans104.ID, from, to uint64, data []byte) (*ans104.DataItem,
 
 // ResultBatchRange reads a Result-Batch item's process and nonce range from its tags.
 func ResultBatchRange(tags ans104.Tags) (pid ans104.ID, from, to uint64, err error) {
-	if tags.Value(TagType) != TypeResultBatch {
-		return pid, 0, 0, fmt.Errorf("arweave: not a %s item", TypeResultBatch)
-	}
-	if pid, err = ans104.ParseID(tags.Value(TagProcess)); err != nil {
-		return pid, 0, 0, fmt.Errorf("arweave: result batch Process tag: %w", err)
-	}
-	if from, err = strconv.ParseUint(tags.Value(TagFromNonce), 10, 64); err != nil {
-		return pid, 0, 0, fmt.Errorf("arweave: result batch From-Nonce: %w", err)
-	}
-	if to, err = strconv.ParseUint(tags.Value(TagToNonce), 10, 64); err != nil || to < from {
-		return pid, 0, 0, fmt.Errorf("arweave: result batch To-Nonce %q", tags.Value(TagToNonce))
-	}
-	return pid, from, to, nil
+	return nonceRange(tags, TypeResultBatch, "result batch")
 }
 
 // Certified is the certificate of one evaluated entry.

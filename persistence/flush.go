@@ -261,7 +261,7 @@ func (s *Store) allProcesses() (map[ID]struct{}, error) {
 
 // QueuedItems returns up to limit standalone items waiting for upload, oldest first.
 func (s *Store) QueuedItems(limit int) ([]QueuedItem, error) {
-	return scanQueue(s, queueItem, 8+idLen, "item flush queue key", limit, func(k []byte) QueuedItem {
+	return scanQueue(s, queueItem, 8+idLen, "item flush queue key", limit, func(k, _ []byte) QueuedItem {
 		q := QueuedItem{Timestamp: int64(binary.BigEndian.Uint64(k[:8]) ^ (1 << 63))}
 		copy(q.ID[:], k[8:])
 		return q
@@ -270,7 +270,7 @@ func (s *Store) QueuedItems(limit int) ([]QueuedItem, error) {
 
 // QueuedCheckpoints returns up to limit checkpoints waiting for upload, by process then nonce.
 func (s *Store) QueuedCheckpoints(limit int) ([]QueuedCheckpoint, error) {
-	return scanQueue(s, queueCheckpoint, idLen+8, "checkpoint flush queue key", limit, func(k []byte) QueuedCheckpoint {
+	return scanQueue(s, queueCheckpoint, idLen+8, "checkpoint flush queue key", limit, func(k, _ []byte) QueuedCheckpoint {
 		var q QueuedCheckpoint
 		copy(q.Process[:], k)
 		q.Nonce = binary.BigEndian.Uint64(k[idLen:])
@@ -288,33 +288,17 @@ type QueuedCertificate struct {
 // QueuedCertificates returns up to limit result certificates waiting for upload, by process then
 // nonce.
 func (s *Store) QueuedCertificates(limit int) ([]QueuedCertificate, error) {
-	done, err := s.enter()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	p := []byte{prefixFlushQueue, queueCertificate}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []QueuedCertificate
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		k := it.Key()[len(p):]
-		if len(k) != idLen+8 {
-			return nil, newErr(ErrCorrupt, "certificate flush queue key")
-		}
-		q := QueuedCertificate{Nonce: binary.BigEndian.Uint64(k[idLen:]), Data: append([]byte(nil), it.Value()...)}
+	return scanQueue(s, queueCertificate, idLen+8, "certificate flush queue key", limit, func(k, v []byte) QueuedCertificate {
+		q := QueuedCertificate{Nonce: binary.BigEndian.Uint64(k[idLen:]), Data: append([]byte(nil), v...)}
 		copy(q.Process[:], k)
-		out = append(out, q)
-	}
-	return out, it.Error()
+		return q
+	})
 }
 
 // scanQueue reads up to limit entries of one upload queue in key order; every key after the
-// queue's prefix must be keyLen bytes (else the store is corrupt: what names the key).
-func scanQueue[T any](s *Store, queue byte, keyLen int, what string, limit int, decode func(k []byte) T) ([]T, error) {
+// queue's prefix must be keyLen bytes (else the store is corrupt: what names the key). decode gets
+// the key after the prefix and the value, both valid only during the call.
+func scanQueue[T any](s *Store, queue byte, keyLen int, what string, limit int, decode func(k, v []byte) T) ([]T, error) {
 	done, err := s.enter()
 	if err != nil {
 		return nil, err
@@ -332,7 +316,7 @@ func scanQueue[T any](s *Store, queue byte, keyLen int, what string, limit int, 
 		if len(k) != keyLen {
 			return nil, newErr(ErrCorrupt, what)
 		}
-		out = append(out, decode(k))
+		out = append(out, decode(k, it.Value()))
 	}
 	return out, it.Error()
 }
