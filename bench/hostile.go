@@ -489,7 +489,9 @@ func (a *attacker) victimWhileDryRuns(ctx context.Context) {
 			_, err = a.hn.owner.Result(ctx, a.hn.victim, id)
 		}
 		if err != nil {
-			unanswered++
+			if ctx.Err() == nil || time.Since(start) > a.cfg.Duration/2 {
+				unanswered++ // not one merely cut short by the end of the attack
+			}
 			_ = sleepCtx(ctx, 100*time.Millisecond)
 			continue
 		}
@@ -762,7 +764,7 @@ func (a *attacker) output(ctx context.Context) {
 		if len(b) >= a.cfg.OutputMB<<20 {
 			served = true
 		} else {
-			short = string(b)
+			short = strings.TrimSpace(string(b))
 		}
 	}
 	a.res.figure("result_bytes", float64(most))
@@ -798,9 +800,11 @@ func (a *attacker) sigterm(ctx context.Context) {
 	took := time.Since(start)
 	dcancel()
 	<-done
-	log := cn.logTail()
+	logb, _ := os.ReadFile(filepath.Join(cn.dir, "node.log"))
+	log := string(logb)
 	st := cn.cmd.ProcessState
-	crashed := strings.Contains(log, "SIGSEGV") || strings.Contains(log, "panic:") || strings.Contains(log, "fatal error")
+	log = "\n" + log
+	crashed := strings.Contains(log, "SIGSEGV") || strings.Contains(log, "\npanic: ") || strings.Contains(log, "\nfatal error: ")
 	clean := st != nil && st.ExitCode() == 0 && !crashed
 	a.res.figure("exit_seconds", took.Seconds())
 	if clean {
@@ -815,9 +819,9 @@ func (a *attacker) sigterm(ctx context.Context) {
 	}
 	if crashed {
 		what += ", crash in its log"
-		for _, w := range []string{"SIGSEGV", "panic:", "fatal error"} {
+		for _, w := range []string{"\nfatal error: ", "\npanic: ", "SIGSEGV"} {
 			if i := strings.Index(log, w); i >= 0 {
-				what += ": " + strings.SplitN(log[i:], "\n", 2)[0]
+				what += ": " + strings.SplitN(strings.TrimPrefix(log[i:], "\n"), "\n", 2)[0]
 				break
 			}
 		}
