@@ -157,9 +157,10 @@ func (r *attackResult) statusText() string {
 // and max (ms, AddLatency), bystander_errors, peak_rss (bytes), status_<code or error class>
 // (answers the attacker got), and the attack's own: dryrun victim_answered, victim_unanswered,
 // victim_p50 and victim_max (the victim owner's own messages during the attack), assign
-// target_kept (1: Y's module saw the message's own Target), graphql response_bytes, slow
-// conns_open_at_end and idle_closed, output result_bytes and result_limited (1: no result carried
-// the output), sigterm exit_clean (1: exit status 0, no crash in the log) and exit_seconds.
+// target_kept (1: Y's module saw the message's own Target), graphql response_bytes and
+// answers_with_errors, slow conns_open_at_end and idle_closed, output result_bytes and
+// result_limited (1: no result carried the output), sigterm exit_clean (1: exit status 0, no crash
+// in the log) and exit_seconds.
 func RunHostile(ctx context.Context, cfg HostileConfig) (*Report, error) {
 	rep := NewReport("hostile")
 	if len(cfg.Attacks) == 0 {
@@ -624,7 +625,8 @@ func (a *attacker) graphql(ctx context.Context) {
 	}
 	q.WriteString(" }")
 	body, _ := json.Marshal(map[string]string{"query": q.String()})
-	var most atomic.Int64
+	var most, withErrors atomic.Int64
+	var firstErr atomic.Value
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
@@ -634,6 +636,15 @@ func (a *attacker) graphql(ctx context.Context) {
 				if int64(len(b)) > most.Load() {
 					most.Store(int64(len(b)))
 				}
+				var r struct {
+					Errors []struct {
+						Message string `json:"message"`
+					} `json:"errors"`
+				}
+				if st == http.StatusOK && json.Unmarshal(b, &r) == nil && len(r.Errors) > 0 {
+					withErrors.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d errors, the first: %s", len(r.Errors), r.Errors[0].Message))
+				}
 				if st != http.StatusOK {
 					_ = sleepCtx(ctx, 50*time.Millisecond)
 				}
@@ -642,7 +653,11 @@ func (a *attacker) graphql(ctx context.Context) {
 	}
 	wg.Wait()
 	a.res.figure("response_bytes", float64(most.Load()))
+	a.res.figure("answers_with_errors", float64(withErrors.Load()))
 	a.res.note = fmt.Sprintf("query %d KB; largest answer %.1f MB", len(body)>>10, float64(most.Load())/1e6)
+	if e, ok := firstErr.Load().(string); ok {
+		a.res.note += fmt.Sprintf("; %d answers with GraphQL errors (%.100s)", withErrors.Load(), e)
+	}
 }
 
 // slow: SlowConns connections each declare a 1 MB body and send one byte a second; IdleConns
