@@ -58,13 +58,11 @@ killtest-flush-long:
 	AW_FLUSH_KILL_ROUNDS=20 $(GO) test -count=1 -timeout 60m -run TestKill9Flush -v ./node/
 
 ## fuzz: run every fuzz target of the repository (each func Fuzz* of a _test.go), one after the
-## other, each for FUZZTIME (default 60s). A crash is saved under the package's testdata/fuzz.
+## other, each for FUZZTIME (default 60s) (scripts/fuzz.sh). A crash is saved under the package's
+## testdata/fuzz.
 FUZZTIME ?= 60s
 fuzz:
-	@set -e; git ls-files '*_test.go' | xargs grep -o '^func Fuzz[A-Za-z0-9_]*' | sort | while IFS=: read -r file fn; do \
-		name=$${fn#func }; echo "fuzz: $$name in ./$$(dirname $$file) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file)/; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz.sh
 
 ## adversarial-long: the hostile-client tests (`make test` runs them once) ADVERSARIAL_ROUNDS times
 ## (default 10), then every fuzz target for ADVERSARIAL_FUZZTIME (default 10m). The probe with its
