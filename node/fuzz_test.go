@@ -36,7 +36,7 @@ import (
 //   - never 500 or 502: a malformed request is the client's fault, a 4xx. The 5xx a request may
 //     get are the ones a well-formed request gets too: 501 (a HyperBEAM route this node does not
 //     serve), 503 (the node is busy), 504 (an evaluation or a wait reached its timeout);
-//   - an error answered in JSON is valid JSON.
+//   - an error answered in JSON is valid JSON (but for a HEAD, answered without a body).
 //
 // Inputs name the fixture's ids and items by tokens ({pid}, {msg}, {mod}, {proc-item}, ...), so
 // that the seeds (real requests) reach the real data whatever the ids of this run are.
@@ -141,6 +141,7 @@ func (fx *fuzzFixture) body(b []byte) []byte {
 
 // fuzzAnswer is what the server answered.
 type fuzzAnswer struct {
+	head    bool // the answer to a HEAD, which has no body
 	status  int
 	header  http.Header
 	body    []byte
@@ -189,7 +190,7 @@ func (fx *fuzzFixture) send(t *testing.T, method, target, headers string, body [
 	}
 	a.body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	a.elapsed, a.status, a.header = time.Since(start), resp.StatusCode, resp.Header
+	a.elapsed, a.status, a.header, a.head = time.Since(start), resp.StatusCode, resp.Header, method == http.MethodHead
 	if err != nil {
 		t.Fatalf("%s %q: reading the answer after %s: %v", method, target, a.elapsed, err)
 	}
@@ -206,7 +207,7 @@ func (fx *fuzzFixture) check(t *testing.T, what string, a fuzzAnswer) {
 	case a.status == http.StatusInternalServerError || a.status == http.StatusBadGateway,
 		a.status >= 500 && a.status != http.StatusNotImplemented && a.status != http.StatusServiceUnavailable && a.status != http.StatusGatewayTimeout:
 		t.Fatalf("%s: %d %.500s", what, a.status, a.body)
-	case a.status >= 400 && strings.HasPrefix(a.header.Get("Content-Type"), "application/json") && !json.Valid(a.body):
+	case a.status >= 400 && !a.head && strings.HasPrefix(a.header.Get("Content-Type"), "application/json") && !json.Valid(a.body):
 		t.Fatalf("%s: %d with a body that is not JSON: %.500q", what, a.status, a.body)
 	}
 }
