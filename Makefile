@@ -4,7 +4,7 @@
 GO        ?= go
 GOTESTFLAGS ?= -race -count=1 -timeout 80m
 
-.PHONY: cluster-kill-explicit cluster-partition cluster-partition-restart-long all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz bench bench-eval clean
+.PHONY: cluster-kill-explicit cluster-partition cluster-partition-restart-long all build node deps test test-go vet fmt-check killtest-long killtest-node-long killtest-flush-long fuzz adversarial-long bench bench-eval clean
 
 all: build
 
@@ -57,10 +57,22 @@ killtest-node-long:
 killtest-flush-long:
 	AW_FLUSH_KILL_ROUNDS=20 $(GO) test -count=1 -timeout 60m -run TestKill9Flush -v ./node/
 
-## fuzz: run each fuzz target for FUZZTIME (default 60s).
+## fuzz: run every fuzz target of the repository (each func Fuzz* of a _test.go), one after the
+## other, each for FUZZTIME (default 60s) (scripts/fuzz.sh). A crash is saved under the package's
+## testdata/fuzz.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./ans104/
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz.sh
+
+## adversarial-long: the hostile-client tests (`make test` runs them once) ADVERSARIAL_ROUNDS times
+## (default 10), then every fuzz target for ADVERSARIAL_FUZZTIME (default 10m). The probe with its
+## before/after figures is `actorweave bench hostile` (bench/README.md).
+ADVERSARIAL_ROUNDS ?= 10
+ADVERSARIAL_FUZZTIME ?= 10m
+ADVERSARIAL_TESTS = TestDryRunsDoNotDelayMessages|TestCloseWithEvaluationsQueued|TestMonitorReplayRefused|TestSlowBodyCutOff|TestResultSizeLimit|TestGraphQLBudget|TestClusterStatusAnonymous|TestBodyDeadlineEndsWithTheBody|TestPerProcessCap|TestFullQueueRefusesAtOnce|TestGoneCallerDropped|TestDeadlineAndClose|TestEngineCloseDuringEval|TestHostileModules|TestAssignedMessageKeepsTarget|FuzzHTTPRequest|FuzzGraphQL
+adversarial-long:
+	$(GO) test -race -count=$(ADVERSARIAL_ROUNDS) -timeout 120m -run '^($(ADVERSARIAL_TESTS))$$' ./node/ ./api/ ./dryrun/ ./runtime/ ./compute/
+	$(MAKE) fuzz FUZZTIME=$(ADVERSARIAL_FUZZTIME)
 
 bench: build
 	./actorweave bench

@@ -1,6 +1,6 @@
 // Package bench holds the reproducible benchmarks behind `actorweave bench`: one Run* function per
 // scenario (append, ingest, eval, pingpong, fanout, activation, scale, flush, cron, loop, forward,
-// cluster, token) and the small framework they share — Report (parameters, figures as named values with
+// cluster, token, hostile) and the small framework they share — Report (parameters, figures as named values with
 // units, latency distributions, throughput series, CPU time, peak RSS, load average, the machine),
 // its summary table, JSON file and plot (report.go, plot.go), and Progress (a bar on a terminal,
 // periodic lines otherwise, sampled into the report's throughput series).
