@@ -277,10 +277,14 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		return
 	}
 	start := time.Now()
-	res, err := e.inst.Handle(context.Background(), msg, e.env)
-	if errors.Is(err, runtime.ErrEngineClosed) {
-		// The node is shutting down: the evaluation was cut short, so it has no result; the next
-		// start evaluates the entry again.
+	res, err := e.inst.Handle(e.host.evalCtx, msg, e.env)
+	if errors.Is(err, runtime.ErrEngineClosed) || e.host.evalCtx.Err() != nil {
+		// The node is shutting down: the evaluation was (or may have been) cut short, so it has no
+		// result (a "deadline exceeded" from the cancellation is not the message's answer); the
+		// next start evaluates the entry again.
+		if err == nil {
+			err = ErrStopping
+		}
 		e.broken = err
 		e.closeInstance()
 		return

@@ -172,6 +172,10 @@ type Host struct {
 	unsubscribe func()
 	sweepWG     sync.WaitGroup
 	dry         *dryrun.Pool
+	// evalCtx is what evaluations run under; Stop cancels it, so that a message still running
+	// (a loop waiting for its deadline) is cut short instead of holding the stop for that long.
+	evalCtx  context.Context
+	stopEval context.CancelFunc
 
 	processes atomic.Int64 // registered processes (active + passive)
 
@@ -218,6 +222,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{},
 		dry: dryrun.New(cfg.DryRun)}
+	h.evalCtx, h.stopEval = context.WithCancel(context.Background())
 	n, err := deps.Store.CountProcesses()
 	if err != nil {
 		return nil, err
@@ -312,6 +317,7 @@ func (h *Host) Stop(ctx context.Context) error {
 	if h.ticker != nil {
 		h.ticker.stop()
 	}
+	h.stopEval() // evaluations in progress end now, without a result (evalNext)
 	close(h.sweepC)
 	h.sweepWG.Wait()
 	h.unsubscribe()
