@@ -1,0 +1,187 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// The failure signal: how the survivors of a crashed member move its processes within seconds.
+//
+// memberlist declares a silent member dead only after a probe interval, a probe timeout and its
+// suspicion rounds (5.5 s with its LAN defaults and three members), and the provider then waits
+// its death grace: kill -9 to serving again took 7-10 s. Every member already hears every other
+// one every lease/5 (the quorum lease's heartbeats, lease.go), so a member that is not heard for
+// FailureTimeout (default two leases) is taken out of this member's view, and so out of placement
+// and routing, at once: its processes' backups take them over (the ordinary hand-over, fenced by
+// epochs). Nothing else is done to it: it stays in memberlist and in Proto.Actor's member list
+// (which would block its id for ever), it is not tombstoned, and as soon as it is heard again (the
+// same incarnation: heartbeats carry the member id) it is back in the view and its processes move
+// back. A member that really died is removed for good later by memberlist's own detection.
+//
+// Safety does not rest on this judgement, which can be wrong (a member paused, or cut off one way):
+// a new owner fences the backup with a higher epoch before it writes (docs/design.md invariant 2),
+// and a member that cannot hear a majority refuses writes and reads within a lease (invariant 10).
+// Reads need FailureTimeout above the lease: a member cut off from the others stops serving reads
+// one lease after it last heard them, and the others take its processes over only FailureTimeout
+// after they last heard it (Validate asks for at least 1.5 leases; the default is 2).
+//
+// A wrong judgement costs two hand-overs per process (away and back). They are counted: a member
+// taken out for silence that is heard again under the same id had not crashed, a false suspicion
+// (Provider.FailureStats, the node's actorweave_cluster_false_suspicions_total, a Warn log line, and
+// a line in the file named by SuspicionLogEnv when it is set).
+
+// SuspicionLogEnv names an environment variable: when set, every member appends one line per
+// suspicion and per false suspicion to that file (for counting them over a test run of many nodes).
+const SuspicionLogEnv = "ACTORWEAVE_SUSPICION_LOG"
+
+// DefaultFailureTimeout is FailureTimeout for a lease of DefaultLease.
+const DefaultFailureTimeout = 2 * DefaultLease
+
+// FailureTimeout is how long a member may go unheard before this member takes it out of its
+// view (Config.FailureTimeout: 0 means two leases; negative means never: memberlist alone).
+func (p *Provider) FailureTimeout() time.Duration {
+	switch {
+	case p.cfg.FailureTimeout < 0:
+		return 0
+	case p.cfg.FailureTimeout == 0:
+		return 2 * p.Lease()
+	}
+	return p.cfg.FailureTimeout
+}
+
+// ValidateFailureTimeout refuses a failure timeout that would let the survivors take a cut-off
+// member's processes over while it still serves reads on its lease (0 and negative are accepted:
+// the default, and off).
+func ValidateFailureTimeout(timeout, lease time.Duration) error {
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	if timeout > 0 && timeout < lease*3/2 {
+		return fmt.Errorf("cluster: --failure-timeout %v: must be at least 1.5 × --quorum-lease (%v), or 0 to leave failure detection to memberlist alone", timeout, lease*3/2)
+	}
+	return nil
+}
+
+// FailureStats counts the failure signal's judgements since start.
+type FailureStats struct {
+	// Suspected counts members taken out of the view for silence.
+	Suspected int64
+	// FalseSuspicions counts those heard again under the same id: they had not crashed.
+	FalseSuspicions int64
+	// Silent is how many members are out of the view for silence now.
+	Silent int
+}
+
+// FailureStats returns the failure signal's counters.
+func (p *Provider) FailureStats() FailureStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return FailureStats{Suspected: p.suspected, FalseSuspicions: p.falseSuspicions, Silent: len(p.silent)}
+}
+
+// checkSilence runs after every heartbeat round (lease/5): it takes members unheard for the
+// failure timeout out of the view, and puts back those heard again. gap is the time since the
+// previous round: a round much later than its interval means this member itself did not run (a
+// stopped process, a starved machine), and then its peers' silence says nothing until they have
+// had a failure timeout to be heard again.
+func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
+	timeout := p.FailureTimeout()
+	if timeout <= 0 {
+		return
+	}
+	type event struct {
+		what, id, name string
+		silent         time.Duration
+	}
+	var events []event
+	p.mu.Lock()
+	if gap > max(3*interval, timeout/2) {
+		p.selfPausedAt = now
+		p.log.Warn("this member did not run for a while: its peers' silence is not judged for a failure timeout", "gap", gap.Round(time.Millisecond))
+	}
+	names := map[string]string{}
+	for id, n := range p.nodes {
+		if m, err := decodeMeta(n.Meta); err == nil {
+			names[id] = m.Name
+		}
+	}
+	for id, d := range p.dying {
+		names[id] = d.m.Name
+	}
+	changed := false
+	for id, name := range names {
+		if id == p.self.ID {
+			continue
+		}
+		heard := p.beats.lastID(id)
+		if heard.IsZero() {
+			continue // never heard under this id (a member of an older build): memberlist alone
+		}
+		if since, out := p.silent[id]; out {
+			if heard.After(since) {
+				delete(p.silent, id)
+				p.falseSuspicions++
+				changed = true
+				events = append(events, event{"false-suspicion", id, name, heard.Sub(since)})
+			}
+			continue
+		}
+		if _, gone := p.removed[id]; gone {
+			continue
+		}
+		if silent := now.Sub(later(heard, p.selfPausedAt)); silent > timeout {
+			p.silent[id] = now
+			p.suspected++
+			changed = true
+			events = append(events, event{"suspected", id, name, silent})
+		}
+	}
+	// Ids memberlist no longer lists (declared dead and removed, or left) are done with.
+	for id := range p.silent {
+		if _, listed := names[id]; !listed {
+			delete(p.silent, id)
+		}
+	}
+	p.beats.forgetIDs(func(id string, heard time.Time) bool {
+		_, listed := names[id]
+		return listed || now.Sub(heard) < timeout
+	})
+	self := p.cfg.Name
+	p.mu.Unlock()
+	for _, e := range events {
+		if e.what == "suspected" {
+			p.log.Warn("member not heard within the failure timeout: out of this member's view (its processes move to their backups) until it is heard again",
+				"member", e.name, "id", e.id, "silent", e.silent.Round(time.Millisecond), "failure_timeout", timeout)
+		} else {
+			p.log.Warn("false suspicion: a member taken out for silence is heard again under the same id (it had not crashed); back in the view",
+				"member", e.name, "id", e.id, "out_for", e.silent.Round(time.Millisecond))
+		}
+		p.suspicionLog(now, e.what, self, e.name, e.id, e.silent)
+	}
+	if changed {
+		p.poke()
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// suspicionLog appends one line to the file SuspicionLogEnv names, if any.
+func (p *Provider) suspicionLog(at time.Time, what, by, name, id string, d time.Duration) {
+	path := os.Getenv(SuspicionLogEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	// One write of one line: appends from many processes do not interleave.
+	_, _ = fmt.Fprintf(f, "%s %s by=%s pid=%d member=%s id=%s after=%v\n", at.UTC().Format(time.RFC3339Nano), what, by, os.Getpid(), name, id, d.Round(time.Millisecond))
+	f.Close()
+}
