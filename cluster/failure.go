@@ -96,8 +96,9 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 	}
 	var events []event
 	p.mu.Lock()
+	stale := false // this member may have been taken for dead by its peers (onStale)
 	if gap > max(3*interval, timeout/2) {
-		p.selfPausedAt = now
+		p.selfPausedAt, stale = now, true
 		p.log.Warn("this member did not run for a while: its peers' silence is not judged for a failure timeout", "gap", gap.Round(time.Millisecond))
 	}
 	names := map[string]string{}
@@ -122,7 +123,7 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 			if heard.After(since) {
 				delete(p.silent, id)
 				p.falseSuspicions++
-				changed = true
+				changed, stale = true, true
 				events = append(events, event{"false-suspicion", id, name, heard.Sub(since)})
 			}
 			continue
@@ -147,8 +148,13 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 		_, listed := names[id]
 		return listed || now.Sub(heard) < timeout
 	})
-	self := p.cfg.Name
+	self, onStale := p.cfg.Name, p.onStale
 	p.mu.Unlock()
+	if stale && onStale != nil {
+		// Before the view that puts a member back is published: whatever this member believed
+		// it owned in sync with its backups may have been taken over meanwhile.
+		onStale()
+	}
 	for _, e := range events {
 		if e.what == "suspected" {
 			p.log.Warn("member not heard within the failure timeout: out of this member's view (its processes move to their backups) until it is heard again",
@@ -162,6 +168,18 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 	if changed {
 		p.poke()
 	}
+}
+
+// OnStale sets f to be called, on the heartbeat goroutine, when this member may have been taken
+// for dead by its peers while it still believed it owned processes: it did not run for half a
+// failure timeout or more, or it hears again a member it had taken out for silence (both sides of
+// a cut that healed before memberlist removed anyone). The node forgets which processes it had in
+// sync with their backups, so that its next read or write of each runs the hand-over again
+// (fence, pull what the backup gained) instead of answering from a log its peers moved past.
+func (p *Provider) OnStale(f func()) {
+	p.mu.Lock()
+	p.onStale = f
+	p.mu.Unlock()
 }
 
 func later(a, b time.Time) time.Time {

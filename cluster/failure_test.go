@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ func TestFailureSignal(t *testing.T) {
 			waitFor(t, 5*time.Second, "the others hear the victim", func() bool {
 				return !others[0].p.beats.lastID(id).IsZero() && !others[1].p.beats.lastID(id).IsZero()
 			})
+			var stale atomic.Int32 // the victim's OnStale calls
+			victim.p.OnStale(func() { stale.Add(1) })
 			victim.cut.Store(true)
 			cutAt := time.Now()
 			listed := func(m *testMember) bool {
@@ -77,6 +80,11 @@ func TestFailureSignal(t *testing.T) {
 			waitFor(t, 10*time.Second, "the member back in every view under the same id: "+viewsOf(ms...), func() bool { return converged(ms...) })
 			if got := victim.p.View().Self.ID; got != id || victim.fenced.Load() != 0 {
 				t.Fatalf("the member came back as %s (was %s), fenced %d times", got, id, victim.fenced.Load())
+			}
+			// The cut-off member took the others out too and heard them again: what it held in
+			// sync may have moved on meanwhile, and it was told so.
+			if stale.Load() == 0 {
+				t.Fatal("the cut-off member was not told that its peers may have taken it for dead")
 			}
 			for _, m := range others {
 				if st := m.p.FailureStats(); st.FalseSuspicions != 1 || st.Silent != 0 {

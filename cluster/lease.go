@@ -19,10 +19,11 @@ import (
 // member as present only while it has heard from it within the lease. Losing the majority is then
 // noticed one lease after the cut, whatever the failure detector's timings.
 //
-// Why this is enough for reads: the other side takes a process over only after memberlist has
-// declared the cut-off member dead and the death grace has passed (Timing: seconds), so a member
-// whose lease still holds cannot yet have been replaced as owner. Writes do not rely on the lease:
-// they need the backup's fsync, which a fenced backup refuses.
+// Why this is enough for reads: the other side takes a process over only after it has not heard
+// the cut-off member for the failure timeout (failure.go; at least 1.5 leases, 2 by default), or,
+// with that signal off, after memberlist has declared it dead and the death grace has passed
+// (Timing: seconds), so a member whose lease still holds cannot yet have been replaced as owner.
+// Writes do not rely on the lease: they need the backup's fsync, which a fenced backup refuses.
 
 // DefaultLease is how long a member counts a peer it heard from as present. Measured with the
 // partition test (node/partition_test.go): the cut-off side's first "no quorum" answer came

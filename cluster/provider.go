@@ -102,6 +102,7 @@ type Provider struct {
 	silent                     map[string]time.Time
 	suspected, falseSuspicions int64
 	selfPausedAt               time.Time
+	onStale                    func()
 	// wrapTransport lets a test put memberlist's transport behind a switch (a simulated cut).
 	wrapTransport func(memberlist.NodeAwareTransport) memberlist.Transport
 }

@@ -120,6 +120,14 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 			Help: "this node's placement weight (changed at run time by SIGHUP, 0 while draining)"},
 			func() float64 { return float64(n.provider.Capacity()) }))
 	}
+	if n.provider != nil {
+		// A member its peers may have taken for dead (a pause, a cut that healed before
+		// memberlist removed anyone) proves each process current again before serving it.
+		n.provider.OnStale(func() {
+			r.ForgetAll()
+			n.log.Warn("this member may have been taken for dead by its peers: every process syncs with its backup again before it is served")
+		})
+	}
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})
