@@ -26,7 +26,8 @@ import (
 // one lease after it last heard them, and the others take its processes over only FailureTimeout
 // after they last heard it (Validate asks for at least 1.5 leases; the default is 2).
 //
-// A wrong judgement costs two hand-overs per process (away and back). They are counted: a member
+// A wrong judgement costs two hand-overs per process (away and back), so each one doubles the
+// timeout for that member for a while (timeoutFor). They are counted: a member
 // taken out for silence that is heard again under the same id had not crashed, a false suspicion
 // (Provider.FailureStats, the node's actorweave_cluster_false_suspicions_total, a Warn log line, and
 // a line in the file named by SuspicionLogEnv when it is set).
@@ -123,6 +124,7 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 			if heard.After(since) {
 				delete(p.silent, id)
 				p.falseSuspicions++
+				p.wrongly[name] = append(p.wrongly[name], now)
 				changed, stale = true, true
 				events = append(events, event{"false-suspicion", id, name, heard.Sub(since)})
 			}
@@ -131,7 +133,7 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 		if _, gone := p.removed[id]; gone {
 			continue
 		}
-		if silent := now.Sub(later(heard, p.selfPausedAt)); silent > timeout {
+		if silent := now.Sub(later(heard, p.selfPausedAt)); silent > p.timeoutFor(name, timeout, now) {
 			p.silent[id] = now
 			p.suspected++
 			changed = true
@@ -158,7 +160,7 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 	for _, e := range events {
 		if e.what == "suspected" {
 			p.log.Warn("member not heard within the failure timeout: out of this member's view (its processes move to their backups) until it is heard again",
-				"member", e.name, "id", e.id, "silent", e.silent.Round(time.Millisecond), "failure_timeout", timeout)
+				"member", e.name, "id", e.id, "silent", e.silent.Round(time.Millisecond))
 		} else {
 			p.log.Warn("false suspicion: a member taken out for silence is heard again under the same id (it had not crashed); back in the view",
 				"member", e.name, "id", e.id, "out_for", e.silent.Round(time.Millisecond))
@@ -180,6 +182,30 @@ func (p *Provider) OnStale(f func()) {
 	p.mu.Lock()
 	p.onStale = f
 	p.mu.Unlock()
+}
+
+// falseSuspicionMemory is how long a false suspicion of a member lengthens its failure timeout.
+const falseSuspicionMemory = 10 * time.Minute
+
+// timeoutFor is member name's failure timeout: timeout, doubled for each false suspicion of it in
+// the last falseSuspicionMemory, up to four times. A member that was taken for dead while it lived
+// (an overloaded machine starving its heartbeats, say) is likely to be again, and every false
+// suspicion costs two hand-overs of its processes, which load the machine further; a member that
+// really crashes then fails over in up to four failure timeouts, still sooner than memberlist
+// alone. p.mu is held.
+func (p *Provider) timeoutFor(name string, timeout time.Duration, now time.Time) time.Duration {
+	recent := p.wrongly[name][:0]
+	for _, at := range p.wrongly[name] {
+		if now.Sub(at) < falseSuspicionMemory {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) == 0 {
+		delete(p.wrongly, name)
+		return timeout
+	}
+	p.wrongly[name] = recent
+	return timeout << min(len(recent), 2)
 }
 
 func later(a, b time.Time) time.Time {

@@ -124,3 +124,27 @@ func TestValidateFailureTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A false suspicion doubles that member's failure timeout (up to four times) for a while.
+func TestTimeoutBacksOffAfterFalseSuspicions(t *testing.T) {
+	p := &Provider{wrongly: map[string][]time.Time{}}
+	now := time.Now()
+	const T = time.Second
+	if got := p.timeoutFor("a", T, now); got != T {
+		t.Fatalf("no false suspicion: %v", got)
+	}
+	p.wrongly["a"] = []time.Time{now.Add(-time.Minute)}
+	if got := p.timeoutFor("a", T, now); got != 2*T {
+		t.Fatalf("one false suspicion: %v", got)
+	}
+	if got := p.timeoutFor("b", T, now); got != T {
+		t.Fatalf("another member: %v", got)
+	}
+	p.wrongly["a"] = append(p.wrongly["a"], now, now, now)
+	if got := p.timeoutFor("a", T, now); got != 4*T {
+		t.Fatalf("four false suspicions: %v, want the cap of 4×", got)
+	}
+	if got := p.timeoutFor("a", T, now.Add(falseSuspicionMemory+time.Second)); got != T || len(p.wrongly) != 0 {
+		t.Fatalf("after they are forgotten: %v (%v)", got, p.wrongly)
+	}
+}

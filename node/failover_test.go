@@ -66,7 +66,9 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 		}
 		pids[i] = item.ID()
 		o, _ := c.owner(pids[i])
-		if _, err := clientOf(o).PostItem(ctx, item); err != nil {
+		// No client timeout: the first spawn on a node compiles the module (slow under -race on a
+		// loaded machine); ctx bounds it.
+		if _, err := client.New(o.url, user).PostItem(ctx, item); err != nil {
 			t.Fatalf("spawn on its owner: %v", err)
 		}
 	}
@@ -80,8 +82,16 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 		return err
 	}
 	for i, pid := range pids {
-		if err := send(pid, i); err != nil {
-			t.Fatalf("first message to %s: %v", pid, err)
+		// Before the kill: retried, since a loaded machine may refuse one for a moment.
+		for try := 0; ; try++ {
+			err := send(pid, i+try)
+			if err == nil {
+				break
+			}
+			if try == 20 {
+				t.Fatalf("first message to %s: %v", pid, err)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	}
 	count := map[*member]int{}
