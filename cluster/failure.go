@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -99,7 +101,10 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 	p.mu.Lock()
 	stale := false // this member may have been taken for dead by its peers (onStale)
 	if gap > max(3*interval, timeout/2) {
-		p.selfPausedAt, stale = now, true
+		p.selfPausedAt = now
+		// Its peers heard nothing from it for about gap: with a heartbeat lost before, that may
+		// have been a failure timeout.
+		stale = gap > timeout-interval
 		p.log.Warn("this member did not run for a while: its peers' silence is not judged for a failure timeout", "gap", gap.Round(time.Millisecond))
 	}
 	names := map[string]string{}
@@ -172,10 +177,10 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 	}
 }
 
-// OnStale sets f to be called, on the heartbeat goroutine, when this member may have been taken
-// for dead by its peers while it still believed it owned processes: it did not run for half a
-// failure timeout or more, or it hears again a member it had taken out for silence (both sides of
-// a cut that healed before memberlist removed anyone). The node forgets which processes it had in
+// OnStale sets f to be called, on a heartbeat goroutine, when this member may have been taken
+// for dead by its peers while it still believed it owned processes: it did not run for about a
+// failure timeout, a peer's heartbeat says it took this member out, or it hears again a member it
+// had taken out for silence (both sides of a cut that healed before memberlist removed anyone). The node forgets which processes it had in
 // sync with their backups, so that its next read or write of each runs the hand-over again
 // (fence, pull what the backup gained) instead of answering from a log its peers moved past.
 func (p *Provider) OnStale(f func()) {
@@ -206,6 +211,28 @@ func (p *Provider) timeoutFor(name string, timeout time.Duration, now time.Time)
 	}
 	p.wrongly[name] = recent
 	return timeout << min(len(recent), 2)
+}
+
+// notePeerSuspects reads the ids peer says it has taken out for silence (its heartbeat): when
+// this member's own id is newly among them, the peer may be taking over processes this member
+// believes it owns, so it is told (onStale) at once, before the peer's hand-over can complete.
+func (p *Provider) notePeerSuspects(peer, silent string) {
+	p.mu.Lock()
+	me := silent != "" && slices.Contains(strings.Split(silent, ","), p.self.ID)
+	was := p.suspectedBy[peer]
+	if me {
+		p.suspectedBy[peer] = true
+	} else if was {
+		delete(p.suspectedBy, peer)
+	}
+	onStale := p.onStale
+	p.mu.Unlock()
+	if me && !was {
+		p.log.Warn("a peer has taken this member for dead (it did not hear it within the failure timeout)", "peer", peer)
+		if onStale != nil {
+			onStale()
+		}
+	}
 }
 
 func later(a, b time.Time) time.Time {

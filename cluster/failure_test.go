@@ -148,3 +148,20 @@ func TestTimeoutBacksOffAfterFalseSuspicions(t *testing.T) {
 		t.Fatalf("after they are forgotten: %v (%v)", got, p.wrongly)
 	}
 }
+
+// A member learns from a peer's heartbeat that the peer took it out, once per such episode.
+func TestPeerSuspectsTellThisMember(t *testing.T) {
+	p := &Provider{suspectedBy: map[string]bool{}, log: testLogger(t, "me")}
+	p.self.ID = "me"
+	var told int
+	p.OnStale(func() { told++ })
+	for _, c := range []struct {
+		peer, silent string
+		want         int
+	}{{"b", "", 0}, {"b", "x", 0}, {"b", "x,me", 1}, {"b", "me", 1}, {"c", "me", 2}, {"b", "", 2}, {"b", "me", 3}} {
+		p.notePeerSuspects(c.peer, c.silent)
+		if told != c.want {
+			t.Fatalf("after %s listing %q: told %d times, want %d", c.peer, c.silent, told, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +34,9 @@ const DefaultLease = 800 * time.Millisecond
 
 // Heartbeats are memberlist user messages (the only kind this package sends). heartbeatTag is
 // followed by the sender's placement name; identifiedTag by its member id (this incarnation), a
-// zero byte and its name. A member sends both: the name-only form for members of an older build,
+// zero byte and its name, and, when the sender has taken members out of its view for silence, a
+// zero byte and their ids separated by commas (so that a member taken for dead while it lives
+// learns it at once: failure.go). A member sends both: the name-only form for members of an older build,
 // the identified one for the failure signal (failure.go), which must tell an incarnation from the
 // next one under the same name.
 const (
@@ -115,7 +118,7 @@ func (p *Provider) beat() {
 	defer t.Stop()
 	msg := append([]byte{heartbeatTag}, p.cfg.Name...)
 	p.mu.Lock()
-	idMsg := append(append(append([]byte{identifiedTag}, p.self.ID...), 0), p.cfg.Name...)
+	idBase := append(append(append([]byte{identifiedTag}, p.self.ID...), 0), p.cfg.Name...)
 	p.mu.Unlock()
 	last := time.Now()
 	for {
@@ -129,6 +132,14 @@ func (p *Provider) beat() {
 		last = now
 		p.mu.Lock()
 		ml, self := p.ml, p.self.ID
+		idMsg := idBase
+		if len(p.silent) > 0 {
+			ids := make([]string, 0, len(p.silent))
+			for id := range p.silent {
+				ids = append(ids, id)
+			}
+			idMsg = append(append(append([]byte(nil), idBase...), 0), strings.Join(ids, ",")...)
+		}
 		p.mu.Unlock()
 		if ml == nil {
 			continue
@@ -150,7 +161,7 @@ func (p *Provider) beat() {
 
 // noteHeartbeat records a heartbeat received through memberlist (NotifyMsg).
 func (p *Provider) noteHeartbeat(b []byte) {
-	if len(b) < 2 || len(b) > 1+256 {
+	if len(b) < 2 || len(b) > 64<<10 {
 		return
 	}
 	switch b[0] {
@@ -159,9 +170,11 @@ func (p *Provider) noteHeartbeat(b []byte) {
 			p.beats.note(string(b[1:]), "", time.Now())
 		}
 	case identifiedTag:
-		id, name, ok := bytes.Cut(b[1:], []byte{0})
-		if ok && len(id) > 0 && len(name) > 0 && len(name) <= 128 {
+		id, rest, ok := bytes.Cut(b[1:], []byte{0})
+		name, silent, _ := bytes.Cut(rest, []byte{0})
+		if ok && len(id) > 0 && len(id) <= 128 && len(name) > 0 && len(name) <= 128 {
 			p.beats.note(string(name), string(id), time.Now())
+			p.notePeerSuspects(string(id), string(silent))
 		}
 	}
 }

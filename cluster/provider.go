@@ -104,6 +104,7 @@ type Provider struct {
 	selfPausedAt               time.Time
 	onStale                    func()
 	wrongly                    map[string][]time.Time // false suspicions by member name (timeoutFor)
+	suspectedBy                map[string]bool        // peers whose heartbeats say they took this member out
 	// wrapTransport lets a test put memberlist's transport behind a switch (a simulated cut).
 	wrapTransport func(memberlist.NodeAwareTransport) memberlist.Transport
 }
@@ -152,7 +153,7 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 		return nil, fmt.Errorf("cluster: remembered members: %w", err)
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger.With("component", "cluster"), kinds: kinds,
-		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, silent: map[string]time.Time{}, wrongly: map[string][]time.Time{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
+		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, silent: map[string]time.Time{}, wrongly: map[string][]time.Time{}, suspectedBy: map[string]bool{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
 	// Check the metadata with the longest address it could carry, so a too-long label set fails
 	// at start, with the flag named, not when memberlist is asked for it.
 	if _, err := encodeMeta(p.metaOf("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")); err != nil {
