@@ -138,7 +138,8 @@ func (p *Provider) checkSilence(now time.Time, gap, interval time.Duration) {
 		if _, gone := p.removed[id]; gone {
 			continue
 		}
-		if silent := now.Sub(later(heard, p.selfPausedAt)); silent > p.timeoutFor(name, timeout, now) {
+		young := now.Sub(p.beats.firstID(id)) < newcomerPeriod
+		if silent := now.Sub(later(heard, p.selfPausedAt)); silent > p.timeoutFor(name, timeout, young, now) {
 			p.silent[id] = now
 			p.suspected++
 			changed = true
@@ -192,13 +193,20 @@ func (p *Provider) OnStale(f func()) {
 // falseSuspicionMemory is how long a false suspicion of a member lengthens its failure timeout.
 const falseSuspicionMemory = 10 * time.Minute
 
+// newcomerPeriod is how long after its first heartbeat a member's failure timeout is doubled: a
+// node that has just started (or restarted) compiles modules and takes over its share of
+// processes, and under the test suite's load a joining member's heartbeats were seen to stop for
+// 2.2 s while it did (cluster/clustertest TestJoinUnderLoadNoDeadLetters).
+const newcomerPeriod = 30 * time.Second
+
 // timeoutFor is member name's failure timeout: timeout, doubled for each false suspicion of it in
-// the last falseSuspicionMemory, up to four times. A member that was taken for dead while it lived
+// the last falseSuspicionMemory, up to four times, and doubled once for a member first heard
+// less than newcomerPeriod ago (young), up to four times in all. A member that was taken for dead while it lived
 // (an overloaded machine starving its heartbeats, say) is likely to be again, and every false
 // suspicion costs two hand-overs of its processes, which load the machine further; a member that
 // really crashes then fails over in up to four failure timeouts, still sooner than memberlist
 // alone. p.mu is held.
-func (p *Provider) timeoutFor(name string, timeout time.Duration, now time.Time) time.Duration {
+func (p *Provider) timeoutFor(name string, timeout time.Duration, young bool, now time.Time) time.Duration {
 	recent := p.wrongly[name][:0]
 	for _, at := range p.wrongly[name] {
 		if now.Sub(at) < falseSuspicionMemory {
@@ -207,10 +215,14 @@ func (p *Provider) timeoutFor(name string, timeout time.Duration, now time.Time)
 	}
 	if len(recent) == 0 {
 		delete(p.wrongly, name)
-		return timeout
+	} else {
+		p.wrongly[name] = recent
 	}
-	p.wrongly[name] = recent
-	return timeout << min(len(recent), 2)
+	doublings := len(recent)
+	if young {
+		doublings++
+	}
+	return timeout << min(doublings, 2)
 }
 
 // notePeerSuspects reads the ids peer says it has taken out for silence (its heartbeat): when

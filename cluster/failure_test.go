@@ -125,26 +125,33 @@ func TestValidateFailureTimeout(t *testing.T) {
 	}
 }
 
-// A false suspicion doubles that member's failure timeout (up to four times) for a while.
+// A false suspicion doubles that member's failure timeout (up to four times) for a while, and so
+// does being a newcomer.
 func TestTimeoutBacksOffAfterFalseSuspicions(t *testing.T) {
 	p := &Provider{wrongly: map[string][]time.Time{}}
 	now := time.Now()
 	const T = time.Second
-	if got := p.timeoutFor("a", T, now); got != T {
+	if got := p.timeoutFor("a", T, false, now); got != T {
 		t.Fatalf("no false suspicion: %v", got)
 	}
 	p.wrongly["a"] = []time.Time{now.Add(-time.Minute)}
-	if got := p.timeoutFor("a", T, now); got != 2*T {
+	if got := p.timeoutFor("a", T, false, now); got != 2*T {
 		t.Fatalf("one false suspicion: %v", got)
 	}
-	if got := p.timeoutFor("b", T, now); got != T {
+	if got := p.timeoutFor("b", T, false, now); got != T {
 		t.Fatalf("another member: %v", got)
 	}
+	if got := p.timeoutFor("b", T, true, now); got != 2*T {
+		t.Fatalf("a newcomer: %v", got)
+	}
+	if got := p.timeoutFor("a", T, true, now); got != 4*T {
+		t.Fatalf("a newcomer with a false suspicion: %v", got)
+	}
 	p.wrongly["a"] = append(p.wrongly["a"], now, now, now)
-	if got := p.timeoutFor("a", T, now); got != 4*T {
+	if got := p.timeoutFor("a", T, false, now); got != 4*T {
 		t.Fatalf("four false suspicions: %v, want the cap of 4×", got)
 	}
-	if got := p.timeoutFor("a", T, now.Add(falseSuspicionMemory+time.Second)); got != T || len(p.wrongly) != 0 {
+	if got := p.timeoutFor("a", T, false, now.Add(falseSuspicionMemory+time.Second)); got != T || len(p.wrongly) != 0 {
 		t.Fatalf("after they are forgotten: %v (%v)", got, p.wrongly)
 	}
 }

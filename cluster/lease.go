@@ -50,16 +50,20 @@ type heartbeats struct {
 	mu    sync.Mutex
 	heard map[string]time.Time
 	byID  map[string]time.Time
+	first map[string]time.Time // by member id: when first heard
 }
 
 func (h *heartbeats) note(name, id string, at time.Time) {
 	h.mu.Lock()
 	if h.heard == nil {
-		h.heard, h.byID = map[string]time.Time{}, map[string]time.Time{}
+		h.heard, h.byID, h.first = map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
 	}
 	h.heard[name] = at
 	if id != "" {
 		h.byID[id] = at
+		if _, ok := h.first[id]; !ok {
+			h.first[id] = at
+		}
 	}
 	h.mu.Unlock()
 }
@@ -77,6 +81,13 @@ func (h *heartbeats) lastID(id string) time.Time {
 	return h.byID[id]
 }
 
+// firstID is when member id was first heard; zero if never.
+func (h *heartbeats) firstID(id string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.first[id]
+}
+
 // forgetIDs drops the ids keep rejects (members memberlist no longer lists).
 func (h *heartbeats) forgetIDs(keep func(id string, heard time.Time) bool) {
 	h.mu.Lock()
@@ -84,6 +95,7 @@ func (h *heartbeats) forgetIDs(keep func(id string, heard time.Time) bool) {
 	for id, at := range h.byID {
 		if !keep(id, at) {
 			delete(h.byID, id)
+			delete(h.first, id)
 		}
 	}
 }
