@@ -36,7 +36,11 @@ type FailoverConfig struct {
 	NodeArgs []string
 	// Bound is how long a process may take to answer after a kill before it counts as not failed
 	// over (the round goes on; the report says how many).
-	Bound    time.Duration
+	Bound time.Duration
+	// Rest is how long the cluster runs after a restarted member has settled before the next
+	// kill: a member first heard less than 30 s ago has a doubled failure timeout (a newcomer,
+	// cluster/failure.go), which a shorter rest would measure instead of the steady state.
+	Rest     time.Duration
 	Module   []byte
 	Format   string
 	Progress io.Writer
@@ -45,7 +49,7 @@ type FailoverConfig struct {
 // DefaultFailoverConfig: both modes, 20 kills each, 12 processes.
 func DefaultFailoverConfig() FailoverConfig {
 	return FailoverConfig{Modes: []string{"signal", "baseline"}, Kills: 20, Processes: 12, Bound: time.Minute,
-		Format: "wasm32-unknown-emscripten2"}
+		Rest: 32 * time.Second, Format: "wasm32-unknown-emscripten2"}
 }
 
 // failoverModeArgs are each mode's node flags.
@@ -61,6 +65,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*Report, error) {
 	rep.Param("kills", cfg.Kills, "per mode")
 	rep.Param("processes", cfg.Processes, "")
 	rep.Param("node_args", fmt.Sprint(cfg.NodeArgs), "")
+	rep.Param("rest", cfg.Rest.String(), "between a restart and the next kill")
 	if cfg.Kills <= 0 || cfg.Processes <= 0 || cfg.Exe == "" || len(cfg.Modes) == 0 {
 		return nil, errors.New("bench: failover needs modes, positive kills and processes, and the binary")
 	}
@@ -96,7 +101,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*Report, error) {
 			rep.Note("%s: first refusal while failing over: %s", mode, res.firstErr)
 		}
 	}
-	rep.Note("three child nodes (lazy evaluation, replication factor 2); per kill the member owning processes is chosen at random, killed with SIGKILL, and every one of its processes is sent a new message through the surviving members, retried every 50 ms, until acknowledged; the figure is kill to acknowledgement; the member is then restarted on its data and every process acknowledges a message before the next kill")
+	rep.Note("three child nodes (lazy evaluation, replication factor 2); per kill the member owning processes is chosen at random, killed with SIGKILL, and every one of its processes is sent a new message through the surviving members, retried every 50 ms, until acknowledged; the figure is kill to acknowledgement; the member is then restarted on its data, every process acknowledges a message, and the cluster runs for the rest time before the next kill")
 	rep.Note("signal: the nodes' defaults (the failure signal, --failure-timeout); baseline: --failure-timeout 0 (memberlist's failure detection and the death grace alone)")
 	return rep.Finish(), nil
 }
@@ -189,6 +194,17 @@ func runFailoverMode(ctx context.Context, cfg FailoverConfig, mode string, progr
 	}
 	if err := settle(); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	rest := func() error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(cfg.Rest):
+			return nil
+		}
+	}
+	if err := rest(); err != nil {
+		return nil, err
 	}
 	res := &failoverResult{}
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -285,6 +301,11 @@ func runFailoverMode(ctx context.Context, cfg FailoverConfig, mode string, progr
 		gossip[v] = self.Gossip
 		if err := settle(); err != nil {
 			return nil, fmt.Errorf("after restarting member %d: %w", v, err)
+		}
+		if k < cfg.Kills-1 {
+			if err := rest(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	res.load = loadAvg()

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	registerBenchScenario(benchScenario{Name: "failover", NewCmd: newBenchFailoverCmd,
-		Smoke: []string{"--kills", "1", "--processes", "3", "--modes", "signal"},
+		Smoke: []string{"--kills", "1", "--processes", "3", "--modes", "signal", "--rest", "0s"},
 		Keys:  []string{"signal_p50", "signal_p99", "signal_max", "signal_kill_max", "signal_kills", "signal_processes_measured"},
 		Check: func(r *bench.Report) error {
 			if v := r.Figures.Float("signal_not_failed_over"); v != 0 {
@@ -33,8 +33,8 @@ func newBenchFailoverCmd() *cobra.Command {
 replication factor 2, lazy evaluation), spawns --processes processes, and --kills times over kills
 a member that owns processes with SIGKILL (chosen at random among the owners), sends each of its
 processes a new message through the surviving members (retried every 50 ms) and measures the
-time from the kill to its acknowledgement; then restarts the killed member on its data and waits
-until every process acknowledges again. Each mode in --modes runs on a fresh cluster: "signal" is
+time from the kill to its acknowledgement; then restarts the killed member on its data, waits
+until every process acknowledges again, and lets the cluster run for --rest before the next kill. Each mode in --modes runs on a fresh cluster: "signal" is
 the nodes' defaults (the failure signal: a member not heard for --failure-timeout is taken out of
 placement), "baseline" adds --failure-timeout 0 (memberlist's failure detection alone, as before
 the signal). Reports per mode p50/p90/p99/max per process, and per kill until all of its processes
@@ -67,6 +67,7 @@ serve again. It never fails on a number.`,
 	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes spawned (about a third are owned by each member)")
 	f.StringVar(&nodeArgs, "node-args", "", "flags added to every node in every mode, e.g. \"--failure-timeout 2s\"")
 	f.DurationVar(&cfg.Bound, "bound", cfg.Bound, "how long a process may take to answer after a kill before it counts as not failed over")
+	f.DurationVar(&cfg.Rest, "rest", cfg.Rest, "how long the cluster runs before each kill (after the start, and after a restarted member settled): a member first heard less than 30 s ago fails over in twice the failure timeout")
 	rf.bind(f)
 	return cmd
 }
