@@ -41,6 +41,8 @@ type ClusterConfig struct {
 	ReplicationFactor int
 	// RequestTimeout is the nodes' --request-timeout (0: the node's default).
 	RequestTimeout time.Duration
+	// NodeArgs are added to every node's command line.
+	NodeArgs []string
 	// ProfileDir, when set, has every node write a CPU profile of its whole life there
 	// (nodes<N>-node<I>.prof).
 	ProfileDir string
@@ -361,6 +363,7 @@ func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string
 	if cfg.RequestTimeout > 0 {
 		common = append(common, "--request-timeout", cfg.RequestTimeout.String())
 	}
+	common = append(common, cfg.NodeArgs...)
 	if n == 1 {
 		cn, err := startChildNode(cfg.Exe, cfg.Env, filepath.Join(dir, "node0"), profile(common, 0)...)
 		if err != nil {

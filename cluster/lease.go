@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +20,11 @@ import (
 // member as present only while it has heard from it within the lease. Losing the majority is then
 // noticed one lease after the cut, whatever the failure detector's timings.
 //
-// Why this is enough for reads: the other side takes a process over only after memberlist has
-// declared the cut-off member dead and the death grace has passed (Timing: seconds), so a member
-// whose lease still holds cannot yet have been replaced as owner. Writes do not rely on the lease:
-// they need the backup's fsync, which a fenced backup refuses.
+// Why this is enough for reads: the other side takes a process over only after it has not heard
+// the cut-off member for the failure timeout (failure.go; at least 1.5 leases, 2 by default), or,
+// with that signal off, after memberlist has declared it dead and the death grace has passed
+// (Timing: seconds), so a member whose lease still holds cannot yet have been replaced as owner.
+// Writes do not rely on the lease: they need the backup's fsync, which a fenced backup refuses.
 
 // DefaultLease is how long a member counts a peer it heard from as present. Measured with the
 // partition test (node/partition_test.go): the cut-off side's first "no quorum" answer came
@@ -29,21 +32,39 @@ import (
 // heartbeat gap reach it on the healthy side.
 const DefaultLease = 800 * time.Millisecond
 
-// heartbeatTag marks a heartbeat among memberlist user messages (the only kind this package sends).
-const heartbeatTag byte = 'h'
+// Heartbeats are memberlist user messages (the only kind this package sends). heartbeatTag is
+// followed by the sender's placement name; identifiedTag by its member id (this incarnation), a
+// zero byte and its name, and, when the sender has taken members out of its view for silence, a
+// zero byte and their ids separated by commas (so that a member taken for dead while it lives
+// learns it at once: failure.go). A member sends both: the name-only form for members of an older build,
+// the identified one for the failure signal (failure.go), which must tell an incarnation from the
+// next one under the same name.
+const (
+	heartbeatTag  byte = 'h'
+	identifiedTag byte = 'i'
+)
 
-// heartbeats remembers when each member (by placement name) was last heard.
+// heartbeats remembers when each member was last heard: by placement name (the quorum lease) and
+// by member id (the failure signal).
 type heartbeats struct {
 	mu    sync.Mutex
 	heard map[string]time.Time
+	byID  map[string]time.Time
+	first map[string]time.Time // by member id: when first heard
 }
 
-func (h *heartbeats) note(name string, at time.Time) {
+func (h *heartbeats) note(name, id string, at time.Time) {
 	h.mu.Lock()
 	if h.heard == nil {
-		h.heard = map[string]time.Time{}
+		h.heard, h.byID, h.first = map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
 	}
 	h.heard[name] = at
+	if id != "" {
+		h.byID[id] = at
+		if _, ok := h.first[id]; !ok {
+			h.first[id] = at
+		}
+	}
 	h.mu.Unlock()
 }
 
@@ -51,6 +72,32 @@ func (h *heartbeats) last(name string) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.heard[name]
+}
+
+// lastID is when member id (one incarnation) was last heard; zero if never.
+func (h *heartbeats) lastID(id string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byID[id]
+}
+
+// firstID is when member id was first heard; zero if never.
+func (h *heartbeats) firstID(id string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.first[id]
+}
+
+// forgetIDs drops the ids keep rejects (members memberlist no longer lists).
+func (h *heartbeats) forgetIDs(keep func(id string, heard time.Time) bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, at := range h.byID {
+		if !keep(id, at) {
+			delete(h.byID, id)
+			delete(h.first, id)
+		}
+	}
 }
 
 // Lease is how long a heard member counts as present (Config.Lease with its default).
@@ -74,20 +121,37 @@ func (p *Provider) HeardWithin(name string, d time.Duration) bool {
 // Fresh reports whether member name counts as present under the lease.
 func (p *Provider) Fresh(name string) bool { return p.HeardWithin(name, p.Lease()) }
 
-// beat sends a heartbeat to every other memberlist member each lease/5 until Shutdown.
+// beat sends a heartbeat to every other memberlist member each lease/5 until Shutdown, and
+// after each round looks for members gone silent (the failure signal, failure.go).
 func (p *Provider) beat() {
 	defer close(p.beatDone)
-	t := time.NewTicker(p.Lease() / 5)
+	interval := p.Lease() / 5
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	msg := append([]byte{heartbeatTag}, p.cfg.Name...)
+	p.mu.Lock()
+	idBase := append(append(append([]byte{identifiedTag}, p.self.ID...), 0), p.cfg.Name...)
+	p.mu.Unlock()
+	last := time.Now()
 	for {
 		select {
 		case <-p.stop:
 			return
 		case <-t.C:
 		}
+		now := time.Now()
+		p.checkSilence(now, now.Sub(last), interval)
+		last = now
 		p.mu.Lock()
 		ml, self := p.ml, p.self.ID
+		idMsg := idBase
+		if len(p.silent) > 0 {
+			ids := make([]string, 0, len(p.silent))
+			for id := range p.silent {
+				ids = append(ids, id)
+			}
+			idMsg = append(append(append([]byte(nil), idBase...), 0), strings.Join(ids, ",")...)
+		}
 		p.mu.Unlock()
 		if ml == nil {
 			continue
@@ -100,17 +164,31 @@ func (p *Provider) beat() {
 				continue
 			}
 			// Best effort (UDP): a lost heartbeat is covered by the next four within the lease.
-			_ = ml.SendToAddress(memberlist.Address{Addr: n.Addr, Name: n.Name}, msg)
+			to := memberlist.Address{Addr: n.Addr, Name: n.Name}
+			_ = ml.SendToAddress(to, msg)
+			_ = ml.SendToAddress(to, idMsg)
 		}
 	}
 }
 
 // noteHeartbeat records a heartbeat received through memberlist (NotifyMsg).
 func (p *Provider) noteHeartbeat(b []byte) {
-	if len(b) < 2 || b[0] != heartbeatTag || len(b) > 1+128 {
+	if len(b) < 2 || len(b) > 64<<10 {
 		return
 	}
-	p.beats.note(string(b[1:]), time.Now())
+	switch b[0] {
+	case heartbeatTag:
+		if len(b) <= 1+128 {
+			p.beats.note(string(b[1:]), "", time.Now())
+		}
+	case identifiedTag:
+		id, rest, ok := bytes.Cut(b[1:], []byte{0})
+		name, silent, _ := bytes.Cut(rest, []byte{0})
+		if ok && len(id) > 0 && len(id) <= 128 && len(name) > 0 && len(name) <= 128 {
+			p.beats.note(string(name), string(id), time.Now())
+			p.notePeerSuspects(string(id), string(silent))
+		}
+	}
 }
 
 // Name is this member's placement name (the node key's wallet address).

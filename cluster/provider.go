@@ -49,6 +49,10 @@ type Config struct {
 	// Lease is how long a member heard from counts as present for the quorum (lease.go; default
 	// DefaultLease, --quorum-lease). Heartbeats go out every Lease/5.
 	Lease time.Duration
+	// FailureTimeout is how long a member may go unheard before this member takes it out of its
+	// view until it is heard again (failure.go; --failure-timeout). 0: two leases; negative: never
+	// (memberlist's failure detection alone).
+	FailureTimeout time.Duration
 	// PeersFile keeps the remembered addresses across restarts ("": memory only).
 	PeersFile string
 	// Hidden starts the member hidden: peers keep it out of their views (and route nothing to it)
@@ -93,6 +97,14 @@ type Provider struct {
 	reconnectDone chan struct{}
 	beats         heartbeats
 	beatDone      chan struct{}
+	// The failure signal (failure.go), under mu: members out of the view for silence (since
+	// when), the counters, and when this member itself last resumed from a pause.
+	silent                     map[string]time.Time
+	suspected, falseSuspicions int64
+	selfPausedAt               time.Time
+	onStale                    func()
+	wrongly                    map[string][]time.Time // false suspicions by member name (timeoutFor)
+	suspectedBy                map[string]bool        // peers whose heartbeats say they took this member out
 	// wrapTransport lets a test put memberlist's transport behind a switch (a simulated cut).
 	wrapTransport func(memberlist.NodeAwareTransport) memberlist.Transport
 }
@@ -130,6 +142,9 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 	if err := cfg.Timing.Validate(); err != nil {
 		return nil, err
 	}
+	if err := ValidateFailureTimeout(cfg.FailureTimeout, cfg.Lease); err != nil {
+		return nil, err
+	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, fmt.Errorf("cluster: --cluster-listen %q: %w", cfg.Listen, err)
 	}
@@ -138,7 +153,7 @@ func NewProvider(cfg Config, kinds []string) (*Provider, error) {
 		return nil, fmt.Errorf("cluster: remembered members: %w", err)
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger.With("component", "cluster"), kinds: kinds,
-		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
+		removed: map[string]time.Time{}, dying: map[string]dying{}, nodes: map[string]nodeInfo{}, silent: map[string]time.Time{}, wrongly: map[string][]time.Time{}, suspectedBy: map[string]bool{}, signal: make(chan struct{}, 1), peers: peers, hidden: cfg.Hidden}
 	// Check the metadata with the longest address it could carry, so a too-long label set fails
 	// at start, with the flag named, not when memberlist is asked for it.
 	if _, err := encodeMeta(p.metaOf("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")); err != nil {
@@ -361,6 +376,10 @@ func (p *Provider) poke() {
 func (p *Provider) publishOnce() {
 	p.mu.Lock()
 	ml, pa, self := p.ml, p.pa, p.self
+	silent := make(map[string]bool, len(p.silent))
+	for id := range p.silent {
+		silent[id] = true
+	}
 	removed := make(map[string]bool, len(p.removed))
 	for id, at := range p.removed {
 		if time.Since(at) > tombstoneTTL {
@@ -391,7 +410,12 @@ func (p *Provider) publishOnce() {
 		if n.Name != self.ID && (removed[n.Name] || hidden) {
 			continue
 		}
-		ours, theirs = append(ours, m), append(theirs, pm)
+		theirs = append(theirs, pm)
+		// A member out for silence (failure.go) leaves placement and routing only: Proto.Actor
+		// would block its id for ever, and it may come back.
+		if !silent[n.Name] {
+			ours = append(ours, m)
+		}
 	}
 	// Members memberlist just declared dead stay for deathGrace: if the death was news gossiped by
 	// the other side of a partition that just healed, the member refutes it within that time and
@@ -411,7 +435,10 @@ func (p *Provider) publishOnce() {
 				p.log.Info("member removed: declared dead and not back within the grace period", "id", id, "grace", grace)
 			}
 		case !d.hidden:
-			ours, theirs = append(ours, d.m), append(theirs, d.pm)
+			theirs = append(theirs, d.pm)
+			if !silent[id] {
+				ours = append(ours, d.m)
+			}
 		}
 	}
 	p.mu.Unlock()

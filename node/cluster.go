@@ -56,6 +56,10 @@ type ClusterConfig struct {
 	// Lease is the quorum lease (--quorum-lease; default cluster.DefaultLease): how long a peer
 	// heard from counts as present.
 	Lease time.Duration
+	// FailureTimeout is how long a member may go unheard before this node takes it out of its view
+	// until it is heard again (--failure-timeout; cluster/failure.go): 0 is two leases, negative
+	// leaves failure detection to memberlist alone.
+	FailureTimeout time.Duration
 }
 
 // Enabled reports whether the node joins a cluster.
@@ -110,7 +114,7 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 	// a member visible before its forwarder and replication server are up answers dead letters.
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,
 		Labels: cc.Labels, Name: name, Security: sec, Resync: cc.Resync, JoinTimeout: cc.JoinTimeout, Logger: cfg.Logger, OnFenced: onFenced,
-		Timing: cc.Timing, Lease: cc.Lease, ReconnectInterval: cc.ReconnectInterval, ReconnectTimeout: cc.ReconnectTimeout,
+		Timing: cc.Timing, Lease: cc.Lease, FailureTimeout: cc.FailureTimeout, ReconnectInterval: cc.ReconnectInterval, ReconnectTimeout: cc.ReconnectTimeout,
 		PeersFile: filepath.Join(cfg.DataDir, "cluster-peers.json"), Hidden: true}, []string{"process"})
 	return p, opts, err
 }

@@ -106,9 +106,27 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_view_members",
 			Help: "members in this node's current view (a leaving member drops out at once; a dead one after failure detection)"},
 			func() float64 { return float64(len(members.View().Members)) }))
+		pr := n.provider
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "actorweave", Name: "cluster_suspicions_total",
+			Help: "members this node took out of its view because it did not hear them within --failure-timeout (their processes moved to their backups)"},
+			func() float64 { return float64(pr.FailureStats().Suspected) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "actorweave", Name: "cluster_false_suspicions_total",
+			Help: "members taken out for silence that were heard again under the same id: alive, wrongly taken for dead"},
+			func() float64 { return float64(pr.FailureStats().FalseSuspicions) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_silent_members",
+			Help: "members out of this node's view now because they were not heard within --failure-timeout"},
+			func() float64 { return float64(pr.FailureStats().Silent) }))
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "cluster_capacity",
 			Help: "this node's placement weight (changed at run time by SIGHUP, 0 while draining)"},
 			func() float64 { return float64(n.provider.Capacity()) }))
+	}
+	if n.provider != nil {
+		// A member its peers may have taken for dead (a pause, a cut that healed before
+		// memberlist removed anyone) proves each process current again before serving it.
+		n.provider.OnStale(func() {
+			r.ForgetAll()
+			n.log.Warn("this member may have been taken for dead by its peers: every process syncs with its backup again before it is served")
+		})
 	}
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})

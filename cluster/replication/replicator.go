@@ -649,6 +649,15 @@ func (r *Replicator) forget(pid persistence.ID) {
 // Forget drops what the replicator knows of pid (on passivation).
 func (r *Replicator) Forget(pid persistence.ID) { r.forget(pid) }
 
+// ForgetAll drops which processes are in sync with which backup, for every process: the next
+// read (CatchUp) or write of each runs the hand-over again. For a member that its peers may have
+// taken for dead meanwhile (cluster.Provider.OnStale).
+func (r *Replicator) ForgetAll() {
+	r.mu.Lock()
+	r.synced = map[persistence.ID]syncState{}
+	r.mu.Unlock()
+}
+
 // Replicate makes entries (consecutive, of process pid, scheduled at epoch) durable on pid's
 // backup, and returns once the backup has fsync'd them. The caller appends them locally only
 // after that. Errors: ErrBackupUnreachable / ErrNoBackup (refuse the write), ErrNotOwner (stop

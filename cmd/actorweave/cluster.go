@@ -20,12 +20,14 @@ import (
 
 // clusterFlags are the node's cluster flags before parsing into node.ClusterConfig.
 type clusterFlags struct {
-	join, labels string
-	capacity     uint32
+	join, labels   string
+	capacity       uint32
+	failureTimeout time.Duration
+	flags          *pflag.FlagSet
 }
 
 func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
-	cf := &clusterFlags{capacity: 1}
+	cf := &clusterFlags{capacity: 1, flags: f}
 	f.StringVar(&cfg.Cluster.Listen, "cluster-listen", "", "memberlist address (UDP and TCP) HOST:PORT; set it to run as a cluster member (without it the node runs alone)")
 	f.StringVar(&cfg.Cluster.Remote, "cluster-remote", "", "Proto.Actor remote (gRPC) address HOST:PORT other members reach this node at (default: the --cluster-listen host, any free port)")
 	f.StringVar(&cf.join, "join", "", "memberlist addresses of members to join, HOST:PORT,... (none: start a new cluster)")
@@ -42,6 +44,7 @@ func bindClusterFlags(f *pflag.FlagSet, cfg *node.Config) *clusterFlags {
 	f.DurationVar(&cfg.Cluster.Timing.PushPullInterval, "push-pull-interval", t.PushPullInterval, "how often a member syncs its whole membership state with another over TCP (catches news its UDP gossip missed; memberlist's default is 30s)")
 	f.IntVar(&cfg.Cluster.Timing.SuspicionMult, "suspicion-mult", t.SuspicionMult, "how many probe intervals (times log10 of the member count) a suspected member has to refute before it is declared gone")
 	f.DurationVar(&cfg.Cluster.Lease, "quorum-lease", awcluster.DefaultLease, "a member counts a peer present while it heard its heartbeat within this; a member that hears too few of the known members answers 503 'no quorum' this long after a partition cuts it off (heartbeats go out every lease/5)")
+	f.DurationVar(&cf.failureTimeout, "failure-timeout", awcluster.DefaultFailureTimeout, "a member not heard (its quorum-lease heartbeats) for this long is taken out of placement until it is heard again, so its backups take its processes over within seconds of a crash; at least 1.5 × --quorum-lease (default: 2 × --quorum-lease); 0 leaves failure detection to memberlist alone (about 7 s)")
 	f.DurationVar(&cfg.Cluster.ReconnectInterval, "cluster-reconnect-interval", 2*time.Second, "how often to join again remembered members that are not live (after a partition heals, or a restart); each address backs off to 30 s")
 	f.DurationVar(&cfg.Cluster.ReconnectTimeout, "cluster-reconnect-timeout", 24*time.Hour, "how long to keep trying a member's address after it was last seen alive")
 	return cf
@@ -77,6 +80,19 @@ func (cf *clusterFlags) apply(cfg *node.Config) error {
 		// dead and take its processes over (cluster/lease.go).
 		return fmt.Errorf("--quorum-lease %v: must be at least 100ms and shorter than --suspicion-mult × --probe-interval (%v), the least time failure detection takes",
 			l, time.Duration(tm.SuspicionMult)*tm.ProbeInterval)
+	}
+	switch {
+	case cf.failureTimeout < 0:
+		return fmt.Errorf("--failure-timeout must not be negative (0 turns the failure signal off)")
+	case cf.failureTimeout == 0:
+		cfg.Cluster.FailureTimeout = -1 // off: memberlist alone
+	case cf.flags != nil && !cf.flags.Changed("failure-timeout"):
+		cfg.Cluster.FailureTimeout = 0 // two leases, whatever --quorum-lease says
+	default:
+		cfg.Cluster.FailureTimeout = cf.failureTimeout
+	}
+	if err := awcluster.ValidateFailureTimeout(cfg.Cluster.FailureTimeout, cfg.Cluster.Lease); err != nil {
+		return err
 	}
 	if cfg.Cluster.ReconnectInterval <= 0 || cfg.Cluster.ReconnectTimeout <= 0 {
 		return fmt.Errorf("--cluster-reconnect-interval and --cluster-reconnect-timeout must be positive")

@@ -55,6 +55,9 @@ func TestClusterTimingFlags(t *testing.T) {
 		{[]string{"--suspicion-mult", "0"}, "--suspicion-mult"},
 		{[]string{"--gossip-interval", "-1s"}, "--gossip-interval"},
 		{[]string{"--cluster-reconnect-interval", "0s"}, "--cluster-reconnect-interval"},
+		{[]string{"--failure-timeout", "1s"}, "--failure-timeout"}, // under 1.5 leases of 800 ms
+		{[]string{"--failure-timeout", "-1s"}, "--failure-timeout"},
+		{[]string{"--quorum-lease", "2s", "--failure-timeout", "2s"}, "--failure-timeout"},
 	} {
 		args := append([]string{"node", "--data", t.TempDir(), "--cluster-listen", "127.0.0.1:0"}, tc.args...)
 		if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), tc.want) {
