@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -58,14 +57,9 @@ this machine's cores: the sizes show the cluster's overhead, not scale-out.`,
 			if cfg.Nodes, err = parseInts(nodes); err != nil {
 				return fmt.Errorf("--nodes: %w", err)
 			}
-			if cfg.Module, err = readBenchModule(module); err != nil {
+			if cfg.Module, cfg.Exe, cfg.Env, err = childNodes(module); err != nil {
 				return err
 			}
-			if cfg.Exe, err = os.Executable(); err != nil {
-				return err
-			}
-			// In a test binary the children are this binary: TestMain runs the CLI when it sees this.
-			cfg.Env = []string{benchChildEnv + "=1"}
 			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunCluster(c.Context(), cfg)
 			if err != nil {

@@ -95,6 +95,19 @@ func bindBenchModule(f *pflag.FlagSet, module, format *string) {
 	f.StringVar(format, "format", *format, "Module-Format of --module")
 }
 
+// childNodes is what a scenario that runs nodes as child processes needs: the --module bytes,
+// this binary (the children run it) and the environment that makes a test binary run the CLI
+// (TestMain looks for benchChildEnv).
+func childNodes(module string) (wasm []byte, exe string, env []string, err error) {
+	if wasm, err = readBenchModule(module); err != nil {
+		return nil, "", nil, err
+	}
+	if exe, err = os.Executable(); err != nil {
+		return nil, "", nil, err
+	}
+	return wasm, exe, []string{benchChildEnv + "=1"}, nil
+}
+
 // readBenchModule reads the --module file, saying how to build the default one.
 func readBenchModule(path string) ([]byte, error) {
 	wasm, err := os.ReadFile(path)

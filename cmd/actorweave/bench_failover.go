@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,13 +44,9 @@ serve again. It never fails on a number.`,
 			var err error
 			cfg.Modes = strings.Split(modes, ",")
 			cfg.NodeArgs = strings.Fields(nodeArgs)
-			if cfg.Module, err = readBenchModule(module); err != nil {
+			if cfg.Module, cfg.Exe, cfg.Env, err = childNodes(module); err != nil {
 				return err
 			}
-			if cfg.Exe, err = os.Executable(); err != nil {
-				return err
-			}
-			cfg.Env = []string{benchChildEnv + "=1"}
 			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunFailover(c.Context(), cfg)
 			if err != nil {

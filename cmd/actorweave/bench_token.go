@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -39,13 +38,9 @@ RSS.`,
 			if cfg.Nodes, err = parseInts(nodes); err != nil {
 				return fmt.Errorf("--nodes: %w", err)
 			}
-			if cfg.Module, err = readBenchModule(module); err != nil {
+			if cfg.Module, cfg.Exe, cfg.Env, err = childNodes(module); err != nil {
 				return err
 			}
-			if cfg.Exe, err = os.Executable(); err != nil {
-				return err
-			}
-			cfg.Env = []string{benchChildEnv + "=1"}
 			cfg.Progress = bench.SyncWriter(c.ErrOrStderr())
 			rep, err := bench.RunToken(c.Context(), cfg)
 			if err != nil {
