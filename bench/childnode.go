@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -94,6 +95,18 @@ func (cn *childNode) logTail() string {
 func (cn *childNode) kill() {
 	_ = cn.cmd.Process.Signal(syscall.SIGKILL)
 	<-cn.done
+}
+
+// endAll ends every started node of nodes (nil entries: not started) with end, in parallel.
+func endAll(nodes []*childNode, end func(*childNode)) {
+	var wg sync.WaitGroup
+	for _, cn := range nodes {
+		if cn != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); end(cn) }()
+		}
+	}
+	wg.Wait()
 }
 
 // stop sends SIGTERM (the node passivates and leaves) and kills it after 30 s.

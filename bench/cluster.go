@@ -199,14 +199,7 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(progress, "%d nodes: starting\n", n)
 	nodes, err := startClusterNodes(ctx, cfg, n, dir)
-	defer func() {
-		var wg sync.WaitGroup
-		for _, cn := range nodes {
-			wg.Add(1)
-			go func() { defer wg.Done(); cn.stop() }()
-		}
-		wg.Wait()
-	}()
+	defer func() { endAll(nodes, (*childNode).stop) }()
 	if err != nil {
 		return nil, err
 	}

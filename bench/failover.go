@@ -123,16 +123,7 @@ func runFailoverMode(ctx context.Context, cfg FailoverConfig, mode string, progr
 	ccfg := ClusterConfig{Exe: cfg.Exe, Env: cfg.Env, LazyEval: true, RequestTimeout: time.Minute, NodeArgs: args}
 	fmt.Fprintf(progress, "%s: starting 3 nodes %v\n", mode, args)
 	nodes, err := startClusterNodes(ctx, ccfg, 3, dir)
-	defer func() {
-		var wg sync.WaitGroup
-		for _, cn := range nodes {
-			if cn != nil {
-				wg.Add(1)
-				go func() { defer wg.Done(); cn.kill() }()
-			}
-		}
-		wg.Wait()
-	}()
+	defer func() { endAll(nodes, (*childNode).kill) }()
 	if err != nil {
 		return nil, err
 	}

@@ -124,14 +124,7 @@ func runTokenPoint(ctx context.Context, cfg TokenConfig, n int, p string, rep *R
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(progress, "%d nodes: starting\n", n)
 	nodes, err := startClusterNodes(ctx, ClusterConfig{Exe: cfg.Exe, Env: cfg.Env, RequestTimeout: cfg.RequestTimeout}, n, dir)
-	defer func() {
-		var wg sync.WaitGroup
-		for _, cn := range nodes {
-			wg.Add(1)
-			go func() { defer wg.Done(); cn.stop() }()
-		}
-		wg.Wait()
-	}()
+	defer func() { endAll(nodes, (*childNode).stop) }()
 	if err != nil {
 		return 0, err
 	}

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/memberlist"
 )
 
 // slowTiming makes memberlist take at least 20 s to declare a silent member dead (its suspicion
@@ -93,24 +91,6 @@ func TestFailureSignal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startTimedMember is startTestMember with memberlist timing tm and the failure timeout ft.
-func startTimedMember(t *testing.T, m *testMember, tm Timing, ft time.Duration, join ...string) {
-	t.Helper()
-	m.inc++
-	p, err := NewProvider(Config{Listen: m.listen, Join: join, Name: m.name, Timing: tm, FailureTimeout: ft, ClusterName: testClusterName(t),
-		Resync: 50 * time.Millisecond, ReconnectInterval: 100 * time.Millisecond, PeersFile: m.peers,
-		OnFenced: func(string) { m.fenced.Add(1) }, Logger: testLogger(t, m.name)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.wrapTransport = func(nt memberlist.NodeAwareTransport) memberlist.Transport { return newCutTransport(nt, &m.cut) }
-	if err := p.start(fmt.Sprintf("%s-%d", m.name, m.inc), "127.0.0.1:1"); err != nil {
-		t.Fatal(err)
-	}
-	m.p = p
-	t.Cleanup(func() { _ = p.Shutdown(false) })
 }
 
 func TestValidateFailureTimeout(t *testing.T) {

@@ -143,8 +143,15 @@ type testMember struct {
 // startTestMember starts (or restarts, with a new id, on the same port) member m.
 func startTestMember(t *testing.T, m *testMember, join ...string) {
 	t.Helper()
+	startTimedMember(t, m, fastTiming, 0, join...)
+}
+
+// startTimedMember is startTestMember with memberlist timing tm and the failure timeout ft (0:
+// the provider's default).
+func startTimedMember(t *testing.T, m *testMember, tm Timing, ft time.Duration, join ...string) {
+	t.Helper()
 	m.inc++
-	p, err := NewProvider(Config{Listen: m.listen, Join: join, Name: m.name, Timing: fastTiming, ClusterName: testClusterName(t),
+	p, err := NewProvider(Config{Listen: m.listen, Join: join, Name: m.name, Timing: tm, FailureTimeout: ft, ClusterName: testClusterName(t),
 		Resync: 50 * time.Millisecond, ReconnectInterval: 100 * time.Millisecond, PeersFile: m.peers,
 		OnFenced: func(string) { m.fenced.Add(1) }, Logger: testLogger(t, m.name)}, nil)
 	if err != nil {

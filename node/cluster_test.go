@@ -298,6 +298,22 @@ func (c *testCluster) setMembers() {
 }
 
 // owner returns pid's owner and backup members under the test's current view.
+// busiestOwner is the member that owns the most of pids.
+func (c *testCluster) busiestOwner(pids []ans104.ID) *member {
+	count := map[*member]int{}
+	for _, pid := range pids {
+		o, _ := c.owner(pid)
+		count[o]++
+	}
+	busiest := c.members[0]
+	for m, n := range count {
+		if n > count[busiest] {
+			busiest = m
+		}
+	}
+	return busiest
+}
+
 func (c *testCluster) owner(pid ans104.ID) (*member, *member) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -508,17 +524,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	}
 	time.Sleep(time.Duration(1500+rand.Intn(1000)) * time.Millisecond)
 	// Kill the member that owns the most processes.
-	count := map[*member]int{}
-	for _, pid := range pids {
-		o, _ := c.owner(pid)
-		count[o]++
-	}
-	victim := c.members[0]
-	for m, n := range count {
-		if n > count[victim] {
-			victim = m
-		}
-	}
+	victim := c.busiestOwner(pids)
 	var moved []ans104.ID
 	for _, pid := range pids {
 		if o, b := c.owner(pid); o == victim || b == victim {

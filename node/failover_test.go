@@ -94,17 +94,7 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 			time.Sleep(250 * time.Millisecond)
 		}
 	}
-	count := map[*member]int{}
-	for _, pid := range pids {
-		o, _ := c.owner(pid)
-		count[o]++
-	}
-	victim := c.members[0]
-	for m, n := range count {
-		if n > count[victim] {
-			victim = m
-		}
-	}
+	victim := c.busiestOwner(pids)
 	var moved []ans104.ID
 	for _, pid := range pids {
 		if o, _ := c.owner(pid); o == victim {

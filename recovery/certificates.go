@@ -29,10 +29,10 @@ type Certificate struct {
 }
 
 // Certificates reads every result certificate of pid that its Scheduler signed (or a key it
-// delegated to: delegated may be nil), by nonce; one entry may have several (a batch uploaded by
+// delegated to, when src is a DelegationSource), by nonce; one entry may have several (a batch uploaded by
 // two members, or again after a crash). A batch that is not signed by the Scheduler, whose
 // signature does not verify, or whose data does not parse is left out and said in skipped.
-func Certificates(ctx context.Context, src Source, pid ans104.ID, scheduler string, delegated func(string) bool) (map[uint64][]Certificate, []string, error) {
+func Certificates(ctx context.Context, src Source, pid ans104.ID, scheduler string) (map[uint64][]Certificate, []string, error) {
 	cs, ok := src.(CertificateSource)
 	if !ok {
 		return nil, []string{src.Name() + " cannot list result certificates"}, nil
@@ -42,6 +42,21 @@ func Certificates(ctx context.Context, src Source, pid ans104.ID, scheduler stri
 		return nil, nil, err
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].From < refs[j].From })
+	var delegates map[string]bool // asked of the gateway at the first foreign signer
+	delegated := func(addr string) bool {
+		ds, ok := src.(DelegationSource)
+		if !ok {
+			return false
+		}
+		if delegates == nil {
+			delegates = map[string]bool{}
+			list, _ := ds.Delegates(ctx, scheduler)
+			for _, d := range list {
+				delegates[d] = true
+			}
+		}
+		return delegates[addr]
+	}
 	out := map[uint64][]Certificate{}
 	var skipped []string
 	seen := map[string]bool{}
@@ -53,7 +68,7 @@ func Certificates(ctx context.Context, src Source, pid ans104.ID, scheduler stri
 		skip := func(format string, a ...any) {
 			skipped = append(skipped, fmt.Sprintf("result batch %s (nonces %d..%d): %s", ref.Fields.ID, ref.From, ref.To, fmt.Sprintf(format, a...)))
 		}
-		if ref.Owner != scheduler && (delegated == nil || !delegated(ref.Owner)) {
+		if ref.Owner != scheduler && !delegated(ref.Owner) {
 			skip("signed by %s, not by the process's Scheduler %s nor by a key it delegated to", ref.Owner, scheduler)
 			continue
 		}

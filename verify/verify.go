@@ -214,21 +214,7 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 	}
 
 	// 3. The result certificates the Scheduler signed, to hold each recomputed entry against.
-	var delegated func(string) bool
-	if ds, ok := cfg.Source.(recovery.DelegationSource); ok {
-		var allowed map[string]bool
-		delegated = func(addr string) bool {
-			if allowed == nil {
-				allowed = map[string]bool{}
-				list, _ := ds.Delegates(ctx, pview.Scheduler)
-				for _, d := range list {
-					allowed[d] = true
-				}
-			}
-			return allowed[addr]
-		}
-	}
-	certs, certSkipped, err := recovery.Certificates(ctx, cfg.Source, pid, pview.Scheduler, delegated)
+	certs, certSkipped, err := recovery.Certificates(ctx, cfg.Source, pid, pview.Scheduler)
 	if err != nil {
 		rep.add(Check{What: "certificate", Status: Missing, Detail: "cannot list result certificates: " + err.Error()})
 	}
