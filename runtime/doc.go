@@ -125,6 +125,13 @@
 //     copy. Replays are deterministic by construction (invariant 3) and at most double the work of
 //     the messages they repeat.
 //
+// The first base of a new instance is its boot, not a copy (Instance.baseBoot): a failure before
+// the first snapshot boots a fresh instance (boot is deterministic) and replays the journal. An
+// activation therefore copies nothing: `actorweave bench activation --processes 300 --wake 200
+// --clients 1`, before/after in one run at load 7 on 2 cores: wake-to-result p50 11.5 → 5.2 ms,
+// p99 44 → 20 ms, spawns 69 → 89/s, peak RSS while spawning 1,089 → 145 MiB (each new instance
+// held a 6 MiB copy of its memory, written right after boot).
+//
 // After an error the host state the module can observe (tzset done, the emscripten3/4 date
 // counter) starts afresh, as the reference CU continues in a fresh instance after an error.
 //

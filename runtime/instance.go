@@ -33,8 +33,12 @@ type Instance struct {
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
-	base      []byte
-	baseVars  hostVars
+	base     []byte
+	baseVars hostVars
+	// baseBoot: the base is the state right after boot, not a copy. A revert boots a fresh
+	// instance instead of writing a copy back (boot is deterministic), so an activation does not
+	// copy its whole memory before its first message.
+	baseBoot  bool
 	journal   []journalEntry
 	jBytes    int
 	rebuilds  int
@@ -73,7 +77,7 @@ func (e *Engine) Instantiate(ctx context.Context, m *Module, limits Limits) (*In
 		in.closeModules(ctx)
 		return nil, err
 	}
-	in.rebase()
+	in.base, in.baseVars, in.baseBoot = nil, in.host.vars, true
 	return in, nil
 }
 
@@ -409,7 +413,7 @@ func (in *Instance) rebase() {
 		in.base = make([]byte, len(buf))
 	}
 	copy(in.base, buf)
-	in.baseVars = in.host.vars
+	in.baseVars, in.baseBoot = in.host.vars, false
 	in.journal = in.journal[:0]
 	in.jBytes = 0
 	in.snapshots++
@@ -504,7 +508,11 @@ func (in *Instance) record(msg, env, reply []byte) {
 
 // revert restores the base snapshot, replays the journal and takes a new base.
 func (in *Instance) revert(ctx context.Context) error {
-	if err := in.restoreMemory(ctx, in.base, in.baseVars); err != nil {
+	if in.baseBoot {
+		if err := in.reboot(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	} else if err := in.restoreMemory(ctx, in.base, in.baseVars); err != nil {
 		return err
 	}
 	for i, j := range in.journal {
@@ -524,6 +532,18 @@ func (in *Instance) revert(ctx context.Context) error {
 	in.host.vars = freshVars()
 	in.rebase()
 	return nil
+}
+
+// reboot replaces the wazero instance with a freshly booted one: the base of an instance whose
+// base is its boot (baseBoot). Boot is deterministic, so memory and host state equal what the
+// first boot left.
+func (in *Instance) reboot(ctx context.Context) error {
+	in.rebuilds++
+	in.closeModules(ctx)
+	if err := in.instantiate(ctx); err != nil {
+		return err
+	}
+	return in.bootLimited(ctx)
 }
 
 // replayDeadlineFactor multiplies the deadline of replayed journal messages.

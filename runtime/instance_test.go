@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -136,5 +137,31 @@ func TestMessageTooLargeForStack(t *testing.T) {
 	r, err = in.Handle(ctx, msg("2", "Eval", "return 7"), []byte(testEnv))
 	if err != nil || outputData(t, r) != "7" {
 		t.Fatalf("%v %+v", err, r)
+	}
+}
+
+// TestBootIsTheFirstBase: a new instance takes no copy of its memory (its base is its boot), and
+// a failure before any snapshot boots a fresh instance that equals one that never saw it.
+func TestBootIsTheFirstBase(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t, nil)
+	in := newTestInstance(t, e, "aoslike", Limits{})
+	if st := in.Stats(); st.Snapshots != 0 {
+		t.Fatalf("a new instance took %d snapshots, want 0 (its base is its boot)", st.Snapshots)
+	}
+	wantMem, wantN := memHex(newTestInstance(t, e, "aoslike", Limits{}))
+	r, err := in.Handle(ctx, msg("e", "Eval", "x = 5 junk = string.rep('z', 4e6) error('boom')"), []byte(testEnv))
+	if err != nil || r.Error == "" {
+		t.Fatalf("the failing message: %v %+v", err, r)
+	}
+	if st := in.Stats(); st.Rebuilds != 1 {
+		t.Fatalf("revert from the boot base: %+v, want one rebuild", st)
+	}
+	if gotMem, gotN := memHex(in); gotMem != wantMem || gotN != wantN {
+		t.Fatalf("memory after the revert: %d bytes %s, a fresh instance: %d bytes %s", gotN, gotMem, wantN, wantMem)
+	}
+	r, err = in.Handle(ctx, msg("1", "Eval", "return tostring(x)"), []byte(testEnv))
+	if err != nil || r.Error != "" || !strings.Contains(string(r.Output), "nil") {
+		t.Fatalf("x after the reverted message: %v %+v", err, r)
 	}
 }
