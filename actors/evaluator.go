@@ -277,7 +277,9 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		return
 	}
 	start := time.Now()
-	res, err := e.inst.Handle(e.host.evalCtx, msg, e.env)
+	var res *runtime.Result
+	cpu := onThreadCPU(func() { res, err = e.inst.Handle(e.host.evalCtx, msg, e.env) })
+	e.host.metrics.evalCPU.Add(cpu.Seconds())
 	if errors.Is(err, runtime.ErrEngineClosed) || e.host.evalCtx.Err() != nil {
 		// The node is shutting down: the evaluation was (or may have been) cut short, so it has no
 		// result (a "deadline exceeded" from the cancellation is not the message's answer); the

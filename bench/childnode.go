@@ -196,7 +196,13 @@ func (cn *childNode) self(ctx context.Context) (*node.MemberStatus, error) {
 // metrics reads the named counters (unlabelled samples) from the node's /metrics; a counter the
 // node does not export reads 0.
 func (cn *childNode) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cn.url+"/metrics", nil)
+	return scrapeMetrics(ctx, cn.url, names...)
+}
+
+// scrapeMetrics reads the named unlabelled samples from the /metrics of the node at url; a sample
+// the node does not export is absent from the map (reads 0).
+func scrapeMetrics(ctx context.Context, url string, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +212,7 @@ func (cn *childNode) metrics(ctx context.Context, names ...string) (map[string]f
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s/metrics: %s", cn.url, resp.Status)
+		return nil, fmt.Errorf("%s/metrics: %s", url, resp.Status)
 	}
 	want := map[string]bool{}
 	for _, n := range names {

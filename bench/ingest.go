@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -220,10 +221,40 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (*Report, error) {
 	cpu := cpuSeconds() - cpu0
 	rep.Figure("cpu", cpu, "s")
 	rep.Figure("cpu_cores", cpu/time.Since(start).Seconds(), "cores")
+	if evaluated > 0 {
+		evaluationCeiling(ctx, rep, tg.url, cpu, evaluated, tg.node != nil)
+	}
 	heap, _ := mem.stop()
 	rep.Figure("rss", float64(peakRSS()), "bytes")
 	rep.Figure("heap", float64(heap), "bytes")
 	return rep.Finish(), nil
+}
+
+// evaluationCeiling reports how close the node came to evaluating at the speed of the module
+// itself. The module's own cost per message is the CPU time the node's evaluating threads spent
+// in the module's handle calls (actorweave_evaluation_cpu_seconds_total over
+// actorweave_evaluations_total: these very messages, their JSON, env and memory, unlike `bench
+// eval`'s minimal message); the ceiling is every core of this machine doing nothing else. With an
+// in-process node the CPU per message also holds the benchmark's own HTTP clients, so
+// node_overhead_of_module is an upper bound.
+func evaluationCeiling(ctx context.Context, rep *Report, url string, cpu float64, evaluated int, inProcess bool) {
+	const moduleCPU, count = "actorweave_evaluation_cpu_seconds_total", "actorweave_evaluations_total"
+	m, err := scrapeMetrics(ctx, url, moduleCPU, count)
+	if err != nil || m[count] == 0 || m[moduleCPU] == 0 {
+		rep.Note("evaluation ceiling not reported: the node's %s is unavailable (%v)", moduleCPU, err)
+		return
+	}
+	module := m[moduleCPU] / m[count]
+	ceiling := float64(goruntime.NumCPU()) / module
+	rep.Figure("module_cpu_ms_per_msg", module*1000, "ms")
+	rep.Figure("eval_ceiling_per_sec", ceiling, "msgs/s")
+	rep.Figure("evaluated_of_ceiling", rep.Figures.Float("evaluated_per_sec")/ceiling, "x")
+	if inProcess {
+		perMsg := cpu / float64(evaluated)
+		rep.Figure("cpu_ms_per_msg", perMsg*1000, "ms")
+		rep.Figure("node_overhead_of_module", (perMsg-module)/module, "x")
+		rep.Note("eval_ceiling_per_sec: %d cores / the module's CPU per message (the node's actorweave_evaluation_cpu_seconds_total); node_overhead_of_module: (CPU per message - module CPU) / module CPU, with this benchmark's HTTP clients in the same process", goruntime.NumCPU())
+	}
 }
 
 // parallel runs f(0..n-1) on `workers` goroutines and returns the first error.
