@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -205,4 +206,34 @@ func BenchmarkUndoCost(b *testing.B) {
 	b.ReportMetric(float64(journalNs)/n/1e3, "journal-µs")
 	b.ReportMetric(float64(copyNs)/float64(evalNs), "fullcopy/eval")
 	b.ReportMetric(float64(in.wm.Memory().Size()), "memory-bytes")
+}
+
+// nodeShapedEnv and nodeShapedMsg are a message and env of the size a node hands the module (see
+// compute.MessageJSON and compute.EnvJSON): signature, hash chain, the AO tags, the process's spawn
+// tags. The aos-like module decodes both in Lua, so they cost about three times the minimal ones.
+const nodeShapedEnv = `{"Process":{"Id":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ruPHWk","Owner":"iw3TZIr0FjCDuPZsZAyazfPzZVtE9z_8a6gHCSR2cqM","Tags":[{"name":"Data-Protocol","value":"ao"},{"name":"Variant","value":"ao.TN.1"},{"name":"Type","value":"Process"},{"name":"Module","value":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ruPHWk"},{"name":"Scheduler","value":"iw3TZIr0FjCDuPZsZAyazfPzZVtE9z_8a6gHCSR2cqM"}]},"Module":{"Id":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ruPHWk","Owner":"iw3TZIr0FjCDuPZsZAyazfPzZVtE9z_8a6gHCSR2cqM","Tags":[{"name":"Module-Format","value":"wasm32-unknown-emscripten2"}]}}`
+
+func nodeShapedMsg(i int) []byte {
+	return []byte(fmt.Sprintf(`{"Id":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ru%05d","Signature":"%s","Data":%q,"Owner":"iw3TZIr0FjCDuPZsZAyazfPzZVtE9z_8a6gHCSR2cqM","Anchor":null,"From":"iw3TZIr0FjCDuPZsZAyazfPzZVtE9z_8a6gHCSR2cqM","Target":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ruPHWk","Epoch":0,"Nonce":%d,"Timestamp":%d,"Block-Height":1500000,"Hash-Chain":"vPePQoUli9h1ebTW7vcbR24tkjX9QOVO6V8g8ruPHWk","Tags":[{"name":"Data-Protocol","value":"ao"},{"name":"Variant","value":"ao.TN.1"},{"name":"Type","value":"Message"},{"name":"Action","value":"Eval"}]}`,
+		i%100000, strings.Repeat("A", 86), evalX, i+1, 1765050000000+i))
+}
+
+// BenchmarkEvalMessageShape: the same Eval as a minimal message and as the node hands it.
+func BenchmarkEvalMessageShape(b *testing.B) {
+	for _, shape := range []string{"minimal", "node"} {
+		b.Run(shape, func(b *testing.B) {
+			ctx := context.Background()
+			in := newTestInstance(b, newTestEngine(b, nil), "aoslike", Limits{})
+			m, env := msg("1", "Eval", evalX), []byte(testEnv)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if shape == "node" {
+					m, env = nodeShapedMsg(i), []byte(nodeShapedEnv)
+				}
+				if r, err := in.Handle(ctx, m, env); err != nil || r.Error != "" {
+					b.Fatal(err, r)
+				}
+			}
+		})
+	}
 }
