@@ -56,7 +56,7 @@ type host struct {
 	vars        hostVars
 	inst        *Instance
 	pool        map[uint32][]api.Function // free api.Functions per table index, for invoke_*
-	dynPool     map[string][]api.Function // free api.Functions per dynCall_ export (wasm64)
+	stacks      [][]uint64                // free call stacks of invoke_*
 	// ceilingHit: the module asked for more memory than this node gives any process (a wasm64
 	// module over MaxWasm64Memory) while its Memory-Limit allowed it; the message is an Error.
 	ceilingHit bool
@@ -357,20 +357,32 @@ func (h *host) fdWrite(mem api.Memory, s []uint64) uint64 {
 // restore the stack pointer and set __THREW__ like the JS glue's try/catch does.
 func (h *host) invoke(imp importFn) api.GoModuleFunc {
 	params, results := imp.params[1:], imp.results
+	dyn := h.dynCall(imp) // fixed per import: looked up once, not per call
+	size := max(len(params), len(results), 1)
+	if dyn != "" {
+		size = max(1+len(params), len(results))
+	}
+	// Free api.Functions of the dynCall_ export (one per nesting depth in use). The closure is
+	// built with each wazero instance (buildHostModules), so these belong to that instance.
+	var dynFree []api.Function
 	return func(ctx context.Context, m api.Module, s []uint64) {
 		idx := uint32(s[0])
 		in := h.inst
 		sp := in.stackSave(ctx)
 		var err error
-		stack := make([]uint64, max(len(params), len(results), 1))
-		if dyn := h.dynCall(imp); dyn != "" {
+		stack := h.takeStack(size)
+		if dyn != "" {
 			// The wasm64 glue calls the module's exported dynCall_<sig>(index, args...): metered
 			// code, so the gas is the reference's only this way.
-			f := h.takeDyn(dyn)
-			stack = make([]uint64, max(1+len(params), len(results)))
+			var f api.Function
+			if k := len(dynFree); k > 0 {
+				f, dynFree = dynFree[k-1], dynFree[:k-1]
+			} else {
+				f = in.wm.ExportedFunction(dyn)
+			}
 			copy(stack, s[:1+len(params)])
 			err = f.CallWithStack(ctx, stack)
-			h.dynPool[dyn] = append(h.dynPool[dyn], f)
+			dynFree = append(dynFree, f)
 		} else {
 			f := h.takeFn(m, idx, params, results)
 			copy(stack, s[1:1+len(params)])
@@ -378,6 +390,7 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 			h.pool[idx] = append(h.pool[idx], f)
 		}
 		if err != nil {
+			h.stacks = append(h.stacks, stack)
 			if !errors.Is(err, errLongjmp) {
 				panic(err)
 			}
@@ -389,7 +402,23 @@ func (h *host) invoke(imp importFn) api.GoModuleFunc {
 			return
 		}
 		copy(s, stack[:len(results)])
+		h.stacks = append(h.stacks, stack)
 	}
+}
+
+// takeStack returns a call stack of n slots from the free list of the invokes' stacks (nested
+// invokes each hold one; a finished invoke gives its own back).
+func (h *host) takeStack(n int) []uint64 {
+	if k := len(h.stacks); k > 0 {
+		st := h.stacks[k-1]
+		h.stacks = h.stacks[:k-1]
+		if cap(st) >= n {
+			st = st[:n]
+			clear(st)
+			return st
+		}
+	}
+	return make([]uint64, n, max(n, 8))
 }
 
 // dynCall returns the exported dynCall_<sig> a wasm64 module's invoke_<sig> goes through, or "".
@@ -402,19 +431,6 @@ func (h *host) dynCall(imp importFn) string {
 		return ""
 	}
 	return name
-}
-
-// takeDyn returns an api.Function for an exported dynCall_<sig> (a free list, as takeFn).
-func (h *host) takeDyn(name string) api.Function {
-	if h.dynPool == nil {
-		h.dynPool = map[string][]api.Function{}
-	}
-	if fs := h.dynPool[name]; len(fs) > 0 {
-		f := fs[len(fs)-1]
-		h.dynPool[name] = fs[:len(fs)-1]
-		return f
-	}
-	return h.inst.wm.ExportedFunction(name)
 }
 
 // takeFn returns an api.Function for a table slot. Lua re-enters the same slot recursively (pcall

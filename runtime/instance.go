@@ -30,6 +30,10 @@ type Instance struct {
 	host  *host
 	fns   map[string]api.Function
 	alive bool
+	// leaf caches the stack API's functions and one call stack for them: they run on every
+	// message and around every invoke_*, and are leaves (they call no host function), so one
+	// stack serves them however deeply invokes nest.
+	leaf leafCalls
 
 	// Errors never advance state: base is the memory (and host state) after the last
 	// checkpointed message, journal the successful messages since. See doc.go.
@@ -160,7 +164,8 @@ func (in *Instance) instantiate(ctx context.Context) error {
 		in.gas.unlimit()
 	}
 	in.fns = map[string]api.Function{}
-	in.host.pool, in.host.dynPool = map[uint32][]api.Function{}, nil
+	in.leaf = leafCalls{}
+	in.host.pool = map[uint32][]api.Function{}
 	in.alive = true
 	return nil
 }
@@ -188,9 +193,9 @@ func (in *Instance) Close(ctx context.Context) error {
 	// wazero keeps references to closed modules' functions (and so to the host closures that point
 	// back here) longer than the instance lives: cut every link from them to this instance's memory
 	// and function handles, so a closed instance costs nothing.
-	in.fns = nil
+	in.fns, in.leaf = nil, leafCalls{}
 	if in.host != nil {
-		in.host.pool, in.host.dynPool = nil, nil
+		in.host.pool, in.host.stacks = nil, nil
 		in.host.inst = nil
 	}
 	return nil
@@ -226,26 +231,50 @@ func (in *Instance) mustCall(ctx context.Context, name string, args ...uint64) u
 }
 
 // The stack API has different names in the v4 glue.
+// leafCalls are the stack API's exported functions, looked up once per wazero instance.
+type leafCalls struct {
+	save, restore, alloc api.Function
+	stack                []uint64
+}
+
+// leafCall calls f (looked up by name into *slot the first time) with at most one argument and
+// one result, through the instance's one leaf stack: no allocation per call.
+func (in *Instance) leafCall(ctx context.Context, slot *api.Function, name string, arg uint64) uint64 {
+	if *slot == nil {
+		if *slot = in.export(name); *slot == nil {
+			panic(fmt.Errorf("the module does not export %s", name))
+		}
+	}
+	if in.leaf.stack == nil {
+		in.leaf.stack = make([]uint64, 1)
+	}
+	in.leaf.stack[0] = arg
+	if err := (*slot).CallWithStack(ctx, in.leaf.stack); err != nil {
+		panic(err)
+	}
+	return in.leaf.stack[0]
+}
+
 func (in *Instance) stackSave(ctx context.Context) uint64 {
 	if in.mod.gen >= genV4 {
-		return in.mustCall(ctx, "emscripten_stack_get_current")
+		return in.leafCall(ctx, &in.leaf.save, "emscripten_stack_get_current", 0)
 	}
-	return in.mustCall(ctx, "stackSave")
+	return in.leafCall(ctx, &in.leaf.save, "stackSave", 0)
 }
 
 func (in *Instance) stackRestore(ctx context.Context, sp uint64) {
 	if in.mod.gen >= genV4 {
-		in.mustCall(ctx, "_emscripten_stack_restore", sp)
+		in.leafCall(ctx, &in.leaf.restore, "_emscripten_stack_restore", sp)
 		return
 	}
-	in.mustCall(ctx, "stackRestore", sp)
+	in.leafCall(ctx, &in.leaf.restore, "stackRestore", sp)
 }
 
 func (in *Instance) stackAlloc(ctx context.Context, n uint64) uint64 {
 	if in.mod.gen >= genV4 {
-		return in.mustCall(ctx, "_emscripten_stack_alloc", n)
+		return in.leafCall(ctx, &in.leaf.alloc, "_emscripten_stack_alloc", n)
 	}
-	return in.mustCall(ctx, "stackAlloc", n)
+	return in.leafCall(ctx, &in.leaf.alloc, "stackAlloc", n)
 }
 
 func (in *Instance) setThrew(ctx context.Context, threw, value uint64) {
