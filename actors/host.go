@@ -176,6 +176,14 @@ type Host struct {
 	// (a loop waiting for its deadline) is cut short instead of holding the stop for that long.
 	evalCtx  context.Context
 	stopEval context.CancelFunc
+	// appendCtx is what durable appends (backup first, then the local log) run under, and
+	// appends counts those in flight: Stop waits for them, cancelling after appendGrace one that
+	// hangs on an unreachable backup (its clients get no acknowledgement, as for any failure).
+	appendCtx     context.Context
+	stopAppends   context.CancelFunc
+	appends       sync.WaitGroup
+	appendMu      sync.Mutex
+	appendsClosed bool // set by Stop: no new append starts (a grain activated late gets ErrStopping)
 
 	processes atomic.Int64 // registered processes (active + passive)
 
@@ -223,6 +231,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{},
 		dry: dryrun.New(cfg.DryRun)}
 	h.evalCtx, h.stopEval = context.WithCancel(context.Background())
+	h.appendCtx, h.stopAppends = context.WithCancel(context.Background())
 	n, err := deps.Store.CountProcesses()
 	if err != nil {
 		return nil, err
@@ -325,6 +334,7 @@ func (h *Host) Stop(ctx context.Context) error {
 	for _, pid := range h.lookup.pids() {
 		_ = h.system.Root.PoisonFuture(pid).Wait()
 	}
+	h.waitAppends()
 	h.fwd.Stop()
 	h.cluster.Shutdown(false)
 	if h.deps.Cluster != nil {
@@ -333,6 +343,41 @@ func (h *Host) Stop(ctx context.Context) error {
 		_ = h.deps.Cluster.Shutdown(true)
 	}
 	return nil
+}
+
+// appendGrace is how long Stop lets the appends in flight finish before cancelling them.
+const appendGrace = 5 * time.Second
+
+// waitAppends waits for the appends in flight (before the transport to the backups stops),
+// cancelling them after appendGrace.
+func (h *Host) waitAppends() {
+	h.appendMu.Lock()
+	h.appendsClosed = true
+	h.appendMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		h.appends.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(appendGrace):
+		h.log.Warn("appends still in flight at shutdown: cancelling them", "after", appendGrace)
+		h.stopAppends()
+		<-done
+	}
+	h.stopAppends()
+}
+
+// startAppend counts an append in flight; false once Stop waits for them.
+func (h *Host) startAppend() bool {
+	h.appendMu.Lock()
+	defer h.appendMu.Unlock()
+	if h.appendsClosed {
+		return false
+	}
+	h.appends.Add(1)
+	return true
 }
 
 // Address is the node key's wallet address.

@@ -438,17 +438,23 @@ func (p *processActor) flush(ctx actor.Context) {
 	self, store, root, repl, epoch := ctx.Self(), p.host.deps.Store, p.host.system.Root, p.host.deps.Replication, p.epoch
 	p.host.metrics.batchSize.Observe(float64(len(batch)))
 	quorum := p.host.checkQuorum
+	h := p.host
+	if !h.startAppend() {
+		root.Send(self, &appendDone{batch: batch, err: ErrStopping})
+		return
+	}
 	go func() {
+		defer h.appends.Done()
 		// No append without a quorum, whatever the replication factor (a member cut off from the
 		// majority must not extend a log the other side may be extending).
 		err := quorum()
 		if err == nil && repl != nil {
 			// Backup first: a batch the backup refuses (fenced by a newer owner, or out of reach) is
 			// written nowhere, so a stale or partitioned owner can never fork the log.
-			err = repl.Replicate(context.Background(), p.pid, epoch, entries)
+			err = repl.Replicate(h.appendCtx, p.pid, epoch, entries)
 		}
 		if err == nil {
-			err = store.AppendBatch(context.Background(), p.pid, entries)
+			err = store.AppendBatch(h.appendCtx, p.pid, entries)
 		}
 		root.Send(self, &appendDone{batch: batch, err: err})
 	}()

@@ -99,12 +99,14 @@ type Node struct {
 	signer   ans104.Signer // the node key: this member's own identity (its member name)
 	sched    ans104.Signer // the scheduler key: signs everything about processes (schedkey.go)
 	flush    *flush.Flusher
-	srv      *http.Server
-	ln       net.Listener
-	height   atomic.Uint64
-	served   chan error
-	repl     *replication.Replicator
-	quorum   *awcluster.Quorum // the split-brain guard (nil on a single node)
+	// recoverer recovers processes from the gateway (nil without one); Close stops it.
+	recoverer *recoverer
+	srv       *http.Server
+	ln        net.Listener
+	height    atomic.Uint64
+	served    chan error
+	repl      *replication.Replicator
+	quorum    *awcluster.Quorum // the split-brain guard (nil on a single node)
 	// quorumStop ends the loop that records every view's members; quorumDone is closed when it has.
 	quorumStop, quorumDone chan struct{}
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
@@ -298,6 +300,7 @@ func (n *Node) close(ctx context.Context) error {
 		<-n.quorumDone
 		n.quorumStop = nil
 	}
+	n.recoverer.stop() // before the store closes under it
 	if n.host != nil {
 		_ = n.host.Stop(ctx)
 	}

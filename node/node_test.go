@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,5 +145,46 @@ func TestCloseTwice(t *testing.T) {
 	first := n.Close(ctx)
 	if second := n.Close(ctx); second != first {
 		t.Fatalf("second Close returned %v, first %v", second, first)
+	}
+}
+
+// Close stops a recovery in progress: a gateway that never answers holds the recovery of an
+// unknown process (started by a read nobody waits for any more), and closing the node cancels its
+// request instead of leaving it running for the recovery timeout (10 minutes).
+func TestCloseStopsRecovery(t *testing.T) {
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	var once, onceDone sync.Once
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // the server notices a closed connection only then
+		once.Do(func() { close(started) })
+		<-r.Context().Done()
+		onceDone.Do(func() { close(cancelled) })
+	}))
+	defer func() {
+		gw.CloseClientConnections()
+		gw.Close()
+	}()
+	n := startNode(t, t.TempDir(), func(c *Config) { c.Recovery.Gateway = gw.URL })
+	pid, msg := ans104.ID{1, 2, 3}, ans104.ID{4, 5, 6}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.URL()+"/result/"+msg.String()+"?process-id="+pid.String(), nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read of an unknown process did not start a recovery from the gateway")
+	}
+	closeStart := time.Now()
+	if err := n.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cancelled:
+		t.Logf("closed in %s; the recovery's gateway request was cancelled", time.Since(closeStart).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the node closed but its recovery still waits on the gateway")
 	}
 }

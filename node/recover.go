@@ -72,12 +72,30 @@ type recoverer struct {
 	absent map[ans104.ID]time.Time
 	// owned: "owner address/pid" -> when that owner last confirmed it holds (or recovered) pid.
 	owned map[string]time.Time
+	// base is the context every recovery runs under (not an asker's: others may wait for the same
+	// one); stop cancels it and waits for the recoveries it started.
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newRecoverer(n *Node, cfg RecoveryConfig) *recoverer {
 	cfg = cfg.withDefaults()
-	return &recoverer{n: n, cfg: cfg, src: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
+	r := &recoverer{n: n, cfg: cfg, src: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
 		calls: map[ans104.ID]*recoverCall{}, absent: map[ans104.ID]time.Time{}}
+	r.base, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
+// stop cancels the recoveries in progress and waits for them to end (the node closes its store
+// afterwards). A cancelled recovery leaves its process marked as recovering, and the next start
+// resumes it. Nil-safe.
+func (r *recoverer) stop() {
+	if r == nil {
+		return
+	}
+	r.cancel()
+	r.wg.Wait()
 }
 
 // ensure returns once pid is held locally (in a cluster: by its owner), or the gateway does not have it (the caller then
@@ -117,7 +135,11 @@ func (r *recoverer) ensureAt(ctx context.Context, pid ans104.ID, route bool) err
 	if c == nil {
 		c = &recoverCall{done: make(chan struct{})}
 		r.calls[pid] = c
-		go r.run(pid, c)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.run(pid, c)
+		}()
 	}
 	r.mu.Unlock()
 	select {
@@ -130,7 +152,7 @@ func (r *recoverer) ensureAt(ctx context.Context, pid ans104.ID, route bool) err
 
 func (r *recoverer) run(pid ans104.ID, c *recoverCall) {
 	// Not the asker's context: a recovery others wait for must not stop when the first asker leaves.
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.base, r.cfg.Timeout)
 	defer cancel()
 	r.n.log.Info("recovering process from the gateway", "process", pid, "gateway", r.cfg.Gateway)
 	rep, err := recovery.Recover(ctx, r.src, r.n.store, pid, recovery.Options{Logger: r.n.log})
@@ -180,6 +202,7 @@ func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) a
 		return b
 	}
 	r := newRecoverer(n, cfg)
+	n.recoverer = r
 	n.serveRecover(r)
 	return &recoveringBackend{backend: b, r: r}
 }
