@@ -107,7 +107,7 @@ func RunFlush(ctx context.Context, cfg FlushConfig) (*Report, error) {
 	if cfg.Gateway == "" {
 		fmt.Fprintln(progress, "starting arlocal")
 		if ar, err = arlocal.Start(ctx, ""); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (flush needs an Arweave gateway: arlocal, which make deps installs, started from the repository, or --gateway with --wallet)", err)
 		}
 		defer ar.Stop()
 		cfg.Gateway = ar.URL

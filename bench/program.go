@@ -198,9 +198,7 @@ func (nativeProgram) Transfer(recipient ans104.ID, x int) string {
 
 func (nativeProgram) HolderCounts() string { return "counts" }
 
-// RecordForeignTarget: the module always remembers a foreign Eval's Target; noop keeps the same
-// messages as with Lua.
-func (nativeProgram) RecordForeignTarget() string { return "noop" }
+func (nativeProgram) RecordForeignTarget() string { return "record-target" }
 func (nativeProgram) SeenTarget() string          { return "seen-target" }
 func (nativeProgram) Output(n int) string         { return fmt.Sprintf("output %d", n) }
 func (nativeProgram) Spin() string                { return "spin" }

@@ -18,12 +18,13 @@
  *   holder TOKEN              accept Debit- and Credit-Notices from TOKEN only, and count them
  *   transfer RECIPIENT X      send a Transfer of 1 to the token, with X-Transfer X
  *   counts                    output "DEBITS CREDITS"
- *   seen-target               output the Target of the last Eval that was not the owner's
+ *   record-target             from now on remember the Target of an Eval not from the owner
+ *   seen-target               output the last Target so remembered
  *   output N                  output N bytes of 'x'
  *   spin                      loop forever (until out of gas or time)
  * Anything else is the message's Error. Other messages go by their Action: Ping, Loop, Transfer
  * (on a token: debit the sender, credit Recipient, send a Debit-Notice and a Credit-Notice, or a
- * Transfer-Error), Debit-Notice, Credit-Notice, Eval not from the owner (its Target remembered);
+ * Transfer-Error), Debit-Notice, Credit-Notice, Eval not from the owner (its Target remembered after record-target);
  * any other is counted as an inbox message. Outbox messages carry their tags sorted by name and a
  * From-Process tag, with the anchor numbering of the Lua module's ao.send. No clock, no
  * randomness: the same messages give the same replies. */
@@ -220,6 +221,7 @@ static int ntargets;
 static int looping;                  /* loop-start .. loop-stop */
 static char *token_id;               /* holder TOKEN */
 static long long debits, credits;    /* notices counted by a holder */
+static int record_target;            /* record-target */
 static char *seen_target;            /* seen-target */
 static long long inbox;              /* other messages */
 static long long reference;          /* ao.send's anchor numbering */
@@ -406,7 +408,8 @@ static const char *eval(char *data) {
 		char t[64];
 		snprintf(t, sizeof t, "%lld %lld", debits, credits);
 		r = output_str(t);
-	} else if (strcmp(cmd, "seen-target") == 0 && n == 1) r = output_str(seen_target ? seen_target : "");
+	} else if (strcmp(cmd, "record-target") == 0 && n == 1) { record_target = 1; r = output_str("ok"); }
+	else if (strcmp(cmd, "seen-target") == 0 && n == 1) r = output_str(seen_target ? seen_target : "");
 	else if (strcmp(cmd, "output") == 0 && n == 2) {
 		long long len = atoll(w[1]);
 		char *s = malloc((size_t)len + 1);
@@ -483,7 +486,7 @@ const char *handle(const char *msg, const char *env) {
 		char *data = field(msg, "Data");
 		r = eval(data);
 		free(data);
-	} else if (action && strcmp(action, "Eval") == 0) {
+	} else if (action && strcmp(action, "Eval") == 0 && record_target) {
 		free(seen_target);
 		seen_target = field(msg, "Target");
 		r = handled(action, from);
