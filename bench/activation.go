@@ -41,6 +41,7 @@ func DefaultActivationConfig() ActivationConfig {
 // wake latencies (wake_ack_*, wake_result_*, ms).
 func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
 	rep := NewReport("activation")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("processes", cfg.Processes, "")
 	rep.Param("clients", cfg.Clients, "")
 	rep.Param("wake", cfg.Wake, "")
@@ -121,7 +122,7 @@ func RunActivation(ctx context.Context, cfg ActivationConfig) (*Report, error) {
 	err = parallel(cfg.Clients, wake, func(i int) error {
 		pid := pids[i*cfg.Processes/wake]
 		t0 := time.Now()
-		id, err := c.Send(ctx, pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		id, err := c.Send(ctx, pid, []byte(programFor(cfg.Module).Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ type ClusterConfig struct {
 // DefaultClusterConfig: 1, 3 and 5 nodes; 100 processes; 32 clients; 5,000 messages; lazy evaluation.
 func DefaultClusterConfig() ClusterConfig {
 	return ClusterConfig{Nodes: []int{1, 3, 5}, Processes: 100, Clients: 32, Messages: 5000, LazyEval: true,
-		RequestTimeout: time.Minute, Format: "wasm32-unknown-emscripten2", Data: "x = (x or 0) + 1; return x"}
+		RequestTimeout: time.Minute, Format: "wasm32-unknown-emscripten2"}
 }
 
 // The node counters read before and after each point's measured window (see node/wiremetrics.go
@@ -81,6 +81,8 @@ var clusterCounters = []string{mFwdCalls, mFwdCallBytes, mFwdReplyBytes, mReplRe
 // (vs_one_node_acked_per_sec, vs_one_node_cpu_per_msg, vs_one_node_p50).
 func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 	rep := NewReport("cluster")
+	cfg.Data = evalData(programFor(cfg.Module), cfg.Data)
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("nodes", fmt.Sprint(cfg.Nodes), "")
 	rep.Param("processes", cfg.Processes, "")
 	rep.Param("clients", cfg.Clients, "")

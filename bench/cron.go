@@ -203,6 +203,7 @@ func (cn *cronNode) sampleMem() { cn.peak = max(cn.peak, cn.rss()) }
 // rss_end, peak_rss; spawn_seconds, window_seconds, killed (1 when the node was killed).
 func RunCron(ctx context.Context, cfg CronConfig) (*Report, error) {
 	rep := NewReport("cron")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("processes", cfg.Processes, "")
 	rep.Param("interval", cfg.Interval, "")
 	rep.Param("duration", cfg.Duration.String(), "")

@@ -5,6 +5,12 @@
 // its summary table, JSON file and plot (report.go, plot.go), and Progress (a bar on a terminal,
 // periodic lines otherwise, sampled into the report's throughput series).
 //
+// What a scenario asks of a process in an owner's Eval is a Program (program.go), picked from the
+// module's bytes: the aos-like Lua source for --module builds, or a command of the embedded
+// benchmark module's fixed vocabulary (bench/benchmodule, the default module, our own C built
+// with emscripten and committed), so that the scenarios run without `make deps` (flush still needs
+// a gateway).
+//
 // A scenario is a function from its Config to a *Report: it starts with NewReport, records Params,
 // Figures and Latencies (AddLatency), counts its work with StartProgress, and ends with Finish. The
 // verb in cmd/actorweave registers itself (registerBenchScenario) with smoke arguments and key

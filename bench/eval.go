@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,23 +23,25 @@ import (
 // conditions.
 type EvalConfig struct {
 	Module     []byte
-	ModulePath string // the same module as a file, for the reference loader
+	ModulePath string // the same module as a file, for the reference loader (empty: a temporary copy)
 	Format     string
 	Messages   int
 	Rounds     int
-	// Data is the Eval every message carries.
+	// Data is the Eval every message carries (empty: the module's counter, Program.Counter).
 	Data string
 	// Reference runs the reference loader (needs Node and `make deps`); false measures actorweave alone.
 	Reference bool
+	// NoReference, when Reference is false, says why (a note in the report).
+	NoReference string
 	// NodeScript is testdata/node/aoloader-run.cjs; Node is the node binary.
 	NodeScript string
 	Node       string
 	Progress   io.Writer
 }
 
-// DefaultEvalConfig: 2,000 messages, 3 rounds, the aos-like module's counter Eval.
+// DefaultEvalConfig: 2,000 messages, 3 rounds, the module's counter Eval.
 func DefaultEvalConfig() EvalConfig {
-	return EvalConfig{Format: "wasm32-unknown-emscripten2", Messages: 2000, Rounds: 3, Data: "x = (x or 0) + 1; return x",
+	return EvalConfig{Format: "wasm32-unknown-emscripten2", Messages: 2000, Rounds: 3,
 		Reference: true, NodeScript: "testdata/node/aoloader-run.cjs", Node: "node"}
 }
 
@@ -68,6 +71,8 @@ type referenceRun struct {
 // Both sides are timed around the message loop only (module compiled and instantiated before).
 func RunEval(ctx context.Context, cfg EvalConfig) (*Report, error) {
 	rep := NewReport("eval")
+	cfg.Data = evalData(programFor(cfg.Module), cfg.Data)
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("messages", cfg.Messages, "")
 	rep.Param("rounds", cfg.Rounds, "")
 	rep.Param("format", cfg.Format, "")
@@ -80,12 +85,26 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*Report, error) {
 		progress = io.Discard
 	}
 	if cfg.Reference {
-		if _, err := os.Stat(cfg.NodeScript); err != nil {
-			return nil, fmt.Errorf("bench: reference loader script: %w (run make deps, or --reference=false)", err)
+		if err := ReferenceMissing(cfg); err != nil {
+			return nil, fmt.Errorf("bench: %w (or --reference=false)", err)
 		}
-		if _, err := exec.LookPath(cfg.Node); err != nil {
-			return nil, fmt.Errorf("bench: %w (install Node with make deps, or --reference=false)", err)
+		if cfg.ModulePath == "" {
+			f, err := os.CreateTemp("", "actorweave-bench-eval-*.wasm")
+			if err != nil {
+				return nil, err
+			}
+			defer os.Remove(f.Name())
+			_, err = f.Write(cfg.Module)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return nil, err
+			}
+			cfg.ModulePath = f.Name()
 		}
+	} else if cfg.NoReference != "" {
+		rep.Note("the reference loader did not run: %s", cfg.NoReference)
 	}
 	msgs := make([][]byte, cfg.Messages)
 	for i := range msgs {
@@ -166,6 +185,22 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*Report, error) {
 	}
 	rep.Note("both sides timed around the message loop, neither hashes memory; ao-loader default mode passes the memory in and out of every message as a CU does, UNSAFE_MEMORY does not")
 	return rep.Finish(), nil
+}
+
+// ReferenceMissing says what the reference loader lacks to run (nil: it can run): the driver
+// script, Node, or the npm packages `make deps` installs next to the script.
+func ReferenceMissing(cfg EvalConfig) error {
+	if _, err := os.Stat(cfg.NodeScript); err != nil {
+		return fmt.Errorf("reference loader script: %w (run make deps)", err)
+	}
+	if _, err := exec.LookPath(cfg.Node); err != nil {
+		return fmt.Errorf("%w (install Node with make deps)", err)
+	}
+	loader := filepath.Join(filepath.Dir(cfg.NodeScript), "node_modules", "@permaweb", "ao-loader")
+	if _, err := os.Stat(loader); err != nil {
+		return fmt.Errorf("@permaweb/ao-loader is not installed next to %s (run make deps)", cfg.NodeScript)
+	}
+	return nil
 }
 
 // runReference runs aoloader-run.cjs in bench mode. Its options are environment variables (the

@@ -61,6 +61,7 @@ var failoverModeArgs = map[string][]string{"signal": nil, "baseline": {"--failur
 // MODE_processes_measured, MODE_not_failed_over, MODE_kills.
 func RunFailover(ctx context.Context, cfg FailoverConfig) (*Report, error) {
 	rep := NewReport("failover")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("modes", fmt.Sprint(cfg.Modes), "")
 	rep.Param("kills", cfg.Kills, "per mode")
 	rep.Param("processes", cfg.Processes, "")
@@ -170,7 +171,7 @@ func runFailoverMode(ctx context.Context, cfg FailoverConfig, mode string, progr
 	// send posts a new message to pid through node via, once.
 	send := func(ctx context.Context, via *childNode, pid ans104.ID) error {
 		c := client.New(via.url, user)
-		item, err := c.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		item, err := c.MessageItem(pid, []byte(programFor(cfg.Module).Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		if err != nil {
 			return err
 		}

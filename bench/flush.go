@@ -50,7 +50,7 @@ type FlushConfig struct {
 // DefaultFlushConfig: 100 processes, 64 clients, 5,000 messages, 1 s / 4 MiB uploads.
 func DefaultFlushConfig() FlushConfig {
 	return FlushConfig{Processes: 100, Clients: 64, Messages: 5000, Format: "wasm32-unknown-emscripten2",
-		Data: "x = (x or 0) + 1; return x", Interval: time.Second, MaxBytes: 4 << 20, Baseline: true}
+		Interval: time.Second, MaxBytes: 4 << 20, Baseline: true}
 }
 
 // flushRun holds the figures of one run (with flushing, or the baseline without).
@@ -80,6 +80,8 @@ type flushRun struct {
 // baseline_acked_per_sec, baseline_ack_p99 and ack_ratio_flush_vs_baseline.
 func RunFlush(ctx context.Context, cfg FlushConfig) (*Report, error) {
 	rep := NewReport("flush")
+	cfg.Data = evalData(programFor(cfg.Module), cfg.Data)
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	if cfg.Processes <= 0 || cfg.Clients <= 0 || cfg.Messages <= 0 {
 		return nil, errors.New("bench: processes, clients and messages must be positive")
 	}
@@ -105,7 +107,7 @@ func RunFlush(ctx context.Context, cfg FlushConfig) (*Report, error) {
 	if cfg.Gateway == "" {
 		fmt.Fprintln(progress, "starting arlocal")
 		if ar, err = arlocal.Start(ctx, ""); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (flush needs an Arweave gateway: arlocal, which make deps installs, started from the repository, or --gateway with --wallet)", err)
 		}
 		defer ar.Stop()
 		cfg.Gateway = ar.URL

@@ -44,7 +44,7 @@ type ForwardConfig struct {
 // DefaultForwardConfig: sizes 1, 3, 5; 30 processes; 32 clients; 3,000 messages; 300 latency samples.
 func DefaultForwardConfig() ForwardConfig {
 	return ForwardConfig{Sizes: []int{1, 3, 5}, Processes: 30, Clients: 32, Messages: 3000, Latency: 300,
-		Format: "wasm32-unknown-emscripten2", Data: "x = (x or 0) + 1; return x", LazyEval: true}
+		Format: "wasm32-unknown-emscripten2", LazyEval: true}
 }
 
 // ForwardReport holds the figures of one run.
@@ -134,6 +134,7 @@ func RunForward(ctx context.Context, cfg ForwardConfig) (*ForwardReport, error) 
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
+	cfg.Data = evalData(programFor(cfg.Module), cfg.Data)
 	rep := &ForwardReport{Machine: ThisMachine()}
 	if err := forwardLatency(ctx, cfg, rep); err != nil {
 		return nil, err

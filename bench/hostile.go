@@ -47,7 +47,7 @@ type HostileConfig struct {
 	// Attacks to run, in order (HostileAttacks); empty: all.
 	Attacks  []string
 	Duration time.Duration // of each attack
-	// DryRuns is the number of concurrent clients looping `while true do end` dry-runs.
+	// DryRuns is the number of concurrent clients looping dry-runs that never end (Program.Spin).
 	DryRuns int
 	// SlowConns trickle request bodies at 1 byte/s; IdleConns hold idle keep-alive connections.
 	SlowConns, IdleConns int
@@ -66,7 +66,7 @@ var HostileAttacks = []string{"quiet", "dryrun", "monitor", "assign", "graphql",
 
 var hostileAttackText = map[string]string{
 	"quiet":   "none (reference)",
-	"dryrun":  "looping dry-runs `while true do end`",
+	"dryrun":  "looping dry-runs (an endless loop: `while true do end`, spin)",
 	"monitor": "owner's public Process item replayed to DELETE/POST /monitor",
 	"assign":  "owner's Eval to X assigned into Y",
 	"graphql": "GraphQL: aliases of transactions(first:1000)",
@@ -92,6 +92,7 @@ type hostileNode struct {
 	procItem  *ans104.DataItem // the victim's Process item, public (GET /processes/{pid} shows all of it)
 	bystander ans104.ID
 	bysClient *client.Client
+	prog      Program // what the module is sent (programFor)
 }
 
 // attackResult is what one attack measured.
@@ -163,6 +164,7 @@ func (r *attackResult) statusText() string {
 // in the log) and exit_seconds.
 func RunHostile(ctx context.Context, cfg HostileConfig) (*Report, error) {
 	rep := NewReport("hostile")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	if len(cfg.Attacks) == 0 {
 		cfg.Attacks = HostileAttacks
 	}
@@ -288,7 +290,7 @@ func hostileSetup(ctx context.Context, cfg HostileConfig, url string, cn *childN
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	key, _ := ans104.GenerateEd25519Signer()
-	hn := &hostileNode{url: url, cn: cn, owner: client.New(url, key)}
+	hn := &hostileNode{url: url, cn: cn, owner: client.New(url, key), prog: programFor(cfg.Module)}
 	var err error
 	if hn.mod, err = hn.owner.PublishModule(ctx, client.ModuleSpec{Wasm: cfg.Module, Format: cfg.Format, MemoryLimit: "1-gb", ComputeLimit: "9000000000000"}); err != nil {
 		return nil, err
@@ -311,7 +313,7 @@ func hostileSetup(ctx context.Context, cfg HostileConfig, url string, cn *childN
 		c   *client.Client
 		pid ans104.ID
 	}{{hn.owner, hn.victim}, {hn.bysClient, hn.bystander}} {
-		id, err := p.c.Send(ctx, p.pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		id, err := p.c.Send(ctx, p.pid, []byte(hn.prog.Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		if err != nil {
 			return nil, err
 		}
@@ -363,7 +365,7 @@ func runAttack(ctx context.Context, cfg HostileConfig, attack string, hn *hostil
 		for bctx.Err() == nil {
 			start := time.Now()
 			rctx, rc := context.WithTimeout(bctx, 30*time.Second)
-			id, err := hn.bysClient.Send(rctx, hn.bystander, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+			id, err := hn.bysClient.Send(rctx, hn.bystander, []byte(hn.prog.Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 			if err == nil {
 				_, err = hn.bysClient.Result(rctx, hn.bystander, id)
 			}
@@ -447,7 +449,7 @@ func (a *attacker) do(ctx context.Context, method, path string, body []byte, cty
 // unsigned) and that never ends.
 func (a *attacker) loopDryRun() []byte {
 	owner := ans104.Address(a.hn.owner.Signer.SignatureType(), a.hn.owner.Signer.Owner())
-	b, _ := json.Marshal(map[string]any{"Id": "1234", "Owner": owner, "From": owner, "Target": a.hn.victim.String(), "Data": "while true do end", "Anchor": "0",
+	b, _ := json.Marshal(map[string]any{"Id": "1234", "Owner": owner, "From": owner, "Target": a.hn.victim.String(), "Data": a.hn.prog.Spin(), "Anchor": "0",
 		"Tags": []ans104.Tag{{Name: "Action", Value: "Eval"}, {Name: "Data-Protocol", Value: "ao"}, {Name: "Type", Value: "Message"}, {Name: "Variant", Value: "ao.TN.1"}}})
 	return b
 }
@@ -485,7 +487,7 @@ func (a *attacker) victimWhileDryRuns(ctx context.Context) {
 	_ = sleepCtx(ctx, 500*time.Millisecond) // the dry-runs first
 	for ctx.Err() == nil {
 		start := time.Now()
-		id, err := a.hn.owner.Send(ctx, a.hn.victim, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		id, err := a.hn.owner.Send(ctx, a.hn.victim, []byte(a.hn.prog.Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		if err == nil {
 			_, err = a.hn.owner.Result(ctx, a.hn.victim, id)
 		}
@@ -552,7 +554,7 @@ func (a *attacker) assign(ctx context.Context) {
 		fail("spawn Y", err)
 		return
 	}
-	id, err := evil.Send(ctx, y, []byte("Handlers.Eval = function(m) SeenTarget = m.Target end; return 'ok'"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	id, err := evil.Send(ctx, y, []byte(a.hn.prog.RecordForeignTarget()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	if err == nil {
 		_, err = evil.Result(ctx, y, id)
 	}
@@ -560,7 +562,7 @@ func (a *attacker) assign(ctx context.Context) {
 		fail("Y's handler", err)
 		return
 	}
-	m, err := a.hn.owner.Send(ctx, a.hn.victim, []byte("return 'meant for X'"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	m, err := a.hn.owner.Send(ctx, a.hn.victim, []byte(a.hn.prog.Noop()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	if err == nil {
 		_, err = a.hn.owner.Result(ctx, a.hn.victim, m)
 	}
@@ -582,7 +584,7 @@ func (a *attacker) assign(ctx context.Context) {
 	if aid, err := ans104.ParseID(ack.ID); err == nil {
 		_, _ = evil.Result(ctx, y, aid)
 	}
-	r, err := evil.DryRun(ctx, y, "return SeenTarget", []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	r, err := evil.DryRun(ctx, y, a.hn.prog.SeenTarget(), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	if err != nil {
 		fail("asking Y", err)
 		return
@@ -755,7 +757,7 @@ func (a *attacker) slow(ctx context.Context) {
 func (a *attacker) output(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Duration)
 	defer cancel()
-	code := fmt.Sprintf("return string.rep('x', %d)", a.cfg.OutputMB<<20)
+	code := a.hn.prog.Output(a.cfg.OutputMB << 20)
 	var most int
 	served := false // a result carried the whole output
 	short := ""     // what a result that did not carry it said
@@ -801,7 +803,7 @@ func (a *attacker) sigterm(ctx context.Context) {
 	dctx, dcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); a.dryRuns(dctx, time.Hour) }()
-	_, _ = a.hn.owner.Send(ctx, a.hn.victim, []byte("while true do end"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	_, _ = a.hn.owner.Send(ctx, a.hn.victim, []byte(a.hn.prog.Spin()), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	_ = sleepCtx(ctx, min(a.cfg.Duration, 3*time.Second))
 	a.bystander()
 	cn := a.hn.cn

@@ -27,7 +27,7 @@ type IngestConfig struct {
 	// Module is the wasm of the process module and Format its Module-Format.
 	Module []byte
 	Format string
-	// Data is the Eval each message carries.
+	// Data is the Eval each message carries (empty: the module's counter, Program.Counter).
 	Data string
 	// WaitEvaluated waits, after the last acknowledgement, until every message is evaluated.
 	WaitEvaluated bool
@@ -47,7 +47,7 @@ type IngestConfig struct {
 // DefaultIngestConfig: 100 processes, 64 clients, 20,000 messages.
 func DefaultIngestConfig() IngestConfig {
 	return IngestConfig{Processes: 100, Clients: 64, Messages: 20_000, Format: "wasm32-unknown-emscripten2",
-		Data: "x = (x or 0) + 1; return x", WaitEvaluated: true, WALMinSyncInterval: -1}
+		WaitEvaluated: true, WALMinSyncInterval: -1}
 }
 
 // RunIngest runs the scenario. Messages are signed before the clock starts, so that the figures
@@ -56,6 +56,8 @@ func DefaultIngestConfig() IngestConfig {
 // evaluated_per_sec, ack_cpu_ms_per_msg, cpu (seconds), cpu_cores, rss (peak resident bytes).
 func RunIngest(ctx context.Context, cfg IngestConfig) (*Report, error) {
 	rep := NewReport("ingest")
+	cfg.Data = evalData(programFor(cfg.Module), cfg.Data)
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("processes", cfg.Processes, "")
 	rep.Param("clients", cfg.Clients, "")
 	rep.Param("messages", cfg.Messages, "")

@@ -42,6 +42,8 @@ func DefaultLoopConfig() LoopConfig {
 // cpu_cores; and with_loop_p50_ratio, with_loop_p99_ratio (with the loop ÷ before).
 func RunLoop(ctx context.Context, cfg LoopConfig) (*Report, error) {
 	rep := NewReport("loop")
+	prog := programFor(cfg.Module)
+	rep.Param("program", prog.Name(), "")
 	rep.Param("ordinary", cfg.Ordinary, "processes")
 	rep.Param("rate", cfg.Rate, "Evals/s")
 	rep.Param("phase", cfg.Phase.String(), "")
@@ -90,7 +92,7 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (*Report, error) {
 	eval := []ans104.Tag{{Name: "Action", Value: "Eval"}}
 	// Warm every ordinary process (activation, instance) so that the phases compare like with like.
 	if err := parallel(16, cfg.Ordinary, func(i int) error {
-		id, err := c.Send(ctx, pids[i], []byte("return 0"), eval)
+		id, err := c.Send(ctx, pids[i], []byte(prog.Noop()), eval)
 		if err == nil {
 			_, err = c.Result(ctx, pids[i], id)
 		}
@@ -115,7 +117,7 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (*Report, error) {
 			wg.Add(1)
 			go func(sched time.Time) {
 				defer wg.Done()
-				id, err := c.Send(ctx, pid, []byte("return 1"), eval)
+				id, err := c.Send(ctx, pid, []byte(prog.Noop()), eval)
 				if err == nil {
 					_, err = c.Result(ctx, pid, id)
 				}
@@ -149,13 +151,11 @@ func RunLoop(ctx context.Context, cfg LoopConfig) (*Report, error) {
 		return l
 	}
 	before := phase("before", "before_")
-	start := `Handlers.Loop = function(msg) ao.send({Target = ao.id, Action = 'Loop'}) end
-ao.send({Target = ao.id, Action = 'Loop'}); return 'looping'`
-	if _, err := c.Send(ctx, loop, []byte(start), eval); err != nil {
+	if _, err := c.Send(ctx, loop, []byte(prog.LoopStart()), eval); err != nil {
 		return nil, err
 	}
 	with := phase("with loop", "with_loop_")
-	id, err := c.Send(ctx, loop, []byte("Handlers.Loop = nil; return 'stopped'"), eval)
+	id, err := c.Send(ctx, loop, []byte(prog.LoopStop()), eval)
 	if err != nil {
 		return nil, err
 	}

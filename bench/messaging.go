@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
@@ -47,17 +46,6 @@ func DefaultMessagingConfig() MessagingConfig {
 	return MessagingConfig{Format: "wasm32-unknown-emscripten2", Pairs: 4, Hops: 500, Targets: 50, Rounds: 20, Timeout: 5 * time.Minute}
 }
 
-// pingHandler answers a Ping with Hop < Limit with a Ping of Hop+1 to its sender. Installed with
-// an owner's Eval (the aos-like test module runs Handlers[Action] for other messages).
-const pingHandler = `Limit = %d
-Handlers.Ping = function(msg)
-  local hop = 0
-  for _, t in ipairs(msg.Tags or {}) do if t.name == 'Hop' then hop = tonumber(t.value) end end
-  Pings = (Pings or 0) + 1
-  if hop < Limit then ao.send({ Target = msg.From, Action = 'Ping', Hop = hop + 1 }) end
-end
-return 'ok'`
-
 // messagingSetup starts (or reaches) the node, publishes the module, spawns n processes and
 // installs the Ping handler with the given limit on each.
 func messagingSetup(ctx context.Context, cfg MessagingConfig, prefix string, n, limit int) (*target, *client.Client, []ans104.ID, error) {
@@ -83,7 +71,7 @@ func messagingSetup(ctx context.Context, cfg MessagingConfig, prefix string, n, 
 			return err
 		}
 		pids[i] = pid
-		id, err := c.Send(ctx, pid, []byte(fmt.Sprintf(pingHandler, limit)), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		id, err := c.Send(ctx, pid, []byte(programFor(cfg.Module).PingHandler(limit)), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		if err != nil {
 			return err
 		}
@@ -179,6 +167,7 @@ const pollInterval = 200 * time.Millisecond
 // (ms), hop_mean_ms_per_pair (a pair's span ÷ its hops: its one-at-a-time hop time).
 func RunPingPong(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	rep := NewReport("pingpong")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("pairs", cfg.Pairs, "")
 	rep.Param("hops", cfg.Hops, "per pair")
 	rep.Param("node", nodeParam(cfg.Node), "")
@@ -206,7 +195,7 @@ func RunPingPong(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	start := time.Now()
 	for p := 0; p < cfg.Pairs; p++ {
 		a, b := pids[2*p], pids[2*p+1]
-		code := fmt.Sprintf("ao.send({ Target = '%s', Action = 'Ping', Hop = 1 }); return 'go'", b)
+		code := programFor(cfg.Module).PingStart(b)
 		if _, err := c.Send(ctx, a, []byte(code), []ans104.Tag{{Name: "Action", Value: "Eval"}, {Name: "Bench", Value: "start"}}); err != nil {
 			return nil, fmt.Errorf("bench: starting pair %d: %w", p, err)
 		}
@@ -277,6 +266,7 @@ func RunPingPong(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 // assignment on its target; later rounds queue behind earlier ones, as they are posted at once).
 func RunFanout(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	rep := NewReport("fanout")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("targets", cfg.Targets, "")
 	rep.Param("rounds", cfg.Rounds, "")
 	rep.Param("node", nodeParam(cfg.Node), "")
@@ -294,14 +284,7 @@ func RunFanout(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	}
 	defer tg.close()
 	src, targets := pids[0], pids[1:]
-	var list strings.Builder
-	for i, t := range targets {
-		if i > 0 {
-			list.WriteByte(',')
-		}
-		fmt.Fprintf(&list, "'%s'", t)
-	}
-	id, err := c.Send(ctx, src, []byte("Targets = {"+list.String()+"}; return #Targets"), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+	id, err := c.Send(ctx, src, []byte(programFor(cfg.Module).FanoutTargets(targets)), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 	if err == nil {
 		_, err = c.Result(ctx, src, id)
 	}
@@ -324,7 +307,7 @@ func RunFanout(ctx context.Context, cfg MessagingConfig) (*Report, error) {
 	defer bar.Stop()
 	start := time.Now()
 	for r := 1; r <= cfg.Rounds; r++ {
-		code := fmt.Sprintf("for _, t in ipairs(Targets) do ao.send({ Target = t, Action = 'Ping', Hop = 1, Round = %d }) end; return 'sent'", r)
+		code := programFor(cfg.Module).FanoutRound(r)
 		if _, err := c.Send(ctx, src, []byte(code), []ans104.Tag{{Name: "Action", Value: "Eval"}, {Name: "Round", Value: strconv.Itoa(r)}}); err != nil {
 			return nil, fmt.Errorf("bench: round %d: %w", r, err)
 		}

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,11 +16,11 @@ import (
 	"github.com/actorweave/actorweave/client"
 )
 
-// TokenConfig is the `token` scenario: AO's canonical workload. A token process (tokenLua, aos-like
-// Handlers) holds the balances of Holders holder processes. A user's Eval on holder A makes A send
+// TokenConfig is the `token` scenario: AO's canonical workload. A token process (Program.Token:
+// aos-like Handlers in Lua, or the embedded benchmark module's token) holds the balances of Holders holder processes. A user's Eval on holder A makes A send
 // a Transfer to the token through its outbox; the token debits A, credits B and sends a
 // Debit-Notice to A and a Credit-Notice to B through its outbox, which A and B evaluate
-// (holderLua). So every transfer is 4 evaluated messages (Eval, Transfer, 2 notices) and 3 pushes.
+// (Program.Holder). So every transfer is 4 evaluated messages (Eval, Transfer, 2 notices) and 3 pushes.
 type TokenConfig struct {
 	Exe string   // the actorweave binary the nodes run (os.Executable())
 	Env []string // added to the nodes' environment
@@ -44,43 +43,6 @@ func DefaultTokenConfig() TokenConfig {
 		RequestTimeout: time.Minute, Timeout: 10 * time.Minute, Format: "wasm32-unknown-emscripten2"}
 }
 
-// tokenLua is the token process, installed with an owner's Eval (%s: the holders' initial
-// balances as a Lua table constructor). Handlers[Action](msg) is how the aos-like test module
-// dispatches a message that is not an owner's Eval, as aos's Handlers.add does by Action.
-const tokenLua = `Balances = %s
-local function tag(msg, name)
-  for _, t in ipairs(msg.Tags or {}) do if t.name == name then return t.value end end
-end
-Handlers.Transfer = function(msg)
-  local from, to = msg.From, tag(msg, 'Recipient')
-  local qty = math.tointeger(tonumber(tag(msg, 'Quantity')))
-  local x = tag(msg, 'X-Transfer') or ''
-  if not to or not qty or qty <= 0 or (Balances[from] or 0) < qty then
-    ao.send({ Target = from, Action = 'Transfer-Error', ['X-Transfer'] = x, Error = 'Insufficient Balance' })
-    return
-  end
-  Balances[from] = Balances[from] - qty
-  Balances[to] = (Balances[to] or 0) + qty
-  ao.send({ Target = from, Action = 'Debit-Notice', Recipient = to, Quantity = tostring(qty), ['X-Transfer'] = x })
-  ao.send({ Target = to, Action = 'Credit-Notice', Sender = from, Quantity = tostring(qty), ['X-Transfer'] = x })
-end
-return 'token'`
-
-// holderLua is a holder process: it accepts notices only from its token and counts them.
-const holderLua = `Token = '%s'
-Handlers['Debit-Notice'] = function(msg)
-  if msg.From ~= Token then error('not from the token') end
-  Debits = (Debits or 0) + 1
-end
-Handlers['Credit-Notice'] = function(msg)
-  if msg.From ~= Token then error('not from the token') end
-  Credits = (Credits or 0) + 1
-end
-return 'holder'`
-
-// transferLua is the user's Eval on a holder: send a Transfer to the token.
-const transferLua = `ao.send({ Target = Token, Action = 'Transfer', Recipient = '%s', Quantity = '1', ['X-Transfer'] = '%d' }); return 'sent'`
-
 // RunToken runs the scenario. Per point, prefixed nodesN_: transfers, transfers_per_sec (transfers ÷
 // the time from the first user's post until every holder has evaluated every notice, checked by
 // reading each holder's counts with an Eval behind them in its log), transfer_p50/p90/p99/max (ms
@@ -89,6 +51,7 @@ const transferLua = `ao.send({ Target = Token, Action = 'Transfer', Recipient = 
 // of VmHWM), node_cores.
 func RunToken(ctx context.Context, cfg TokenConfig) (*Report, error) {
 	rep := NewReport("token")
+	rep.Param("program", programFor(cfg.Module).Name(), "")
 	rep.Param("holders", cfg.Holders, "")
 	rep.Param("transfers", cfg.Transfers, "")
 	rep.Param("clients", cfg.Clients, "")
@@ -181,17 +144,12 @@ func runTokenPoint(ctx context.Context, cfg TokenConfig, n int, p string, rep *R
 		})
 		return out, err
 	}
-	var bal strings.Builder
-	bal.WriteByte('{')
-	for _, h := range holders {
-		fmt.Fprintf(&bal, "['%s'] = 1000000000,", h)
-	}
-	bal.WriteByte('}')
-	if _, err := eval(clients[0], token, fmt.Sprintf(tokenLua, bal.String())); err != nil {
+	prog := programFor(cfg.Module)
+	if _, err := eval(clients[0], token, prog.Token(holders, 1_000_000_000)); err != nil {
 		return 0, fmt.Errorf("installing the token: %w", err)
 	}
 	if err := parallel(8, len(holders), func(i int) error {
-		_, err := eval(clients[i%n], holders[i], fmt.Sprintf(holderLua, token))
+		_, err := eval(clients[i%n], holders[i], prog.Holder(token))
 		return err
 	}); err != nil {
 		return 0, fmt.Errorf("installing the holders: %w", err)
@@ -212,7 +170,7 @@ func runTokenPoint(ctx context.Context, cfg TokenConfig, n int, p string, rep *R
 			to = (to + 1) % cfg.Holders
 		}
 		var err error
-		items[t], err = clients[0].MessageItem(holders[from], []byte(fmt.Sprintf(transferLua, holders[to], t)), []ans104.Tag{{Name: "Action", Value: "Eval"}})
+		items[t], err = clients[0].MessageItem(holders[from], []byte(prog.Transfer(holders[to], t)), []ans104.Tag{{Name: "Action", Value: "Eval"}})
 		return err
 	}); err != nil {
 		return 0, err
@@ -281,7 +239,7 @@ func runTokenPoint(ctx context.Context, cfg TokenConfig, n int, p string, rep *R
 	var mu sync.Mutex
 	var debits, credits int
 	if err := parallel(cfg.Clients, len(holders), func(i int) error {
-		out, err := eval(clients[i%n], holders[i], "return (Debits or 0) .. ' ' .. (Credits or 0)")
+		out, err := eval(clients[i%n], holders[i], prog.HolderCounts())
 		if err != nil {
 			return err
 		}

@@ -11,4 +11,4 @@ cd "$(dirname "$0")/.."
 n=${1:-2000}
 rounds=${2:-3}
 shift $(($# < 2 ? $# : 2))
-exec go run ./cmd/actorweave bench eval --messages "$n" --rounds "$rounds" "$@"
+exec go run ./cmd/actorweave bench eval --module testdata/build/wasm/aoslike.wasm --messages "$n" --rounds "$rounds" "$@"

@@ -9,11 +9,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/actorweave/actorweave/bench"
+	"github.com/actorweave/actorweave/bench/benchmodule"
 	"github.com/actorweave/actorweave/node"
 )
-
-// defaultBenchModule is the aos-like Lua test module `make deps` builds.
-const defaultBenchModule = "testdata/build/wasm/aoslike.wasm"
 
 // benchScenario is one `actorweave bench SCENARIO` verb that reports through bench.Report. A
 // scenario plugs in from its own file with an init() that calls registerBenchScenario: nothing
@@ -30,6 +28,10 @@ type benchScenario struct {
 	// Check, when set, makes assertions of the scenario's own on the smoke run's report (say, no
 	// message lost) beyond Keys; an error fails the smoke test.
 	Check func(*bench.Report) error
+	// Lua: the smoke test also runs the scenario with the aos-like Lua module (--module
+	// testdata/build/wasm/aoslike.wasm), besides the embedded default: for the scenarios whose
+	// messages differ between the two (bench.Program).
+	Lua bool
 }
 
 var benchScenarios = map[string]benchScenario{}
@@ -89,9 +91,11 @@ func bindNodeFlags(f *pflag.FlagSet) func(*node.Config) {
 	return func(c *node.Config) { c.API.RequestTimeout = *reqTimeout }
 }
 
-// bindBenchModule registers --module and --format.
+// bindBenchModule registers --module and --format. Without --module the scenario runs the
+// embedded benchmark module (bench/benchmodule), whose format is the scenarios' default.
 func bindBenchModule(f *pflag.FlagSet, module, format *string) {
-	f.StringVar(module, "module", defaultBenchModule, "process module")
+	f.StringVar(module, "module", "", "process module file, e.g. testdata/build/wasm/aoslike.wasm (the aos-like Lua module make deps builds) or an aos build with --format "+
+		"(default: the benchmark module embedded in this binary, bench/benchmodule: measures the node around a cheap module)")
 	f.StringVar(format, "format", *format, "Module-Format of --module")
 }
 
@@ -108,11 +112,15 @@ func childNodes(module string) (wasm []byte, exe string, env []string, err error
 	return wasm, exe, []string{benchChildEnv + "=1"}, nil
 }
 
-// readBenchModule reads the --module file, saying how to build the default one.
+// readBenchModule reads the --module file, or returns the embedded benchmark module when path is
+// empty.
 func readBenchModule(path string) ([]byte, error) {
+	if path == "" {
+		return benchmodule.Wasm, nil
+	}
 	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--module: %w (build the test modules with `make deps`)", err)
+		return nil, fmt.Errorf("--module: %w (the test modules under testdata/build/wasm are built by `make deps`; without --module the embedded benchmark module runs)", err)
 	}
 	return wasm, nil
 }

@@ -26,7 +26,7 @@ func init() {
 			}
 			return nil
 		}})
-	registerBenchScenario(benchScenario{Name: "loop", NewCmd: newBenchLoopCmd,
+	registerBenchScenario(benchScenario{Name: "loop", Lua: true, NewCmd: newBenchLoopCmd,
 		Smoke: []string{"--ordinary", "3", "--rate", "5", "--phase", "1s", "--max-send-rate", "10", "--node-request-timeout", "2m"},
 		Keys: []string{"before_requests", "before_p50", "before_p99", "with_loop_p50", "with_loop_p99",
 			"with_loop_loop_msgs_per_sec", "after_p50", "with_loop_p50_ratio"},

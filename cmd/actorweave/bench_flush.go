@@ -60,7 +60,7 @@ message is readable on the gateway (GET /{id} of the Log-Batch holding it) and r
 	f.StringVar(&cfg.Gateway, "gateway", "", "Arweave gateway taking L1 transactions (default: start arlocal for the run)")
 	f.StringVar(&cfg.Wallet, "wallet", "", "RSA JWK funded on --gateway")
 	bindBenchModule(f, &module, &cfg.Format)
-	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries (default: the module's counter, \"count\" for the embedded module, \"x = (x or 0) + 1; return x\" for a Lua one)")
 	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes the messages are spread over")
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")

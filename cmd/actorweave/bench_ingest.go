@@ -48,7 +48,7 @@ and peak memory.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Node, "node", "", "URL of a running node (default: start one in-process in a temporary folder)")
 	bindBenchModule(f, &module, &cfg.Format)
-	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "the Eval every message carries (default: the module's counter, \"count\" for the embedded module, \"x = (x or 0) + 1; return x\" for a Lua one)")
 	f.IntVar(&cfg.Processes, "processes", cfg.Processes, "processes the messages are spread over")
 	f.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent HTTP clients")
 	f.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages to post")

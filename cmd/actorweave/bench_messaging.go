@@ -10,10 +10,10 @@ import (
 )
 
 func init() {
-	registerBenchScenario(benchScenario{Name: "pingpong", NewCmd: newBenchPingPongCmd,
+	registerBenchScenario(benchScenario{Name: "pingpong", Lua: true, NewCmd: newBenchPingPongCmd,
 		Smoke: []string{"--pairs", "2", "--hops", "6", "--node-request-timeout", "2m"},
 		Keys:  []string{"hops", "msgs_per_sec", "hop_p50", "hop_p99", "hop_max"}})
-	registerBenchScenario(benchScenario{Name: "fanout", NewCmd: newBenchFanoutCmd,
+	registerBenchScenario(benchScenario{Name: "fanout", Lua: true, NewCmd: newBenchFanoutCmd,
 		Smoke: []string{"--targets", "4", "--rounds", "2", "--node-request-timeout", "2m"},
 		Keys:  []string{"deliveries", "msgs_per_sec", "delivery_p50", "delivery_p99", "delivery_max"}})
 }

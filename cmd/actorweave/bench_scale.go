@@ -57,7 +57,10 @@ to the first point and the speed-up from the smallest to the largest GOMAXPROCS.
 			if err != nil {
 				return err
 			}
-			args := []string{"--module", module, "--format", format, "--clients", strconv.Itoa(clients), "--messages", strconv.Itoa(messages)}
+			args := []string{"--format", format, "--clients", strconv.Itoa(clients), "--messages", strconv.Itoa(messages)}
+			if module != "" { // else the children run the embedded module too
+				args = append(args, "--module", module)
+			}
 			args = append(args, "--node-request-timeout", reqTimeout.String())
 			if lazy {
 				args = append(args, "--lazy-eval")

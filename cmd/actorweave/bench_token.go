@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	registerBenchScenario(benchScenario{Name: "token", NewCmd: newBenchTokenCmd,
+	registerBenchScenario(benchScenario{Name: "token", Lua: true, NewCmd: newBenchTokenCmd,
 		Smoke: []string{"--nodes", "1,2", "--holders", "3", "--transfers", "6", "--clients", "2"},
 		Keys: []string{"nodes1_transfers_per_sec", "nodes1_transfer_p50", "nodes1_transfer_p99", "nodes1_node_cpu_ms_per_transfer",
 			"nodes1_peak_rss", "nodes2_transfers_per_sec", "nodes2_transfer_p99", "nodes2_node_cpu_ms_per_transfer"}})
@@ -23,8 +23,8 @@ func newBenchTokenCmd() *cobra.Command {
 		Use:   "token",
 		Short: "Token transfers end to end (Transfer, Debit-Notice, Credit-Notice through outboxes) on 1 node and a cluster",
 		Long: `AO's canonical workload. For each size in --nodes, in turn, starts that many actorweave nodes as
-child processes of this binary (a size of 1 is a node alone), spawns a token process written in Lua
-(aos-like Handlers, installed with an Eval) holding the balances of --holders holder processes, and
+child processes of this binary (a size of 1 is a node alone), spawns a token process (the embedded module's
+token, or aos-like Lua Handlers installed with an Eval under --module) holding the balances of --holders holder processes, and
 posts --transfers users' Evals from --clients clients to random members: each makes a holder send a
 Transfer to the token through its outbox, and the token answers with a Debit-Notice to the sender
 and a Credit-Notice to the recipient through its outbox, which both evaluate. Reports per size:

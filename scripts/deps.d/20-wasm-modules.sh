@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly test modules of runtime/ from source, offline, with Debian's emscripten:
 #   - aos-like Lua 5.3 processes (Lua from Debian's lua5.3 source package + runtime/testdata/modules/lua/*)
-#   - small C programs exercising setjmp/longjmp, heap growth, time and stdio.
+#   - small C programs exercising setjmp/longjmp, heap growth, time and stdio;
+#   - the benchmark module embedded in actorweave (bench/benchmodule/src), to check the committed one.
 # Every module is also metered with @permaweb/wasm-metering (the reference loader's own metering
 # rewrite, from testdata/node) so that it imports metering.usegas like the aos builds do.
 # Outputs go to testdata/build/wasm/ (git-ignored). Idempotent: installs only what is missing and
@@ -109,6 +110,16 @@ for m in "$mods"/c/*.c; do
 	build "$(basename "$m" .c)" "$m" -- "$m"
 done
 
+
+# The benchmark module embedded in actorweave (bench/benchmodule): our own C, built by its own
+# script (emcc with the memory layout above, then the Go port of the reference metering) into
+# testdata/build/wasm/benchmodule.wasm. The committed bench/benchmodule/src/benchmodule.wasm is the
+# same script's output; TestBuildReproducible (bench/benchmodule) rebuilds it and compares bytes.
+bm="$root/bench/benchmodule/src"
+if stale "$out/benchmodule.wasm" "$bm/benchmodule.c" "$bm/build.sh"; then
+	log "building benchmodule"
+	"$bm/build.sh" "$out/benchmodule.wasm"
+fi
 
 # wasm64 (memory64) variants, for the wasm64-unknown-emscripten-draft_2024_02_15 and -metering
 # formats. Debian's emcc 3.1.6 builds them with -sMEMORY64=1 once it has wasm64 system libraries:
