@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"sync/atomic"
 
 	secpecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"golang.org/x/crypto/sha3"
@@ -53,8 +54,17 @@ func (d *DataItem) Sign(s Signer) error {
 	return nil
 }
 
+// verifications counts Verify calls in this process (Verifications).
+var verifications atomic.Int64
+
+// Verifications is how many signatures Verify has checked in this process, valid or not: one
+// node's count in production (one node per process), which its /metrics exports. It is what shows
+// that an item is verified once in a cluster, not by every member it passes through.
+func Verifications() int64 { return verifications.Load() }
+
 // Verify checks the signature against the owner over the item's fields.
 func (d *DataItem) Verify() error {
+	verifications.Add(1)
 	msg := d.SignatureMessage()
 	switch d.SignatureType {
 	case SigArweave:

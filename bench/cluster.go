@@ -391,7 +391,10 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 // startClusterNodes starts n child nodes: alone for n == 1, otherwise a cluster whose members join
 // the first; it returns once every member sees all n.
 func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string) ([]*childNode, error) {
-	common := []string{fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval)}
+	// --drain-timeout 0: at the end of a point every member gets SIGTERM at once, and members
+	// handing their processes to each other outlast stop's 30 s and are killed, losing the CPU
+	// profile they write at exit.
+	common := []string{fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval), "--drain-timeout", "0"}
 	profile := func(args []string, i int) []string {
 		if cfg.ProfileDir == "" {
 			return args
