@@ -184,9 +184,15 @@ func GenerateEd25519Signer() (*Ed25519Signer, error) {
 	return &Ed25519Signer{key: k}, nil
 }
 
-func (s *Ed25519Signer) SignatureType() SignatureType    { return SigED25519 }
-func (s *Ed25519Signer) Owner() []byte                   { return s.key.Public().(ed25519.PublicKey) }
-func (s *Ed25519Signer) Sign(msg []byte) ([]byte, error) { return ed25519.Sign(s.key, msg), nil }
+func (s *Ed25519Signer) SignatureType() SignatureType { return SigED25519 }
+func (s *Ed25519Signer) Owner() []byte                { return s.key.Public().(ed25519.PublicKey) }
+func (s *Ed25519Signer) Sign(msg []byte) ([]byte, error) {
+	// curve25519-voi: the same bytes as ed25519.Sign (RFC 8032 signatures are deterministic; cron
+	// ticks and pushes rely on it, TestEd25519MatchesStdlib checks it) in about half the time:
+	// 32 µs against 67 µs in one command on the loaded VM (go test -run '^$' -bench Ed25519Sign
+	// -benchtime 5000x -count 2 ./ans104/). The node signs every assignment with it.
+	return voied.Sign(voied.PrivateKey(s.key), msg), nil
+}
 
 // PrivateKey returns the key (for saving).
 func (s *Ed25519Signer) PrivateKey() ed25519.PrivateKey { return s.key }
