@@ -10,6 +10,7 @@ require (
 	github.com/everFinance/goether v1.1.9
 	github.com/graph-gophers/graphql-go v1.11.0
 	github.com/hashicorp/memberlist v0.7.0
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
 	github.com/prometheus/client_golang v1.25.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2

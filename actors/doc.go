@@ -18,6 +18,9 @@
 // package's placement, restricted by the process's Placement-Labels tag): locally through the
 // lookup, or to the owner's forwarder as a clusterpb.Call. The owner refuses what it does not own
 // in its own view, before activating anything. On a single node the view is the node alone.
+// A forwarded submit carries Deps.ItemProof's proof that this member verified its item (Submit
+// takes verified items only); the owner that checks it parses the item without verifying its
+// signature again (forwardedItem), and verifies it itself when the proof is missing or wrong.
 //
 // # Ingest
 //

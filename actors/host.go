@@ -131,6 +131,11 @@ type Deps struct {
 	FetchItem func(ctx context.Context, id ans104.ID) ([]byte, error)
 	// RemoteOptions configure Proto.Actor remote (TLS credentials of the cluster).
 	RemoteOptions []remote.ConfigOption
+	// ItemProof, when set (a cluster with a key), proves to the owner of a forwarded submit that
+	// this member verified its item, and checks such proofs from other members: an owner that
+	// checks one does not verify the item's signature again (route.go, serveGrainOps). Nil: every
+	// forwarded item is verified by its owner too.
+	ItemProof *awcluster.ItemProof
 	// Quorum, when set, is asked before a request is routed and before every append: an error
 	// (cluster.ErrNoQuorum: this member hears too few of the cluster's known members, so it may
 	// be on the minority side of a partition) refuses the request at once, whatever the

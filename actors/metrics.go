@@ -8,7 +8,7 @@ type metrics struct {
 	pushesDelivered, forwarded                          prometheus.Counter
 	routeWaits, routeRetries                            prometheus.Counter
 	pushesPending                                       prometheus.Gauge
-	quotaHits                                           *prometheus.CounterVec
+	quotaHits, forwardedItems                           *prometheus.CounterVec
 	cronTicks, cronSkipped                              prometheus.Counter
 	cronLateness, cronEvalLateness                      prometheus.Histogram
 	ackLatency, evalLatency, batchSize, checkpointBytes prometheus.Histogram
@@ -32,8 +32,11 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 		checkpoints:     c("checkpoints_total", "Memory checkpoints written."),
 		pushesDelivered: c("pushes_delivered_total", "Outbox messages, spawns and assignments delivered."),
 		forwarded:       c("forwarded_total", "Requests to processes owned by another member, forwarded to it."),
-		routeWaits:      c("route_waits_total", "Requests that waited because their process's owner was unreachable or did not own it yet (membership changing)."),
-		routeRetries:    c("route_retries_total", "Attempts routed again after such a wait."),
+		forwardedItems: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "actorweave", Name: "forwarded_items_received_total",
+			Help: "Items another member forwarded to this owner, by how the owner knew them verified: proof (the sender's cluster.ItemProof checked, no signature verification here) or signature (verified here)."},
+			[]string{"check"}),
+		routeWaits:   c("route_waits_total", "Requests that waited because their process's owner was unreachable or did not own it yet (membership changing)."),
+		routeRetries: c("route_retries_total", "Attempts routed again after such a wait."),
 		pushesPending: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "actorweave", Name: "pushes_pending",
 			Help: "Pushes recorded but not yet delivered."}),
 		quotaHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "actorweave", Name: "quota_hits_total",
@@ -51,7 +54,7 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
-			m.pushesDelivered, m.forwarded, m.routeWaits, m.routeRetries, m.pushesPending, m.quotaHits, m.cronTicks, m.cronSkipped, m.cronLateness, m.cronEvalLateness, m.ackLatency, m.evalLatency, m.evalCPU, m.batchSize, m.checkpointBytes,
+			m.pushesDelivered, m.forwarded, m.forwardedItems, m.routeWaits, m.routeRetries, m.pushesPending, m.quotaHits, m.cronTicks, m.cronSkipped, m.cronLateness, m.cronEvalLateness, m.ackLatency, m.evalLatency, m.evalCPU, m.batchSize, m.checkpointBytes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
 				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "passive_processes",

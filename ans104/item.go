@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"strconv"
 )
 
 // SignatureType is the u16 at the start of every data item.
@@ -205,16 +204,13 @@ func appendOptional(b, v []byte) []byte {
 
 // SignatureMessage is the 48-byte deep hash that the signature covers.
 func (d *DataItem) SignatureMessage() [48]byte {
-	return DeepHash(
-		[]byte("dataitem"),
-		[]byte("1"),
-		[]byte(strconv.Itoa(int(d.SignatureType))),
-		d.Owner,
-		d.Target,
-		d.Anchor,
-		d.tagBytes(),
-		d.Data,
-	)
+	// DeepHash("dataitem", "1", type, owner, target, anchor, tags, data), from the first four
+	// steps' state, the same for every item of a signature type (itemPrefix).
+	acc := itemPrefix(d.SignatureType)
+	for _, b := range [...][]byte{d.Owner, d.Target, d.Anchor, d.tagBytes(), d.Data} {
+		acc = deepHashFold(acc, b)
+	}
+	return acc
 }
 
 // checkShape verifies the fixed-size fields before signing or serialising a built item.

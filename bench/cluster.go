@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ import (
 type ClusterConfig struct {
 	Exe string   // the actorweave binary the nodes run (os.Executable())
 	Env []string // added to the nodes' environment
+	// Baseline, when set, is a second node binary (an older build, "before") run at every size too,
+	// just before Exe's point of the same size, with the same flags: its figures are prefixed
+	// before_, and nodesN_vs_before_* are Exe's ÷ Baseline's of the same command.
+	Baseline string
 	// Nodes are the cluster sizes, one point each.
 	Nodes     []int
 	Processes int
@@ -50,6 +55,8 @@ type ClusterConfig struct {
 	Format     string
 	Data       string
 	Progress   io.Writer
+
+	label string // "before_" while the baseline binary runs
 }
 
 // DefaultClusterConfig: 1, 3 and 5 nodes; 100 processes; 32 clients; 5,000 messages; lazy evaluation.
@@ -104,76 +111,114 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (*Report, error) {
 	progress := orDiscard(cfg.Progress)
 	rep.Table = &Table{Columns: []string{"nodes", "acked/s", "÷ 1 node", "p50 ms", "p90 ms", "p99 ms", "node CPU ms/msg", "÷ 1 node",
 		"node cores", "peak RSS MiB (sum)", "fwd calls/msg", "fwd B/msg", "repl reqs/msg", "repl B/msg", "errors", "load"}}
-	var one *clusterPoint
+	type binary struct{ label, exe string }
+	bins := []binary{{"", cfg.Exe}}
+	if cfg.Baseline != "" {
+		rep.Param("baseline", cfg.Baseline, "")
+		bins = []binary{{"before_", cfg.Baseline}, {"", cfg.Exe}}
+	}
+	ones := map[string]*clusterPoint{}
+	rates := map[string]float64{} // label+size → acked/s, for the before/after ratios
+	cpus := map[string]float64{}
 	for _, n := range cfg.Nodes {
-		pt, err := runClusterPoint(ctx, cfg, n, rep, progress)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %d nodes: %w", n, err)
-		}
-		if n == 1 && one == nil {
-			one = pt
-		}
-		k := fmt.Sprintf("nodes%d_", n)
-		acked := float64(max(pt.acked, 1))
-		rate := float64(pt.acked) / pt.elapsed.Seconds()
-		cpuPer := pt.cpu * 1000 / acked
-		rep.Figure(k+"acked", float64(pt.acked), "msgs")
-		rep.Figure(k+"errors", float64(pt.errors), "msgs")
-		rep.Figure(k+"acked_per_sec", rate, "msgs/s")
-		rep.AddLatency(k, NewLatency(fmt.Sprintf("ack, %d nodes", n), pt.lat))
-		rep.Figure(k+"node_cpu_ms_per_msg", cpuPer, "ms")
-		rep.Figure(k+"node_cores", pt.cpu/pt.elapsed.Seconds(), "cores")
-		rep.Figure(k+"idle_node_cores", pt.idleCores, "cores")
-		rep.Figure(k+"client_cpu_ms_per_msg", pt.clientCPU*1000/acked, "ms")
-		rep.Figure(k+"peak_rss", float64(pt.rss), "bytes")
-		d := pt.delta
-		fwdBytes := d[mFwdCallBytes] + d[mFwdReplyBytes]
-		replBytes := d[mReplSent] + d[mReplReceived]
-		rep.Figure(k+"forward_calls_per_ack", d[mFwdCalls]/acked, "calls")
-		rep.Figure(k+"forward_bytes_per_ack", fwdBytes/acked, "bytes")
-		rep.Figure(k+"repl_requests_per_ack", d[mReplRequests]/acked, "requests")
-		rep.Figure(k+"repl_bytes_per_ack", replBytes/acked, "bytes")
-		rep.Figure(k+"repl_entries_per_ack", d[mReplAcked]/acked, "entries")
-		rep.Figure(k+"wire_bytes_per_ack", (fwdBytes+replBytes)/acked, "bytes")
-		rep.Figure(k+"warmup_forward_calls_per_msg", pt.warmCalls, "calls")
-		ratio := func(a, b float64) float64 {
-			if b == 0 {
-				return 0
+		for _, b := range bins {
+			bcfg := cfg
+			bcfg.Exe, bcfg.label = b.exe, b.label
+			if b.label != "" {
+				fmt.Fprintf(progress, "baseline binary %s\n", b.exe)
 			}
-			return a / b
-		}
-		var vsRate, vsCPU float64
-		if one != nil {
-			oneAcked := float64(max(one.acked, 1))
-			vsRate = ratio(rate, float64(one.acked)/one.elapsed.Seconds())
-			vsCPU = ratio(cpuPer, one.cpu*1000/oneAcked)
-			rep.Figure(k+"vs_one_node_acked_per_sec", vsRate, "x")
-			rep.Figure(k+"vs_one_node_cpu_per_msg", vsCPU, "x")
-			rep.Figure(k+"vs_one_node_p50", ratio(NewLatency("", pt.lat).P50, NewLatency("", one.lat).P50), "x")
-		}
-		l := NewLatency("", pt.lat)
-		orDash := func(v float64) string {
-			if one == nil {
-				return "—"
+			pt, err := runClusterPoint(ctx, bcfg, n, rep, progress)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %s%d nodes: %w", b.label, n, err)
 			}
-			return fmt.Sprintf("%.2f", v)
-		}
-		rep.Table.Rows = append(rep.Table.Rows, []string{strconv.Itoa(n), fmt.Sprintf("%.0f", rate), orDash(vsRate),
-			fmt.Sprintf("%.2f", l.P50), fmt.Sprintf("%.2f", l.P90), fmt.Sprintf("%.2f", l.P99), fmt.Sprintf("%.3f", cpuPer), orDash(vsCPU),
-			fmt.Sprintf("%.2f", pt.cpu/pt.elapsed.Seconds()), fmt.Sprintf("%.0f", float64(pt.rss)/(1<<20)),
-			fmt.Sprintf("%.2f", d[mFwdCalls]/acked), fmt.Sprintf("%.0f", fwdBytes/acked),
-			fmt.Sprintf("%.2f", d[mReplRequests]/acked), fmt.Sprintf("%.0f", replBytes/acked),
-			strconv.Itoa(pt.errors), fmt.Sprintf("%.2f", pt.load)})
-		if pt.firstErr != "" {
-			rep.Note("%d nodes: first error: %s", n, pt.firstErr)
+			if n == 1 && ones[b.label] == nil {
+				ones[b.label] = pt
+			}
+			rate, cpuPer := recordClusterPoint(rep, b.label, n, pt, ones[b.label])
+			rates[b.label+strconv.Itoa(n)], cpus[b.label+strconv.Itoa(n)] = rate, cpuPer
+			if b.label == "" && cfg.Baseline != "" {
+				k := fmt.Sprintf("nodes%d_vs_before_", n)
+				if br := rates["before_"+strconv.Itoa(n)]; br > 0 {
+					rep.Figure(k+"acked_per_sec", rate/br, "x")
+				}
+				if bc := cpus["before_"+strconv.Itoa(n)]; bc > 0 {
+					rep.Figure(k+"cpu_per_msg", cpuPer/bc, "x")
+				}
+			}
 		}
 	}
+	one := ones[""]
 	if one == nil {
 		rep.Note("no 1-node point: no ratios")
 	}
 	rep.Note("nodes are child processes (actorweave node) on this machine's cores: the sizes show the cluster's overhead per message, not scale-out; 1 node runs alone (no cluster flags, replication factor 1)")
 	rep.Note("per point, before the clock: spawn, then one message per process through every member (activation, first sync with its backup, placement labels cached on every member: warmup_forward_calls_per_msg); node CPU and wire counters are the deltas over the measured window; bytes are protobuf payloads without gRPC/TLS framing; peak RSS is each node's VmHWM over its life")
 	return rep.Finish(), nil
+}
+
+// recordClusterPoint records one point's figures, prefixed label+"nodesN_", and its table row;
+// one is the 1-node point of the same binary (nil: no ratios). It returns acked/s and CPU ms per
+// message.
+func recordClusterPoint(rep *Report, label string, n int, pt, one *clusterPoint) (rate, cpuPer float64) {
+	k := fmt.Sprintf("%snodes%d_", label, n)
+	acked := float64(max(pt.acked, 1))
+	rate = float64(pt.acked) / pt.elapsed.Seconds()
+	cpuPer = pt.cpu * 1000 / acked
+	rep.Figure(k+"acked", float64(pt.acked), "msgs")
+	rep.Figure(k+"errors", float64(pt.errors), "msgs")
+	rep.Figure(k+"acked_per_sec", rate, "msgs/s")
+	rep.AddLatency(k, NewLatency(fmt.Sprintf("ack, %s%d nodes", label, n), pt.lat))
+	rep.Figure(k+"node_cpu_ms_per_msg", cpuPer, "ms")
+	rep.Figure(k+"node_cores", pt.cpu/pt.elapsed.Seconds(), "cores")
+	rep.Figure(k+"idle_node_cores", pt.idleCores, "cores")
+	rep.Figure(k+"client_cpu_ms_per_msg", pt.clientCPU*1000/acked, "ms")
+	rep.Figure(k+"peak_rss", float64(pt.rss), "bytes")
+	d := pt.delta
+	fwdBytes := d[mFwdCallBytes] + d[mFwdReplyBytes]
+	replBytes := d[mReplSent] + d[mReplReceived]
+	rep.Figure(k+"forward_calls_per_ack", d[mFwdCalls]/acked, "calls")
+	rep.Figure(k+"forward_bytes_per_ack", fwdBytes/acked, "bytes")
+	rep.Figure(k+"repl_requests_per_ack", d[mReplRequests]/acked, "requests")
+	rep.Figure(k+"repl_bytes_per_ack", replBytes/acked, "bytes")
+	rep.Figure(k+"repl_entries_per_ack", d[mReplAcked]/acked, "entries")
+	rep.Figure(k+"wire_bytes_per_ack", (fwdBytes+replBytes)/acked, "bytes")
+	rep.Figure(k+"warmup_forward_calls_per_msg", pt.warmCalls, "calls")
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	var vsRate, vsCPU float64
+	if one != nil {
+		oneAcked := float64(max(one.acked, 1))
+		vsRate = ratio(rate, float64(one.acked)/one.elapsed.Seconds())
+		vsCPU = ratio(cpuPer, one.cpu*1000/oneAcked)
+		rep.Figure(k+"vs_one_node_acked_per_sec", vsRate, "x")
+		rep.Figure(k+"vs_one_node_cpu_per_msg", vsCPU, "x")
+		rep.Figure(k+"vs_one_node_p50", ratio(NewLatency("", pt.lat).P50, NewLatency("", one.lat).P50), "x")
+	}
+	l := NewLatency("", pt.lat)
+	orDash := func(v float64) string {
+		if one == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	name := strconv.Itoa(n)
+	if label != "" {
+		name = strings.TrimSuffix(label, "_") + " " + name
+	}
+	rep.Table.Rows = append(rep.Table.Rows, []string{name, fmt.Sprintf("%.0f", rate), orDash(vsRate),
+		fmt.Sprintf("%.2f", l.P50), fmt.Sprintf("%.2f", l.P90), fmt.Sprintf("%.2f", l.P99), fmt.Sprintf("%.3f", cpuPer), orDash(vsCPU),
+		fmt.Sprintf("%.2f", pt.cpu/pt.elapsed.Seconds()), fmt.Sprintf("%.0f", float64(pt.rss)/(1<<20)),
+		fmt.Sprintf("%.2f", d[mFwdCalls]/acked), fmt.Sprintf("%.0f", fwdBytes/acked),
+		fmt.Sprintf("%.2f", d[mReplRequests]/acked), fmt.Sprintf("%.0f", replBytes/acked),
+		strconv.Itoa(pt.errors), fmt.Sprintf("%.2f", pt.load)})
+	if pt.firstErr != "" {
+		rep.Note("%s%d nodes: first error: %s", label, n, pt.firstErr)
+	}
+	return rate, cpuPer
 }
 
 type clusterPoint struct {
@@ -348,12 +393,15 @@ func runClusterPoint(ctx context.Context, cfg ClusterConfig, n int, rep *Report,
 // startClusterNodes starts n child nodes: alone for n == 1, otherwise a cluster whose members join
 // the first; it returns once every member sees all n.
 func startClusterNodes(ctx context.Context, cfg ClusterConfig, n int, dir string) ([]*childNode, error) {
-	common := []string{fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval)}
+	// --drain-timeout 0: at the end of a point every member gets SIGTERM at once, and members
+	// handing their processes to each other outlast stop's 30 s and are killed, losing the CPU
+	// profile they write at exit.
+	common := []string{fmt.Sprintf("--lazy-eval=%t", cfg.LazyEval), "--drain-timeout", "0"}
 	profile := func(args []string, i int) []string {
 		if cfg.ProfileDir == "" {
 			return args
 		}
-		return append(append([]string(nil), args...), "--cpuprofile", filepath.Join(cfg.ProfileDir, fmt.Sprintf("nodes%d-node%d.prof", n, i)))
+		return append(append([]string(nil), args...), "--cpuprofile", filepath.Join(cfg.ProfileDir, fmt.Sprintf("%snodes%d-node%d.prof", cfg.label, n, i)))
 	}
 	if cfg.RequestTimeout > 0 {
 		common = append(common, "--request-timeout", cfg.RequestTimeout.String())

@@ -1,8 +1,9 @@
 // Package cluster owns membership (hashicorp/memberlist as protoactor-go's ClusterProvider),
 // placement (weighted rendezvous hashing), the node-to-node protocol over Proto.Actor remote
 // (the Forwarder, with clusterpb wire forms and errors that keep their sentinels across nodes),
-// and the cluster's security (a shared key → memberlist's AES-GCM key and a deterministic CA for
-// mutual TLS on gRPC).
+// and the cluster's security (a shared key → memberlist's AES-GCM key, a deterministic CA for
+// mutual TLS on gRPC, and ItemProof: a member's proof to an owner that it verified the item it
+// forwards, so that an item is verified once in the cluster).
 //
 // It must not hold process state: logs, results and activations belong to persistence and actors.
 // It does not import actors or node; they import it.

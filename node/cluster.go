@@ -110,6 +110,7 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})),
 	}
 	cfg.remoteProbe = func(addr string) error { return probe.check(addr, client) }
+	cfg.itemProof = sec.ItemProof() // nil without a key: forwarded items are then verified by their owner too
 	// Hidden until Start has registered every op peers call (Provider.Ready at the end of Start):
 	// a member visible before its forwarder and replication server are up answers dead letters.
 	p, err := awcluster.NewProvider(awcluster.Config{Listen: cc.Listen, Join: cc.Join, Capacity: cc.Capacity,

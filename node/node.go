@@ -67,6 +67,7 @@ type Config struct {
 	DrainTimeout time.Duration
 
 	remoteProbe func(addr string) error // set by clusterDeps
+	itemProof   *awcluster.ItemProof    // set by clusterDeps: nil in a keyless (test) cluster
 	port        *portHolder             // set by Run: the HTTP port it keeps open across restarts
 }
 
@@ -167,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		deps.Cluster = n.provider
 		deps.FetchItem = n.fetchItem
+		deps.ItemProof = cfg.itemProof
 	}
 	n.host, err = actors.Start(cfg.Actors, deps)
 	if err != nil {

@@ -3,6 +3,7 @@ package node
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication"
 )
@@ -26,6 +27,9 @@ func registerWireMetrics(reg prometheus.Registerer, fwd *awcluster.Forwarder, r 
 		counter("cluster_forward_call_bytes_received_total", "protobuf bytes of the Calls this node received", &s.BytesIn)
 		counter("cluster_forward_reply_bytes_sent_total", "protobuf bytes of the Replies this node sent", &s.ReplyBytesOut)
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "actorweave", Name: "signature_verifications_total",
+		Help: "Data item signatures this node verified (ans104.Verify: items from clients, items forwarded without a member's proof, items fetched or recovered)"},
+		func() float64 { return float64(ans104.Verifications()) }))
 	if r != nil {
 		counter("replication_requests_total", "requests this node sent to peers for replication and hand-over", &r.Stats().Requests)
 	}

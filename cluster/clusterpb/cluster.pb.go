@@ -162,8 +162,13 @@ func (x *Reply) GetErrMsg() string {
 }
 
 type SubmitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Item          []byte                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Item  []byte                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	// verified is the sending member's word that it checked item's signature (or made the item
+	// itself): HMAC-SHA256 of item under a key derived from the cluster key (cluster.ItemProof).
+	// The owner that can check it parses item without verifying its signature again; empty, or
+	// wrong, and the owner verifies the signature itself (docs/design.md invariant 6).
+	Verified      []byte `protobuf:"bytes,2,opt,name=verified,proto3" json:"verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -201,6 +206,13 @@ func (*SubmitRequest) Descriptor() ([]byte, []int) {
 func (x *SubmitRequest) GetItem() []byte {
 	if x != nil {
 		return x.Item
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetVerified() []byte {
+	if x != nil {
+		return x.Verified
 	}
 	return nil
 }
@@ -1005,9 +1017,10 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05Reply\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x12\x19\n" +
 	"\berr_code\x18\x02 \x01(\tR\aerrCode\x12\x17\n" +
-	"\aerr_msg\x18\x03 \x01(\tR\x06errMsg\"#\n" +
+	"\aerr_msg\x18\x03 \x01(\tR\x06errMsg\"?\n" +
 	"\rSubmitRequest\x12\x12\n" +
-	"\x04item\x18\x01 \x01(\fR\x04item\"]\n" +
+	"\x04item\x18\x01 \x01(\fR\x04item\x12\x1a\n" +
+	"\bverified\x18\x02 \x01(\fR\bverified\"]\n" +
 	"\rAssignRequest\x12\x18\n" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\fR\amessage\x12\x18\n" +

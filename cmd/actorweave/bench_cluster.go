@@ -50,8 +50,9 @@ size: acknowledged messages/s, acknowledgement latency, the CPU of all node proc
 their summed peak RSS, and per acknowledged message the forwarding Calls and bytes and the
 replication requests and bytes between nodes, with ratios to the 1-node point. All nodes share
 this machine's cores: the sizes show the cluster's overhead, not scale-out.`,
-		Example: `  actorweave bench cluster --nodes 1,3,5 --processes 100 --clients 32 --messages 5000`,
-		Args:    cobra.NoArgs,
+		Example: `  actorweave bench cluster --nodes 1,3,5 --processes 100 --clients 32 --messages 5000
+  actorweave bench cluster --nodes 1,3 --clients 64 --baseline-binary /tmp/actorweave-before`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var err error
 			if cfg.Nodes, err = parseInts(nodes); err != nil {
@@ -77,6 +78,7 @@ this machine's cores: the sizes show the cluster's overhead, not scale-out.`,
 	f.BoolVar(&cfg.LazyEval, "lazy-eval", cfg.LazyEval, "nodes evaluate only when asked: measures the acknowledgement path, where forwarding and replication happen")
 	f.IntVar(&cfg.ReplicationFactor, "replication-factor", 0, "the members' --replication-factor (0: the node's default, 2 in a cluster)")
 	f.DurationVar(&cfg.RequestTimeout, "node-request-timeout", cfg.RequestTimeout, "the nodes' --request-timeout")
+	f.StringVar(&cfg.Baseline, "baseline-binary", "", "an older actorweave binary run at every size too, just before this one (figures before_*, ratios nodesN_vs_before_*): before and after in one command")
 	f.StringVar(&cfg.ProfileDir, "node-cpuprofile", "", "folder where every node writes a CPU profile of its life (nodes<N>-node<I>.prof, for go tool pprof)")
 	rf.bind(f)
 	return cmd
