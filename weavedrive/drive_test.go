@@ -22,12 +22,12 @@ import (
 
 // world is arlocal with items posted, and what the tests read through the drive.
 type world struct {
-	ar        *arlocal.Instance
-	sched     ans104.Signer // the process's Scheduler: signs attestations
-	attested  *ans104.DataItem
-	plain     *ans104.DataItem // no attestation
-	bundleTx  string           // the L1 transaction that carried them: /tx/<id>
-	height    uint64           // the block they are in
+	ar       *arlocal.Instance
+	sched    ans104.Signer // the process's Scheduler: signs attestations
+	attested *ans104.DataItem
+	plain    *ans104.DataItem // no attestation
+	bundleTx string           // the L1 transaction that carried them: /tx/<id>
+	height   uint64           // the block they are in
 }
 
 func newWorld(t *testing.T, ctx context.Context) *world {
