@@ -21,8 +21,11 @@ import (
 
 // Config bounds the drive. Every field has a default (DefaultConfig) and a node flag.
 type Config struct {
-	// Gateway is the Arweave gateway reads go to (--weavedrive-gateway, default --gateway).
+	// Gateway is the Arweave gateway reads go to (--weavedrive-gateway, default the recovery
+	// gateway, else --gateway). A node without any has no drive: open answers 0.
 	Gateway string
+	// Disabled gives processes no drive even with a gateway (--weavedrive=false).
+	Disabled bool
 	// Timeout bounds every gateway request (--weavedrive-timeout); the message's own deadline
 	// bounds it too.
 	Timeout time.Duration
