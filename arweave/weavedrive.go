@@ -2,7 +2,9 @@ package arweave
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/actorweave/actorweave/ans104"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,7 +17,7 @@ import (
 // (GET /block/height/{h}), and whether an attestation exists (GraphQL by owners, tags and block).
 
 // DataSize returns an item's data size from the Content-Length of HEAD /{id}, or of HEAD
-// /raw/{id} when the first answer has none (the reference drive's order), or of a GET /{id}
+// /raw/{id} when the first answer has none (the reference drive's order), or GraphQL's data.size
 // when a HEAD answered without one; a 404 of both HEADs is a *StatusError with Code 404.
 func (g *Gateway) DataSize(ctx context.Context, id string) (int64, error) {
 	var last error
@@ -46,57 +48,56 @@ func (g *Gateway) DataSize(ctx context.Context, id string) (int64, error) {
 	if se, ok := last.(*StatusError); ok && se.Code == http.StatusNotFound && !headOK {
 		return 0, last
 	}
-	// A HEAD without Content-Length (arlocal answers 200 with none): the length of a GET's answer,
-	// whose body is not read.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/"+id, nil)
+	// A HEAD without Content-Length (arlocal answers 200 with none): the size GraphQL gives.
+	aid, err := ans104.ParseID(id)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := g.hc.Do(req)
+	txs, err := g.ByIDs(ctx, []ans104.ID{aid})
 	if err != nil {
-		return 0, fmt.Errorf("arweave: GET %s/%s: %w", g.URL, id, err)
+		return 0, err
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, &StatusError{Method: http.MethodGet, URL: g.URL + "/" + id, Code: resp.StatusCode}
+	for _, tx := range txs {
+		if tx.ID == id {
+			n, err := strconv.ParseInt(tx.Data.Size, 10, 64)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("arweave: gateway %s: GraphQL data.size %q of %s", g.URL, tx.Data.Size, id)
+			}
+			return n, nil
+		}
 	}
-	if resp.ContentLength < 0 {
-		return 0, fmt.Errorf("arweave: GET %s/%s: no Content-Length", g.URL, id)
-	}
-	return resp.ContentLength, nil
+	return 0, fmt.Errorf("arweave: gateway %s: HEAD /%s answered no Content-Length and GraphQL does not list it", g.URL, id)
 }
 
-// DataFrom opens an item's data at off: the body starts at start, which is off when the gateway
-// honoured the Range and 0 when it answered the whole item. The caller closes the body.
-func (g *Gateway) DataFrom(ctx context.Context, id string, off int64) (body io.ReadCloser, start int64, err error) {
+// DataFrom opens an item's data at off with a Range request: partial says the gateway honoured
+// it (206: the body starts at off); otherwise (200) the body is the whole item from byte 0. The
+// caller closes the body.
+func (g *Gateway) DataFrom(ctx context.Context, id string, off int64) (body io.ReadCloser, partial bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/"+id, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	req.Header.Set("Accept-Encoding", "identity")
-	if off > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
-	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 	resp, err := g.hc.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("arweave: GET %s/%s: %w", g.URL, id, err)
+		return nil, false, fmt.Errorf("arweave: GET %s/%s: %w", g.URL, id, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return resp.Body, 0, nil
+		return resp.Body, false, nil
 	case http.StatusPartialContent:
 		cr := resp.Header.Get("Content-Range") // bytes a-b/n
 		var a, b, n int64
 		if _, err := fmt.Sscanf(cr, "bytes %d-%d/%d", &a, &b, &n); err != nil || a != off {
 			resp.Body.Close()
-			return nil, 0, fmt.Errorf("arweave: GET %s/%s from %d: Content-Range %q", g.URL, id, off, cr)
+			return nil, false, fmt.Errorf("arweave: GET %s/%s from %d: Content-Range %q", g.URL, id, off, cr)
 		}
-		return resp.Body, off, nil
+		return resp.Body, true, nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 	resp.Body.Close()
-	return nil, 0, &StatusError{Method: http.MethodGet, URL: g.URL + "/" + id, Code: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
+	return nil, false, &StatusError{Method: http.MethodGet, URL: g.URL + "/" + id, Code: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
 }
 
 // getLimited is a GET whose 2xx body may have at most max bytes.

@@ -410,18 +410,18 @@ func (d *Drives) fill(ctx context.Context, cid persistence.ID, id string, size i
 	gctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 	off := k * persistence.DriveChunk
-	body, start, err := d.gw.DataFrom(gctx, id, off)
+	body, partial, err := d.gw.DataFrom(gctx, id, off)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
 	last := (size + persistence.DriveChunk - 1) / persistence.DriveChunk // chunks in all
-	stop := last
-	if start == off && k+readAhead < last {
-		stop = k + readAhead
+	from, stop := int64(0), last
+	if partial {
+		from, stop = k, min(last, k+readAhead)
 	}
 	buf := make([]byte, persistence.DriveChunk)
-	for n := start / persistence.DriveChunk; n < stop; n++ {
+	for n := from; n < stop; n++ {
 		want := min(int64(persistence.DriveChunk), size-n*persistence.DriveChunk)
 		if _, err := io.ReadFull(body, buf[:want]); err != nil {
 			return fmt.Errorf("the gateway's answer ends before %d bytes: %w", n*persistence.DriveChunk+want, err)

@@ -171,12 +171,13 @@ func fnvHex(b []byte) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-func openStore(t *testing.T, dir string) *persistence.Store {
+func openStore(t testing.TB, dir string) *persistence.Store {
 	t.Helper()
 	st, err := persistence.Open(filepath.Join(dir, "pebble"), persistence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
