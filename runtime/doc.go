@@ -65,7 +65,8 @@
 //
 // No host function reads the wall clock, randomness or host state: _emscripten_date_now is 0
 // (emscripten 1/2) or a per-instance counter from 10000 (3/4), emscripten_get_now is NaN, the zone
-// is UTC, the environment is the glue's fixed one with _=Config.ThisProgram, files do not exist,
+// is UTC, the environment is the glue's fixed one with _=Config.ThisProgram, files do not exist
+// (WeaveDrive's come from the caller's Drive, which must answer the same bytes on every replay),
 // stdin is at EOF, stdout/stderr go to Engine.Stdio or nowhere, system() and _emscripten_system()
 // are always refused (ENOSYS; the reference loader's emscripten4 glue really runs the command).
 // argv[0] (ThisProgram) lies on the C stack and so shapes Lua's string-hash seed, the heap layout and
