@@ -132,7 +132,7 @@ func (p *procDrive) openData(ctx context.Context, path runtime.DrivePath, height
 		return nil, err
 	}
 	d := p.d
-	e, ok, err := d.st.DriveEntry(cid)
+	e, ok, err := d.acquire(cid)
 	if err != nil {
 		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
 	}
@@ -151,7 +151,6 @@ func (p *procDrive) openData(ctx context.Context, path runtime.DrivePath, height
 			return nil, fmt.Errorf("weavedrive: %s: %w", path, err)
 		}
 	}
-	d.hold(cid, 1)
 	return &file{d: d, cid: cid, id: path.ID, size: size}, nil
 }
 
@@ -194,12 +193,11 @@ func (p *procDrive) admit(ctx context.Context, path runtime.DrivePath, cid persi
 // drive serves it) or /block/<height> (the gateway's answer as it is).
 func (d *Drives) openHeader(ctx context.Context, path runtime.DrivePath) (runtime.DriveFile, error) {
 	cid := persistence.ID(sha256.Sum256([]byte(path.Kind + "/" + path.ID)))
-	e, ok, err := d.st.DriveEntry(cid)
+	e, ok, err := d.acquire(cid)
 	if err != nil {
 		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
 	}
 	if ok {
-		d.hold(cid, 1)
 		return &file{d: d, cid: cid, size: int64(e.Size)}, nil
 	}
 	gctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
@@ -223,9 +221,9 @@ func (d *Drives) openHeader(ctx context.Context, path runtime.DrivePath) (runtim
 		return nil, fmt.Errorf("weavedrive: %s: %w", path, err)
 	}
 	if err := d.storeChunks(cid, 0, b); err != nil {
+		d.hold(cid, -1)
 		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
 	}
-	d.hold(cid, 1)
 	return &file{d: d, cid: cid, size: int64(len(b))}, nil
 }
 
@@ -265,8 +263,20 @@ func (d *Drives) hold(cid persistence.ID, n int) {
 	}
 }
 
+// acquire returns cid's cache record and, when it is cached, holds it open (the caller's file
+// releases it): looked up and held in one step, so that no eviction comes between.
+func (d *Drives) acquire(cid persistence.ID) (persistence.DriveEntry, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok, err := d.st.DriveEntry(cid)
+	if err == nil && ok {
+		d.open[cid]++
+	}
+	return e, ok, err
+}
+
 // reserve records cid (size bytes) in the cache, dropping the oldest contents not open until it
-// fits.
+// fits, and holds it open (the caller's file releases it).
 func (d *Drives) reserve(cid persistence.ID, size int64) error {
 	if size > d.cfg.CacheBytes {
 		return fmt.Errorf("%d bytes, more than the whole cache (%d bytes, --weavedrive-cache-bytes)", size, d.cfg.CacheBytes)
@@ -274,7 +284,10 @@ func (d *Drives) reserve(cid persistence.ID, size int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok, err := d.st.DriveEntry(cid); err != nil || ok {
-		return err // recorded meanwhile by another reader
+		if ok {
+			d.open[cid]++ // recorded meanwhile by another reader
+		}
+		return err
 	}
 	if d.total+size > d.cfg.CacheBytes {
 		var all []persistence.DriveEntry
@@ -303,6 +316,7 @@ func (d *Drives) reserve(cid persistence.ID, size int64) error {
 	}
 	d.seq++
 	d.total += size
+	d.open[cid]++
 	return nil
 }
 

@@ -265,6 +265,29 @@ func TestWeaveDriveArlocal(t *testing.T) {
 	small := newProc(t, ctx, "drive", "wasm32-unknown-emscripten2", d.For(pid, w.process(), module), 100<<10)
 	small.fails(ctx, w.height, "read /data/"+id+" 32768", "read budget exhausted")
 
+	// The cache's bound: an item over it is refused; the oldest content not being read makes room.
+	tiny, err := weavedrive.New(weavedrive.Config{Gateway: w.ar.URL, CacheBytes: 100 << 10}, openStore(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newProc(t, ctx, "drive", "wasm32-unknown-emscripten2", tiny.For(pid, w.process(), module), 0).
+		fails(ctx, w.height, "read /data/"+id+" 32768", "more than the whole cache")
+	bounded, err := weavedrive.New(weavedrive.Config{Gateway: w.ar.URL, CacheBytes: int64(len(data)) + 100}, openStore(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := newProc(t, ctx, "drive", "wasm32-unknown-emscripten2", bounded.For(pid, w.process(), module), 0)
+	if out := bp.ok(ctx, w.height, "read /data/"+id+" 32768"); out.FNV != fnvHex(data) || bounded.CachedBytes() != int64(len(data)) {
+		t.Fatalf("bounded cache: %+v, %d bytes cached", out, bounded.CachedBytes())
+	}
+	bp.ok(ctx, w.height, "endread /tx/"+w.bundleTx)
+	if got := bounded.CachedBytes(); got >= int64(len(data)) || got == 0 {
+		t.Fatalf("after a /tx read over the bound the cache holds %d bytes, want the header alone", got)
+	}
+	if out := bp.ok(ctx, w.height, "read /data/"+id+" 32768"); out.FNV != fnvHex(data) {
+		t.Fatalf("the evicted item read again: %+v", out)
+	}
+
 	// The same bytes with arlocal gone: from the cache, admission included.
 	w.ar.Stop()
 	d2, err := weavedrive.New(weavedrive.Config{Gateway: "http://127.0.0.1:1", Timeout: 2 * time.Second}, st)
