@@ -23,6 +23,9 @@ type dryRunBase struct {
 	moduleID ans104.ID
 	ts       int64
 	height   uint64
+	// The process's WeaveDrive: a dry-run reads what a message would.
+	drive       runtime.Drive
+	driveBudget int64
 }
 
 // Dry-run refusals, classified by the node as HTTP statuses.
@@ -60,6 +63,7 @@ func (h *Host) dryRunLocal(ctx context.Context, pid ans104.ID, body []byte) *dry
 			return err
 		}
 		defer inst.Close(context.WithoutCancel(ctx))
+		inst.SetDrive(b.drive, b.driveBudget)
 		r, err := inst.Handle(ctx, msg, b.env)
 		if err != nil {
 			return err

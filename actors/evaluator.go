@@ -39,14 +39,18 @@ type evaluator struct {
 	head     uint64 // entries in the log, as the grain last told
 	next     uint64 // entries evaluated
 
-	inst    *runtime.Instance
-	lm      *loadedModule
-	limits  runtime.Limits
-	env     []byte
-	broken  error
-	queue   []evalEntry
-	waiters map[uint64][]*actor.PID
-	dryBase *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
+	inst *runtime.Instance
+	lm   *loadedModule
+	// drive is the process's WeaveDrive (Deps.Drive), given to every instance of it and to its
+	// dry-runs; driveBudget the bytes one message may read through it.
+	drive       runtime.Drive
+	driveBudget int64
+	limits      runtime.Limits
+	env         []byte
+	broken      error
+	queue       []evalEntry
+	waiters     map[uint64][]*actor.PID
+	dryBase     *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
 
 	continuing      bool
 	sinceCheckpoint int
@@ -228,6 +232,10 @@ func (e *evaluator) ensureInstance() error {
 			return fmt.Errorf("instantiate: %w", err)
 		}
 	}
+	if e.drive == nil && e.host.deps.Drive != nil {
+		e.drive, e.driveBudget = e.host.deps.Drive(e.pid, e.proc, lm.item)
+	}
+	e.inst.SetDrive(e.drive, e.driveBudget)
 	// Replay what was evaluated after the checkpoint: deterministic evaluation (docs/design.md
 	// invariant 3) rebuilds the same memory; results and pushes are already stored.
 	for n := from; n < e.next; n++ {
@@ -452,6 +460,7 @@ func (e *evaluator) dryRunBase(actx actor.Context) (*dryRunBase, error) {
 			return nil, runtime.ErrEngineClosed
 		}
 		e.dryBase = &dryRunBase{next: e.next, mem: mem, mod: e.lm.mod, limits: e.limits, env: e.env,
+			drive: e.drive, driveBudget: e.driveBudget,
 			moduleID: e.moduleID, ts: e.lastTS, height: e.lastHeight}
 	}
 	return e.dryBase, nil

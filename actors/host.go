@@ -144,6 +144,9 @@ type Deps struct {
 	// WireErrors are sentinels of the packages above this one (the API's status classes) that must
 	// keep their identity across nodes too; the forwarder carries them after WireErrors().
 	WireErrors awcluster.ErrorTable
+	// Drive, when set, gives each process's instances their WeaveDrive (weavedrive.Drives.For) and
+	// the bytes one message may read through it; nil: no drive (open answers 0).
+	Drive func(pid ans104.ID, process, module *ans104.DataItem) (runtime.Drive, int64)
 }
 
 // SetQuorum installs the quorum guard (Deps.Quorum). Call it before the node serves requests.

@@ -24,6 +24,7 @@ import (
 	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
+	"github.com/actorweave/actorweave/weavedrive"
 )
 
 // Config is everything a node is started with. DefaultConfig gives a working single node.
@@ -54,6 +55,9 @@ type Config struct {
 	Location LocationConfig
 	// Recovery rebuilds processes this node does not hold from the gateway (recover.go).
 	Recovery RecoveryConfig
+	// WeaveDrive answers processes' /data, /tx and /block reads from a gateway through a cache in
+	// the store (weavedrive/); its gateway defaults to the recovery gateway, then the flush one.
+	WeaveDrive weavedrive.Config
 	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
 	Cluster ClusterConfig
 	// Replication configures backup replication; Factor 0 means 2 in a cluster (or with a
@@ -159,6 +163,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	deps := actors.Deps{Store: n.store, Engine: n.engine, Signer: n.sched,
 		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: n.height.Load, Registerer: reg,
 		WireErrors: apiWireErrors()}
+	if deps.Drive, err = n.startWeaveDrive(cfg); err != nil {
+		n.engine.Close(ctx)
+		n.store.Close()
+		return nil, err
+	}
 	if cfg.Cluster.Enabled() {
 		name := ans104.Address(n.signer.SignatureType(), n.signer.Owner())
 		if n.provider, deps.RemoteOptions, err = clusterDeps(&cfg, name, n.fenced); err != nil {

@@ -32,6 +32,12 @@
 //	s.TruncateFrom(ctx, pid, n, epoch) // shed an unacknowledged diverged tail into an archive (never
 //	                               // evaluated entries: those are ErrEvaluated)
 //
+// The WeaveDrive cache (weavedrive.go; weavedrive/ drives it), not fsync'd (it can be filled again):
+//
+//	s.DriveEntry(cid), s.PutDriveEntry(e), s.DriveEntries(fn), s.DeleteDriveEntry(cid) // records
+//	s.DriveChunkAt(cid, n, buf), s.PutDriveChunk(cid, n, b) // the content in DriveChunk pieces
+//	s.DriveAdmitted(pid, cid), s.PutDriveAdmitted(pid, cid, h) // lowest admitted block height
+//
 // Forks (fork.go): two replicas with different histories, an older bug's data. Nothing is deleted:
 //
 //	s.MarkForked(ctx, rec), s.Fork(pid), s.ClearFork(ctx, pid) // the durable fork record

@@ -20,7 +20,8 @@ import "encoding/binary"
 //	'F' pid                         -> fork record: two replicas hold different histories (fork.go)
 //
 // Other families live next to their code: 'v' 'r' 'o' 'c' (evaluation.go), 'f' 'u' 'q' (flush.go),
-// 'K' (control.go), 'k' (cron.go), 'R' (recovered.go), 'i' 'g' 'w' (items.go).
+// 'K' (control.go), 'k' (cron.go), 'R' (recovered.go), 'i' 'g' 'w' (items.go), 'W' (weavedrive.go:
+// the WeaveDrive cache by content id).
 const (
 	prefixProcess    = 'p'
 	prefixEpoch      = 'e'

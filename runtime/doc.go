@@ -47,8 +47,8 @@
 // are u64, tzset's timezone and tm_gmtoff are 64-bit longs, pointers handed to the host at or
 // above 4 GiB trap, 'emsc' is written at address 0 with the stack cookie, and invoke_<sig> goes
 // through the module's exported dynCall_<sig> (metered code: the gas matches only this way). The
-// glue's asyncify __asyncjs__* imports (WeaveDrive) are answered synchronously (Go can block); with
-// no drive, open answers 0. Memory-Limit above 4 GiB (the 16-gb builds) runs with 4 GiB as the
+// glue's asyncify __asyncjs__* imports (WeaveDrive) are answered synchronously (Go can block), see
+// WeaveDrive below. Memory-Limit above 4 GiB (the 16-gb builds) runs with 4 GiB as the
 // ceiling (MemoryCeiling): a message that asks the heap for more, within its tag, is an Error
 // (ErrMemoryCeiling), never a different success and never an advance.
 //
@@ -65,13 +65,32 @@
 //
 // No host function reads the wall clock, randomness or host state: _emscripten_date_now is 0
 // (emscripten 1/2) or a per-instance counter from 10000 (3/4), emscripten_get_now is NaN, the zone
-// is UTC, the environment is the glue's fixed one with _=Config.ThisProgram, files do not exist,
+// is UTC, the environment is the glue's fixed one with _=Config.ThisProgram, files do not exist
+// (WeaveDrive's come from the caller's Drive, which must answer the same bytes on every replay),
 // stdin is at EOF, stdout/stderr go to Engine.Stdio or nowhere, system() and _emscripten_system()
 // are always refused (ENOSYS; the reference loader's emscripten4 glue really runs the command).
 // argv[0] (ThisProgram) lies on the C stack and so shapes Lua's string-hash seed, the heap layout and
 // the gas count: it must be the same wherever a process is replayed. The reference glue also puts
 // node's command-line arguments (process.argv.slice(2)) into argv; the test driver therefore takes
 // its options from the environment.
+//
+// # WeaveDrive
+//
+// __asyncjs__weavedrive_open/read/close (the imports aos's libc wrapper declares for fopen, fread
+// and fclose) and fd_seek on their descriptors are answered through a Drive the caller gives each
+// instance (weavedrive.go):
+//
+//	in.SetDrive(drive, readBudget)   // Drive.Open(ctx, DrivePath{Kind, ID}, blockHeight) -> DriveFile
+//
+// The runtime parses the path (ParseDrivePath: /data/<id>, /tx/<id>, /block/<height>; other
+// categories answer 0; traversal and ids of the wrong shape are Errors), keeps the descriptors (the
+// lowest free from 3, closed at the end of each message), copies into linear memory within its
+// bounds, charges the per-message read budget, and reads the message's Block-Height for the
+// drive. A Drive's ErrDriveNotFound is the reference's "HALT: FILE NOT FOUND" (an Error for wasm64,
+// 0 for the others, as their glues answer); any other Drive error is the message's Error. It
+// follows @permaweb/weavedrive 0.0.18 (permaweb/aos extensions/weavedrive/src/index.js at d6964cbf)
+// under @permaweb/ao-loader 0.0.49's emscripten4 and wasm64 glue; the differences are in
+// docs/wasm-abi.md §3.1. With no drive, open answers 0.
 //
 // # Metering
 //

@@ -61,6 +61,7 @@ type host struct {
 	// module over MaxWasm64Memory) while its Memory-Limit allowed it; the message is an Error.
 	ceilingHit bool
 	compiled   []wazero.CompiledModule // this instance's compiled host modules, closed with it
+	wd         driveState              // WeaveDrive (weavedrive.go)
 }
 
 // importFn describes one imported function as the module declares it.
@@ -182,6 +183,12 @@ func (h *host) fn32(imp importFn) api.GoModuleFunc {
 		}
 	case "fd_close":
 		return func(_ context.Context, _ api.Module, s []uint64) {
+			if d := h.wd.fds[int32(uint32(s[0]))]; d != nil {
+				_ = d.f.Close()
+				delete(h.wd.fds, int32(uint32(s[0])))
+				s[0] = 0
+				return
+			}
 			if uint32(s[0]) > 2 {
 				s[0] = errnoBADF
 				return
@@ -189,13 +196,8 @@ func (h *host) fn32(imp importFn) api.GoModuleFunc {
 			s[0] = 0
 		}
 	case "fd_seek":
-		return func(_ context.Context, _ api.Module, s []uint64) {
-			if uint32(s[0]) > 2 {
-				s[0] = errnoBADF
-				return
-			}
-			s[0] = errnoSPIPE
-		}
+		n := len(imp.params)
+		return func(_ context.Context, m api.Module, s []uint64) { s[0] = h.fdSeek(m, s, n) }
 	case "__syscall_ioctl":
 		return func(_ context.Context, _ api.Module, s []uint64) {
 			fd, op := uint32(s[0]), uint32(s[1])
@@ -254,9 +256,13 @@ func (h *host) fn32(imp importFn) api.GoModuleFunc {
 		return func(_ context.Context, _ api.Module, s []uint64) {
 			s[0] = uint64(uint32(h.inst.gasUsed()))
 		}
-	case "__asyncjs__weavedrive_open", "__asyncjs__weavedrive_read", "__asyncjs__weavedrive_close":
-		// No drive: open answers 0 ("not available"), as the reference does without WeaveDrive.
-		return func(_ context.Context, _ api.Module, s []uint64) { s[0] = 0 }
+	// WeaveDrive (weavedrive.go): the glue's asyncify imports, answered synchronously (Go blocks).
+	case "__asyncjs__weavedrive_open":
+		return h.driveOpen
+	case "__asyncjs__weavedrive_read":
+		return h.driveRead
+	case "__asyncjs__weavedrive_close":
+		return h.driveClose
 	}
 	switch {
 	case strings.HasPrefix(imp.canonical, "invoke_"):

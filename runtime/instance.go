@@ -590,9 +590,15 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
 		return nil, nil, &evalError{"message or env is not valid UTF-8"}
 	}
+	in.host.wd.beginMessage(msg)
+	defer in.host.wd.endMessage()
 	defer func() {
 		if r := recover(); r != nil {
-			err = in.classify(ctx, fmt.Errorf("%v", r))
+			if de, ok := r.(*driveError); ok {
+				err = in.classify(ctx, de)
+			} else {
+				err = in.classify(ctx, fmt.Errorf("%v", r))
+			}
 			res, reply = nil, nil
 		}
 	}()
@@ -651,6 +657,10 @@ func (in *Instance) classify(ctx context.Context, err error) error {
 		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case errors.Is(err, errAbort):
 		return &evalError{"aborted: the module called abort()"}
+	}
+	var de *driveError
+	if errors.As(err, &de) {
+		return &evalError{de.msg}
 	}
 	var ex exitError
 	if errors.As(err, &ex) {

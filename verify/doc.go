@@ -10,5 +10,7 @@
 // Render prints the report as a table; the report's OK is what the exit status says.
 //
 // It must not write to the node or to the gateway, and must not trust either: everything it
-// compares is recomputed from signed data.
+// compares is recomputed from signed data. The one exception is what processes read through
+// WeaveDrive (weavedrive/, Config.WeaveDrive): those bytes come from the gateway as it serves them,
+// like the module's when the gateway cannot give its signature back.
 package verify

@@ -22,6 +22,7 @@ import (
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/runtime"
+	"github.com/actorweave/actorweave/weavedrive"
 )
 
 // Status of one check.
@@ -117,6 +118,10 @@ type Config struct {
 	// Wait, with a Node, waits up to this long for the gateway to hold as many entries as the node
 	// had when verify started (the flush catching up) before reading the log.
 	Wait time.Duration
+	// WeaveDrive is how the recomputation reads what processes read through WeaveDrive: from this
+	// gateway (default: the Source's, when it is a URL) through a cache in the temporary store,
+	// with the node's limits (give verify the node's --weavedrive-* flags).
+	WeaveDrive weavedrive.Config
 }
 
 // Run recomputes process pid from the gateway alone and compares. The returned error is for a
@@ -391,6 +396,17 @@ type evaluator struct {
 	limits   runtime.Limits
 	env      []byte
 	inst     *runtime.Instance
+	// drive is the process's WeaveDrive (nil without a gateway), budget its per-message bound.
+	drive  runtime.Drive
+	budget int64
+}
+
+// instantiate makes a fresh instance with the process's drive.
+func (e *evaluator) instantiate(ctx context.Context) (err error) {
+	if e.inst, err = e.eng.Instantiate(ctx, e.mod, e.limits); err == nil {
+		e.inst.SetDrive(e.drive, e.budget)
+	}
+	return err
 }
 
 func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid ans104.ID, proc *ans104.DataItem) (*evaluator, error) {
@@ -429,7 +445,20 @@ func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid an
 		e.close(ctx)
 		return nil, err
 	}
-	if e.inst, err = e.eng.Instantiate(ctx, e.mod, e.limits); err != nil {
+	if wc := cfg.WeaveDrive; !wc.Disabled {
+		if wc.Gateway == "" && strings.HasPrefix(cfg.Source.Name(), "http") {
+			wc.Gateway = cfg.Source.Name()
+		}
+		if wc.Gateway != "" {
+			d, err := weavedrive.New(wc, st)
+			if err != nil {
+				e.close(ctx)
+				return nil, err
+			}
+			e.drive, e.budget = d.For(pid, proc.Tags, modItem.Tags), d.ReadBudget()
+		}
+	}
+	if err := e.instantiate(ctx); err != nil {
 		e.close(ctx)
 		return nil, err
 	}
@@ -485,7 +514,7 @@ func (e *evaluator) next(ctx context.Context, n uint64) (string, *runtime.Result
 	// As the node: the message's result is the error, and the instance is rebuilt from the log.
 	res = &runtime.Result{Error: err.Error()}
 	_ = e.inst.Close(ctx)
-	if e.inst, err = e.eng.Instantiate(ctx, e.mod, e.limits); err != nil {
+	if err := e.instantiate(ctx); err != nil {
 		return id, nil, err
 	}
 	for i := uint64(0); i < n; i++ {

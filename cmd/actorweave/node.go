@@ -114,6 +114,7 @@ over the environment, which wins over the file.`,
 	f.IntVar(&cfg.Actors.MaxResultBytes, "max-result-bytes", cfg.Actors.MaxResultBytes, "largest result of one evaluation (output and outbox); a larger one is recorded as an Error")
 	bindFlushFlags(f, &cfg.Flush)
 	bindRecoveryFlags(f, &cfg.Recovery)
+	bindWeaveDriveFlags(f, &cfg.WeaveDrive, "--recover-gateway, else --gateway; none: no drive")
 	f.StringVar(&memoryLimit, "memory-limit", "", "default Memory-Limit of processes whose module and process name none (e.g. 512-mb)")
 	f.Uint64Var(&cfg.Runtime.Limits.ComputeLimit, "compute-limit", cfg.Runtime.Limits.ComputeLimit, "default Compute-Limit (gas) of processes whose module and process name none")
 	f.DurationVar(&cfg.Runtime.Limits.Deadline, "deadline", cfg.Runtime.Limits.Deadline, "wall-clock bound of one message's evaluation")

@@ -14,6 +14,7 @@ import (
 	"github.com/actorweave/actorweave/arweave"
 	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/verify"
+	"github.com/actorweave/actorweave/weavedrive"
 )
 
 // errNotVerified makes the exit status 1 after the report is printed.
@@ -21,6 +22,7 @@ var errNotVerified = errors.New("not verified: see the report above")
 
 func newVerifyCmd() *cobra.Command {
 	var process, gateway, node string
+	var wd weavedrive.Config
 	var asJSON, partial bool
 	var wait time.Duration
 	var timeout time.Duration
@@ -63,7 +65,7 @@ Progress goes to stderr; the report to stdout (--json for a machine-readable one
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			src := recovery.Gateway(arweave.NewGateway(gateway), arweave.Retry{Attempts: retries + 1, Backoff: arweave.DefaultRetry.Backoff}, maxData)
-			rep, err := verify.Run(ctx, verify.Config{Source: src, Node: node, Logger: log, Partial: partial, Wait: wait}, pid)
+			rep, err := verify.Run(ctx, verify.Config{Source: src, Node: node, Logger: log, Partial: partial, Wait: wait, WeaveDrive: wd}, pid)
 			if err != nil {
 				return err
 			}
@@ -93,5 +95,6 @@ Progress goes to stderr; the report to stdout (--json for a machine-readable one
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: no limit)")
 	f.IntVar(&retries, "retries", arweave.DefaultRetry.Attempts-1, "retries of a failed gateway read (network errors, 429, 5xx)")
 	f.IntVar(&maxData, "max-data-bytes", 256<<20, "largest download accepted from the gateway (a log batch, the module, a checkpoint)")
+	bindWeaveDriveFlags(f, &wd, "--gateway") // the node's WeaveDrive limits: give verify the same ones
 	return cmd
 }
