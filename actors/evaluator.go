@@ -52,7 +52,11 @@ type evaluator struct {
 	waiters     map[uint64][]*actor.PID
 	dryBase     *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
 
-	continuing      bool
+	continuing bool
+	// driveWait is set while the next entry waits for WeaveDrive (its read was unavailable): no
+	// evaluation until the retry timer (driveRetryIn) sends driveRetry.
+	driveWait       bool
+	driveRetryIn    time.Duration
 	sinceCheckpoint int
 	checkpointAt    time.Time // last checkpoint, or the activation
 	memCertifiedAt  time.Time // last certificate that carried the memory hash
@@ -78,6 +82,9 @@ func (e *evaluator) Receive(ctx actor.Context) {
 	case *evalContinue:
 		e.continuing = false
 		e.runChunk(ctx)
+	case *driveRetry:
+		e.driveWait = false
+		e.kick(ctx)
 	case *resultRequest:
 		e.result(ctx, m)
 	case *dryRunBaseRequest:
@@ -112,7 +119,7 @@ func (e *evaluator) advance(entries []evalEntry) {
 // kick schedules a chunk of evaluation after the messages already queued, so that requests
 // interleave with a long catch-up.
 func (e *evaluator) kick(ctx actor.Context) {
-	if !e.continuing && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()) {
+	if !e.continuing && !e.driveWait && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()) {
 		e.continuing = true
 		ctx.Send(ctx.Self(), &evalContinue{})
 	}
@@ -129,7 +136,7 @@ func (e *evaluator) wanted() bool {
 }
 
 func (e *evaluator) runChunk(ctx actor.Context) {
-	for i := 0; i < e.host.cfg.EvalChunk && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()); i++ {
+	for i := 0; i < e.host.cfg.EvalChunk && !e.driveWait && e.next < e.head && e.broken == nil && (!e.host.cfg.LazyEval || e.wanted()); i++ {
 		e.evalNext(ctx)
 	}
 	if e.broken != nil {
@@ -251,8 +258,12 @@ func (e *evaluator) ensureInstance() error {
 		if err != nil {
 			return err
 		}
-		if _, err := e.inst.Handle(ctx, msg, e.env); err != nil {
+		res, err := e.inst.Handle(ctx, msg, e.env)
+		if err != nil {
 			return fmt.Errorf("replay of entry %d: %w", n, err)
+		}
+		if res.Unavailable { // its first evaluation read through WeaveDrive; this one cannot yet
+			return fmt.Errorf("replay of entry %d: %w: %s", n, runtime.ErrDriveUnavailable, res.Error)
 		}
 		e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
 		e.sinceCheckpoint++
@@ -262,7 +273,11 @@ func (e *evaluator) ensureInstance() error {
 }
 
 func (e *evaluator) evalNext(ctx actor.Context) {
-	if err := e.ensureInstance(); err != nil {
+	if err := e.ensureInstance(); errors.Is(err, runtime.ErrDriveUnavailable) {
+		e.closeInstance()
+		e.waitForDrive(ctx, err)
+		return
+	} else if err != nil {
 		e.broken = fmt.Errorf("process %s cannot be evaluated: %w", e.pid, err)
 		e.host.log.Error("evaluation stopped", "process", e.pid, "err", err)
 		e.closeInstance()
@@ -299,12 +314,26 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		e.closeInstance()
 		return
 	}
+	if errors.Is(err, runtime.ErrDriveUnavailable) {
+		// Undoing the message needed a WeaveDrive read that failed: the instance is gone, the
+		// message has no answer yet; it is evaluated again, from the log, once the drive answers.
+		e.closeInstance()
+		e.waitForDrive(ctx, fmt.Errorf("entry %d: %w", n, err))
+		return
+	}
 	if err != nil {
 		// The instance is unusable; the message's result is an Error and the next evaluation
 		// rebuilds the instance from the last checkpoint and the log.
 		res = &runtime.Result{Error: err.Error()}
 		e.closeInstance()
 	}
+	if res.Unavailable {
+		// Not the message's answer (runtime.ErrDriveUnavailable): nothing is recorded, and the
+		// entry is evaluated again once the drive answers.
+		e.waitForDrive(ctx, fmt.Errorf("entry %d: %s", n, res.Error))
+		return
+	}
+	e.driveRetryIn = 0
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
 	var cert []byte
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
@@ -380,6 +409,24 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	if (every || aged) && e.inst != nil {
 		e.checkpoint()
 	}
+}
+
+// Retry delays of an entry waiting for WeaveDrive: doubling from the first to the last.
+const (
+	driveRetryFirst = time.Second
+	driveRetryMax   = 30 * time.Second
+)
+
+// waitForDrive stops evaluation until a timer sends driveRetry: the next entry's WeaveDrive read
+// was unavailable (the gateway unreachable, the cache unable to hold the item). Requests for its
+// result keep waiting (their own deadlines apply); the process evaluates nothing out of order.
+func (e *evaluator) waitForDrive(ctx actor.Context, why error) {
+	e.driveWait = true
+	e.driveRetryIn = min(max(2*e.driveRetryIn, driveRetryFirst), driveRetryMax)
+	e.host.metrics.driveWaits.Inc()
+	e.host.log.Warn("evaluation waits for WeaveDrive", "process", e.pid, "entry", e.next, "retry_in", e.driveRetryIn, "why", why)
+	self, root := ctx.Self(), e.host.system.Root
+	time.AfterFunc(e.driveRetryIn, func() { root.Send(self, &driveRetry{}) }) // dropped if the actor is gone
 }
 
 // certify is entry n's result certificate: the outcome hash of the module's answer (before

@@ -100,6 +100,9 @@ type appendDone struct {
 
 type headAdvanced struct{ entries []evalEntry }
 type evalContinue struct{}
+
+// driveRetry ends an evaluator's wait for WeaveDrive (waitForDrive).
+type driveRetry struct{}
 type evalProgress struct {
 	evaluated uint64
 	idle      bool

@@ -12,7 +12,7 @@ type metrics struct {
 	cronTicks, cronSkipped                              prometheus.Counter
 	cronLateness, cronEvalLateness                      prometheus.Histogram
 	ackLatency, evalLatency, batchSize, checkpointBytes prometheus.Histogram
-	evalCPU                                             prometheus.Counter
+	evalCPU, driveWaits                                 prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
@@ -48,13 +48,14 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 		cronEvalLateness: hist("cron_tick_eval_lateness_seconds", "Time-based cron ticks: end of evaluation minus due time.", prometheus.ExponentialBuckets(0.001, 1.25, 60)),
 		ackLatency:       hist("ack_seconds", "Time from a submit reaching its process to its durable acknowledgement.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
 		evalLatency:      hist("evaluation_seconds", "Time to evaluate one log entry.", prometheus.ExponentialBuckets(0.00005, 2, 18)),
+		driveWaits:       c("weavedrive_waits_total", "Evaluations put off because a WeaveDrive read was unavailable (gateway unreachable, cache full): retried later, nothing recorded."),
 		evalCPU:          c("evaluation_cpu_seconds_total", "CPU time of the evaluating thread in the module's handle calls (Linux): the module's own cost of the entries evaluated, without waiting for a core."),
 		batchSize:        hist("append_batch_entries", "Entries per durable append of one process.", prometheus.ExponentialBuckets(1, 2, 10)),
 		checkpointBytes:  hist("checkpoint_bytes", "Compressed checkpoint size.", prometheus.ExponentialBuckets(1024, 4, 10)),
 	}
 	if reg != nil {
 		reg.MustRegister(m.acked, m.evaluated, m.replayed, m.dryRuns, m.activations, m.passivations, m.checkpoints,
-			m.pushesDelivered, m.forwarded, m.forwardedItems, m.routeWaits, m.routeRetries, m.pushesPending, m.quotaHits, m.cronTicks, m.cronSkipped, m.cronLateness, m.cronEvalLateness, m.ackLatency, m.evalLatency, m.evalCPU, m.batchSize, m.checkpointBytes,
+			m.pushesDelivered, m.forwarded, m.forwardedItems, m.routeWaits, m.routeRetries, m.pushesPending, m.quotaHits, m.cronTicks, m.cronSkipped, m.cronLateness, m.cronEvalLateness, m.ackLatency, m.evalLatency, m.evalCPU, m.driveWaits, m.batchSize, m.checkpointBytes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "active_processes",
 				Help: "Processes with a live activation."}, func() float64 { return float64(h.lookup.active()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "actorweave", Name: "passive_processes",

@@ -6,7 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +25,30 @@ import (
 // admitted by an attestation its Scheduler (the node) signed; an item without one is an Error
 // result naming the refusal, and so is a bad path. After a restart with arlocal gone, the log is
 // replayed and a new read answered from the node's cache: the same bytes without the network.
+// While the gateway is down, a read of an item not yet cached leaves its message without a result
+// (not an Error: that would not be the answer a reachable gateway gives); once the gateway is back
+// the message is evaluated and its result is the item.
 func TestWeaveDriveNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ar := testutil.Arlocal(t)
 	dir := t.TempDir()
-	withDrive := func(c *Config) { c.WeaveDrive.Gateway, c.BlockHeight = ar.URL, 1000 }
+	// The drive reads arlocal through a proxy that can play a gateway outage.
+	arURL, err := url.Parse(ar.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	rp := httputil.NewSingleHostReverseProxy(arURL)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "gateway down for the test", http.StatusBadGateway)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	withDrive := func(c *Config) { c.WeaveDrive.Gateway, c.BlockHeight = proxy.URL, 1000 }
 	n := startNode(t, dir, withDrive)
 	defer func() { n.Close(context.Background()) }()
 
@@ -42,7 +65,8 @@ func TestWeaveDriveNode(t *testing.T) {
 	_, _ = rand.Read(data)
 	item := ans104.NewItem(data, nil, nil, []ans104.Tag{{Name: "Content-Type", Value: "application/octet-stream"}})
 	plain := ans104.NewItem([]byte("nobody attested this"), nil, nil, nil)
-	for _, it := range []*ans104.DataItem{item, plain} {
+	later := ans104.NewItem([]byte("read while the gateway is down"), nil, nil, nil)
+	for _, it := range []*ans104.DataItem{item, plain, later} {
 		if err := it.Sign(user); err != nil {
 			t.Fatal(err)
 		}
@@ -52,11 +76,16 @@ func TestWeaveDriveNode(t *testing.T) {
 	if err := att.Sign(n.sched); err != nil {
 		t.Fatal(err)
 	}
+	attLater := ans104.NewItem(nil, nil, nil, []ans104.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Type", Value: "Attestation"},
+		{Name: "Message", Value: later.ID().String()}})
+	if err := attLater.Sign(n.sched); err != nil {
+		t.Fatal(err)
+	}
 	l1, err := arweave.NewL1(ar.URL, wallet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := l1.Prepare(ctx, []*ans104.DataItem{item, plain, att})
+	up, err := l1.Prepare(ctx, []*ans104.DataItem{item, plain, att, later, attLater})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +148,33 @@ func TestWeaveDriveNode(t *testing.T) {
 	}
 	if _, e := send("read /data/../../etc/passwd"); !strings.Contains(e, "path traversal") {
 		t.Fatalf("traversal: Error %q", e)
+	}
+
+	// The gateway down: the read's message is acknowledged but has no result while it lasts.
+	down.Store(true)
+	laterID, err := c.Send(ctx, pid, []byte("read /data/"+later.ID().String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
+	r, err := c.Result(wctx, pid, laterID)
+	wcancel()
+	if err == nil {
+		t.Fatalf("a read with the gateway down has a result: Error %s, Output %s", r.Error, r.Output)
+	}
+	down.Store(false)
+	r, err = c.Result(ctx, pid, laterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lout struct {
+		Read int64  `json:"read"`
+		FNV  string `json:"fnv"`
+	}
+	lh := fnv.New64a()
+	lh.Write(later.Data)
+	if len(r.Error) > 0 || json.Unmarshal(r.Output, &lout) != nil || lout.Read != int64(len(later.Data)) || lout.FNV != fmt.Sprintf("%016x", lh.Sum64()) {
+		t.Fatalf("the read once the gateway is back: Error %s, Output %s", r.Error, r.Output)
 	}
 
 	// Restart without arlocal: the evaluator replays the log (its reads come from the cache), and

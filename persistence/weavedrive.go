@@ -14,6 +14,8 @@ import (
 //	'W' 'm' cid                 -> cache record: size u64, sequence u64 (eviction order, oldest first)
 //	'W' 'c' cid chunk(u32)      -> one DriveChunk-sized piece of the content (the last is shorter)
 //	'W' 'a' pid cid             -> the lowest block height at which pid's read of cid was admitted, u64
+//	'W' 'r' pid cid             -> the highest block height at which the gateway's answer refused it,
+//	                               u64, then the refusal (text)
 //
 // A cid is an item's 32-byte id for /data, and the SHA-256 of "tx/<id>" or "block/<height>" for the
 // headers. Writes are not fsync'd: the cache can always be filled again from the gateway.
@@ -31,6 +33,10 @@ func driveChunkKey(cid ID, n uint32) []byte {
 }
 func driveAdmitKey(pid, cid ID) []byte {
 	return append(append([]byte{prefixDrive, 'a'}, pid[:]...), cid[:]...)
+}
+
+func driveRefusedKey(pid, cid ID) []byte {
+	return append(append([]byte{prefixDrive, 'r'}, pid[:]...), cid[:]...)
 }
 
 // DriveEntry is one cached content's record.
@@ -159,4 +165,30 @@ func (s *Store) PutDriveAdmitted(pid, cid ID, height uint64) error {
 	}
 	defer done()
 	return s.db.Set(driveAdmitKey(pid, cid), binary.BigEndian.AppendUint64(nil, height), pebble.NoSync)
+}
+
+// DriveRefused returns the highest block height at which pid's read of cid was refused after
+// asking the gateway, and the refusal: a replay at or below it gets the same answer without the
+// gateway.
+func (s *Store) DriveRefused(pid, cid ID) (height uint64, reason string, ok bool, err error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, "", false, err
+	}
+	defer done()
+	v, ok, err := s.get(driveRefusedKey(pid, cid))
+	if err != nil || !ok || len(v) < 8 {
+		return 0, "", false, err
+	}
+	return binary.BigEndian.Uint64(v), string(v[8:]), true, nil
+}
+
+// PutDriveRefused records that pid's read of cid was refused at height, for reason.
+func (s *Store) PutDriveRefused(pid, cid ID, height uint64, reason string) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.db.Set(driveRefusedKey(pid, cid), append(binary.BigEndian.AppendUint64(nil, height), reason...), pebble.NoSync)
 }

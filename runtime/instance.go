@@ -518,7 +518,8 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 		}
 	}
 	if err != nil {
-		res = &Result{Error: err.Error(), GasUsed: in.gasUsed()}
+		var ee *evalError
+		res = &Result{Error: err.Error(), GasUsed: in.gasUsed(), Unavailable: errors.As(err, &ee) && ee.unavailable}
 	}
 	if rerr := in.revert(ctx); rerr != nil {
 		in.closeModules(ctx)
@@ -579,16 +580,28 @@ func (in *Instance) reboot(ctx context.Context) error {
 const replayDeadlineFactor = 10
 
 // evalError is a failure of the evaluation itself (trap, gas, deadline); it becomes Result.Error.
-type evalError struct{ msg string }
+type evalError struct {
+	msg         string
+	unavailable bool // a WeaveDrive read failed for a reason outside the process
+}
 
 func (e *evalError) Error() string { return e.msg }
+
+// Unwrap makes an unavailable failure errors.Is ErrDriveUnavailable (a revert whose journal replay
+// met one reports it so).
+func (e *evalError) Unwrap() error {
+	if e.unavailable {
+		return ErrDriveUnavailable
+	}
+	return nil
+}
 
 // eval runs handle once: strings on the stack as the glue's ccall does, metering reset, deadline.
 func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Duration) (res *Result, reply []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	if !utf8.Valid(msg) || !utf8.Valid(env) {
-		return nil, nil, &evalError{"message or env is not valid UTF-8"}
+		return nil, nil, &evalError{msg: "message or env is not valid UTF-8"}
 	}
 	in.host.wd.beginMessage(msg)
 	defer in.host.wd.endMessage()
@@ -621,7 +634,7 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 	}
 	need := size(msg) + size(env) + 64
 	if hasEnd && (sp < stackEnd || sp-stackEnd < need) {
-		return nil, nil, &evalError{fmt.Sprintf("message too large for the module's stack: needs %d bytes, %d free", need, sp-stackEnd)}
+		return nil, nil, &evalError{msg: fmt.Sprintf("message too large for the module's stack: needs %d bytes, %d free", need, sp-stackEnd)}
 	}
 	mem := in.wm.Memory()
 	put := func(b []byte) uint64 {
@@ -646,27 +659,33 @@ func (in *Instance) eval(ctx context.Context, msg, env []byte, deadline time.Dur
 // classify turns a failed call into the message's Error text.
 func (in *Instance) classify(ctx context.Context, err error) error {
 	var ee *sys.ExitError
+	if de := (*driveError)(nil); errors.As(err, &de) && de.unavailable {
+		if ctx.Err() != nil {
+			in.alive = false // wazero may have closed the module
+		}
+		return &evalError{msg: de.msg, unavailable: true}
+	}
 	switch {
 	case in.gas != nil && in.gas.deadlineHit:
-		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
+		return &evalError{msg: fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case in.gas != nil && (in.gas.outOfGas || in.gas.get() > in.gas.hard):
-		return &evalError{"out of gas!"}
+		return &evalError{msg: "out of gas!"}
 	case errors.As(err, &ee) && (ee.ExitCode() == sys.ExitCodeDeadlineExceeded || ee.ExitCode() == sys.ExitCodeContextCanceled),
 		ctx.Err() != nil:
 		in.alive = false // wazero closed the module
-		return &evalError{fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
+		return &evalError{msg: fmt.Sprintf("deadline exceeded: the message ran longer than %s", in.limits.Deadline)}
 	case errors.Is(err, errAbort):
-		return &evalError{"aborted: the module called abort()"}
+		return &evalError{msg: "aborted: the module called abort()"}
 	}
 	var de *driveError
 	if errors.As(err, &de) {
-		return &evalError{de.msg}
+		return &evalError{msg: de.msg}
 	}
 	var ex exitError
 	if errors.As(err, &ex) {
-		return &evalError{ex.Error()}
+		return &evalError{msg: ex.Error()}
 	}
-	return &evalError{firstLine(err.Error())}
+	return &evalError{msg: firstLine(err.Error())}
 }
 
 func firstLine(s string) string {

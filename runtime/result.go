@@ -15,6 +15,10 @@ type Result struct {
 	// ({"ok":false}), a trap, out of gas, memory or time. Memory is then left as it was.
 	Error   string `json:"Error,omitempty"`
 	GasUsed uint64 `json:"GasUsed"`
+	// Unavailable: the message could not be evaluated now, for a reason outside the process (a
+	// WeaveDrive read failed with ErrDriveUnavailable). Error says why; it is not the message's
+	// answer, and memory is as before the message: evaluate it again later.
+	Unavailable bool `json:"-"`
 }
 
 // parseReply parses the {"ok":bool,"response":...} string handle() returns.

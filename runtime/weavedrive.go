@@ -46,6 +46,13 @@ type DriveFile interface {
 // 0, which C's fopen sees as "no file").
 var ErrDriveNotFound = errors.New("weavedrive: not found")
 
+// ErrDriveUnavailable marks a Drive failure that says nothing about the process: the gateway
+// unreachable or too slow, the node's cache unable to hold the item. A message whose read fails
+// so has no result (Result.Unavailable): its Error would differ on a node, or at a time, where the
+// read succeeds, and a replay must give every message the answer it had. The caller evaluates it
+// again later.
+var ErrDriveUnavailable = errors.New("weavedrive: unavailable")
+
 // DriveNotFound is the Error text of a missing item under the wasm64 glue (the reference's).
 const DriveNotFound = "HALT: FILE NOT FOUND"
 
@@ -56,12 +63,23 @@ const (
 	maxDriveFDs  = 1024 // open at once, per message
 )
 
-// driveError is a WeaveDrive failure that makes the message an Error with this text.
-type driveError struct{ msg string }
+// driveError is a WeaveDrive failure that makes the message an Error with this text, or, when
+// unavailable, leaves the message without a result (ErrDriveUnavailable).
+type driveError struct {
+	msg         string
+	unavailable bool
+}
 
 func (e *driveError) Error() string { return e.msg }
 
-func driveFail(format string, args ...any) { panic(&driveError{fmt.Sprintf(format, args...)}) }
+func driveFail(format string, args ...any) { panic(&driveError{msg: fmt.Sprintf(format, args...)}) }
+
+// driveFailed ends the message after the Drive's err: unavailable when the drive says so or the
+// read ran out of time (ctx is the message's), an Error otherwise.
+func driveFailed(ctx context.Context, err error, format string, args ...any) {
+	unavailable := errors.Is(err, ErrDriveUnavailable) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil
+	panic(&driveError{msg: fmt.Sprintf(format, args...), unavailable: unavailable})
+}
 
 // ParseDrivePath parses a path the module opened, as the reference drive does (the category is
 // the first segment, the id the second), and refuses what could name anything else: ok is false
@@ -210,7 +228,7 @@ func (h *host) driveOpen(ctx context.Context, m api.Module, s []uint64) {
 		s[0] = 0
 		return
 	case err != nil:
-		driveFail("%v", err)
+		driveFailed(ctx, err, "%v", err)
 	}
 	if w.fds == nil {
 		w.fds = map[int32]*driveFD{}
@@ -284,7 +302,7 @@ func (h *host) driveCopy(ctx context.Context, d *driveFD, mem api.Memory, dst ui
 	}
 	got, err := d.f.ReadAt(ctx, buf, off)
 	if err != nil {
-		driveFail("weavedrive: reading %s: %v", d.p, err)
+		driveFailed(ctx, err, "weavedrive: reading %s: %v", d.p, err)
 	}
 	if uint64(got) != n {
 		driveFail("weavedrive: reading %s: %d of %d bytes at %d", d.p, got, n, off)

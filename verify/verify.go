@@ -508,6 +508,11 @@ func (e *evaluator) next(ctx context.Context, n uint64) (string, *runtime.Result
 		return id, nil, err
 	}
 	res, err := e.inst.Handle(ctx, msg, e.env)
+	if err == nil && res.Unavailable {
+		// The entry cannot be recomputed now (its WeaveDrive read failed for a reason outside
+		// the process): not a result to compare, a verification that cannot finish.
+		return id, nil, fmt.Errorf("entry %d: %w: %s", n, runtime.ErrDriveUnavailable, res.Error)
+	}
 	if err == nil {
 		return id, res, nil
 	}

@@ -134,7 +134,7 @@ func (p *procDrive) openData(ctx context.Context, path runtime.DrivePath, height
 	d := p.d
 	e, ok, err := d.acquire(cid)
 	if err != nil {
-		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
+		return nil, unavailable(fmt.Errorf("weavedrive: %s: cache: %w", path, err))
 	}
 	size := int64(e.Size)
 	if !ok {
@@ -145,10 +145,10 @@ func (p *procDrive) openData(ctx context.Context, path runtime.DrivePath, height
 		case arweave.IsNotFound(err):
 			return nil, runtime.ErrDriveNotFound
 		case err != nil:
-			return nil, fmt.Errorf("weavedrive: %s: size: %w", path, err)
+			return nil, unavailable(fmt.Errorf("weavedrive: %s: size: %w", path, err))
 		}
 		if err := d.reserve(cid, size); err != nil {
-			return nil, fmt.Errorf("weavedrive: %s: %w", path, err)
+			return nil, unavailable(fmt.Errorf("weavedrive: %s: %w", path, err))
 		}
 	}
 	return &file{d: d, cid: cid, id: path.ID, size: size}, nil
@@ -160,6 +160,11 @@ func (p *procDrive) admit(ctx context.Context, path runtime.DrivePath, cid persi
 	if h, ok, err := p.d.st.DriveAdmitted(p.pid, cid); err == nil && ok && h <= height {
 		return nil
 	}
+	// Refused at a height at or above this one after asking the gateway: the same answer (what
+	// the gateway had up to that height does not change), so replays need no network.
+	if h, reason, ok, err := p.d.st.DriveRefused(p.pid, cid); err == nil && ok && height <= h {
+		return fmt.Errorf("weavedrive: %s refused: %s", path, reason)
+	}
 	plan := PlanAdmission(path.ID, height, p.process, p.module)
 	found := make([]bool, 0, len(plan.Queries))
 	if !plan.Admit && plan.Refuse == "" && plan.Fail == "" {
@@ -168,7 +173,7 @@ func (p *procDrive) admit(ctx context.Context, path runtime.DrivePath, cid persi
 			ok, err := p.d.gw.AnyTransaction(gctx, q.Owners, q.MaxHeight, q.Tags)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("weavedrive: %s: admission: %w", path, err)
+				return unavailable(fmt.Errorf("weavedrive: %s: admission: %w", path, err))
 			}
 			found = append(found, ok)
 			if ok {
@@ -181,6 +186,11 @@ func (p *procDrive) admit(ctx context.Context, path runtime.DrivePath, cid persi
 		return err
 	}
 	if !ok {
+		if len(found) > 0 { // the gateway was asked: remember the answer for this height
+			if h, _, had, _ := p.d.st.DriveRefused(p.pid, cid); !had || height > h {
+				_ = p.d.st.PutDriveRefused(p.pid, cid, height, refusal)
+			}
+		}
 		return fmt.Errorf("weavedrive: %s refused: %s", path, refusal)
 	}
 	if h, had, _ := p.d.st.DriveAdmitted(p.pid, cid); !had || height < h {
@@ -195,7 +205,7 @@ func (d *Drives) openHeader(ctx context.Context, path runtime.DrivePath) (runtim
 	cid := persistence.ID(sha256.Sum256([]byte(path.Kind + "/" + path.ID)))
 	e, ok, err := d.acquire(cid)
 	if err != nil {
-		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
+		return nil, unavailable(fmt.Errorf("weavedrive: %s: cache: %w", path, err))
 	}
 	if ok {
 		return &file{d: d, cid: cid, size: int64(e.Size)}, nil
@@ -215,16 +225,27 @@ func (d *Drives) openHeader(ctx context.Context, path runtime.DrivePath) (runtim
 		b, err = d.gw.BlockHeader(gctx, h, maxHeader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("weavedrive: %s: %w", path, err)
+		err = fmt.Errorf("weavedrive: %s: %w", path, err)
+		if !arweave.IsNotFound(err) {
+			err = unavailable(err)
+		}
+		return nil, err
 	}
 	if err := d.reserve(cid, int64(len(b))); err != nil {
-		return nil, fmt.Errorf("weavedrive: %s: %w", path, err)
+		return nil, unavailable(fmt.Errorf("weavedrive: %s: %w", path, err))
 	}
 	if err := d.storeChunks(cid, 0, b); err != nil {
 		d.hold(cid, -1)
-		return nil, fmt.Errorf("weavedrive: %s: cache: %w", path, err)
+		return nil, unavailable(fmt.Errorf("weavedrive: %s: cache: %w", path, err))
 	}
 	return &file{d: d, cid: cid, size: int64(len(b))}, nil
+}
+
+// unavailable marks err as saying nothing about the process (runtime.ErrDriveUnavailable): the
+// gateway failed or was too slow, or the cache could not hold or read the item. The message that
+// read is evaluated again later instead of getting an Error another node would not give it.
+func unavailable(err error) error {
+	return fmt.Errorf("%w (%w)", err, runtime.ErrDriveUnavailable)
 }
 
 // withOwnerAddress is the reference's JSON.stringify({...entry, ownerAddress}): the header
@@ -362,7 +383,7 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	for n < len(p) && off < f.size {
 		c, err := f.chunkAt(ctx, off/persistence.DriveChunk)
 		if err != nil {
-			return n, err
+			return n, unavailable(err) // the cache or the gateway, never the process
 		}
 		in := off % persistence.DriveChunk
 		if in >= int64(len(c)) {

@@ -130,19 +130,26 @@ func newProc(t *testing.T, ctx context.Context, module, format string, drive run
 // run sends the command at a block height; it returns the output, or the Error.
 func (p *proc) run(ctx context.Context, height uint64, cmd string) (output, string) {
 	p.t.Helper()
+	out, e, _ := p.runAll(ctx, height, cmd)
+	return out, e
+}
+
+// runAll is run that also says whether the message went unevaluated (runtime.Result.Unavailable).
+func (p *proc) runAll(ctx context.Context, height uint64, cmd string) (output, string, bool) {
+	p.t.Helper()
 	msg, _ := json.Marshal(map[string]any{"Id": "m", "Block-Height": height, "Data": cmd})
 	res, err := p.inst.Handle(ctx, msg, []byte(`{"Process":{"Id":"p"}}`))
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	if res.Error != "" {
-		return output{}, res.Error
+		return output{}, res.Error, res.Unavailable
 	}
 	var out output
 	if err := json.Unmarshal(res.Output, &out); err != nil {
 		p.t.Fatalf("output %s: %v", res.Output, err)
 	}
-	return out, ""
+	return out, "", false
 }
 
 func (p *proc) ok(ctx context.Context, height uint64, cmd string) output {
@@ -154,14 +161,31 @@ func (p *proc) ok(ctx context.Context, height uint64, cmd string) output {
 	return out
 }
 
+// fails expects the message's answer to be an Error with want in it (the process's own answer,
+// the same on every node).
 func (p *proc) fails(ctx context.Context, height uint64, cmd, want string) {
 	p.t.Helper()
-	out, e := p.run(ctx, height, cmd)
+	p.failsAs(ctx, height, cmd, want, false)
+}
+
+// unavailable expects the message to go unevaluated (runtime.ErrDriveUnavailable: the gateway or
+// the cache, not the process), with want in the reason.
+func (p *proc) unavailable(ctx context.Context, height uint64, cmd, want string) {
+	p.t.Helper()
+	p.failsAs(ctx, height, cmd, want, true)
+}
+
+func (p *proc) failsAs(ctx context.Context, height uint64, cmd, want string, unavailable bool) {
+	p.t.Helper()
+	out, e, u := p.runAll(ctx, height, cmd)
 	if e == "" {
 		p.t.Fatalf("%s: no Error (output %+v), want one with %q", cmd, out, want)
 	}
 	if !strings.Contains(e, want) {
 		p.t.Fatalf("%s: Error %q, want %q in it", cmd, e, want)
+	}
+	if u != unavailable {
+		p.t.Fatalf("%s: Error %q with Unavailable %v, want %v", cmd, e, u, unavailable)
 	}
 }
 
@@ -265,13 +289,14 @@ func TestWeaveDriveArlocal(t *testing.T) {
 	small := newProc(t, ctx, "drive", "wasm32-unknown-emscripten2", d.For(pid, w.process(), module), 100<<10)
 	small.fails(ctx, w.height, "read /data/"+id+" 32768", "read budget exhausted")
 
-	// The cache's bound: an item over it is refused; the oldest content not being read makes room.
+	// The cache's bound: an item over it is not read (this node cannot hold it: the message waits,
+	// it gets no Error another node would not give); the oldest content not being read makes room.
 	tiny, err := weavedrive.New(weavedrive.Config{Gateway: w.ar.URL, CacheBytes: 100 << 10}, openStore(t, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	newProc(t, ctx, "drive", "wasm32-unknown-emscripten2", tiny.For(pid, w.process(), module), 0).
-		fails(ctx, w.height, "read /data/"+id+" 32768", "more than the whole cache")
+		unavailable(ctx, w.height, "read /data/"+id+" 32768", "more than the whole cache")
 	bounded, err := weavedrive.New(weavedrive.Config{Gateway: w.ar.URL, CacheBytes: int64(len(data)) + 100}, openStore(t, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -307,8 +332,9 @@ func TestWeaveDriveArlocal(t *testing.T) {
 	if out := p2.ok(ctx, w.height, fmt.Sprintf("endread /block/%d", w.height)); out != blockOut {
 		t.Fatalf("/block from the cache: %+v, first %+v", out, blockOut)
 	}
-	// What the cache does not hold needs the gateway: an Error naming it, not a hang.
-	p2.fails(ctx, w.height+5, "read /data/"+w.plain.ID().String(), "admission")
+	// What the cache does not hold needs the gateway: unavailable, naming it, not a hang, and not
+	// an Error (a replay that reaches the gateway would answer otherwise).
+	p2.unavailable(ctx, w.height+5, "read /data/"+w.plain.ID().String(), "admission")
 }
 
 // TestWeaveDriveWasm64: the wasm64 glue's answers: the same reads, and a missing item is the
