@@ -199,6 +199,16 @@
 // actorweave report the same Error, a longjmp outside a protected call of this 3.1.6 wasm64 build,
 // hence 1,800 messages.)
 //
+// Since invoke_* and the stack API stopped allocating and looking up per call (the wasm64 path
+// built a "dynCall_<sig>" string and looked it up in two maps on every invoke), quiet machine,
+// load 0.6-1: BenchmarkEvalMessageShape (`go test -run '^$' -bench EvalMessageShape -benchtime
+// 1600x -count 3 ./runtime`, CPU µs per message, a fresh instance every 800): minimal message
+// wasm32 407-491, wasm64 425-487 (about equal); the node's message shape wasm32 805-837, wasm64
+// 994-1,159 (1.29x). Before the change, interleaved runs of both test binaries at load 5-7:
+// wasm64 node shape 1,280-1,461 against 981-1,131 after; wasm32 771-937 against 713-773. `actorweave
+// bench eval --rounds 3 --messages 800` on the wasm64 module against ao-loader 0.0.49 in the same
+// run: 8.1x the default mode (8.7x in CPU), 4.8x UNSAFE_MEMORY.
+//
 // # Test modules
 //
 // Built from source by scripts/deps.d/20-wasm-modules.sh with Debian's emscripten 3.1.6 (sources
