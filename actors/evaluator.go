@@ -258,12 +258,8 @@ func (e *evaluator) ensureInstance() error {
 		if err != nil {
 			return err
 		}
-		res, err := e.inst.Handle(ctx, msg, e.env)
-		if err != nil {
+		if err := e.inst.Replay(ctx, msg, e.env); err != nil {
 			return fmt.Errorf("replay of entry %d: %w", n, err)
-		}
-		if res.Unavailable { // its first evaluation read through WeaveDrive; this one cannot yet
-			return fmt.Errorf("replay of entry %d: %w: %s", n, runtime.ErrDriveUnavailable, res.Error)
 		}
 		e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
 		e.sinceCheckpoint++

@@ -528,6 +528,22 @@ func (in *Instance) Handle(ctx context.Context, msg, env []byte) (*Result, error
 	return res, nil
 }
 
+// Replay evaluates again a message whose result is already known, to rebuild memory (an
+// activation after a checkpoint, an instance rebuilt after a failure). Its answer is not needed;
+// what matters is that memory advances exactly as the first time: a message that cannot be
+// evaluated now (a WeaveDrive read unavailable) is ErrDriveUnavailable, and the caller must stop
+// rebuilding, since memory past it would not be the log's.
+func (in *Instance) Replay(ctx context.Context, msg, env []byte) error {
+	res, err := in.Handle(ctx, msg, env)
+	if err != nil {
+		return err
+	}
+	if res.Unavailable {
+		return fmt.Errorf("%w: %s", ErrDriveUnavailable, res.Error)
+	}
+	return nil
+}
+
 func (in *Instance) record(msg, env, reply []byte) {
 	in.journal = append(in.journal, journalEntry{msg: append([]byte(nil), msg...), env: append([]byte(nil), env...), reply: sha256.Sum256(reply)})
 	in.jBytes += len(msg) + len(env)

@@ -527,7 +527,7 @@ func (e *evaluator) next(ctx context.Context, n uint64) (string, *runtime.Result
 		if err != nil {
 			return id, nil, err
 		}
-		if _, err := e.inst.Handle(ctx, m, e.env); err != nil {
+		if err := e.inst.Replay(ctx, m, e.env); err != nil {
 			return id, nil, fmt.Errorf("rebuilding the instance after entry %d failed: replay of %d: %w", n, i, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"path/filepath"
@@ -335,6 +336,14 @@ func TestWeaveDriveArlocal(t *testing.T) {
 	// What the cache does not hold needs the gateway: unavailable, naming it, not a hang, and not
 	// an Error (a replay that reaches the gateway would answer otherwise).
 	p2.unavailable(ctx, w.height+5, "read /data/"+w.plain.ID().String(), "admission")
+	// A rebuild that meets it stops: memory past it would not be the log's.
+	msg, _ := json.Marshal(map[string]any{"Id": "m", "Block-Height": w.height + 5, "Data": "read /data/" + w.plain.ID().String()})
+	if err := p2.inst.Replay(ctx, msg, []byte(`{"Process":{"Id":"p"}}`)); !errors.Is(err, runtime.ErrDriveUnavailable) {
+		t.Fatalf("Replay of an unavailable read: %v, want runtime.ErrDriveUnavailable", err)
+	}
+	if err := p2.inst.Replay(ctx, []byte(`{"Id":"m2","Block-Height":1,"Data":"noop"}`), []byte(`{"Process":{"Id":"p"}}`)); err != nil {
+		t.Fatalf("Replay of a message the module answers (an Error is an answer): %v", err)
+	}
 }
 
 // TestWeaveDriveWasm64: the wasm64 glue's answers: the same reads, and a missing item is the
