@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	secpecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+	lru "github.com/hashicorp/golang-lru"
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"golang.org/x/crypto/sha3"
 )
@@ -92,9 +93,38 @@ func (d *DataItem) Verify() error {
 // signatures crypto/ed25519 refuses, so it is not used.
 var voiStdLib = &voied.Options{Verify: voied.VerifyOptionsStdLib}
 
-// verifyEd25519 is ed25519.Verify's answer for a 32-byte owner, computed by curve25519-voi.
+// verifyEd25519 is ed25519.Verify's answer for a 32-byte owner, computed by curve25519-voi from
+// the owner's expanded key, kept in expandedKeys.
 func verifyEd25519(owner, msg, sig []byte) bool {
-	return voied.VerifyWithOptions(voied.PublicKey(owner), msg, sig, voiStdLib)
+	var k [ed25519.PublicKeySize]byte
+	copy(k[:], owner)
+	if v, ok := expandedKeys.Get(k); ok {
+		return voied.VerifyExpandedWithOptions(v.(*voied.ExpandedPublicKey), msg, sig, voiStdLib)
+	}
+	pk, err := voied.NewExpandedPublicKey(voied.PublicKey(owner))
+	if err != nil { // not a point: the unexpanded check gives the standard library's answer
+		return voied.VerifyWithOptions(voied.PublicKey(owner), msg, sig, voiStdLib)
+	}
+	expandedKeys.Add(k, pk)
+	return voied.VerifyExpandedWithOptions(pk, msg, sig, voiStdLib)
+}
+
+// expandedKeys keeps the expanded form (the decompressed point and its table, about 1.5 KiB) of
+// the ed25519 owners verified last: AO clients send many messages from one wallet, and expanding
+// the key is a large part of a verification (BenchmarkEd25519Verify: one owner again and again,
+// expanded once against every time, in one command). Bounded, least recently used out: a client
+// that signs every item with a new key only turns the cache over and pays what it paid without it.
+var expandedKeys = mustLRU(expandedKeysMax)
+
+// expandedKeysMax bounds expandedKeys: 4,096 owners, about 6 MiB.
+const expandedKeysMax = 4096
+
+func mustLRU(n int) *lru.Cache {
+	c, err := lru.New(n)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 var rsaPublicExponent = 65537
