@@ -2,7 +2,6 @@ package actors
 
 import (
 	"container/heap"
-	"context"
 	"errors"
 	"time"
 
@@ -72,7 +71,7 @@ func (t *ticker) reconcile() (adopted, dropped int, err error) {
 
 // owned reports whether this node owns pid in its current view.
 func (t *ticker) owned(pid ans104.ID) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := t.h.opContext(5 * time.Second)
 	defer cancel()
 	m, v, err := t.h.ownerFor(ctx, pid, nil)
 	return err == nil && v.IsSelf(m)

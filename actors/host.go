@@ -187,6 +187,10 @@ type Host struct {
 	// appendCtx is what durable appends (backup first, then the local log) run under, and
 	// appends counts those in flight: Stop waits for them, cancelling after appendGrace one that
 	// hangs on an unreachable backup (its clients get no acknowledgement, as for any failure).
+	// lifeCtx is what the host's own operations run under (hand-overs, module fetches, push
+	// deliveries, cron ticks; opContext): Stop cancels it first, so none holds shutdown up.
+	lifeCtx       context.Context
+	stopLife      context.CancelFunc
 	appendCtx     context.Context
 	stopAppends   context.CancelFunc
 	appends       sync.WaitGroup
@@ -239,6 +243,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{},
 		dry: dryrun.New(cfg.DryRun)}
 	h.evalCtx, h.stopEval = context.WithCancel(context.Background())
+	h.lifeCtx, h.stopLife = context.WithCancel(context.Background())
 	h.appendCtx, h.stopAppends = context.WithCancel(context.Background())
 	n, err := deps.Store.CountProcesses()
 	if err != nil {
@@ -327,6 +332,7 @@ func (h *Host) spawn(identity string) (*actor.PID, error) {
 // Stop passivates every process (checkpointing as on idle), stops delivering and shuts the actor
 // system down.
 func (h *Host) Stop(ctx context.Context) error {
+	h.stopLife() // the host's own operations in flight end now (opContext)
 	// Dry-runs first: they are nobody's state, and a queued one must not hold up the grains.
 	if err := h.dry.Close(ctx); err != nil {
 		h.log.Warn("stopping dry-runs", "err", err)
@@ -375,6 +381,12 @@ func (h *Host) waitAppends() {
 		<-done
 	}
 	h.stopAppends()
+}
+
+// opContext bounds one of the host's own operations (not a client's request, which carries its
+// own deadline) by d and by the host's life: Stop cancels it.
+func (h *Host) opContext(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(h.lifeCtx, d)
 }
 
 // startAppend counts an append in flight; false once Stop waits for them.

@@ -142,7 +142,7 @@ func (p *processActor) activate() {
 	p.handoverErr = nil
 	if r := p.host.deps.Replication; r != nil {
 		// The hand-over (docs/design.md §5): fence the backup and hold its log before reading ours.
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cctx, cancel := p.host.opContext(30 * time.Second)
 		err := r.Activate(cctx, p.pid)
 		cancel()
 		if errors.Is(err, replication.ErrDiverged) || errors.Is(err, replication.ErrForked) {
@@ -288,7 +288,7 @@ func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
 		ctx.Respond(&submitResponse{err: err})
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cctx, cancel := p.host.opContext(30 * time.Second)
 	defer cancel()
 	if _, err := p.host.module(cctx, proc.Module); err != nil {
 		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %v (publish the module to this node first)", ErrModuleNotFound, err)})

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -202,7 +201,7 @@ func (p *pusher) deliverWithRetry(pp persistence.PendingPush) bool {
 // deliver makes one attempt; a nil error means the push is done (delivered, already there, or
 // kept for the Arweave flush because its target is not a process).
 func (p *pusher) deliver(pp persistence.PendingPush) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := p.h.opContext(30 * time.Second)
 	defer cancel()
 	target := ans104.ID(pp.Target)
 	switch messenger.Kind(pp.Kind) {

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"container/heap"
-	"context"
 	"errors"
 	"math"
 	"sync"
@@ -214,7 +213,7 @@ func (t *ticker) work() {
 				w.MissedBefore, w.MissedHeight = cp.missedBefore, cp.missedHeight
 			}
 			t.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := t.h.opContext(30 * time.Second)
 			// Only ever here: a process this node does not own is ticked by its owner's ticker
 			// (requestLocal refuses it with ErrNotOwner, and done drops it).
 			res, err := t.h.requestLocal(ctx, cp.pid, &tickRequest{w: w})
