@@ -128,8 +128,16 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("arweave: %s %s: HTTP %d: %s", e.Method, e.URL, e.Code, e.Body)
 }
 
-// do sends a request and returns the body of a 2xx answer, or a *StatusError.
+// do sends a request and returns the body of a 2xx answer (at most 256 MiB of it), or a
+// *StatusError.
 func do(ctx context.Context, hc *http.Client, method, url, ctype string, body io.Reader) ([]byte, error) {
+	b, err := doLimited(ctx, hc, method, url, ctype, body, 256<<20)
+	return b[:min(len(b), 256<<20)], err
+}
+
+// doLimited is do reading at most max+1 bytes of the answer: a 2xx body longer than max comes
+// back with max+1 bytes (the caller tells it from one of max).
+func doLimited(ctx context.Context, hc *http.Client, method, url, ctype string, body io.Reader, max int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, err
@@ -142,7 +150,7 @@ func do(ctx context.Context, hc *http.Client, method, url, ctype string, body io
 		return nil, fmt.Errorf("arweave: %s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("arweave: %s %s: reading the answer: %w", method, url, err)
 	}

@@ -2,13 +2,13 @@ package arweave
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/actorweave/actorweave/ans104"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/actorweave/actorweave/ans104"
 )
 
 // What WeaveDrive (weavedrive/) reads from a gateway, as the reference drive reads it: an item's
@@ -102,30 +102,11 @@ func (g *Gateway) DataFrom(ctx context.Context, id string, off int64) (body io.R
 
 // getLimited is a GET whose 2xx body may have at most max bytes.
 func (g *Gateway) getLimited(ctx context.Context, path string, max int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := g.hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("arweave: GET %s%s: %w", g.URL, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("arweave: GET %s%s: reading the answer: %w", g.URL, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := strings.TrimSpace(string(b))
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
-		}
-		return nil, &StatusError{Method: http.MethodGet, URL: g.URL + path, Code: resp.StatusCode, Body: msg}
-	}
-	if int64(len(b)) > max {
+	b, err := doLimited(ctx, g.hc, http.MethodGet, g.URL+path, "", nil, max)
+	if err == nil && int64(len(b)) > max {
 		return nil, fmt.Errorf("arweave: GET %s%s: more than %d bytes", g.URL, path, max)
 	}
-	return b, nil
+	return b, err
 }
 
 // TxHeader returns GET /tx/{id} (a transaction's header JSON), at most max bytes.

@@ -16,6 +16,7 @@ import (
 // Errno values in emscripten's (WASI) numbering.
 const (
 	errnoBADF   = 8
+	errnoINVAL  = 28
 	errnoNOENT  = 44
 	errnoNOSYS  = 52
 	errnoNOTTY  = 59

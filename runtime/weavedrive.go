@@ -350,8 +350,6 @@ func (w *driveState) seek(fd int32, off int64, whence uint32) (int64, uint64, bo
 	return pos, 0, true
 }
 
-const errnoINVAL = 28
-
 // ptrArg narrows a pointer argument (64-bit ones trap at or above 4 GiB).
 func (h *host) ptrArg(v uint64) uint32 {
 	if h.inst.mod.wasm64 {

@@ -15,5 +15,5 @@ func bindWeaveDriveFlags(f *pflag.FlagSet, c *weavedrive.Config, gatewayDefault 
 	f.StringVar(&c.Gateway, "weavedrive-gateway", "", "gateway WeaveDrive reads from (default: "+gatewayDefault+")")
 	f.DurationVar(&c.Timeout, "weavedrive-timeout", c.Timeout, "bound of each WeaveDrive request to the gateway (the message's deadline bounds it too)")
 	f.Int64Var(&c.ReadBudget, "weavedrive-read-budget", c.ReadBudget, "bytes one message of a process may read through WeaveDrive (more is an Error result)")
-	f.Int64Var(&c.CacheBytes, "weavedrive-cache-bytes", c.CacheBytes, "bytes the WeaveDrive cache in the store may hold (the oldest contents not being read are dropped; a larger item is refused)")
+	f.Int64Var(&c.CacheBytes, "weavedrive-cache-bytes", c.CacheBytes, "bytes the WeaveDrive cache in the store may hold (the oldest contents not being read are dropped; a message reading a larger item waits, unevaluated, for a larger cache)")
 }
