@@ -6,6 +6,7 @@ import (
 	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -445,7 +446,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}
@@ -497,7 +498,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 				}
 				for try := 0; ; try++ {
 					_, err := clientOf(c.entry(pid, w+i+try)).PostItem(ctx, item)
-					if err == nil || strings.Contains(err.Error(), "409") {
+					if err == nil || conflict(err) {
 						mu.Lock()
 						acked[item.ID()] = pid
 						if err != nil {
@@ -700,9 +701,16 @@ func postTx(ctx context.Context, url string, raw []byte) error {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("POST /tx: %s: %s", resp.Status, b)
+		return &client.Error{Status: resp.StatusCode, Message: "POST /tx: " + string(b)}
 	}
 	return nil
+}
+
+// conflict reports whether err is the node's 409 (the item is already in the log). It reads the
+// status, not the text: a transport error's message can hold "409" in a port number.
+func conflict(err error) bool {
+	var ce *client.Error
+	return errors.As(err, &ce) && ce.Status == http.StatusConflict
 }
 
 // checkLogs opens every member's store and checks, for every process: each copy is one unbroken hash
@@ -861,7 +869,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	post := func(item *ans104.DataItem, pid ans104.ID, i int) bool {
 		for try := 0; ; try++ {
 			_, err := clientOf(c.entry(pid, i+try)).PostItem(ctx, item)
-			if err == nil || strings.Contains(err.Error(), "409") {
+			if err == nil || conflict(err) {
 				return true
 			}
 			if ctx.Err() != nil {

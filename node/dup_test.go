@@ -48,7 +48,7 @@ func TestClusterDuplicateOfPendingWrite(t *testing.T) {
 	clientOf := memberClients(user, time.Minute)
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestClusterDuplicateOfPendingWrite(t *testing.T) {
 	if firstErr == nil {
 		t.Fatal("the first attempt was acknowledged with the backup frozen")
 	}
-	if retryErr == nil || strings.Contains(retryErr.Error(), "409") {
+	if retryErr == nil || conflict(retryErr) {
 		t.Fatalf("the retry of a pending message got %v; want the first attempt's failure", retryErr)
 	}
 	if first, retry := statusOf(firstErr), statusOf(retryErr); first == "" || first != retry {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 	clientOf := memberClients(user, 10*time.Second)
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}

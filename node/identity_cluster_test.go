@@ -81,7 +81,7 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 	signer := client.New("http://unused", user)
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +96,7 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 		deadline := time.Now().Add(2 * time.Minute)
 		for try := 0; ; try++ {
 			_, err := clientOf(c.entry(item.ID(), rand.Intn(1000))).PostItem(ctx, item)
-			if err == nil || strings.Contains(err.Error(), "409") {
+			if err == nil || conflict(err) {
 				return
 			}
 			if time.Now().After(deadline) {

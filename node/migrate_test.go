@@ -57,7 +57,7 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 	s := &migrateSetup{c: c, signer: client.New("http://unused", user), clientOf: memberClients(user, 2*time.Minute)}
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,7 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 		// a loaded 2-core machine has taken longer than a request's bound; try again (409: done).
 		for try := 0; ; try++ {
 			_, err := s.clientOf(c.mustOwner(item.ID())).PostItem(ctx, item)
-			if err == nil || strings.Contains(err.Error(), "409") {
+			if err == nil || conflict(err) {
 				break
 			}
 			if try == 2 {

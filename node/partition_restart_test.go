@@ -107,7 +107,7 @@ func partitionRestartRound(t *testing.T, wasm []byte, vi int, randomTimings bool
 	var cur atomic.Pointer[member] // the victim's current incarnation (its HTTP port changes on restart)
 	post := func(via *member, item *ans104.DataItem) error {
 		_, err := clientOf(via).PostItem(ctx, item)
-		if err == nil || strings.Contains(err.Error(), "409") {
+		if err == nil || conflict(err) {
 			mu.Lock()
 			acked[item.ID()] = item.TargetID()
 			mu.Unlock()
@@ -236,7 +236,7 @@ func partitionRestartRound(t *testing.T, wasm []byte, vi int, randomTimings bool
 			msg, _ := clientOf(c.members[0]).MessageItem(pid, []byte("return 1"), nil)
 			for try := 0; ; try++ {
 				err := post(via, msg)
-				if err == nil || strings.Contains(err.Error(), "409") { // 409: an earlier try was acknowledged
+				if err == nil || conflict(err) { // 409: an earlier try was acknowledged
 					break
 				}
 				if ctx.Err() != nil || time.Since(healAt) > 3*time.Minute {

@@ -147,7 +147,7 @@ func clusterPartition(t *testing.T, wasm []byte, vi int) {
 	var mu sync.Mutex
 	post := func(via *member, item *ans104.DataItem) error {
 		_, err := clientOf(via).PostItem(ctx, item)
-		if err == nil || strings.Contains(err.Error(), "409") {
+		if err == nil || conflict(err) {
 			mu.Lock()
 			acked[item.ID()] = item.TargetID()
 			mu.Unlock()

@@ -40,7 +40,7 @@ func TestClusterQuorum(t *testing.T) {
 	clientOf := memberClients(user, 30*time.Second)
 	modItem := signModule(t, user, wasm)
 	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
 			t.Fatal(err)
 		}
 	}

@@ -74,7 +74,7 @@ func TestClusterJoinRebalance(t *testing.T) {
 		}
 		for try := 0; ; try++ {
 			_, err := clientOf(c.entry(pid, i+try)).PostItem(ctx, item)
-			if err == nil || strings.Contains(err.Error(), "409") {
+			if err == nil || conflict(err) {
 				mu.Lock()
 				acked[item.ID()] = pid
 				mu.Unlock()
@@ -106,7 +106,7 @@ func TestClusterJoinRebalance(t *testing.T) {
 				pids[i] = item.ID()
 				for try := 0; ; try++ {
 					_, err := clientOf(c.entry(pids[i], i+try)).PostItem(ctx, item)
-					if err == nil || strings.Contains(err.Error(), "409") {
+					if err == nil || conflict(err) {
 						break
 					}
 					if ctx.Err() != nil {
