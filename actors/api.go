@@ -10,18 +10,6 @@ import (
 	"github.com/actorweave/actorweave/persistence"
 )
 
-// The host's operations, one per thing a node is asked. Each routes to the grain of the process
-// concerned.
-
-// Submit schedules a verified Process or Message item on its process and returns once durable.
-func (h *Host) Submit(ctx context.Context, item *ans104.DataItem) (Ack, error) {
-	pid, err := processOf(item)
-	if err != nil {
-		return Ack{}, err
-	}
-	return h.ack(h.request(ctx, pid, &submitRequest{item: item}))
-}
-
 // processOf is the process an item is scheduled on: its own id for a Process, its target for a Message.
 func processOf(item *ans104.DataItem) (ans104.ID, error) {
 	kind, err := ans104.Kind(item)
@@ -42,43 +30,6 @@ func processOf(item *ans104.DataItem) (ans104.ID, error) {
 
 func encodeResult(r *StoredResult) ([]byte, error) { return json.Marshal(r) }
 
-// Assign schedules message on process pid (the assign flow).
-func (h *Host) Assign(ctx context.Context, pid, message ans104.ID, exclude []string) (Ack, error) {
-	return h.ack(h.request(ctx, pid, &assignRequest{message: message, exclude: exclude}))
-}
-
-func (h *Host) ack(res any, err error) (Ack, error) {
-	if err != nil {
-		return Ack{}, err
-	}
-	r, ok := res.(*submitResponse)
-	if !ok {
-		return Ack{}, fmt.Errorf("actors: unexpected reply %T", res)
-	}
-	return r.ack, r.err
-}
-
-// Result waits until entry nonce of pid is evaluated and returns its stored result.
-func (h *Host) Result(ctx context.Context, pid ans104.ID, nonce uint64) (*StoredResult, error) {
-	if b, err := h.deps.Store.Result(pid, nonce); err == nil {
-		return decodeResult(b)
-	} else if !errors.Is(err, persistence.ErrNotFound) {
-		return nil, err
-	}
-	res, err := h.request(ctx, pid, &resultRequest{nonce: nonce})
-	if err != nil {
-		return nil, err
-	}
-	r, ok := res.(*resultResponse)
-	if !ok {
-		return nil, fmt.Errorf("actors: unexpected reply %T", res)
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return decodeResult(r.result)
-}
-
 // DecodeResult reads a stored result.
 func decodeResult(b []byte) (*StoredResult, error) {
 	var r StoredResult
@@ -90,32 +41,6 @@ func decodeResult(b []byte) (*StoredResult, error) {
 
 // DecodeResult reads a result as the store keeps it.
 func DecodeResult(b []byte) (*StoredResult, error) { return decodeResult(b) }
-
-// DryRun evaluates body (the CU's message JSON) on a copy of pid's latest state.
-func (h *Host) DryRun(ctx context.Context, pid ans104.ID, body []byte) (*StoredResult, error) {
-	res, err := h.request(ctx, pid, &dryRunRequest{body: body})
-	if err != nil {
-		return nil, err
-	}
-	r, ok := res.(*dryRunResponse)
-	if !ok {
-		return nil, fmt.Errorf("actors: unexpected reply %T", res)
-	}
-	return r.result, r.err
-}
-
-// State returns pid's memory after its latest evaluation.
-func (h *Host) State(ctx context.Context, pid ans104.ID) (*MemoryState, error) {
-	res, err := h.request(ctx, pid, &stateRequest{})
-	if err != nil {
-		return nil, err
-	}
-	r, ok := res.(*stateResponse)
-	if !ok {
-		return nil, fmt.Errorf("actors: unexpected reply %T", res)
-	}
-	return r.state, r.err
-}
 
 // findItem returns any item this node holds by id: a standalone item (module, process, pushed to a
 // wallet) or a message in some process's log.

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"time"
 
@@ -241,19 +240,6 @@ func (p *processActor) registerCron(specs []cron.Spec) error {
 	}
 	p.host.ticker.update(p.pid, specs, p.origin, p.cron.last, false, false)
 	return nil
-}
-
-// Monitor resumes (on) or pauses (off) the crons of pid.
-func (h *Host) Monitor(ctx context.Context, pid ans104.ID, on bool) error {
-	res, err := h.request(ctx, pid, &monitorRequest{on: on})
-	if err != nil {
-		return err
-	}
-	r, ok := res.(*tickResponse)
-	if !ok {
-		return fmt.Errorf("actors: unexpected reply %T", res)
-	}
-	return r.err
 }
 
 // CronProcesses is the number of processes the ticker schedules.

@@ -12,15 +12,22 @@
 // (docs/design.md §8): no disthash lookup, no persistence.Mixin, no options passed to
 // RequestFuture, our own request wrapper with bounded retries on dead letters only.
 //
-// # Routing (route.go, placement.go)
+// # Operations and routing (op.go, ops.go, reads.go, route.go, placement.go)
 //
-// Every request to a process goes to its owner under the node's current cluster view (the cluster
-// package's placement, restricted by the process's Placement-Labels tag): locally through the
-// lookup, or to the owner's forwarder as a clusterpb.Call. The owner refuses what it does not own
-// in its own view, before activating anything. On a single node the view is the node alone.
-// A forwarded submit carries Deps.ItemProof's proof that this member verified its item (Submit
-// takes verified items only); the owner that checks it parses the item without verifying its
-// signature again (forwardedItem), and verifies it itself when the proof is missing or wrong.
+// Every operation on a process is declared once as an op: its name on the wire, what the owner
+// does (serve), its protobuf request and reply (cluster/clusterpb), whether it is a read, and, for
+// submits, the Process item whose labels place a spawn and how an ambiguous duplicate is answered.
+// ops.go declares the grain's operations (submit, assign, locate, dry-run, state, monitor, tick),
+// reads.go the reads of a process's record, log and results, which the owner serves from its store
+// after proving its copy current (it hears a quorum and is level with its backup: proveCurrent).
+// call is the one routing loop: it runs any op on the owner under the node's current view (the
+// cluster package's placement, restricted by the process's Placement-Labels tag), locally through
+// serveOwned, or on the owner's forwarder, where register installed the same serveOwned for every
+// op. serveOwned refuses what this member does not own in its own view, before activating
+// anything. On a single node the view is the node alone. A forwarded submit carries
+// Deps.ItemProof's proof that this member verified its item (Submit takes verified items only);
+// the owner that checks it parses the item without verifying its signature again (forwardedItem),
+// and verifies it itself when the proof is missing or wrong.
 //
 // # Ingest
 //

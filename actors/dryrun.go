@@ -37,19 +37,12 @@ var (
 // dryRunLocal runs a dry-run of pid (owned here) in the node's pool: the evaluator is asked only
 // for a copy of its memory, so that a dry-run that loops cannot hold the process's own messages,
 // and a full pool refuses at once instead of queueing without bound.
-func (h *Host) dryRunLocal(ctx context.Context, pid ans104.ID, body []byte) *dryRunResponse {
+func (h *Host) dryRunLocal(ctx context.Context, pid ans104.ID, body []byte) (*StoredResult, error) {
 	var out *StoredResult
 	err := h.dry.Do(ctx, pid.String(), func(ctx context.Context) error {
-		res, err := h.requestGrain(ctx, pid, &dryRunBaseRequest{})
+		br, err := askGrain[dryRunBaseResponse](ctx, h, pid, &dryRunBaseRequest{})
 		if err != nil {
 			return err
-		}
-		br, ok := res.(*dryRunBaseResponse)
-		if !ok {
-			return fmt.Errorf("actors: unexpected reply %T", res)
-		}
-		if br.err != nil {
-			return br.err
 		}
 		b := br.base
 		msg, err := compute.DryRunJSON(body, pid, b.moduleID, b.ts, b.height)
@@ -79,7 +72,7 @@ func (h *Host) dryRunLocal(ctx context.Context, pid ans104.ID, body []byte) *dry
 	if errors.Is(err, dryrun.ErrClosed) || errors.Is(err, runtime.ErrEngineClosed) {
 		err = fmt.Errorf("%w: the node is shutting down", ErrBusy)
 	}
-	return &dryRunResponse{result: out, err: err}
+	return out, err
 }
 
 // capResult replaces a result larger than MaxResultBytes (output, messages, spawns and

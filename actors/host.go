@@ -133,7 +133,7 @@ type Deps struct {
 	RemoteOptions []remote.ConfigOption
 	// ItemProof, when set (a cluster with a key), proves to the owner of a forwarded submit that
 	// this member verified its item, and checks such proofs from other members: an owner that
-	// checks one does not verify the item's signature again (route.go, serveGrainOps). Nil: every
+	// checks one does not verify the item's signature again (ops.go, forwardedItem). Nil: every
 	// forwarded item is verified by its owner too.
 	ItemProof *awcluster.ItemProof
 	// Quorum, when set, is asked before a request is routed and before every append: an error
@@ -144,9 +144,25 @@ type Deps struct {
 	// WireErrors are sentinels of the packages above this one (the API's status classes) that must
 	// keep their identity across nodes too; the forwarder carries them after WireErrors().
 	WireErrors awcluster.ErrorTable
+	// Recover, when set, is called before an operation that may need a process this node does not
+	// hold (op.recover): it returns once the process is held (in a cluster: by its owner), or the
+	// gateway does not have it either, or with the reason its recovery failed.
+	Recover func(ctx context.Context, pid ans104.ID) error
 	// Drive, when set, gives each process's instances their WeaveDrive (weavedrive.Drives.For) and
 	// the bytes one message may read through it; nil: no drive (open answers 0).
 	Drive func(pid ans104.ID, process, module *ans104.DataItem) (runtime.Drive, int64)
+}
+
+// SetRecover installs the recovery of processes from Arweave (Deps.Recover). Call it before the
+// node serves requests.
+func (h *Host) SetRecover(r func(ctx context.Context, pid ans104.ID) error) { h.recoverFn.Store(&r) }
+
+// recover runs the recovery of pid from Arweave, if one is installed.
+func (h *Host) recover(ctx context.Context, pid ans104.ID) error {
+	if r := h.recoverFn.Load(); r != nil {
+		return (*r)(ctx, pid)
+	}
+	return nil
 }
 
 // SetQuorum installs the quorum guard (Deps.Quorum). Call it before the node serves requests.
@@ -198,6 +214,8 @@ type Host struct {
 	appendsClosed bool // set by Stop: no new append starts (a grain activated late gets ErrStopping)
 
 	processes atomic.Int64 // registered processes (active + passive)
+	// recoverFn is Deps.Recover, or what SetRecover installed later (read by every operation).
+	recoverFn atomic.Pointer[func(ctx context.Context, pid ans104.ID) error]
 
 	modMu   sync.Mutex
 	modules map[ans104.ID]*loadedModule
@@ -242,6 +260,9 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 	h := &Host{cfg: cfg, deps: deps, log: cfg.Logger.With("component", "actors"), lookup: newLookup(),
 		address: ans104.Address(deps.Signer.SignatureType(), deps.Signer.Owner()), modules: map[ans104.ID]*loadedModule{},
 		dry: dryrun.New(cfg.DryRun)}
+	if deps.Recover != nil {
+		h.SetRecover(deps.Recover)
+	}
 	h.evalCtx, h.stopEval = context.WithCancel(context.Background())
 	h.lifeCtx, h.stopLife = context.WithCancel(context.Background())
 	h.appendCtx, h.stopAppends = context.WithCancel(context.Background())
@@ -282,8 +303,7 @@ func Start(cfg Config, deps Deps) (*Host, error) {
 		h.cluster.Shutdown(false)
 		return nil, err
 	}
-	h.serveGrainOps()
-	h.serveLabels()
+	h.serveOps()
 	h.props = h.cluster.GetClusterKind(KindProcess).Props
 	h.pusher = newPusher(h)
 	h.sweepC = make(chan struct{})

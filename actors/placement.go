@@ -79,9 +79,9 @@ func (h *Host) localLabels(pid ans104.ID) (awcluster.Labels, bool, error) {
 
 // labelsOf returns pid's placement labels: from the spawn itself, the cache, this node's store,
 // or the members (whoever holds the process knows). A process nobody holds has none.
-func (h *Host) labelsOf(ctx context.Context, pid ans104.ID, msg any) (awcluster.Labels, error) {
-	if s, ok := msg.(*submitRequest); ok && s.item.ID() == pid {
-		l, err := itemLabels(s.item)
+func (h *Host) labelsOf(ctx context.Context, pid ans104.ID, spawn *ans104.DataItem) (awcluster.Labels, error) {
+	if spawn != nil && spawn.ID() == pid {
+		l, err := itemLabels(spawn)
 		if err == nil {
 			h.labels.put(pid, l) // the id is the signed item's: its labels can be no other
 		}
@@ -124,7 +124,7 @@ func (h *Host) remoteLabels(ctx context.Context, pid ans104.ID) (awcluster.Label
 		n++
 		go func(m awcluster.Member) {
 			r := res{r: &clusterpb.LabelsReply{}}
-			r.err = h.fwd.Call(ctx, m, opLabels, &clusterpb.StateRequest{Process: pid[:]}, r.r)
+			r.err = h.fwd.Call(ctx, m, opLabels, &clusterpb.LabelsRequest{Process: pid[:]}, r.r)
 			ch <- r
 		}(m)
 	}
@@ -147,7 +147,7 @@ func (h *Host) remoteLabels(ctx context.Context, pid ans104.ID) (awcluster.Label
 
 func (h *Host) serveLabels() {
 	h.fwd.Handle(opLabels, func(ctx context.Context, body []byte) (proto.Message, error) {
-		var req clusterpb.StateRequest
+		var req clusterpb.LabelsRequest
 		pid, err := decodeFor(body, &req)
 		if err != nil {
 			return nil, err
@@ -165,9 +165,11 @@ func (h *Host) Owner(ctx context.Context, pid ans104.ID) (awcluster.Member, *awc
 	return h.ownerFor(ctx, pid, nil)
 }
 
-func (h *Host) ownerFor(ctx context.Context, pid ans104.ID, msg any) (awcluster.Member, *awcluster.View, error) {
+// ownerFor is pid's owner under the current view; spawn is pid's Process item when the request is
+// its spawn (nil otherwise), whose labels place it before any member holds it.
+func (h *Host) ownerFor(ctx context.Context, pid ans104.ID, spawn *ans104.DataItem) (awcluster.Member, *awcluster.View, error) {
 	v := h.members.View()
-	want, err := h.labelsOf(ctx, pid, msg)
+	want, err := h.labelsOf(ctx, pid, spawn)
 	if err != nil {
 		return awcluster.Member{}, v, err
 	}

@@ -24,6 +24,9 @@ type Replication interface {
 	Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error
 	// Forget drops what is cached about pid (on passivation: the next activation syncs again).
 	Forget(pid persistence.ID)
+	// CatchUp brings this member's copy of pid level with the backup's, so that the owner can
+	// prove a read current (op.read; a no-op when already in sync).
+	CatchUp(ctx context.Context, pid persistence.ID) error
 }
 
 // replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps

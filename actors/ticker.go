@@ -215,15 +215,9 @@ func (t *ticker) work() {
 			t.mu.Unlock()
 			ctx, cancel := t.h.opContext(30 * time.Second)
 			// Only ever here: a process this node does not own is ticked by its owner's ticker
-			// (requestLocal refuses it with ErrNotOwner, and done drops it).
-			res, err := t.h.requestLocal(ctx, cp.pid, &tickRequest{w: w})
+			// (serveOwned refuses it with ErrNotOwner, and done drops it).
+			r, err := serveOwned(ctx, t.h, opTick, cp.pid, w)
 			cancel()
-			r, ok := res.(*tickResponse)
-			if err == nil && !ok {
-				err = errors.New("unexpected reply to a tick request")
-			} else if err == nil {
-				err = r.err
-			}
 			t.done(cp, r, err)
 		}
 	}

@@ -19,7 +19,7 @@ func WireErrors() awcluster.ErrorTable {
 		{Code: "process_not_found", Err: ErrProcessNotFound}, {Code: "process_exists", Err: ErrProcessExists},
 		{Code: "module_not_found", Err: ErrModuleNotFound}, {Code: "wrong_process", Err: ErrWrongProcess},
 		{Code: "stopping", Err: ErrStopping}, {Code: "busy", Err: ErrBusy}, {Code: "quota", Err: ErrQuota},
-		{Code: "no_placement", Err: ErrNoPlacement},
+		{Code: "no_placement", Err: ErrNoPlacement}, {Code: "not_current", Err: ErrNotCurrent},
 		// Replication's refusals (its ErrNotOwner is cluster.ErrNotOwner, in cluster.BaseErrors).
 		{Code: "repl_backup_unreachable", Err: replication.ErrBackupUnreachable},
 		{Code: "repl_no_backup", Err: replication.ErrNoBackup}, {Code: "repl_resync", Err: replication.ErrResync},

@@ -131,16 +131,25 @@ var ErrUnreachable = errors.New("cluster: member unreachable")
 // caller's ctx bounds it. Errors the handler returned come back wrapping the same sentinels of the
 // forwarder's ErrorTable, so errors.Is works across nodes.
 func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp proto.Message) error {
+	body, err := f.CallBody(ctx, m, op, req)
+	if err != nil || resp == nil {
+		return err
+	}
+	return proto.Unmarshal(body, resp)
+}
+
+// CallBody is Call returning the reply's encoded body, for callers that decode it themselves.
+func (f *Forwarder) CallBody(ctx context.Context, m Member, op string, req proto.Message) ([]byte, error) {
 	body, err := proto.Marshal(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
 	if timeout <= 0 {
-		return context.DeadlineExceeded
+		return nil, context.DeadlineExceeded
 	}
 	call := &clusterpb.Call{Op: op, Body: body, TimeoutMs: timeout.Milliseconds()}
 	if f.seq != nil {
@@ -154,23 +163,20 @@ func (f *Forwarder) Call(ctx context.Context, m Member, op string, req, resp pro
 	res, err := fut.Result()
 	switch {
 	case errors.Is(err, actor.ErrTimeout):
-		return fmt.Errorf("%w: %s (%s) did not answer %s within %v: %w", ErrUnreachable, m.Name, m.Address, op,
+		return nil, fmt.Errorf("%w: %s (%s) did not answer %s within %v: %w", ErrUnreachable, m.Name, m.Address, op,
 			timeout.Round(time.Millisecond), context.DeadlineExceeded)
 	case err != nil:
-		return fmt.Errorf("%w: %s (%s): %w", ErrUnreachable, m.Name, m.Address, err)
+		return nil, fmt.Errorf("%w: %s (%s): %w", ErrUnreachable, m.Name, m.Address, err)
 	}
 	reply, ok := res.(*clusterpb.Reply)
 	if !ok {
-		return fmt.Errorf("cluster: %s answered %s with %T", m.Address, op, res)
+		return nil, fmt.Errorf("cluster: %s answered %s with %T", m.Address, op, res)
 	}
 	f.stats.ReplyIn.Add(int64(proto.Size(reply)))
 	if reply.ErrMsg != "" || reply.ErrCode != "" {
-		return f.errs.decode(reply.ErrCode, reply.ErrMsg)
+		return nil, f.errs.decode(reply.ErrCode, reply.ErrMsg)
 	}
-	if resp != nil {
-		return proto.Unmarshal(reply.Body, resp)
-	}
-	return nil
+	return reply.Body, nil
 }
 
 // ErrorCode names a sentinel error on the wire.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -55,7 +54,7 @@ func classify(err error) error {
 		kind = api.ErrTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = api.ErrTimeout
-	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement):
+	case errors.Is(err, actors.ErrBusy), errors.Is(err, actors.ErrNoPlacement), errors.Is(err, actors.ErrNotCurrent):
 		kind = api.ErrUnavailable
 	case errors.Is(err, actors.ErrDryRunFull):
 		kind = api.ErrUnavailable
@@ -156,111 +155,7 @@ func (b *backend) canSchedule(item *ans104.DataItem) error {
 	return nil
 }
 
-func (b *backend) localProcess(pid ans104.ID) (*api.ProcessRecord, error) {
-	rec, err := b.n.store.Process(pid)
-	if err != nil {
-		return nil, classify(err)
-	}
-	item, err := ans104.Parse(rec.Item, ans104.Limits{})
-	if err != nil {
-		return nil, err
-	}
-	return &api.ProcessRecord{Item: item, Timestamp: rec.Timestamp, BlockHeight: rec.BlockHeight}, nil
-}
-
-// logEntry turns a stored entry into the API's, with the process item as the message of the
-// process's own assignment (nonce 0), as the reference SU lists it.
-func (b *backend) logEntry(e persistence.Entry) (*api.LogEntry, error) {
-	asg, err := ans104.Parse(e.Assignment, ans104.Limits{})
-	if err != nil {
-		return nil, fmt.Errorf("stored assignment %d: %w", e.Nonce, err)
-	}
-	out := &api.LogEntry{Nonce: e.Nonce, Timestamp: e.Timestamp, Assignment: asg}
-	switch {
-	case len(e.Message) > 0:
-		if out.Message, err = ans104.Parse(e.Message, ans104.Limits{}); err != nil {
-			return nil, fmt.Errorf("stored message %d: %w", e.Nonce, err)
-		}
-	case e.MessageID == (persistence.ID{}):
-		rec, err := b.n.store.Process(e.Process)
-		if err != nil {
-			return nil, err
-		}
-		if out.Message, err = ans104.Parse(rec.Item, ans104.Limits{}); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// locate finds the nonce of id (a message id, an assignment id, or the process id for its own
-// assignment) in pid's log.
-func (b *backend) locate(pid, id ans104.ID) (uint64, error) {
-	if id == pid {
-		if _, err := b.n.store.Process(pid); err != nil {
-			return 0, err
-		}
-		return 0, nil
-	}
-	locs, err := b.n.store.ByMessageID(id)
-	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
-		return 0, err
-	}
-	for _, l := range locs {
-		if l.Process == pid {
-			return l.Nonce, nil
-		}
-	}
-	l, err := b.n.store.ByAssignmentID(id)
-	if err == nil && l.Process == pid {
-		return l.Nonce, nil
-	}
-	return 0, fmt.Errorf("%w: message %s is not in the log of process %s", persistence.ErrNotFound, id, pid)
-}
-
-func (b *backend) localLogEntry(pid, id ans104.ID) (*api.LogEntry, error) {
-	nonce, err := b.locate(pid, id)
-	if err != nil {
-		return nil, classify(err)
-	}
-	e, err := b.n.store.Entry(pid, nonce)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return b.logEntry(e)
-}
-
-func (b *backend) localLog(pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
-	pq := persistence.Query{Process: pid, Limit: q.Limit, From: q.From, To: q.To}
-	if q.ByNonce() {
-		pq.By, pq.From, pq.To = persistence.ByNonce, q.FromNonce, q.ToNonce
-	}
-	page, err := b.n.store.Scan(pq)
-	if err != nil {
-		return nil, classify(err)
-	}
-	out := &api.LogPage{HasMore: page.HasMore}
-	for _, e := range page.Entries {
-		le, err := b.logEntry(e)
-		if err != nil {
-			return nil, err
-		}
-		out.Entries = append(out.Entries, *le)
-	}
-	return out, nil
-}
-
-func (b *backend) localLatest(pid ans104.ID) (*api.LogEntry, error) {
-	e, ok, err := b.n.store.Head(pid)
-	if err != nil {
-		return nil, classify(err)
-	}
-	if !ok {
-		return nil, &classified{err: errors.New("Latest message not available"), kind: api.ErrNotFound}
-	}
-	return b.logEntry(e)
-}
-
+// toAPIResult is a stored result in the API's shape.
 func toAPIResult(r *actors.StoredResult) *api.Result {
 	out := &api.Result{Output: r.Output, Messages: r.Messages, Spawns: r.Spawns, Assignments: r.Assignments,
 		GasUsed: r.GasUsed, Timestamp: r.Timestamp, Nonce: r.Nonce, Cron: r.Cron != "", CronKey: r.Cron, Quota: r.Quota}
@@ -272,90 +167,6 @@ func toAPIResult(r *actors.StoredResult) *api.Result {
 		out.Messages, out.Spawns, out.Assignments, out.Output = nil, nil, nil, nil
 	}
 	return out
-}
-
-func (b *backend) localResult(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
-	nonce, err := b.locate(pid, id)
-	if err != nil {
-		return nil, classify(err)
-	}
-	r, err := b.n.host.Result(ctx, pid, nonce)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return toAPIResult(r), nil
-}
-
-// Results pages the stored results as the reference CU does: those with a timestamp in (from, to],
-// in the requested order, errored evaluations left out.
-func (b *backend) localResults(pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	return b.results(pid, q, false)
-}
-
-// localCron pages the results of cron ticks, as the reference CU's GET /cron does, after evaluating
-// the log to its end when no upper bound is given (it matters with --lazy-eval).
-func (b *backend) localCron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if q.To == nil {
-		if last, ok, err := b.n.store.Head(pid); err == nil && ok {
-			for {
-				_, err := b.n.host.Result(ctx, pid, last.Nonce)
-				// The store's head can be a moment ahead of the process's grain (its append is
-				// durable, the grain has not heard yet): then the entry is "not found" briefly.
-				if errors.Is(err, persistence.ErrNotFound) && ctx.Err() == nil {
-					time.Sleep(5 * time.Millisecond)
-					continue
-				}
-				if err != nil {
-					return nil, classify(err)
-				}
-				break
-			}
-		}
-	}
-	return b.results(pid, q, true)
-}
-
-func (b *backend) results(pid ans104.ID, q api.ResultsQuery, cronOnly bool) (*api.ResultsPage, error) {
-	if _, err := b.n.store.Process(pid); err != nil {
-		return nil, classify(err)
-	}
-	evaluated, err := b.n.store.Evaluated(pid)
-	if err != nil || evaluated == 0 {
-		return &api.ResultsPage{}, err
-	}
-	from, to := int64(math.MinInt64), int64(math.MaxInt64)
-	if q.From != nil {
-		from = q.From.Timestamp
-	}
-	if q.To != nil {
-		to = q.To.Timestamp
-	}
-	out := &api.ResultsPage{}
-	var decodeErr error
-	err = b.n.store.Results(pid, 0, evaluated-1, q.Desc, func(sr persistence.StoredResult) bool {
-		r, err := actors.DecodeResult(sr.Result)
-		if err != nil {
-			decodeErr = err
-			return false
-		}
-		if r.Timestamp <= from || r.Timestamp > to {
-			// Outside (from, to]: in ascending order past `to` nothing more matches.
-			return q.Desc || r.Timestamp <= to
-		}
-		if r.Error != "" || (cronOnly && r.Cron == "") {
-			return true
-		}
-		if len(out.Results) == q.Limit {
-			out.HasMore = true
-			return false
-		}
-		out.Results = append(out.Results, *toAPIResult(r))
-		return true
-	})
-	if decodeErr != nil {
-		return nil, decodeErr
-	}
-	return out, err
 }
 
 func (b *backend) DryRun(ctx context.Context, pid ans104.ID, msg json.RawMessage) (*api.Result, error) {

@@ -2,115 +2,95 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/actorweave/actorweave/actors"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/persistence"
 )
 
-// The reads of a process's data go to its owner, which holds its log and results; a node serves
-// them from its own store only when it owns the process under its current view (on a single node:
-// always). Items are served from this node, else from any member that holds them.
+// The reads of a process's data run on its owner (actors/reads.go), which holds its log and
+// results and proves its copy current first; this side only translates them into the API's
+// records. Items are served from this node, else from any member that holds them.
 
 func (b *backend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var w wireProcess
-		if err := b.readRemote(ctx, m, pid, "Process", readArgs{}, &w); err != nil {
-			return nil, classify(err)
-		}
-		item, err := ans104.Parse(w.Item, ans104.Limits{})
-		if err != nil {
-			return nil, err
-		}
-		return &api.ProcessRecord{Item: item, Timestamp: w.Timestamp, BlockHeight: w.BlockHeight}, nil
+	r, err := b.n.host.Process(ctx, pid)
+	if err != nil {
+		return nil, classify(err)
 	}
-	return b.localProcess(pid)
+	item, err := ans104.Parse(r.Item, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("stored process %s: %w", pid, err)
+	}
+	return &api.ProcessRecord{Item: item, Timestamp: r.Timestamp, BlockHeight: r.BlockHeight}, nil
 }
 
 func (b *backend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var w wireEntry
-		if err := b.readRemote(ctx, m, pid, "LogEntry", readArgs{ID: id[:]}, &w); err != nil {
-			return nil, classify(err)
-		}
-		return fromWireEntry(w)
+	e, err := b.n.host.LogEntry(ctx, pid, id)
+	if err != nil {
+		return nil, classify(err)
 	}
-	return b.localLogEntry(pid, id)
+	return apiEntry(e)
 }
 
 func (b *backend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var w wireEntry
-		if err := b.readRemote(ctx, m, pid, "Latest", readArgs{}, &w); err != nil {
-			return nil, classify(err)
-		}
-		return fromWireEntry(w)
+	e, err := b.n.host.Latest(ctx, pid)
+	if err != nil {
+		return nil, classify(err)
 	}
-	return b.localLatest(pid)
+	return apiEntry(e)
 }
 
 func (b *backend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var w wireLogPage
-		if err := b.readRemote(ctx, m, pid, "Log", readArgs{Log: &q}, &w); err != nil {
-			return nil, classify(err)
-		}
-		out := &api.LogPage{HasMore: w.HasMore}
-		for _, we := range w.Entries {
-			e, err := fromWireEntry(we)
-			if err != nil {
-				return nil, err
-			}
-			out.Entries = append(out.Entries, *e)
-		}
-		return out, nil
+	aq := actors.LogQuery{From: q.From, To: q.To, Limit: q.Limit}
+	if q.ByNonce() {
+		aq.ByNonce, aq.From, aq.To = true, q.FromNonce, q.ToNonce
 	}
-	return b.localLog(pid, q)
+	p, err := b.n.host.Log(ctx, pid, aq)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := &api.LogPage{HasMore: p.HasMore, Entries: make([]api.LogEntry, 0, len(p.Entries))}
+	for i := range p.Entries {
+		e, err := apiEntry(&p.Entries[i])
+		if err != nil {
+			return nil, err
+		}
+		out.Entries = append(out.Entries, *e)
+	}
+	return out, nil
 }
 
 func (b *backend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var out api.ResultsPage
-		if err := b.readRemote(ctx, m, pid, "Results", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
-			return nil, classify(err)
-		}
-		for i := range out.Results {
-			unNull(&out.Results[i])
-		}
-		return &out, nil
-	}
-	return b.localResults(pid, q)
+	return b.results(ctx, pid, q, false)
 }
 
-// Cron pages the results of cron ticks (GET /cron), read on the process's owner.
+// Cron pages the results of cron ticks (GET /cron).
 func (b *backend) Cron(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var out api.ResultsPage
-		if err := b.readRemote(ctx, m, pid, "Cron", readArgs{Results: &readResultsArgs{From: q.From, To: q.To, Desc: q.Desc, Limit: q.Limit}}, &out); err != nil {
-			return nil, classify(err)
-		}
-		for i := range out.Results {
-			unNull(&out.Results[i])
-		}
-		return &out, nil
+	return b.results(ctx, pid, q, true)
+}
+
+func (b *backend) results(ctx context.Context, pid ans104.ID, q api.ResultsQuery, cronOnly bool) (*api.ResultsPage, error) {
+	aq := actors.ResultsQuery{Desc: q.Desc, Limit: q.Limit, CronOnly: cronOnly}
+	if q.From != nil {
+		aq.From = &q.From.Timestamp
 	}
-	return b.localCron(ctx, pid, q)
+	if q.To != nil {
+		aq.To = &q.To.Timestamp
+	}
+	p, err := b.n.host.Results(ctx, pid, aq)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := &api.ResultsPage{HasMore: p.HasMore, Results: make([]api.Result, len(p.Results))}
+	for i, r := range p.Results {
+		out.Results[i] = *toAPIResult(r)
+	}
+	return out, nil
 }
 
 func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, error) {
@@ -133,27 +113,26 @@ func (b *backend) Item(ctx context.Context, id ans104.ID) (*api.StoredItem, erro
 }
 
 func (b *backend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
-	if m, ok, err := b.remoteOwner(ctx, pid); err != nil {
-		return nil, err
-	} else if ok {
-		var out api.Result
-		if err := b.readRemote(ctx, m, pid, "Result", readArgs{ID: id[:]}, &out); err != nil {
-			return nil, classify(err)
-		}
-		unNull(&out)
-		return &out, nil
+	r, err := b.n.host.ResultOf(ctx, pid, id)
+	if err != nil {
+		return nil, classify(err)
 	}
-	return b.localResult(ctx, pid, id)
+	return toAPIResult(r), nil
 }
 
-// unNull undoes JSON's round trip of absent raw fields (nil → null → "null"): the api tells a
-// successful evaluation by a nil Error.
-func unNull(r *api.Result) {
-	for _, f := range []*json.RawMessage{&r.Output, &r.Error} {
-		if string(*f) == "null" {
-			*f = nil
+// apiEntry parses a log entry's raw items into the API's.
+func apiEntry(e *actors.LogEntry) (*api.LogEntry, error) {
+	asg, err := ans104.Parse(e.Assignment, ans104.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("stored assignment %d: %w", e.Nonce, err)
+	}
+	out := &api.LogEntry{Nonce: e.Nonce, Timestamp: e.Timestamp, Assignment: asg}
+	if len(e.Message) > 0 {
+		if out.Message, err = ans104.Parse(e.Message, ans104.Limits{}); err != nil {
+			return nil, fmt.Errorf("stored message %d: %w", e.Nonce, err)
 		}
 	}
+	return out, nil
 }
 
 // ClusterStatus is GET /cluster/status: every member's line (a single node shows itself).

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -184,14 +183,9 @@ func (r *recoverer) run(pid ans104.ID, c *recoverCall) {
 	close(c.done)
 }
 
-// recoveringBackend is the backend with recovery before every route that names a process.
-type recoveringBackend struct {
-	*backend
-	r *recoverer
-}
-
-// apiBackend is the node's api.Backend: recovering from the gateway when one is configured
-// (cfg.Gateway, else the flush gateway).
+// apiBackend is the node's api.Backend. With a gateway (cfg.Gateway, else the flush gateway) every
+// operation that names a process recovers it first when the cluster does not hold it: the host
+// runs the recoverer before each operation declared with recover (actors/op.go).
 func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) api.Backend {
 	n.host.Forwarder().Handle(opItems, b.serveItems) // the GraphQL fan-out's member side (items_cluster.go)
 	if cfg.Gateway == "" {
@@ -204,79 +198,6 @@ func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) a
 	r := newRecoverer(n, cfg)
 	n.recoverer = r
 	n.serveRecover(r)
-	return &recoveringBackend{backend: b, r: r}
-}
-
-func (b *recoveringBackend) Submit(ctx context.Context, item *ans104.DataItem) (api.Ack, error) {
-	// A Process item creates its process: nothing to recover. A Message may target a process that
-	// lives only on Arweave now.
-	if kind, _ := ans104.Kind(item); kind == ans104.KindMessage {
-		if err := b.r.ensure(ctx, item.TargetID()); err != nil {
-			return api.Ack{}, err
-		}
-	}
-	return b.backend.Submit(ctx, item)
-}
-
-func (b *recoveringBackend) Assign(ctx context.Context, req api.AssignRequest) (api.Ack, error) {
-	if err := b.r.ensure(ctx, req.Process); err != nil {
-		return api.Ack{}, err
-	}
-	return b.backend.Assign(ctx, req)
-}
-
-func (b *recoveringBackend) Process(ctx context.Context, pid ans104.ID) (*api.ProcessRecord, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.Process(ctx, pid)
-}
-
-func (b *recoveringBackend) LogEntry(ctx context.Context, pid, id ans104.ID) (*api.LogEntry, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.LogEntry(ctx, pid, id)
-}
-
-func (b *recoveringBackend) Log(ctx context.Context, pid ans104.ID, q api.LogQuery) (*api.LogPage, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.Log(ctx, pid, q)
-}
-
-func (b *recoveringBackend) Latest(ctx context.Context, pid ans104.ID) (*api.LogEntry, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.Latest(ctx, pid)
-}
-
-func (b *recoveringBackend) Result(ctx context.Context, pid, id ans104.ID) (*api.Result, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.Result(ctx, pid, id)
-}
-
-func (b *recoveringBackend) Results(ctx context.Context, pid ans104.ID, q api.ResultsQuery) (*api.ResultsPage, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.Results(ctx, pid, q)
-}
-
-func (b *recoveringBackend) DryRun(ctx context.Context, pid ans104.ID, msg json.RawMessage) (*api.Result, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.DryRun(ctx, pid, msg)
-}
-
-func (b *recoveringBackend) State(ctx context.Context, pid ans104.ID) (*api.State, error) {
-	if err := b.r.ensure(ctx, pid); err != nil {
-		return nil, err
-	}
-	return b.backend.State(ctx, pid)
+	n.host.SetRecover(r.ensure)
+	return b
 }

@@ -598,8 +598,611 @@ func (x *StateReply) GetBlockHeight() uint64 {
 	return 0
 }
 
-// ReadRequest is a read of a process's data on its owner: method names the api.Backend method,
-// args is its arguments in JSON (the node package's wire structs); the Reply body is JSON too.
+type ProcessRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessRequest) Reset() {
+	*x = ProcessRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessRequest) ProtoMessage() {}
+
+func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
+func (*ProcessRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ProcessRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+type ProcessReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          []byte                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,2,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	BlockHeight   uint64                 `protobuf:"varint,3,opt,name=block_height,json=blockHeight,proto3" json:"block_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessReply) Reset() {
+	*x = ProcessReply{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessReply) ProtoMessage() {}
+
+func (x *ProcessReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessReply.ProtoReflect.Descriptor instead.
+func (*ProcessReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ProcessReply) GetItem() []byte {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *ProcessReply) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ProcessReply) GetBlockHeight() uint64 {
+	if x != nil {
+		return x.BlockHeight
+	}
+	return 0
+}
+
+// EntryRequest finds one log entry by the id of its message or assignment (the process's own id
+// for its first entry), or the latest entry.
+type EntryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Id            []byte                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Latest        bool                   `protobuf:"varint,3,opt,name=latest,proto3" json:"latest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntryRequest) Reset() {
+	*x = EntryRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntryRequest) ProtoMessage() {}
+
+func (x *EntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntryRequest.ProtoReflect.Descriptor instead.
+func (*EntryRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *EntryRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *EntryRequest) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *EntryRequest) GetLatest() bool {
+	if x != nil {
+		return x.Latest
+	}
+	return false
+}
+
+// Entry is a log entry as the API lists it: the raw signed assignment and, unless the entry is
+// assignment-only, the raw message (the process item for the first entry).
+type Entry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nonce         uint64                 `protobuf:"varint,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,2,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Assignment    []byte                 `protobuf:"bytes,3,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	Message       []byte                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Entry) Reset() {
+	*x = Entry{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Entry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Entry) ProtoMessage() {}
+
+func (x *Entry) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Entry.ProtoReflect.Descriptor instead.
+func (*Entry) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Entry) GetNonce() uint64 {
+	if x != nil {
+		return x.Nonce
+	}
+	return 0
+}
+
+func (x *Entry) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Entry) GetAssignment() []byte {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+func (x *Entry) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// LogRequest pages a process's log by timestamp, or by nonce with by_nonce; from is exclusive and
+// to inclusive, either absent for unbounded.
+type LogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	ByNonce       bool                   `protobuf:"varint,2,opt,name=by_nonce,json=byNonce,proto3" json:"by_nonce,omitempty"`
+	From          *int64                 `protobuf:"varint,3,opt,name=from,proto3,oneof" json:"from,omitempty"`
+	To            *int64                 `protobuf:"varint,4,opt,name=to,proto3,oneof" json:"to,omitempty"`
+	Limit         int64                  `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogRequest) Reset() {
+	*x = LogRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogRequest) ProtoMessage() {}
+
+func (x *LogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
+func (*LogRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LogRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *LogRequest) GetByNonce() bool {
+	if x != nil {
+		return x.ByNonce
+	}
+	return false
+}
+
+func (x *LogRequest) GetFrom() int64 {
+	if x != nil && x.From != nil {
+		return *x.From
+	}
+	return 0
+}
+
+func (x *LogRequest) GetTo() int64 {
+	if x != nil && x.To != nil {
+		return *x.To
+	}
+	return 0
+}
+
+func (x *LogRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type LogReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	HasMore       bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogReply) Reset() {
+	*x = LogReply{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogReply) ProtoMessage() {}
+
+func (x *LogReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogReply.ProtoReflect.Descriptor instead.
+func (*LogReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LogReply) GetEntries() []*Entry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *LogReply) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+// ResultsRequest pages a process's results with a timestamp in (from, to]; cron_only keeps the
+// results of cron ticks alone.
+type ResultsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	From          *int64                 `protobuf:"varint,2,opt,name=from,proto3,oneof" json:"from,omitempty"`
+	To            *int64                 `protobuf:"varint,3,opt,name=to,proto3,oneof" json:"to,omitempty"`
+	Desc          bool                   `protobuf:"varint,4,opt,name=desc,proto3" json:"desc,omitempty"`
+	Limit         int64                  `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	CronOnly      bool                   `protobuf:"varint,6,opt,name=cron_only,json=cronOnly,proto3" json:"cron_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultsRequest) Reset() {
+	*x = ResultsRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultsRequest) ProtoMessage() {}
+
+func (x *ResultsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultsRequest.ProtoReflect.Descriptor instead.
+func (*ResultsRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ResultsRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *ResultsRequest) GetFrom() int64 {
+	if x != nil && x.From != nil {
+		return *x.From
+	}
+	return 0
+}
+
+func (x *ResultsRequest) GetTo() int64 {
+	if x != nil && x.To != nil {
+		return *x.To
+	}
+	return 0
+}
+
+func (x *ResultsRequest) GetDesc() bool {
+	if x != nil {
+		return x.Desc
+	}
+	return false
+}
+
+func (x *ResultsRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ResultsRequest) GetCronOnly() bool {
+	if x != nil {
+		return x.CronOnly
+	}
+	return false
+}
+
+// ResultsReply carries results as the store keeps them (JSON of actors.StoredResult), not decoded
+// and encoded again on the way.
+type ResultsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       [][]byte               `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	HasMore       bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultsReply) Reset() {
+	*x = ResultsReply{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultsReply) ProtoMessage() {}
+
+func (x *ResultsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultsReply.ProtoReflect.Descriptor instead.
+func (*ResultsReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ResultsReply) GetResults() [][]byte {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *ResultsReply) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+// ResultOfRequest waits for the result of the entry whose message or assignment is id.
+type ResultOfRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Id            []byte                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultOfRequest) Reset() {
+	*x = ResultOfRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultOfRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultOfRequest) ProtoMessage() {}
+
+func (x *ResultOfRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultOfRequest.ProtoReflect.Descriptor instead.
+func (*ResultOfRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ResultOfRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+func (x *ResultOfRequest) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+type LabelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelsRequest) Reset() {
+	*x = LabelsRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelsRequest) ProtoMessage() {}
+
+func (x *LabelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelsRequest.ProtoReflect.Descriptor instead.
+func (*LabelsRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LabelsRequest) GetProcess() []byte {
+	if x != nil {
+		return x.Process
+	}
+	return nil
+}
+
+// ReadRequest carries JSON arguments for the node's administrative and fan-out requests (status,
+// item queries, forget, fork resolution); the Reply body is JSON too.
 type ReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
@@ -611,7 +1214,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +1226,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +1239,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReadRequest) GetMethod() string {
@@ -669,7 +1272,7 @@ type ItemRequest struct {
 
 func (x *ItemRequest) Reset() {
 	*x = ItemRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +1284,7 @@ func (x *ItemRequest) String() string {
 func (*ItemRequest) ProtoMessage() {}
 
 func (x *ItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +1297,7 @@ func (x *ItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRequest.ProtoReflect.Descriptor instead.
 func (*ItemRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ItemRequest) GetId() []byte {
@@ -715,7 +1318,7 @@ type ItemReply struct {
 
 func (x *ItemReply) Reset() {
 	*x = ItemReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +1330,7 @@ func (x *ItemReply) String() string {
 func (*ItemReply) ProtoMessage() {}
 
 func (x *ItemReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +1343,7 @@ func (x *ItemReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemReply.ProtoReflect.Descriptor instead.
 func (*ItemReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ItemReply) GetRaw() []byte {
@@ -776,7 +1379,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1391,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1404,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PublishRequest) GetRaw() []byte {
@@ -833,7 +1436,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1448,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1461,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 // LabelsReply answers grain.labels: whether the member holds the process, and its placement labels.
@@ -872,7 +1475,7 @@ type LabelsReply struct {
 
 func (x *LabelsReply) Reset() {
 	*x = LabelsReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1487,7 @@ func (x *LabelsReply) String() string {
 func (*LabelsReply) ProtoMessage() {}
 
 func (x *LabelsReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1500,7 @@ func (x *LabelsReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelsReply.ProtoReflect.Descriptor instead.
 func (*LabelsReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LabelsReply) GetHeld() bool {
@@ -925,7 +1528,7 @@ type MonitorRequest struct {
 
 func (x *MonitorRequest) Reset() {
 	*x = MonitorRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1540,7 @@ func (x *MonitorRequest) String() string {
 func (*MonitorRequest) ProtoMessage() {}
 
 func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1553,7 @@ func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorRequest.ProtoReflect.Descriptor instead.
 func (*MonitorRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MonitorRequest) GetProcess() []byte {
@@ -975,7 +1578,7 @@ type MonitorReply struct {
 
 func (x *MonitorReply) Reset() {
 	*x = MonitorReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1590,7 @@ func (x *MonitorReply) String() string {
 func (*MonitorReply) ProtoMessage() {}
 
 func (x *MonitorReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[17]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1603,7 @@ func (x *MonitorReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorReply.ProtoReflect.Descriptor instead.
 func (*MonitorReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{27}
 }
 
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
@@ -1044,7 +1647,53 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x06memory\x18\x01 \x01(\fR\x06memory\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12\x1c\n" +
 	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\x12!\n" +
-	"\fblock_height\x18\x04 \x01(\x04R\vblockHeight\"S\n" +
+	"\fblock_height\x18\x04 \x01(\x04R\vblockHeight\"*\n" +
+	"\x0eProcessRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\"c\n" +
+	"\fProcessReply\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\fR\x04item\x12\x1c\n" +
+	"\ttimestamp\x18\x02 \x01(\x03R\ttimestamp\x12!\n" +
+	"\fblock_height\x18\x03 \x01(\x04R\vblockHeight\"P\n" +
+	"\fEntryRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\fR\x02id\x12\x16\n" +
+	"\x06latest\x18\x03 \x01(\bR\x06latest\"u\n" +
+	"\x05Entry\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\x12\x1c\n" +
+	"\ttimestamp\x18\x02 \x01(\x03R\ttimestamp\x12\x1e\n" +
+	"\n" +
+	"assignment\x18\x03 \x01(\fR\n" +
+	"assignment\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\fR\amessage\"\x95\x01\n" +
+	"\n" +
+	"LogRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x19\n" +
+	"\bby_nonce\x18\x02 \x01(\bR\abyNonce\x12\x17\n" +
+	"\x04from\x18\x03 \x01(\x03H\x00R\x04from\x88\x01\x01\x12\x13\n" +
+	"\x02to\x18\x04 \x01(\x03H\x01R\x02to\x88\x01\x01\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\x03R\x05limitB\a\n" +
+	"\x05_fromB\x05\n" +
+	"\x03_to\"]\n" +
+	"\bLogReply\x126\n" +
+	"\aentries\x18\x01 \x03(\v2\x1c.actorweave.cluster.v1.EntryR\aentries\x12\x19\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\"\xaf\x01\n" +
+	"\x0eResultsRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x17\n" +
+	"\x04from\x18\x02 \x01(\x03H\x00R\x04from\x88\x01\x01\x12\x13\n" +
+	"\x02to\x18\x03 \x01(\x03H\x01R\x02to\x88\x01\x01\x12\x12\n" +
+	"\x04desc\x18\x04 \x01(\bR\x04desc\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\x03R\x05limit\x12\x1b\n" +
+	"\tcron_only\x18\x06 \x01(\bR\bcronOnlyB\a\n" +
+	"\x05_fromB\x05\n" +
+	"\x03_to\"C\n" +
+	"\fResultsReply\x12\x18\n" +
+	"\aresults\x18\x01 \x03(\fR\aresults\x12\x19\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\";\n" +
+	"\x0fResultOfRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\fR\x02id\")\n" +
+	"\rLabelsRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\"S\n" +
 	"\vReadRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x18\n" +
 	"\aprocess\x18\x02 \x01(\fR\aprocess\x12\x12\n" +
@@ -1080,33 +1729,44 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
-	(*Call)(nil),           // 0: actorweave.cluster.v1.Call
-	(*Reply)(nil),          // 1: actorweave.cluster.v1.Reply
-	(*SubmitRequest)(nil),  // 2: actorweave.cluster.v1.SubmitRequest
-	(*AssignRequest)(nil),  // 3: actorweave.cluster.v1.AssignRequest
-	(*Ack)(nil),            // 4: actorweave.cluster.v1.Ack
-	(*ResultRequest)(nil),  // 5: actorweave.cluster.v1.ResultRequest
-	(*ResultReply)(nil),    // 6: actorweave.cluster.v1.ResultReply
-	(*DryRunRequest)(nil),  // 7: actorweave.cluster.v1.DryRunRequest
-	(*StateRequest)(nil),   // 8: actorweave.cluster.v1.StateRequest
-	(*StateReply)(nil),     // 9: actorweave.cluster.v1.StateReply
-	(*ReadRequest)(nil),    // 10: actorweave.cluster.v1.ReadRequest
-	(*ItemRequest)(nil),    // 11: actorweave.cluster.v1.ItemRequest
-	(*ItemReply)(nil),      // 12: actorweave.cluster.v1.ItemReply
-	(*PublishRequest)(nil), // 13: actorweave.cluster.v1.PublishRequest
-	(*Empty)(nil),          // 14: actorweave.cluster.v1.Empty
-	(*LabelsReply)(nil),    // 15: actorweave.cluster.v1.LabelsReply
-	(*MonitorRequest)(nil), // 16: actorweave.cluster.v1.MonitorRequest
-	(*MonitorReply)(nil),   // 17: actorweave.cluster.v1.MonitorReply
+	(*Call)(nil),            // 0: actorweave.cluster.v1.Call
+	(*Reply)(nil),           // 1: actorweave.cluster.v1.Reply
+	(*SubmitRequest)(nil),   // 2: actorweave.cluster.v1.SubmitRequest
+	(*AssignRequest)(nil),   // 3: actorweave.cluster.v1.AssignRequest
+	(*Ack)(nil),             // 4: actorweave.cluster.v1.Ack
+	(*ResultRequest)(nil),   // 5: actorweave.cluster.v1.ResultRequest
+	(*ResultReply)(nil),     // 6: actorweave.cluster.v1.ResultReply
+	(*DryRunRequest)(nil),   // 7: actorweave.cluster.v1.DryRunRequest
+	(*StateRequest)(nil),    // 8: actorweave.cluster.v1.StateRequest
+	(*StateReply)(nil),      // 9: actorweave.cluster.v1.StateReply
+	(*ProcessRequest)(nil),  // 10: actorweave.cluster.v1.ProcessRequest
+	(*ProcessReply)(nil),    // 11: actorweave.cluster.v1.ProcessReply
+	(*EntryRequest)(nil),    // 12: actorweave.cluster.v1.EntryRequest
+	(*Entry)(nil),           // 13: actorweave.cluster.v1.Entry
+	(*LogRequest)(nil),      // 14: actorweave.cluster.v1.LogRequest
+	(*LogReply)(nil),        // 15: actorweave.cluster.v1.LogReply
+	(*ResultsRequest)(nil),  // 16: actorweave.cluster.v1.ResultsRequest
+	(*ResultsReply)(nil),    // 17: actorweave.cluster.v1.ResultsReply
+	(*ResultOfRequest)(nil), // 18: actorweave.cluster.v1.ResultOfRequest
+	(*LabelsRequest)(nil),   // 19: actorweave.cluster.v1.LabelsRequest
+	(*ReadRequest)(nil),     // 20: actorweave.cluster.v1.ReadRequest
+	(*ItemRequest)(nil),     // 21: actorweave.cluster.v1.ItemRequest
+	(*ItemReply)(nil),       // 22: actorweave.cluster.v1.ItemReply
+	(*PublishRequest)(nil),  // 23: actorweave.cluster.v1.PublishRequest
+	(*Empty)(nil),           // 24: actorweave.cluster.v1.Empty
+	(*LabelsReply)(nil),     // 25: actorweave.cluster.v1.LabelsReply
+	(*MonitorRequest)(nil),  // 26: actorweave.cluster.v1.MonitorRequest
+	(*MonitorReply)(nil),    // 27: actorweave.cluster.v1.MonitorReply
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	13, // 0: actorweave.cluster.v1.LogReply.entries:type_name -> actorweave.cluster.v1.Entry
+	1,  // [1:1] is the sub-list for method output_type
+	1,  // [1:1] is the sub-list for method input_type
+	1,  // [1:1] is the sub-list for extension type_name
+	1,  // [1:1] is the sub-list for extension extendee
+	0,  // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_cluster_clusterpb_cluster_proto_init() }
@@ -1114,13 +1774,15 @@ func file_cluster_clusterpb_cluster_proto_init() {
 	if File_cluster_clusterpb_cluster_proto != nil {
 		return
 	}
+	file_cluster_clusterpb_cluster_proto_msgTypes[14].OneofWrappers = []any{}
+	file_cluster_clusterpb_cluster_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
