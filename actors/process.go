@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/actorweave/actorweave/actors/grain"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/cron"
@@ -45,9 +46,9 @@ type processActor struct {
 	evaluated uint64
 	stopping  bool
 
-	origin cron.Origin // where the process's crons count from
-	cron   *grainCron  // loaded on the first tick or monitor request
-	recv   *bucket     // the receive quota
+	origin cron.Origin   // where the process's crons count from
+	cron   *grainCron    // loaded on the first tick or monitor request
+	recv   *grain.Bucket // the receive quota
 }
 
 type pendingSubmit struct {
@@ -132,7 +133,7 @@ func (p *processActor) started(ctx actor.Context) {
 	p.sched = scheduler.Fresh(pid)
 	p.pendingIDs = map[ans104.ID]bool{}
 	p.dupWaiters = map[ans104.ID][]*actor.PID{}
-	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
+	p.recv = grain.NewBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
 	p.activate()
 	p.host.metrics.activations.Inc()
 }
@@ -380,7 +381,7 @@ func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
 
 // receiveQuota takes a token from the process's receive quota or says why not.
 func (p *processActor) receiveQuota() error {
-	if p.recv.allow(time.Now()) {
+	if p.recv.Allow(time.Now()) {
 		return nil
 	}
 	p.host.metrics.quotaHits.WithLabelValues("receive_rate").Inc()
