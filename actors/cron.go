@@ -3,10 +3,10 @@ package actors
 import (
 	"bytes"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorweave/actorweave/actors/grain"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/persistence"
@@ -53,13 +53,14 @@ func (p *processActor) loadCron() error {
 		return err
 	}
 	var through uint64
-	if ok && rec.Through <= p.head {
+	head := p.core.Log().Head
+	if ok && rec.Through <= head {
 		// (A record past the log's end is from a tail this node's log no longer holds, e.g. a
 		// diverged tail dropped by a hand-over: the log alone is read then.)
 		copy(gc.durable, rec.Last)
 		through, gc.paused = rec.Through, rec.Paused
 	}
-	for n := through; n < p.head; n++ {
+	for n := through; n < head; n++ {
 		e, err := st.Entry(p.pid, n)
 		if err != nil {
 			return err
@@ -87,13 +88,12 @@ func (p *processActor) loadCron() error {
 }
 
 // tick appends the ticks due in the ticker's window.
-func (p *processActor) tick(ctx actor.Context, m *tickRequest) {
-	if err := p.ready(); err != nil {
-		ctx.Respond(&tickResponse{err: err})
+func (p *processActor) tick(ctx actor.Context, r grain.Request, m *tickRequest) {
+	if !p.ready(ctx, r) {
 		return
 	}
 	if err := p.loadCron(); err != nil {
-		ctx.Respond(&tickResponse{err: err})
+		p.respond(ctx, r, &tickResponse{err: err})
 		return
 	}
 	gc := p.cron
@@ -115,7 +115,7 @@ func (p *processActor) tick(ctx actor.Context, m *tickRequest) {
 			p.enqueueTick(ctx, item, tk)
 		}
 	}
-	ctx.Respond(p.cronStatus())
+	p.respond(ctx, r, p.cronStatus())
 }
 
 func (p *processActor) cronStatus() *tickResponse {
@@ -123,39 +123,29 @@ func (p *processActor) cronStatus() *tickResponse {
 	return &tickResponse{specs: gc.specs, origin: gc.origin, last: append([]uint64(nil), gc.last...), paused: gc.paused}
 }
 
-// enqueueTick schedules a tick like a submit with no one waiting for the acknowledgement. Ticks
-// are not subject to the receive quota or the mailbox bound: the ticker sends at most one window
-// per process at a time and CronMaxTicks per cron in it.
+// enqueueTick schedules a tick like a submit with no one waiting for the acknowledgement (the core
+// keeps ticks out of the receive quota and the mailbox bound).
 func (p *processActor) enqueueTick(ctx actor.Context, item *ans104.DataItem, tk cron.Tick) {
-	id := item.ID()
-	if p.pendingIDs[id] {
-		return
-	}
-	if dup, err := p.host.deps.Store.HasMessage(p.pid, id); err != nil || dup {
-		return // already in the log (the same tick, deterministic id), or the store is failing
-	}
-	p.pendingIDs[id] = true
-	p.pending = append(p.pending, &pendingSubmit{item: item, msgID: id, received: time.Now(), tick: &tk})
-	p.flush(ctx)
+	p.enqueue(ctx, &grain.Submit{Item: item, MsgID: item.ID(), Tick: &tk}, false)
 }
 
 // ticksAppended records durable ticks: metrics and the cron index.
-func (p *processActor) ticksAppended(batch []*pendingSubmit) {
+func (p *processActor) ticksAppended(batch []*grain.Submit) {
 	if p.cron == nil {
 		return
 	}
 	appended := false
-	for _, ps := range batch {
-		if ps.tick == nil {
+	for _, s := range batch {
+		if s.Tick == nil {
 			continue
 		}
 		appended = true
 		p.cron.unsaved++
-		tk := ps.tick
+		tk := s.Tick
 		p.cron.durable[tk.Cron] = max(p.cron.durable[tk.Cron], tk.Seq)
 		p.host.metrics.cronTicks.Inc()
 		if p.cron.specs[tk.Cron].Unit == cron.Seconds {
-			p.host.metrics.cronLateness.Observe(float64(ps.entry.Timestamp-tk.Due) / 1000)
+			p.host.metrics.cronLateness.Observe(float64(s.Entry.Timestamp-tk.Due) / 1000)
 		}
 	}
 	if appended {
@@ -168,37 +158,21 @@ func (p *processActor) ticksAppended(batch []*pendingSubmit) {
 func (p *processActor) saveCron(sync bool) {
 	gc := p.cron
 	gc.unsaved = 0
-	err := p.host.deps.Store.PutCronState(persistence.CronState{Process: p.pid, Through: p.head,
+	err := p.host.deps.Store.PutCronState(persistence.CronState{Process: p.pid, Through: p.core.Log().Head,
 		Last: append([]uint64(nil), gc.durable...), Paused: gc.paused}, sync)
 	if err != nil {
 		p.host.log.Warn("recording cron state", "process", p.pid, "err", err)
 	}
 }
 
-// dropPendingTicks forgets ticks not yet durable after a failed append: the cron state is re-read
-// from the log and the ticker's next wake-up generates them again.
-func (p *processActor) dropPendingTicks() {
-	kept := p.pending[:0]
-	for _, ps := range p.pending {
-		if ps.tick != nil {
-			delete(p.pendingIDs, ps.msgID)
-			continue
-		}
-		kept = append(kept, ps)
-	}
-	p.pending = kept
-	p.cron = nil
-}
-
 // monitor pauses or resumes the crons. Resuming skips the ticks that fell during the pause: a
 // paused process does not tick, so there is nothing to catch up.
-func (p *processActor) monitor(ctx actor.Context, m *monitorRequest) {
-	if err := p.ready(); err != nil {
-		ctx.Respond(&tickResponse{err: err})
+func (p *processActor) monitor(ctx actor.Context, r grain.Request, m *monitorRequest) {
+	if !p.ready(ctx, r) {
 		return
 	}
 	if err := p.loadCron(); err != nil {
-		ctx.Respond(&tickResponse{err: err})
+		p.respond(ctx, r, &tickResponse{err: err})
 		return
 	}
 	gc := p.cron
@@ -217,7 +191,7 @@ func (p *processActor) monitor(ctx actor.Context, m *monitorRequest) {
 	if len(gc.specs) > 0 {
 		p.host.ticker.update(p.pid, st.specs, st.origin, st.last, st.paused, false)
 	}
-	ctx.Respond(st)
+	p.respond(ctx, r, st)
 }
 
 // registerCron validates the crons of a process being spawned (before anything is stored) and,

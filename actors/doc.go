@@ -29,20 +29,37 @@
 // the owner that checks it parses the item without verifying its signature again (forwardedItem),
 // and verifies it itself when the proof is missing or wrong.
 //
+// # The grain: a pure core and its shell (grain/, process.go)
+//
+// A grain is two parts. Its core (package grain) is a state machine with no I/O: the actor feeds it
+// events (a request arrived, an append or the hand-over ended, the sweeper's idle check) and it
+// answers with effects (serve, refuse or hold a request, reply, append a batch, start the
+// hand-over, tell the evaluator, stop). The actor is the shell: it translates Proto.Actor messages
+// into events, asks the store what the core needs to know (is this message already in the log,
+// where does the log stand after a failure), and runs the effects. The core's scripts
+// (grain/testdata) run it without disk, network or actors.
+//
 // # Ingest
 //
 // A submit reaches the grain through the host's request wrapper (lookup.acquire, RequestFuture,
-// release). The grain checks for a duplicate (persistence.HasMessage, almost always answered by the
-// store's in-memory filter), asks the pure scheduler for the next assignment, signs it with the node
-// key, and hands the whole pending batch to persistence.AppendBatch on a goroutine; the reply waits
-// for the fsync. Submits that arrive meanwhile form the next batch, so a hot process gets more than
-// one acknowledgement per fsync, and Pebble's commit pipeline shares each fsync across processes.
+// release). The shell checks the process and the target and asks the store whether the message is
+// a duplicate (persistence.HasMessage, almost always answered by the store's in-memory filter); the
+// core applies the receive quota and the mailbox bound, asks the pure scheduler for the next
+// assignment, has it signed with the node key, and hands the whole pending batch to an Append that
+// the shell runs on a goroutine (persistence.AppendBatch); the reply waits for the fsync. Submits
+// that arrive meanwhile form the next batch, so a hot process gets more than one acknowledgement
+// per fsync, and Pebble's commit pipeline shares each fsync across processes.
 //
 // With Deps.Replication set (a cluster), the append goroutine first makes the batch durable on the
 // process's backup (cluster/replication) and appends locally only once the backup acknowledged it;
-// an activation starts with the hand-over (Replication.Activate: fence the backup, level the logs).
-// A batch refused because the log was re-synchronised is scheduled again (ErrResync); a fenced
-// owner's refusal also wraps cluster.ErrNotOwner, so the router retries at the owner of a fresher view.
+// an activation starts with the hand-over (Replication.Activate: fence the backup, level the logs),
+// which also runs on a goroutine: the mailbox keeps serving meanwhile, and the core holds the
+// requests that need the activated state, in order, within MaxPending (beyond it ErrBusy, 503),
+// and starts no append until the hand-over ends; then they are let in, and a failed hand-over is
+// answered to them with its error. Host.Stop waits for hand-overs as for appends, and a stopping
+// activation refuses what it holds with ErrStopping. A batch refused because the log was
+// re-synchronised is scheduled again (ErrResync); a fenced owner's refusal also wraps
+// cluster.ErrNotOwner, so the router retries at the owner of a fresher view.
 //
 // # Evaluation and pushes
 //
@@ -56,13 +73,13 @@
 // # Activation and passivation
 //
 // The lookup counts requests in flight per activation. The host's sweeper sends idleCheck to
-// activations idle for Config.IdleTimeout; an activation stops only when nothing is pending, the log
-// is fully evaluated and the lookup agrees no request is on its way (tryStop), after checkpointing
-// if at least CheckpointOnPassivate evaluations happened since the last checkpoint. New requests
-// wait for the stop and reactivate. Proto.Actor's receive timeout is not used: it has a data race in
-// this version (#1139). Reactivation reads the process, the last assignment (the scheduler resumes
-// from it) and the evaluation cursor; the instance is rebuilt lazily from the latest checkpoint plus
-// a replay of the evaluated entries after it.
+// activations idle for Config.IdleTimeout; an activation stops only when nothing is pending or held
+// for a hand-over, the log is fully evaluated (the core decides) and the lookup agrees no request is
+// on its way (tryStop), after checkpointing if at least CheckpointOnPassivate evaluations happened
+// since the last checkpoint. New requests wait for the stop and reactivate. Proto.Actor's receive
+// timeout is not used: it has a data race in this version (#1139). Reactivation reads the process,
+// the last assignment (the scheduler resumes from it) and the evaluation cursor; the instance is
+// rebuilt lazily from the latest checkpoint plus a replay of the evaluated entries after it.
 //
 // # Crons (ticker.go, cron.go)
 //

@@ -201,8 +201,9 @@ type Host struct {
 	evalCtx  context.Context
 	stopEval context.CancelFunc
 	// appendCtx is what durable appends (backup first, then the local log) run under, and
-	// appends counts those in flight: Stop waits for them, cancelling after appendGrace one that
-	// hangs on an unreachable backup (its clients get no acknowledgement, as for any failure).
+	// appends counts those in flight, and the grains' hand-overs: Stop waits for them, cancelling
+	// after appendGrace an append that hangs on an unreachable backup (its clients get no
+	// acknowledgement, as for any failure).
 	// lifeCtx is what the host's own operations run under (hand-overs, module fetches, push
 	// deliveries, cron ticks; opContext): Stop cancels it first, so none holds shutdown up.
 	lifeCtx       context.Context
@@ -409,7 +410,7 @@ func (h *Host) opContext(d time.Duration) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(h.lifeCtx, d)
 }
 
-// startAppend counts an append in flight; false once Stop waits for them.
+// startAppend counts an append (or a hand-over) in flight; false once Stop waits for them.
 func (h *Host) startAppend() bool {
 	h.appendMu.Lock()
 	defer h.appendMu.Unlock()

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 
+	"github.com/actorweave/actorweave/actors/grain"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
@@ -23,12 +24,8 @@ type assignRequest struct {
 	exclude []string
 }
 
-// Ack is a durable scheduling.
-type Ack struct {
-	ID        ans104.ID // the item's id, or the assignment's for the assign flow
-	Nonce     uint64
-	Timestamp int64
-}
+// Ack is a durable scheduling (the grain core's).
+type Ack = grain.Ack
 
 type submitResponse struct {
 	ack Ack
@@ -94,8 +91,15 @@ type monitorRequest struct{ on bool }
 
 // Internal messages.
 type appendDone struct {
-	batch []*pendingSubmit
+	batch []*grain.Submit
 	err   error
+}
+
+// handoverDone ends a hand-over run off the mailbox (startHandover): what it read of the process.
+type handoverDone struct {
+	l           loaded
+	loadErr     error
+	handoverErr error
 }
 
 type headAdvanced struct{ entries []evalEntry }
@@ -131,7 +135,7 @@ var (
 	ErrProcessExists   = errors.New("process already exists")
 	ErrModuleNotFound  = errors.New("module not found")
 	ErrWrongProcess    = errors.New("item does not belong to this process")
-	ErrStopping        = errors.New("node is stopping")
-	ErrBusy            = errors.New("process is busy: too many submits waiting")
-	ErrQuota           = errors.New("over quota")
+	ErrStopping        = grain.ErrStopping
+	ErrBusy            = grain.ErrBusy
+	ErrQuota           = grain.ErrQuota
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/actorweave/actorweave/actors/grain"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/cron"
@@ -18,79 +19,65 @@ import (
 
 // processActor is the grain of one AO process: the scheduler unit for it. It assigns each submitted
 // item its place in the log and acknowledges only once the assignment is durable (docs/design.md
-// invariant 1). While one batch is being made durable the next submits gather into the next batch,
-// so a busy process shares fsyncs between its own messages, not only with other processes.
+// invariant 1). The decisions are its core's (actors/grain: batching, duplicates, bounds, the
+// outcome of an append, holding requests while a hand-over runs, when to passivate); the actor is
+// the shell that feeds the core events and runs the effects it asks for: the appends and the
+// hand-over on goroutines, the replies, the evaluator child, the store's reads and the crons.
 type processActor struct {
 	host *Host
 	pid  ans104.ID
 	id   string
 	self *actor.PID
+	core *grain.Core
 
 	loadErr error
 	// handoverErr is why the activation's hand-over failed (nil: it succeeded, or no replication).
 	handoverErr error
 	proc        *ans104.DataItem // nil until the process is spawned
 	module      ans104.ID
-	epoch       uint64
-	sched       scheduler.State
-	head        uint64 // entries in the log
-
-	inflight   bool
-	pending    []*pendingSubmit
-	pendingIDs map[ans104.ID]bool
-	// dupWaiters are requests for a message already pending here: they get its outcome.
-	dupWaiters map[ans104.ID][]*actor.PID
 
 	evaluator *actor.PID
-	evaluated uint64
-	stopping  bool
 
 	origin cron.Origin // where the process's crons count from
 	cron   *grainCron  // loaded on the first tick or monitor request
-	recv   *bucket     // the receive quota
 }
 
-type pendingSubmit struct {
-	sender   *actor.PID
-	received time.Time
-	item     *ans104.DataItem // the scheduled item; nil for an assignment of a message held elsewhere
-	msgID    ans104.ID        // zero for the process's own assignment
-	exclude  []string
-	entry    persistence.Entry
-	ack      Ack
-	tick     *cron.Tick // a cron tick (no one waits for its acknowledgement)
-	retries  int        // times scheduled again after a replication re-sync
+// loaded is what an activation reads of its process (load).
+type loaded struct {
+	proc   *ans104.DataItem
+	module ans104.ID
+	origin cron.Origin
+	log    grain.Log
+}
+
+// grainEnv is the core's Env: the node's clock, block height and key.
+type grainEnv struct{ h *Host }
+
+func (e grainEnv) Clock() int64        { return e.h.deps.Clock() }
+func (e grainEnv) BlockHeight() uint64 { return e.h.deps.BlockHeight() }
+func (e grainEnv) Sign(a ans104.Assignment) (*ans104.DataItem, error) {
+	return scheduler.Sign(a, e.h.deps.Signer)
 }
 
 func (p *processActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		p.started(ctx)
-	case *submitRequest:
-		p.submit(ctx, m)
-	case *assignRequest:
-		p.assign(ctx, m)
+	case *submitRequest, *assignRequest, *tickRequest, *monitorRequest, *resultRequest, *dryRunBaseRequest, *stateRequest:
+		p.run(ctx, p.core.Step(grain.Receive{Req: grain.Request{Msg: m, From: sender(ctx)}}))
 	case *appendDone:
 		p.appended(ctx, m)
-	case *tickRequest:
-		p.tick(ctx, m)
-	case *monitorRequest:
-		p.monitor(ctx, m)
-	case *resultRequest, *dryRunBaseRequest, *stateRequest:
-		if err := p.ready(); err != nil {
-			ctx.Respond(errorReply(m, err))
-			return
-		}
-		p.ensureEvaluator(ctx)
-		ctx.Forward(p.evaluator)
+	case *handoverDone:
+		p.handedOver(ctx, m)
 	case *evalProgress:
-		p.evaluated = m.evaluated
+		p.run(ctx, p.core.Step(grain.Progress{Evaluated: m.evaluated}))
 	case *idleCheck:
-		p.maybePassivate(ctx)
+		p.run(ctx, p.core.Step(grain.IdleCheck{}))
 	case *passivated:
 		ctx.Stop(ctx.Self())
 	case *actor.Stopped:
-		if p.cron != nil && p.cron.unsaved > 0 && !p.inflight {
+		p.run(ctx, p.core.Step(grain.Stopped{}))
+		if p.cron != nil && p.cron.unsaved > 0 && !p.core.Inflight() {
 			p.saveCron(false)
 		}
 		if r := p.host.deps.Replication; r != nil {
@@ -98,6 +85,90 @@ func (p *processActor) Receive(ctx actor.Context) {
 		}
 		p.host.lookup.stopped(p.id, p.self)
 		p.host.metrics.passivations.Inc()
+	}
+}
+
+// sender is the current message's sender, nil (untyped) for none.
+func sender(ctx actor.Context) any {
+	if s := ctx.Sender(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// run runs the core's effects, in order.
+func (p *processActor) run(ctx actor.Context, effects []grain.Effect) {
+	for _, e := range effects {
+		switch e := e.(type) {
+		case grain.Serve:
+			p.serve(ctx, e.Req)
+		case grain.Refuse:
+			p.respond(ctx, e.Req, errorReply(e.Req.Msg, e.Err))
+		case grain.Reply:
+			p.reply(ctx, e)
+		case grain.QuotaHit:
+			p.host.metrics.quotaHits.WithLabelValues(e.Quota).Inc()
+		case grain.Append:
+			p.startAppend(ctx, e)
+		case grain.Appended:
+			entries := make([]evalEntry, 0, len(e.Batch))
+			for _, s := range e.Batch {
+				entries = append(entries, evalEntry{entry: s.Entry, item: s.Item})
+			}
+			p.host.metrics.acked.Add(float64(len(e.Batch)))
+			p.ticksAppended(e.Batch)
+			p.ensureEvaluator(ctx)
+			ctx.Send(p.evaluator, &headAdvanced{entries: entries})
+		case grain.TicksDropped:
+			p.cron = nil
+		case grain.StartHandover:
+			p.startHandover(ctx)
+		case grain.Resume:
+			for _, r := range e.Reqs {
+				r.Waited = true
+				p.run(ctx, p.core.Step(grain.Receive{Req: r}))
+			}
+		case grain.TryStop:
+			if p.host.lookup.tryStop(p.id, p.self) {
+				p.run(ctx, p.core.Step(grain.StopAgreed{}))
+			}
+		case grain.Stop:
+			if p.evaluator == nil {
+				ctx.Stop(ctx.Self())
+			} else {
+				ctx.Request(p.evaluator, &passivate{})
+			}
+		default:
+			panic(fmt.Sprintf("actors: unknown grain effect %T", e))
+		}
+	}
+}
+
+// serve handles a request the core let in.
+func (p *processActor) serve(ctx actor.Context, r grain.Request) {
+	switch m := r.Msg.(type) {
+	case *submitRequest:
+		p.submit(ctx, r, m)
+	case *assignRequest:
+		p.assign(ctx, r, m)
+	case *tickRequest:
+		p.tick(ctx, r, m)
+	case *monitorRequest:
+		p.monitor(ctx, r, m)
+	default: // *resultRequest, *dryRunBaseRequest, *stateRequest: the evaluator's
+		if !p.ready(ctx, r) {
+			return
+		}
+		p.ensureEvaluator(ctx)
+		from, _ := r.From.(*actor.PID)
+		ctx.RequestWithCustomSender(p.evaluator, m, from)
+	}
+}
+
+// respond answers a request (nobody to answer: nothing).
+func (p *processActor) respond(ctx actor.Context, r grain.Request, reply any) {
+	if to, ok := r.From.(*actor.PID); ok && to != nil {
+		ctx.Send(to, reply)
 	}
 }
 
@@ -111,66 +182,99 @@ func errorReply(req any, err error) any {
 		return &dryRunBaseResponse{err: err}
 	case *stateRequest:
 		return &stateResponse{err: err}
+	case *tickRequest, *monitorRequest:
+		return &tickResponse{err: err}
 	}
 	return &submitResponse{err: err}
 }
 
 func (p *processActor) started(ctx actor.Context) {
 	p.self = ctx.Self()
+	p.host.metrics.activations.Inc()
+	cfg := grain.Config{MaxBatch: p.host.cfg.MaxBatch, MaxPending: p.host.cfg.MaxPending,
+		MaxReceiveRate: p.host.cfg.MaxReceiveRate, LazyEval: p.host.cfg.LazyEval}
 	ci := cluster.GetClusterIdentity(ctx)
 	if ci == nil {
+		p.core = grain.New(p.pid, cfg, grainEnv{p.host})
 		p.loadErr = errors.New("activation without a cluster identity")
 		return
 	}
 	p.id = ci.Identity
 	pid, err := ans104.ParseID(ci.Identity)
+	p.pid = pid
+	p.core = grain.New(p.pid, cfg, grainEnv{p.host})
 	if err != nil {
 		p.loadErr = fmt.Errorf("activation for %q: %w", ci.Identity, err)
 		return
 	}
-	p.pid = pid
-	p.sched = scheduler.Fresh(pid)
-	p.pendingIDs = map[ans104.ID]bool{}
-	p.dupWaiters = map[ans104.ID][]*actor.PID{}
-	p.recv = newBucket(p.host.cfg.MaxReceiveRate, p.host.cfg.MaxReceiveRate)
-	p.activate()
-	p.host.metrics.activations.Inc()
+	p.run(ctx, p.core.Step(grain.Activate{}))
 }
 
-// activate runs the hand-over, when the node replicates, and loads the process.
-func (p *processActor) activate() {
+// startHandover runs the hand-over, when the node replicates, and loads the process. With
+// replication it runs on a goroutine (it may wait up to 30 s for the backup): the core holds the
+// requests that arrive meanwhile and lets them in, in order, once it answers handoverDone. A single
+// node only reads its store, here.
+func (p *processActor) startHandover(ctx actor.Context) {
 	p.handoverErr = nil
-	if r := p.host.deps.Replication; r != nil {
-		// The hand-over (docs/design.md §5): fence the backup and hold its log before reading ours.
-		cctx, cancel := p.host.opContext(30 * time.Second)
-		err := r.Activate(cctx, p.pid)
+	base := loaded{proc: p.proc, module: p.module, origin: p.origin, log: p.core.Log()}
+	h, r, pid := p.host, p.host.deps.Replication, p.pid
+	if r == nil {
+		p.handedOver(ctx, h.handover(nil, pid, base))
+		return
+	}
+	if !h.startAppend() {
+		p.handedOver(ctx, &handoverDone{l: base, loadErr: ErrStopping})
+		return
+	}
+	self, root := ctx.Self(), h.system.Root
+	go func() {
+		defer h.appends.Done()
+		root.Send(self, h.handover(r, pid, base))
+	}()
+}
+
+// handover is the hand-over proper (docs/design.md §5): fence the backup and hold its log, then
+// read ours (l is what the activation knew before).
+func (h *Host) handover(r Replication, pid ans104.ID, l loaded) *handoverDone {
+	d := &handoverDone{l: l}
+	if r != nil {
+		cctx, cancel := h.opContext(30 * time.Second)
+		err := r.Activate(cctx, pid)
 		cancel()
 		if errors.Is(err, replication.ErrDiverged) || errors.Is(err, replication.ErrForked) {
 			// A fork is refused until an operator resolves it (recheckFork); retrying the hand-over
 			// on every request would only fail the same way.
-			p.loadErr = err
-			return
+			d.loadErr = err
+			return d
 		}
 		if err != nil {
 			// Reads are served from the local log; every write syncs again first and is refused
 			// while the backup stays out of reach.
-			p.host.log.Warn("activation could not sync with the backup", "process", p.pid, "err", err)
-			p.handoverErr = err
+			h.log.Warn("activation could not sync with the backup", "process", pid, "err", err)
+			d.handoverErr = err
 		}
 	}
-	p.loadErr = p.load()
+	d.loadErr = h.load(pid, &d.l)
+	return d
 }
 
-// load reads the process and the end of its log: the scheduler continues from the last durable
-// assignment, whatever happened before.
-func (p *processActor) load() error {
-	st := p.host.deps.Store
-	rec, err := st.Process(p.pid)
+// handedOver takes what the hand-over read and lets the core resume.
+func (p *processActor) handedOver(ctx actor.Context, d *handoverDone) {
+	p.proc, p.module, p.origin = d.l.proc, d.l.module, d.l.origin
+	p.loadErr, p.handoverErr = d.loadErr, d.handoverErr
+	p.run(ctx, p.core.Step(grain.HandoverDone{Log: d.l.log}))
+}
+
+// load reads the process and the end of its log into l: the scheduler continues from the last
+// durable assignment, whatever happened before.
+func (h *Host) load(pid ans104.ID, l *loaded) error {
+	st := h.deps.Store
+	rec, err := st.Process(pid)
 	if errors.Is(err, persistence.ErrNotFound) {
 		// Not spawned yet: a spawn registers it at the epoch the hand-over fenced (the store's
 		// floor for it; 0 on a single node).
-		hs, err := st.State(context.Background(), p.pid)
-		p.epoch = hs.Epoch
+		hs, err := st.State(context.Background(), pid)
+		l.log.Epoch = hs.Epoch
 		return err
 	}
 	if err != nil {
@@ -180,9 +284,9 @@ func (p *processActor) load() error {
 	if err != nil {
 		return fmt.Errorf("stored process item: %w", err)
 	}
-	p.proc, p.module, p.epoch = item, rec.ModuleID, rec.Epoch
-	p.origin = cron.Origin{Timestamp: rec.Timestamp, Height: rec.BlockHeight}
-	last, ok, err := st.Head(p.pid)
+	l.proc, l.module, l.log.Epoch = item, rec.ModuleID, rec.Epoch
+	l.origin = cron.Origin{Timestamp: rec.Timestamp, Height: rec.BlockHeight}
+	last, ok, err := st.Head(pid)
 	if err != nil || !ok {
 		return err
 	}
@@ -190,9 +294,9 @@ func (p *processActor) load() error {
 	if err != nil {
 		return fmt.Errorf("last assignment of the log: %w", err)
 	}
-	p.sched = scheduler.FromAssignment(asg, last.AssignmentID)
-	p.head = last.Nonce + 1
-	if p.evaluated, err = st.Evaluated(p.pid); err != nil {
+	l.log.Sched = scheduler.FromAssignment(asg, last.AssignmentID)
+	l.log.Head = last.Nonce + 1
+	if l.log.Evaluated, err = st.Evaluated(pid); err != nil {
 		return err
 	}
 	return nil
@@ -207,102 +311,108 @@ func parseAssignment(raw []byte) (*ans104.Assignment, error) {
 }
 
 // recheckFork activates a process refused for a fork again once the fork record is gone (an
-// operator resolved it): the log may have changed under this activation, so it is read anew.
-func (p *processActor) recheckFork() {
-	if !errors.Is(p.loadErr, replication.ErrForked) {
-		return
+// operator resolved it): the log may have changed under this activation, so it is read anew. r
+// waits for that hand-over (true: the caller must not answer it).
+func (p *processActor) recheckFork(ctx actor.Context, r grain.Request) bool {
+	if r.Waited || !errors.Is(p.loadErr, replication.ErrForked) {
+		return false
 	}
 	if _, forked, err := p.host.deps.Store.Fork(p.pid); err == nil && !forked {
-		p.activate()
+		p.run(ctx, p.core.Step(grain.Activate{Req: &r}))
+		return true
 	}
+	return false
 }
 
-func (p *processActor) ready() error {
-	p.recheckFork()
-	if p.loadErr != nil {
-		return p.loadErr
+// ready reports whether the process is there to serve r; if not, r is answered with why, or waits
+// for a hand-over tried again.
+func (p *processActor) ready(ctx actor.Context, r grain.Request) bool {
+	if p.recheckFork(ctx, r) {
+		return false
 	}
-	if p.proc == nil && p.handoverErr != nil {
+	err := p.loadErr
+	if err == nil && p.proc == nil && p.handoverErr != nil {
 		// This node holds nothing of the process and its hand-over failed (backup out of reach,
-		// no quorum): "not found" would be a lie. Try again, then answer with why.
-		p.activate()
-		if p.loadErr != nil {
-			return p.loadErr
+		// no quorum): "not found" would be a lie. Try again (r waits for it), then answer with why.
+		if !r.Waited {
+			p.run(ctx, p.core.Step(grain.Activate{Req: &r}))
+			return false
 		}
-		if p.proc == nil && p.handoverErr != nil {
-			return fmt.Errorf("process %s is not held here and its replicas cannot be reached: %w", p.pid, p.handoverErr)
-		}
+		err = fmt.Errorf("process %s is not held here and its replicas cannot be reached: %w", p.pid, p.handoverErr)
 	}
-	if p.proc == nil {
-		return fmt.Errorf("%w: %s", ErrProcessNotFound, p.pid)
+	if err == nil && p.proc == nil {
+		err = fmt.Errorf("%w: %s", ErrProcessNotFound, p.pid)
 	}
-	return nil
+	if err != nil {
+		p.respond(ctx, r, errorReply(r.Msg, err))
+		return false
+	}
+	return true
 }
 
-func (p *processActor) submit(ctx actor.Context, m *submitRequest) {
-	p.recheckFork()
+func (p *processActor) submit(ctx actor.Context, r grain.Request, m *submitRequest) {
+	if p.recheckFork(ctx, r) {
+		return
+	}
 	if p.loadErr != nil {
-		ctx.Respond(&submitResponse{err: p.loadErr})
+		p.respond(ctx, r, &submitResponse{err: p.loadErr})
 		return
 	}
 	item := m.item
 	kind, _ := ans104.Kind(item)
 	if kind == ans104.KindProcess {
-		p.spawn(ctx, item)
+		p.spawn(ctx, r, item)
 		return
 	}
-	if err := p.ready(); err != nil {
-		ctx.Respond(&submitResponse{err: err})
+	if !p.ready(ctx, r) {
 		return
 	}
 	if item.TargetID() != p.pid {
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: message targets %s", ErrWrongProcess, item.TargetID())})
+		p.respond(ctx, r, &submitResponse{err: fmt.Errorf("%w: message targets %s", ErrWrongProcess, item.TargetID())})
 		return
 	}
-	if err := p.receiveQuota(); err != nil {
-		ctx.Respond(&submitResponse{err: err})
-		return
-	}
-	p.enqueue(ctx, &pendingSubmit{item: item, msgID: item.ID()})
+	p.enqueue(ctx, &grain.Submit{To: r.From, Item: item, MsgID: item.ID()}, true)
 }
 
 // spawn registers the process and schedules its own assignment at nonce 0 (the process-assignment
 // mode of the reference scheduler: the process is the first entry of its log and is evaluated like
 // any message).
-func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
+func (p *processActor) spawn(ctx actor.Context, r grain.Request, item *ans104.DataItem) {
+	fail := func(err error) { p.respond(ctx, r, &submitResponse{err: err}) }
 	if item.ID() != p.pid {
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: process item %s sent to %s", ErrWrongProcess, item.ID(), p.pid)})
+		fail(fmt.Errorf("%w: process item %s sent to %s", ErrWrongProcess, item.ID(), p.pid))
 		return
 	}
-	if p.proc != nil || p.head > 0 {
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %s", ErrProcessExists, p.pid)})
+	lg := p.core.Log()
+	if p.proc != nil || lg.Head > 0 {
+		fail(fmt.Errorf("%w: %s", ErrProcessExists, p.pid))
 		return
 	}
 	proc, err := ans104.AsProcess(item)
 	if err != nil {
-		ctx.Respond(&submitResponse{err: err})
+		fail(err)
 		return
 	}
 	specs, err := p.parseSpawnCrons(item)
 	if err != nil {
-		ctx.Respond(&submitResponse{err: err})
+		fail(err)
 		return
 	}
 	cctx, cancel := p.host.opContext(30 * time.Second)
 	defer cancel()
 	if _, err := p.host.module(cctx, proc.Module); err != nil {
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %v (publish the module to this node first)", ErrModuleNotFound, err)})
+		fail(fmt.Errorf("%w: %v (publish the module to this node first)", ErrModuleNotFound, err))
 		return
 	}
 	st := p.host.deps.Store
 	now := p.host.deps.Clock()
 	rec := persistence.Process{ID: p.pid, ModuleID: proc.Module, Owner: item.Owner, Item: item.Bytes(),
-		Timestamp: now, BlockHeight: p.host.deps.BlockHeight(), Epoch: p.epoch}
+		Timestamp: now, BlockHeight: p.host.deps.BlockHeight(), Epoch: lg.Epoch}
 	for _, t := range item.Tags {
 		rec.Tags = append(rec.Tags, persistence.Tag{Name: t.Name, Value: t.Value})
 	}
 	if err := st.PutProcess(cctx, rec); err != nil {
-		ctx.Respond(&submitResponse{err: err})
+		fail(err)
 		return
 	}
 	if err := st.PutItem(cctx, persistence.Item{ID: p.pid, Raw: item.Bytes(), Owner: item.OwnerAddress(), Tags: rec.Tags,
@@ -315,192 +425,92 @@ func (p *processActor) spawn(ctx actor.Context, item *ans104.DataItem) {
 	if err := p.registerCron(specs); err != nil {
 		p.host.log.Error("registering the crons of a spawned process", "process", p.pid, "err", err)
 	}
-	p.enqueue(ctx, &pendingSubmit{item: item})
+	p.enqueue(ctx, &grain.Submit{To: r.From, Item: item}, false)
 }
 
-func (p *processActor) assign(ctx actor.Context, m *assignRequest) {
-	if err := p.ready(); err != nil {
-		ctx.Respond(&submitResponse{err: err})
+func (p *processActor) assign(ctx actor.Context, r grain.Request, m *assignRequest) {
+	if !p.ready(ctx, r) {
 		return
 	}
 	item, err := p.host.findItem(m.message)
 	if err != nil {
-		ctx.Respond(&submitResponse{err: fmt.Errorf("assign %s: %w", m.message, err)})
+		p.respond(ctx, r, &submitResponse{err: fmt.Errorf("assign %s: %w", m.message, err)})
 		return
 	}
 	if item.Tags.Value("Type") == "Module" {
 		// A module is code, not a message: assigning it would hand its binary to the process as
 		// a message. Process items may be assigned (the reference SU allows it; the process
 		// sees the item, Target empty).
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w: %s is a Module item; only messages and processes may be assigned", ErrWrongProcess, m.message)})
+		p.respond(ctx, r, &submitResponse{err: fmt.Errorf("%w: %s is a Module item; only messages and processes may be assigned", ErrWrongProcess, m.message)})
 		return
 	}
-	if err := p.receiveQuota(); err != nil {
-		ctx.Respond(&submitResponse{err: err})
-		return
-	}
-	ps := &pendingSubmit{msgID: m.message, exclude: m.exclude}
-	_ = item // the message stays where it is; the evaluator reads it from there
-	p.enqueue(ctx, ps)
+	// The message stays where it is; the evaluator reads it from there.
+	p.enqueue(ctx, &grain.Submit{To: r.From, MsgID: m.message, Exclude: m.exclude}, true)
 }
 
-func (p *processActor) enqueue(ctx actor.Context, ps *pendingSubmit) {
-	if len(p.pending) >= p.host.cfg.MaxPending {
-		p.host.metrics.quotaHits.WithLabelValues("queue_depth").Inc()
-		ctx.Respond(&submitResponse{err: fmt.Errorf("%w (%d, --max-pending); retry later", ErrBusy, len(p.pending))})
-		return
+// enqueue hands a submit to the core with the store's answer on whether it is already in the log
+// (almost always from the store's in-memory filter). rated: it counts against the receive quota.
+func (p *processActor) enqueue(ctx actor.Context, s *grain.Submit, rated bool) {
+	ev := grain.Enqueue{S: s, Now: time.Now(), Rated: rated}
+	if !s.MsgID.IsZero() {
+		ev.Dup, ev.DupErr = p.host.deps.Store.HasMessage(p.pid, s.MsgID)
 	}
-	if !ps.msgID.IsZero() {
-		if p.pendingIDs[ps.msgID] {
-			// The same message is being made durable right now (a client's or the router's retry
-			// while the first attempt waits for its backup). It is not in the log yet, and the
-			// first attempt may still fail: "already exists" now would acknowledge a message that
-			// may be lost. The retry gets the first attempt's outcome instead.
-			if s := ctx.Sender(); s != nil {
-				p.dupWaiters[ps.msgID] = append(p.dupWaiters[ps.msgID], s)
-			}
-			return
-		}
-		dup, err := p.host.deps.Store.HasMessage(p.pid, ps.msgID)
-		if err != nil {
-			ctx.Respond(&submitResponse{err: err})
-			return
-		}
-		if dup {
-			ctx.Respond(&submitResponse{err: p.duplicate(ps.msgID)})
-			return
-		}
-		p.pendingIDs[ps.msgID] = true
-	}
-	ps.sender = ctx.Sender()
-	ps.received = time.Now()
-	p.pending = append(p.pending, ps)
-	p.flush(ctx)
+	p.run(ctx, p.core.Step(ev))
 }
 
-// receiveQuota takes a token from the process's receive quota or says why not.
-func (p *processActor) receiveQuota() error {
-	if p.recv.allow(time.Now()) {
-		return nil
-	}
-	p.host.metrics.quotaHits.WithLabelValues("receive_rate").Inc()
-	return fmt.Errorf("%w: process %s receives more than %g messages per second (--max-receive-rate); retry later", ErrQuota, p.pid, p.host.cfg.MaxReceiveRate)
-}
-
-func (p *processActor) duplicate(id ans104.ID) error {
-	return fmt.Errorf("message %s already exists in process %s: %w", id, p.pid, persistence.ErrMessageExists)
-}
-
-// flush starts the durable append of everything pending, unless an append is in flight: then the
-// pending submits wait and go together in the next batch.
-func (p *processActor) flush(ctx actor.Context) {
-	if p.inflight || len(p.pending) == 0 {
-		return
-	}
-	n := min(len(p.pending), p.host.cfg.MaxBatch)
-	batch := make([]*pendingSubmit, 0, n)
-	entries := make([]persistence.Entry, 0, n)
-	st := p.sched
-	for _, ps := range p.pending[:n] {
-		a, err := scheduler.Next(st, scheduler.Input{Message: ps.msgID, Clock: p.host.deps.Clock(),
-			BlockHeight: p.host.deps.BlockHeight(), Epoch: p.epoch, Exclude: ps.exclude})
-		var asg *ans104.DataItem
-		if err == nil {
-			asg, err = scheduler.Sign(a, p.host.deps.Signer)
-		}
-		if err != nil {
-			p.reply(ctx, ps, Ack{}, err)
-			continue
-		}
-		st = st.Advance(a, asg.ID())
-		ps.entry = persistence.Entry{Process: p.pid, Nonce: a.Nonce, Epoch: a.Epoch, Timestamp: a.Timestamp,
-			BlockHeight: a.BlockHeight, HashChain: a.HashChain, AssignmentID: asg.ID(), Assignment: asg.Bytes(),
-			MessageID: ps.msgID}
-		if ps.item != nil && !ps.msgID.IsZero() {
-			ps.entry.Message = ps.item.Bytes()
-		}
-		ps.ack = Ack{ID: ps.msgID, Nonce: a.Nonce, Timestamp: a.Timestamp}
-		if ps.item == nil && !ps.msgID.IsZero() {
-			ps.ack.ID = asg.ID() // the assign flow answers with the assignment's id
-		} else if ps.msgID.IsZero() {
-			ps.ack.ID = p.pid
-		}
-		batch = append(batch, ps)
-		entries = append(entries, ps.entry)
-	}
-	p.pending = append(p.pending[:0], p.pending[n:]...)
-	if len(batch) == 0 {
-		p.flush(ctx)
-		return
-	}
-	p.sched = st
-	p.inflight = true
-	self, store, root, repl, epoch := ctx.Self(), p.host.deps.Store, p.host.system.Root, p.host.deps.Replication, p.epoch
-	p.host.metrics.batchSize.Observe(float64(len(batch)))
-	quorum := p.host.checkQuorum
-	h := p.host
+// startAppend makes a batch durable on a goroutine: the backup first when replicating, then the
+// local log; appendDone brings the outcome back to the mailbox.
+func (p *processActor) startAppend(ctx actor.Context, a grain.Append) {
+	self, store, root, repl := ctx.Self(), p.host.deps.Store, p.host.system.Root, p.host.deps.Replication
+	p.host.metrics.batchSize.Observe(float64(len(a.Batch)))
+	h, pid := p.host, p.pid
 	if !h.startAppend() {
-		root.Send(self, &appendDone{batch: batch, err: ErrStopping})
+		root.Send(self, &appendDone{batch: a.Batch, err: ErrStopping})
 		return
 	}
 	go func() {
 		defer h.appends.Done()
 		// No append without a quorum, whatever the replication factor (a member cut off from the
 		// majority must not extend a log the other side may be extending).
-		err := quorum()
+		err := h.checkQuorum()
 		if err == nil && repl != nil {
 			// Backup first: a batch the backup refuses (fenced by a newer owner, or out of reach) is
 			// written nowhere, so a stale or partitioned owner can never fork the log.
-			err = repl.Replicate(h.appendCtx, p.pid, epoch, entries)
+			err = repl.Replicate(h.appendCtx, pid, a.Epoch, a.Entries)
 		}
 		if err == nil {
-			err = store.AppendBatch(h.appendCtx, p.pid, entries)
+			err = store.AppendBatch(h.appendCtx, pid, a.Entries)
 		}
-		root.Send(self, &appendDone{batch: batch, err: err})
+		root.Send(self, &appendDone{batch: a.Batch, err: err})
 	}()
 }
 
+// appended brings an append's outcome to the core; on failure it first reads the log back (the
+// scheduler state ran ahead of it) and answers the store's questions the core will ask.
 func (p *processActor) appended(ctx actor.Context, m *appendDone) {
-	p.inflight = false
+	ev := grain.AppendDone{Batch: m.batch, Err: m.err}
 	if m.err != nil {
-		// The scheduler state ran ahead of the log: read the truth back before anything else.
-		p.sched = scheduler.Fresh(p.pid)
-		p.head = 0
-		if err := p.load(); err != nil {
+		l := loaded{proc: p.proc, module: p.module, origin: p.origin, log: p.core.Log()}
+		l.log.Sched, l.log.Head = scheduler.Fresh(p.pid), 0
+		err := p.host.load(p.pid, &l)
+		p.proc, p.module, p.origin = l.proc, l.module, l.origin
+		if err != nil {
 			p.loadErr = err
 		}
 		if errors.Is(m.err, replication.ErrForked) {
 			p.forkedWhileActive(ctx, m.err)
 		}
-		var again []*pendingSubmit
-		for _, ps := range m.batch {
-			if reschedulable(m.err) && ps.retries < maxReschedules && p.loadErr == nil {
-				// The hand-over pulled entries; the request still stands: schedule it again (it may
-				// now be a duplicate of what was pulled).
-				if dup, err := p.host.deps.Store.HasMessage(p.pid, ps.msgID); err == nil && (ps.msgID.IsZero() || !dup) {
-					ps.retries++
-					again = append(again, ps)
-					continue
+		ev.Reload, ev.Refused = l.log, p.loadErr != nil
+		if grain.Reschedulable(m.err) && !ev.Refused {
+			ev.Dups = make([]grain.Dup, len(m.batch))
+			for i, s := range m.batch {
+				if s.Retries < grain.MaxReschedules && !s.MsgID.IsZero() {
+					ev.Dups[i].Has, ev.Dups[i].Err = p.host.deps.Store.HasMessage(p.pid, s.MsgID)
 				}
 			}
-			p.reply(ctx, ps, Ack{}, replyErr(m.err))
 		}
-		p.pending = append(again, p.pending...)
-		p.dropPendingTicks()
-		p.flush(ctx)
-		return
 	}
-	entries := make([]evalEntry, 0, len(m.batch))
-	for _, ps := range m.batch {
-		p.reply(ctx, ps, ps.ack, nil)
-		entries = append(entries, evalEntry{entry: ps.entry, item: ps.item})
-	}
-	p.head += uint64(len(m.batch))
-	p.host.metrics.acked.Add(float64(len(m.batch)))
-	p.ticksAppended(m.batch)
-	p.ensureEvaluator(ctx)
-	ctx.Send(p.evaluator, &headAdvanced{entries: entries})
-	p.flush(ctx)
+	p.run(ctx, p.core.Step(ev))
 }
 
 // forkedWhileActive refuses the process from now on: a write's re-sync found a fork. The evaluator
@@ -514,17 +524,19 @@ func (p *processActor) forkedWhileActive(ctx actor.Context, err error) {
 	}
 }
 
-func (p *processActor) reply(ctx actor.Context, ps *pendingSubmit, ack Ack, err error) {
-	delete(p.pendingIDs, ps.msgID)
-	if ps.sender != nil {
-		ctx.Send(ps.sender, &submitResponse{ack: ack, err: err})
+// reply answers a submit and the retries of the same message that waited for it.
+func (p *processActor) reply(ctx actor.Context, r grain.Reply) {
+	res := &submitResponse{ack: r.Ack, err: r.Err}
+	if to, ok := r.S.To.(*actor.PID); ok && to != nil {
+		ctx.Send(to, res)
 	}
-	for _, w := range p.dupWaiters[ps.msgID] {
-		ctx.Send(w, &submitResponse{ack: ack, err: err})
+	for _, w := range r.Waiters {
+		if to, ok := w.(*actor.PID); ok && to != nil {
+			ctx.Send(to, res)
+		}
 	}
-	delete(p.dupWaiters, ps.msgID)
-	if err == nil {
-		p.host.metrics.ackLatency.Observe(time.Since(ps.received).Seconds())
+	if r.Err == nil {
+		p.host.metrics.ackLatency.Observe(time.Since(r.S.Received).Seconds())
 	}
 }
 
@@ -532,25 +544,6 @@ func (p *processActor) ensureEvaluator(ctx actor.Context) {
 	if p.evaluator != nil {
 		return
 	}
-	ev := &evaluator{host: p.host, pid: p.pid, proc: p.proc, moduleID: p.module, head: p.head}
+	ev := &evaluator{host: p.host, pid: p.pid, proc: p.proc, moduleID: p.module, head: p.core.Log().Head}
 	p.evaluator = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ev }))
-}
-
-// maybePassivate stops an idle activation: nothing in flight, nothing pending, the log fully
-// evaluated, and (checked by the registry) no request on its way to it. Idleness comes from the
-// host's sweeper, not from Proto.Actor's receive timeout, which has a data race in this version
-// (protoactor-go issue #1139).
-func (p *processActor) maybePassivate(ctx actor.Context) {
-	if p.stopping || p.inflight || len(p.pending) > 0 || (p.evaluated < p.head && !p.host.cfg.LazyEval) {
-		return // the sweeper asks again later
-	}
-	if !p.host.lookup.tryStop(p.id, p.self) {
-		return
-	}
-	p.stopping = true
-	if p.evaluator == nil {
-		ctx.Stop(ctx.Self())
-		return
-	}
-	ctx.Request(p.evaluator, &passivate{})
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorweave/actorweave/actors/grain"
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/cron"
 	"github.com/actorweave/actorweave/messenger"
@@ -38,7 +39,7 @@ type lane struct{ queue []persistence.PendingPush }
 
 // sendQuota is one source's buckets; used by its lane goroutine only (one at a time).
 type sendQuota struct {
-	send, spawn *bucket
+	send, spawn *grain.Bucket
 	lastUsed    time.Time
 	throttled   atomic.Bool
 }
@@ -72,7 +73,7 @@ func (p *pusher) quota(src ans104.ID) *sendQuota {
 			}
 		}
 		cfg := p.h.cfg
-		q = &sendQuota{send: newBucket(cfg.MaxSendRate, cfg.MaxSendRate), spawn: newBucket(cfg.MaxSpawnsPerMinute/60, cfg.MaxSpawnsPerMinute)}
+		q = &sendQuota{send: grain.NewBucket(cfg.MaxSendRate, cfg.MaxSendRate), spawn: grain.NewBucket(cfg.MaxSpawnsPerMinute/60, cfg.MaxSpawnsPerMinute)}
 		p.quotas[src] = q
 	}
 	q.lastUsed = now
@@ -153,10 +154,10 @@ func (p *pusher) run(src ans104.ID, l *lane, q *sendQuota) {
 // wait holds a push back until its source's quotas allow it.
 func (p *pusher) wait(src ans104.ID, q *sendQuota, pp persistence.PendingPush) bool {
 	now := time.Now()
-	d := q.send.reserve(now)
+	d := q.send.Reserve(now)
 	quota := "send_rate"
 	if messenger.Kind(pp.Kind) == messenger.KindSpawn {
-		if ds := q.spawn.reserve(now); ds > d {
+		if ds := q.spawn.Reserve(now); ds > d {
 			d, quota = ds, "spawn_rate"
 		}
 	}

@@ -2,14 +2,11 @@ package actors
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
-	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -28,28 +25,6 @@ type Replication interface {
 	// prove a read current (op.read; a no-op when already in sync).
 	CatchUp(ctx context.Context, pid persistence.ID) error
 }
-
-// replyErr is what a submit refused by replication answers: a fenced owner's refusal also wraps
-// cluster.ErrNotOwner, so the router waits for a fresher view and tries again (at the new owner, or
-// here once the hand-over has re-fenced the backup) instead of failing the request.
-//
-// A local append refused with persistence.ErrStaleEpoch after the backup took the batch means the
-// same: a hand-over fenced this node between the two (the new owner holds the batch; the router's
-// retry finds it there as a duplicate and answers with its acknowledgement).
-func replyErr(err error) error {
-	if errors.Is(err, replication.ErrNotOwner) || errors.Is(err, persistence.ErrStaleEpoch) {
-		return fmt.Errorf("%w: %w", awcluster.ErrNotOwner, err)
-	}
-	return err
-}
-
-// maxReschedules bounds how often one submit is scheduled again after its batch was refused with
-// replication.ErrResync (the log changed under the activation during a hand-over).
-const maxReschedules = 3
-
-// reschedulable reports whether a failed batch should be scheduled again rather than failed: the
-// replicator re-synchronised the log (nothing was written) and the caller's request still stands.
-func reschedulable(err error) bool { return errors.Is(err, replication.ErrResync) }
 
 // System is the node's actor system (cluster/replication serves its actor on it).
 func (h *Host) System() *actor.ActorSystem { return h.system }
