@@ -42,7 +42,8 @@ func (s *slowHandover) Activate(ctx context.Context, _ persistence.ID) error {
 func (s *slowHandover) Replicate(context.Context, persistence.ID, uint64, []persistence.Entry) error {
 	return nil
 }
-func (s *slowHandover) Forget(persistence.ID) {}
+func (s *slowHandover) Forget(persistence.ID)                         {}
+func (s *slowHandover) CatchUp(context.Context, persistence.ID) error { return nil }
 
 func startTestHost(t *testing.T, cfg Config, r Replication) *Host {
 	t.Helper()
@@ -150,4 +151,12 @@ func TestStopDuringHandover(t *testing.T) {
 			t.Fatalf("request during a stopping hand-over: %v; want ErrStopping", err)
 		}
 	}
+}
+
+// replyError is the refusal a grain's reply carries (nil for none).
+func replyError(res any) error {
+	if r, ok := res.(grainReply); ok {
+		return r.failure()
+	}
+	return nil
 }
