@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -304,7 +303,7 @@ func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
 		wg.Add(1)
 		go func(i int, m awcluster.Member) {
 			defer wg.Done()
-			var r clusterpb.ReadRequest
+			var r clusterpb.MemberStatus
 			st := MemberStatus{Member: m}
 			// A member cut off by a partition must not hold the status up: it is reported as
 			// unreachable after statusTimeout.
@@ -312,8 +311,8 @@ func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
 			defer cancel()
 			if err := n.host.Forwarder().Call(cctx, m, opStatus, &clusterpb.Empty{}, &r); err != nil {
 				st.Error = err.Error()
-			} else if err := json.Unmarshal(r.Args, &st); err != nil {
-				st.Error = err.Error()
+			} else {
+				st.setCounters(&r)
 			}
 			st.Self = false
 			out.Members[i] = st
@@ -329,8 +328,21 @@ func (n *Node) serveStatus(ctx context.Context, body []byte) (proto.Message, err
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.Marshal(st)
-	return &clusterpb.ReadRequest{Args: js}, err
+	return st.counters(), nil
+}
+
+// counters is the wire form of st's counters.
+func (st *MemberStatus) counters() *clusterpb.MemberStatus {
+	return &clusterpb.MemberStatus{Processes: uint64(st.Processes), Owned: uint64(st.Owned), Active: uint64(st.Active),
+		ViewSeq: st.ViewSeq, ViewMembers: uint64(st.ViewSize), KnownMembers: uint64(st.Known), Quorate: st.Quorate,
+		CallsOut: st.Forwarded.CallsOut, CallsIn: st.Forwarded.CallsIn, BytesOut: st.Forwarded.BytesOut, BytesIn: st.Forwarded.BytesIn}
+}
+
+// setCounters reads a member's counters off the wire.
+func (st *MemberStatus) setCounters(r *clusterpb.MemberStatus) {
+	st.Processes, st.Owned, st.Active = int(r.Processes), int(r.Owned), int(r.Active)
+	st.ViewSeq, st.ViewSize, st.Known, st.Quorate = r.ViewSeq, int(r.ViewMembers), int(r.KnownMembers), r.Quorate
+	st.Forwarded.CallsOut, st.Forwarded.CallsIn, st.Forwarded.BytesOut, st.Forwarded.BytesIn = r.CallsOut, r.CallsIn, r.BytesOut, r.BytesIn
 }
 
 // serveNodeOps registers the node's ops on the host's forwarder.

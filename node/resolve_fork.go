@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -92,13 +91,17 @@ func (b *backend) ClusterResolveFork(ctx context.Context, req api.ResolveForkReq
 		}
 		return out, nil
 	}
-	args, _ := json.Marshal(req)
-	var r clusterpb.ReadRequest
-	if err := n.host.Forwarder().Call(ctx, owner, opResolveFork, &clusterpb.ReadRequest{Args: args}, &r); err != nil {
+	var r clusterpb.ForkResolution
+	in := &clusterpb.ResolveForkRequest{Process: req.Process, Keep: req.Keep, Time: req.Time, Mac: req.MAC}
+	if err := n.host.Forwarder().Call(ctx, owner, opResolveFork, in, &r); err != nil {
 		return nil, classifyResolve(fmt.Errorf("resolve-fork on the owner %s: %w", owner.Name, err))
 	}
-	var out ForkResolution
-	return &out, json.Unmarshal(r.Args, &out)
+	out := &ForkResolution{Process: r.Process, Nonce: r.Nonce, Kept: r.Kept, Lost: r.Lost, Archived: r.Archived, RolledBack: r.RolledBack,
+		Rescheduled: make([]Rescheduled, len(r.Rescheduled))}
+	for i, m := range r.Rescheduled {
+		out.Rescheduled[i] = Rescheduled{Message: m.Message, OldNonce: m.OldNonce, Nonce: m.Nonce, Error: m.Error}
+	}
+	return out, nil
 }
 
 // verifyResolve checks an operator's signature, freshness and single use.
@@ -135,14 +138,11 @@ func classifyResolve(err error) error {
 // serveResolveFork is the owner's side of a resolve-fork another member received: it checks the
 // operator's signature again (the owner trusts the operator, not the member that forwarded it).
 func (b *backend) serveResolveFork(ctx context.Context, body []byte) (proto.Message, error) {
-	var in clusterpb.ReadRequest
+	var in clusterpb.ResolveForkRequest
 	if err := proto.Unmarshal(body, &in); err != nil {
 		return nil, err
 	}
-	var req api.ResolveForkRequest
-	if err := json.Unmarshal(in.Args, &req); err != nil {
-		return nil, err
-	}
+	req := api.ResolveForkRequest{Process: in.Process, Keep: in.Keep, Time: in.Time, MAC: in.Mac}
 	if err := b.n.verifyResolve(req); err != nil {
 		return nil, err
 	}
@@ -154,8 +154,12 @@ func (b *backend) serveResolveFork(ctx context.Context, body []byte) (proto.Mess
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.Marshal(out)
-	return &clusterpb.ReadRequest{Args: js}, err
+	w := &clusterpb.ForkResolution{Process: out.Process, Nonce: out.Nonce, Kept: out.Kept, Lost: out.Lost, Archived: out.Archived,
+		RolledBack: out.RolledBack, Rescheduled: make([]*clusterpb.RescheduledMessage, len(out.Rescheduled))}
+	for i, m := range out.Rescheduled {
+		w.Rescheduled[i] = &clusterpb.RescheduledMessage{Message: m.Message, OldNonce: m.OldNonce, Nonce: m.Nonce, Error: m.Error}
+	}
+	return w, nil
 }
 
 // resolveFork settles the fork here (replication.ResolveFork), then schedules the lost history's

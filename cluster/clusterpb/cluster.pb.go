@@ -1464,6 +1464,362 @@ func (*Empty) Descriptor() ([]byte, []int) {
 	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{24}
 }
 
+// MemberStatus answers node.status: a member's counters for GET /cluster/status (who it is, the
+// caller knows from its view).
+type MemberStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Processes     uint64                 `protobuf:"varint,1,opt,name=processes,proto3" json:"processes,omitempty"`
+	Owned         uint64                 `protobuf:"varint,2,opt,name=owned,proto3" json:"owned,omitempty"`
+	Active        uint64                 `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	ViewSeq       uint64                 `protobuf:"varint,4,opt,name=view_seq,json=viewSeq,proto3" json:"view_seq,omitempty"`
+	ViewMembers   uint64                 `protobuf:"varint,5,opt,name=view_members,json=viewMembers,proto3" json:"view_members,omitempty"`
+	KnownMembers  uint64                 `protobuf:"varint,6,opt,name=known_members,json=knownMembers,proto3" json:"known_members,omitempty"`
+	Quorate       bool                   `protobuf:"varint,7,opt,name=quorate,proto3" json:"quorate,omitempty"`
+	CallsOut      int64                  `protobuf:"varint,8,opt,name=calls_out,json=callsOut,proto3" json:"calls_out,omitempty"`
+	CallsIn       int64                  `protobuf:"varint,9,opt,name=calls_in,json=callsIn,proto3" json:"calls_in,omitempty"`
+	BytesOut      int64                  `protobuf:"varint,10,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	BytesIn       int64                  `protobuf:"varint,11,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberStatus) Reset() {
+	*x = MemberStatus{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberStatus) ProtoMessage() {}
+
+func (x *MemberStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberStatus.ProtoReflect.Descriptor instead.
+func (*MemberStatus) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *MemberStatus) GetProcesses() uint64 {
+	if x != nil {
+		return x.Processes
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetOwned() uint64 {
+	if x != nil {
+		return x.Owned
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetActive() uint64 {
+	if x != nil {
+		return x.Active
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetViewSeq() uint64 {
+	if x != nil {
+		return x.ViewSeq
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetViewMembers() uint64 {
+	if x != nil {
+		return x.ViewMembers
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetKnownMembers() uint64 {
+	if x != nil {
+		return x.KnownMembers
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetQuorate() bool {
+	if x != nil {
+		return x.Quorate
+	}
+	return false
+}
+
+func (x *MemberStatus) GetCallsOut() int64 {
+	if x != nil {
+		return x.CallsOut
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetCallsIn() int64 {
+	if x != nil {
+		return x.CallsIn
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetBytesOut() int64 {
+	if x != nil {
+		return x.BytesOut
+	}
+	return 0
+}
+
+func (x *MemberStatus) GetBytesIn() int64 {
+	if x != nil {
+		return x.BytesIn
+	}
+	return 0
+}
+
+// ResolveForkRequest is an operator's signed resolve-fork, forwarded to the process's owner, which
+// checks the signature itself.
+type ResolveForkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       string                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Keep          string                 `protobuf:"bytes,2,opt,name=keep,proto3" json:"keep,omitempty"`
+	Time          int64                  `protobuf:"varint,3,opt,name=time,proto3" json:"time,omitempty"`
+	Mac           string                 `protobuf:"bytes,4,opt,name=mac,proto3" json:"mac,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveForkRequest) Reset() {
+	*x = ResolveForkRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveForkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveForkRequest) ProtoMessage() {}
+
+func (x *ResolveForkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveForkRequest.ProtoReflect.Descriptor instead.
+func (*ResolveForkRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResolveForkRequest) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
+}
+
+func (x *ResolveForkRequest) GetKeep() string {
+	if x != nil {
+		return x.Keep
+	}
+	return ""
+}
+
+func (x *ResolveForkRequest) GetTime() int64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *ResolveForkRequest) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+type ForkResolution struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Process       string                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	Nonce         uint64                 `protobuf:"varint,2,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Kept          string                 `protobuf:"bytes,3,opt,name=kept,proto3" json:"kept,omitempty"`
+	Lost          string                 `protobuf:"bytes,4,opt,name=lost,proto3" json:"lost,omitempty"`
+	Archived      uint64                 `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"`
+	RolledBack    uint64                 `protobuf:"varint,6,opt,name=rolled_back,json=rolledBack,proto3" json:"rolled_back,omitempty"`
+	Rescheduled   []*RescheduledMessage  `protobuf:"bytes,7,rep,name=rescheduled,proto3" json:"rescheduled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkResolution) Reset() {
+	*x = ForkResolution{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkResolution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkResolution) ProtoMessage() {}
+
+func (x *ForkResolution) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkResolution.ProtoReflect.Descriptor instead.
+func (*ForkResolution) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ForkResolution) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
+}
+
+func (x *ForkResolution) GetNonce() uint64 {
+	if x != nil {
+		return x.Nonce
+	}
+	return 0
+}
+
+func (x *ForkResolution) GetKept() string {
+	if x != nil {
+		return x.Kept
+	}
+	return ""
+}
+
+func (x *ForkResolution) GetLost() string {
+	if x != nil {
+		return x.Lost
+	}
+	return ""
+}
+
+func (x *ForkResolution) GetArchived() uint64 {
+	if x != nil {
+		return x.Archived
+	}
+	return 0
+}
+
+func (x *ForkResolution) GetRolledBack() uint64 {
+	if x != nil {
+		return x.RolledBack
+	}
+	return 0
+}
+
+func (x *ForkResolution) GetRescheduled() []*RescheduledMessage {
+	if x != nil {
+		return x.Rescheduled
+	}
+	return nil
+}
+
+type RescheduledMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	OldNonce      uint64                 `protobuf:"varint,2,opt,name=old_nonce,json=oldNonce,proto3" json:"old_nonce,omitempty"`
+	Nonce         uint64                 `protobuf:"varint,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescheduledMessage) Reset() {
+	*x = RescheduledMessage{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescheduledMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescheduledMessage) ProtoMessage() {}
+
+func (x *RescheduledMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescheduledMessage.ProtoReflect.Descriptor instead.
+func (*RescheduledMessage) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RescheduledMessage) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RescheduledMessage) GetOldNonce() uint64 {
+	if x != nil {
+		return x.OldNonce
+	}
+	return 0
+}
+
+func (x *RescheduledMessage) GetNonce() uint64 {
+	if x != nil {
+		return x.Nonce
+	}
+	return 0
+}
+
+func (x *RescheduledMessage) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // LabelsReply answers grain.labels: whether the member holds the process, and its placement labels.
 type LabelsReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1475,7 +1831,7 @@ type LabelsReply struct {
 
 func (x *LabelsReply) Reset() {
 	*x = LabelsReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1843,7 @@ func (x *LabelsReply) String() string {
 func (*LabelsReply) ProtoMessage() {}
 
 func (x *LabelsReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1856,7 @@ func (x *LabelsReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelsReply.ProtoReflect.Descriptor instead.
 func (*LabelsReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{25}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LabelsReply) GetHeld() bool {
@@ -1528,7 +1884,7 @@ type MonitorRequest struct {
 
 func (x *MonitorRequest) Reset() {
 	*x = MonitorRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1896,7 @@ func (x *MonitorRequest) String() string {
 func (*MonitorRequest) ProtoMessage() {}
 
 func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1909,7 @@ func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorRequest.ProtoReflect.Descriptor instead.
 func (*MonitorRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{26}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MonitorRequest) GetProcess() []byte {
@@ -1578,7 +1934,7 @@ type MonitorReply struct {
 
 func (x *MonitorReply) Reset() {
 	*x = MonitorReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1946,7 @@ func (x *MonitorReply) String() string {
 func (*MonitorReply) ProtoMessage() {}
 
 func (x *MonitorReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1959,7 @@ func (x *MonitorReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorReply.ProtoReflect.Descriptor instead.
 func (*MonitorReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{27}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{31}
 }
 
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
@@ -1708,7 +2064,39 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x03raw\x18\x01 \x01(\fR\x03raw\x12!\n" +
 	"\fblock_height\x18\x02 \x01(\x04R\vblockHeight\x12\x1c\n" +
 	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\"\a\n" +
-	"\x05Empty\"9\n" +
+	"\x05Empty\"\xc7\x02\n" +
+	"\fMemberStatus\x12\x1c\n" +
+	"\tprocesses\x18\x01 \x01(\x04R\tprocesses\x12\x14\n" +
+	"\x05owned\x18\x02 \x01(\x04R\x05owned\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\x04R\x06active\x12\x19\n" +
+	"\bview_seq\x18\x04 \x01(\x04R\aviewSeq\x12!\n" +
+	"\fview_members\x18\x05 \x01(\x04R\vviewMembers\x12#\n" +
+	"\rknown_members\x18\x06 \x01(\x04R\fknownMembers\x12\x18\n" +
+	"\aquorate\x18\a \x01(\bR\aquorate\x12\x1b\n" +
+	"\tcalls_out\x18\b \x01(\x03R\bcallsOut\x12\x19\n" +
+	"\bcalls_in\x18\t \x01(\x03R\acallsIn\x12\x1b\n" +
+	"\tbytes_out\x18\n" +
+	" \x01(\x03R\bbytesOut\x12\x19\n" +
+	"\bbytes_in\x18\v \x01(\x03R\abytesIn\"h\n" +
+	"\x12ResolveForkRequest\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\tR\aprocess\x12\x12\n" +
+	"\x04keep\x18\x02 \x01(\tR\x04keep\x12\x12\n" +
+	"\x04time\x18\x03 \x01(\x03R\x04time\x12\x10\n" +
+	"\x03mac\x18\x04 \x01(\tR\x03mac\"\xf2\x01\n" +
+	"\x0eForkResolution\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\tR\aprocess\x12\x14\n" +
+	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12\x12\n" +
+	"\x04kept\x18\x03 \x01(\tR\x04kept\x12\x12\n" +
+	"\x04lost\x18\x04 \x01(\tR\x04lost\x12\x1a\n" +
+	"\barchived\x18\x05 \x01(\x04R\barchived\x12\x1f\n" +
+	"\vrolled_back\x18\x06 \x01(\x04R\n" +
+	"rolledBack\x12K\n" +
+	"\vrescheduled\x18\a \x03(\v2).actorweave.cluster.v1.RescheduledMessageR\vrescheduled\"w\n" +
+	"\x12RescheduledMessage\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x1b\n" +
+	"\told_nonce\x18\x02 \x01(\x04R\boldNonce\x12\x14\n" +
+	"\x05nonce\x18\x03 \x01(\x04R\x05nonce\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"9\n" +
 	"\vLabelsReply\x12\x12\n" +
 	"\x04held\x18\x01 \x01(\bR\x04held\x12\x16\n" +
 	"\x06labels\x18\x02 \x01(\tR\x06labels\":\n" +
@@ -1729,44 +2117,49 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
-	(*Call)(nil),            // 0: actorweave.cluster.v1.Call
-	(*Reply)(nil),           // 1: actorweave.cluster.v1.Reply
-	(*SubmitRequest)(nil),   // 2: actorweave.cluster.v1.SubmitRequest
-	(*AssignRequest)(nil),   // 3: actorweave.cluster.v1.AssignRequest
-	(*Ack)(nil),             // 4: actorweave.cluster.v1.Ack
-	(*ResultRequest)(nil),   // 5: actorweave.cluster.v1.ResultRequest
-	(*ResultReply)(nil),     // 6: actorweave.cluster.v1.ResultReply
-	(*DryRunRequest)(nil),   // 7: actorweave.cluster.v1.DryRunRequest
-	(*StateRequest)(nil),    // 8: actorweave.cluster.v1.StateRequest
-	(*StateReply)(nil),      // 9: actorweave.cluster.v1.StateReply
-	(*ProcessRequest)(nil),  // 10: actorweave.cluster.v1.ProcessRequest
-	(*ProcessReply)(nil),    // 11: actorweave.cluster.v1.ProcessReply
-	(*EntryRequest)(nil),    // 12: actorweave.cluster.v1.EntryRequest
-	(*Entry)(nil),           // 13: actorweave.cluster.v1.Entry
-	(*LogRequest)(nil),      // 14: actorweave.cluster.v1.LogRequest
-	(*LogReply)(nil),        // 15: actorweave.cluster.v1.LogReply
-	(*ResultsRequest)(nil),  // 16: actorweave.cluster.v1.ResultsRequest
-	(*ResultsReply)(nil),    // 17: actorweave.cluster.v1.ResultsReply
-	(*ResultOfRequest)(nil), // 18: actorweave.cluster.v1.ResultOfRequest
-	(*LabelsRequest)(nil),   // 19: actorweave.cluster.v1.LabelsRequest
-	(*ReadRequest)(nil),     // 20: actorweave.cluster.v1.ReadRequest
-	(*ItemRequest)(nil),     // 21: actorweave.cluster.v1.ItemRequest
-	(*ItemReply)(nil),       // 22: actorweave.cluster.v1.ItemReply
-	(*PublishRequest)(nil),  // 23: actorweave.cluster.v1.PublishRequest
-	(*Empty)(nil),           // 24: actorweave.cluster.v1.Empty
-	(*LabelsReply)(nil),     // 25: actorweave.cluster.v1.LabelsReply
-	(*MonitorRequest)(nil),  // 26: actorweave.cluster.v1.MonitorRequest
-	(*MonitorReply)(nil),    // 27: actorweave.cluster.v1.MonitorReply
+	(*Call)(nil),               // 0: actorweave.cluster.v1.Call
+	(*Reply)(nil),              // 1: actorweave.cluster.v1.Reply
+	(*SubmitRequest)(nil),      // 2: actorweave.cluster.v1.SubmitRequest
+	(*AssignRequest)(nil),      // 3: actorweave.cluster.v1.AssignRequest
+	(*Ack)(nil),                // 4: actorweave.cluster.v1.Ack
+	(*ResultRequest)(nil),      // 5: actorweave.cluster.v1.ResultRequest
+	(*ResultReply)(nil),        // 6: actorweave.cluster.v1.ResultReply
+	(*DryRunRequest)(nil),      // 7: actorweave.cluster.v1.DryRunRequest
+	(*StateRequest)(nil),       // 8: actorweave.cluster.v1.StateRequest
+	(*StateReply)(nil),         // 9: actorweave.cluster.v1.StateReply
+	(*ProcessRequest)(nil),     // 10: actorweave.cluster.v1.ProcessRequest
+	(*ProcessReply)(nil),       // 11: actorweave.cluster.v1.ProcessReply
+	(*EntryRequest)(nil),       // 12: actorweave.cluster.v1.EntryRequest
+	(*Entry)(nil),              // 13: actorweave.cluster.v1.Entry
+	(*LogRequest)(nil),         // 14: actorweave.cluster.v1.LogRequest
+	(*LogReply)(nil),           // 15: actorweave.cluster.v1.LogReply
+	(*ResultsRequest)(nil),     // 16: actorweave.cluster.v1.ResultsRequest
+	(*ResultsReply)(nil),       // 17: actorweave.cluster.v1.ResultsReply
+	(*ResultOfRequest)(nil),    // 18: actorweave.cluster.v1.ResultOfRequest
+	(*LabelsRequest)(nil),      // 19: actorweave.cluster.v1.LabelsRequest
+	(*ReadRequest)(nil),        // 20: actorweave.cluster.v1.ReadRequest
+	(*ItemRequest)(nil),        // 21: actorweave.cluster.v1.ItemRequest
+	(*ItemReply)(nil),          // 22: actorweave.cluster.v1.ItemReply
+	(*PublishRequest)(nil),     // 23: actorweave.cluster.v1.PublishRequest
+	(*Empty)(nil),              // 24: actorweave.cluster.v1.Empty
+	(*MemberStatus)(nil),       // 25: actorweave.cluster.v1.MemberStatus
+	(*ResolveForkRequest)(nil), // 26: actorweave.cluster.v1.ResolveForkRequest
+	(*ForkResolution)(nil),     // 27: actorweave.cluster.v1.ForkResolution
+	(*RescheduledMessage)(nil), // 28: actorweave.cluster.v1.RescheduledMessage
+	(*LabelsReply)(nil),        // 29: actorweave.cluster.v1.LabelsReply
+	(*MonitorRequest)(nil),     // 30: actorweave.cluster.v1.MonitorRequest
+	(*MonitorReply)(nil),       // 31: actorweave.cluster.v1.MonitorReply
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
 	13, // 0: actorweave.cluster.v1.LogReply.entries:type_name -> actorweave.cluster.v1.Entry
-	1,  // [1:1] is the sub-list for method output_type
-	1,  // [1:1] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	28, // 1: actorweave.cluster.v1.ForkResolution.rescheduled:type_name -> actorweave.cluster.v1.RescheduledMessage
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cluster_clusterpb_cluster_proto_init() }
@@ -1782,7 +2175,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
