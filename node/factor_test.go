@@ -2,32 +2,44 @@ package node
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/client"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/internal/testutil"
 	"github.com/actorweave/actorweave/internal/testutil/wasmcache"
 )
 
-// replicaSet is pid's replica set under the test's current view of live members (the explicit
-// member list's placement: rendezvous order cut to factor).
+// replicaSet is pid's replica set under the test's current view of live members: the placement's
+// order (the explicit member list's rendezvous, or the cluster's over member names) cut to factor.
 func (c *testCluster) replicaSet(pid ans104.ID, factor int) []*member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	byRemote := map[string]*member{}
 	var live []string
+	var ms []awcluster.Member
 	for _, m := range c.members {
 		if m.alive {
 			live = append(live, m.remote)
 			byRemote[m.remote] = m
+			ms = append(ms, awcluster.Member{Name: m.name, Address: m.remote, Capacity: 1})
 		}
 	}
 	r := rendezvous(pid, live)
+	if c.key != "" {
+		r = r[:0]
+		for _, m := range awcluster.Rank(pid.String(), ms, nil) {
+			r = append(r, m.Address)
+		}
+	}
 	var out []*member
 	for _, a := range r[:min(len(r), factor)] {
 		out = append(out, byRemote[a])
@@ -39,24 +51,50 @@ func (c *testCluster) replicaSet(pid ans104.ID, factor int) []*member {
 // are acknowledged to processes; then two members are killed -9 at once: the owner of the first
 // process and its first backup, so that of that process's three replicas only the last backup
 // survives, and of every other process at least one replica does. After membership settles (the
-// test's member list without the two), every acknowledged message is in the log the surviving
-// cluster serves, exactly once, and every process acknowledges new messages (its replica set is
-// three live members again). With the last backup alone holding the first process's log, a write
-// acknowledged before every backup held it would be missing here.
+// test's member list without the two; under memberlist, failure detection, with the quorum guard
+// counting 3 of 5), every acknowledged message is in the log the surviving cluster serves, exactly
+// once, and every process acknowledges new messages (its replica set is three live members again).
+// With the last backup alone holding the first process's log, a write acknowledged before every
+// backup held it would be missing here.
 func TestClusterFactor3Kill2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs five member nodes")
 	}
 	wasm := testutil.Module(t, "aoslike")
+	for _, memberlist := range []bool{false, true} {
+		name := "explicit-members"
+		if memberlist {
+			name = "memberlist"
+		}
+		t.Run(name, func(t *testing.T) { factor3Kill2(t, wasm, memberlist) })
+	}
+}
+
+func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const factor = 3
 	env := []string{fmt.Sprintf("AW_CLUSTER_REPLICATION_FACTOR=%d", factor), "AW_CLUSTER_COMPILE_CACHE=" + wasmcache.Dir(t)}
 	c := &testCluster{t: t}
+	if memberlist {
+		c.key = filepath.Join(t.TempDir(), "cluster.key")
+		key := make([]byte, 32)
+		_, _ = crand.Read(key)
+		if err := os.WriteFile(c.key, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := 0; i < 5; i++ {
-		c.members = append(c.members, startMemberNodeIn(t, nil, env, t.TempDir(), ""))
+		var join []string
+		if memberlist && i > 0 {
+			join = []string{c.members[0].gossip}
+		}
+		c.members = append(c.members, startMemberNodeIn(t, nil, env, t.TempDir(), c.key, join...))
 	}
 	c.setMembers()
+	if memberlist {
+		waitOneView(ctx, t, c.members, "after the start")
+	}
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user)
 	clientOf := memberClients(user, 30*time.Second)
@@ -90,8 +128,12 @@ func TestClusterFactor3Kill2(t *testing.T) {
 			return err
 		}
 		deadline := time.Now().Add(bound)
-		for {
-			_, err := clientOf(c.replicaSet(pid, factor)[0]).PostItem(ctx, item)
+		for try := 0; ; try++ {
+			to := c.replicaSet(pid, factor)[0]
+			if memberlist {
+				to = c.entry(pid, try) // any member: it forwards to the owner of its view
+			}
+			_, err := clientOf(to).PostItem(ctx, item)
 			if err == nil || strings.Contains(err.Error(), "409") {
 				acked[token] = pid
 				return nil
