@@ -103,3 +103,30 @@ func TestReplicationFactor3FenceRounds(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicationFactor3Levelling: the new owner's hand-over pulls from whichever replica is
+// longest, wherever it is in the list, and pushes to the ones behind. The last backup holds a
+// batch nobody acknowledged (it took it; the owner died before the other backup answered), the
+// new owner holds less, the new second backup nothing: afterwards all three hold the longest log.
+func TestReplicationFactor3Levelling(t *testing.T) {
+	c := newCluster(t)
+	cfg := Config{Factor: 3, Timeout: 2 * time.Second, WaitBackup: -1}
+	a, b, cc, d := c.start(cfg), c.start(cfg), c.start(cfg), c.start(cfg)
+	pid := newPID(t)
+	placeList(pid, []*memberRef{a, b, cc}, a, b, cc, d)
+	a.must(cmd{Op: "spawn", PID: pid})
+	a.must(cmd{Op: "write", PID: pid, N: 5})
+	b.must(cmd{Op: "load", PID: pid})
+	b.must(cmd{Op: "write-local", PID: pid, N: 2}) // B alone took the owner's last batch
+	a.kill()
+	placeList(pid, []*memberRef{cc, d, b}, b, cc, d)
+	rc := cc.must(cmd{Op: "activate", PID: pid})
+	if rc.Count != 7 {
+		t.Fatalf("new owner holds %d entries after its hand-over, want the longest replica's 7", rc.Count)
+	}
+	if s := cc.must(cmd{Op: "stats"}).Stats; s["pulled"] != 2 || s["caughtUp"] != 7 {
+		t.Fatalf("new owner pulled %d and pushed %d entries, want 2 (from B) and 7 (D seeded)", s["pulled"], s["caughtUp"])
+	}
+	cc.must(cmd{Op: "write", PID: pid, N: 1})
+	sameLog(t, pid, 8, cc, d, b)
+}
