@@ -121,7 +121,8 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	}
 	// send posts one message with a unique token to pid's owner under the current view, retrying
 	// the same item until it is acknowledged (a 409: already in the log) or the bound passes.
-	acked := map[string]ans104.ID{} // token → process
+	acked := map[string]ans104.ID{}       // token → process
+	ackedIDs := map[ans104.ID]ans104.ID{} // message id → process (checkLogs)
 	send := func(pid ans104.ID, token string, bound time.Duration) error {
 		item, err := signer.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}, {Name: "Token", Value: token}})
 		if err != nil {
@@ -136,6 +137,7 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 			_, err := clientOf(to).PostItem(ctx, item)
 			if err == nil || strings.Contains(err.Error(), "409") {
 				acked[token] = pid
+				ackedIDs[item.ID()] = pid
 				return nil
 			}
 			if time.Now().After(deadline) {
@@ -169,16 +171,60 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	}
 	t.Logf("every process acknowledged again %v after killing two of five members", time.Since(start).Round(time.Millisecond))
 	// Every acknowledged message, exactly once, in each process's log on its owner now.
-	for i, pid := range pids {
-		owner := c.replicaSet(pid, factor)[0]
-		count := map[string]int{}
-		for _, tok := range logTokens(t, ctx, clientOf(owner), pid) {
-			count[tok]++
-		}
-		for tok, p := range acked {
-			if p == pid && count[tok] != 1 {
-				t.Errorf("process %d: acknowledged message %s is %d times in the log its owner serves", i, tok, count[tok])
+	exactlyOnce := func(when string) {
+		t.Helper()
+		for i, pid := range pids {
+			owner := c.replicaSet(pid, factor)[0]
+			count := map[string]int{}
+			for _, tok := range logTokens(t, ctx, clientOf(owner), pid) {
+				count[tok]++
+			}
+			for tok, p := range acked {
+				if p == pid && count[tok] != 1 {
+					t.Errorf("%s: process %d: acknowledged message %s is %d times in the log its owner serves", when, i, tok, count[tok])
+				}
 			}
 		}
+	}
+	exactlyOnce("after the kill")
+
+	// The first victim comes back on its data folder (a new incarnation) and takes its processes
+	// back: hand-overs from their owners now to it, with the whole backup list, under load.
+	back := startMemberNodeIn(t, nil, env, set[0].dir, c.key, func() []string {
+		if memberlist {
+			return []string{survivor.gossip}
+		}
+		return nil
+	}()...)
+	c.mu.Lock()
+	*set[0] = *back
+	c.mu.Unlock()
+	c.setMembers()
+	for i, pid := range pids {
+		if err := send(pid, fmt.Sprintf("rejoin-%d", i), 60*time.Second); err != nil {
+			t.Fatalf("process %d takes no message after the rejoin: %v", i, err)
+		}
+	}
+	exactlyOnce("after the rejoin")
+	t.Logf("the returning member took %.0f processes over (hand-overs with the backup list), %.0f entries pulled",
+		metric(t, set[0].url, "actorweave_replication_taken_over_total"), metric(t, set[0].url, "actorweave_replication_entries_pulled_total"))
+	// On disk, with every member stopped: each copy one hash chain, one signer per epoch, the owner
+	// and each of its two backups identical and holding every acknowledged message.
+	var sets []map[ans104.ID][2]string // owner with its first backup, owner with its second
+	for b := 1; b < factor; b++ {
+		replicas := map[ans104.ID][2]string{}
+		for _, pid := range pids {
+			rs := c.replicaSet(pid, factor)
+			replicas[pid] = [2]string{rs[0].dir, rs[b].dir}
+		}
+		sets = append(sets, replicas)
+	}
+	for _, m := range c.members {
+		if m.alive {
+			c.kill(m)
+		}
+	}
+	for _, replicas := range sets {
+		checkLogs(t, c.members, replicas, ackedIDs)
 	}
 }
