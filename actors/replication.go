@@ -33,25 +33,24 @@ func (h *Host) System() *actor.ActorSystem { return h.system }
 // serves requests: activations read it without a lock.
 func (h *Host) SetReplication(r Replication) { h.deps.Replication = r }
 
-// ReplicaSet returns the remote addresses of pid's owner and backup under view v (nil: the current
-// view): the first two members of the process's weighted rendezvous order restricted to its
-// placement labels, exactly as the router ranks them (labels place the backup too: a process's log
-// stays on members with its labels). "" for none; ("", "") when the labels cannot be learnt. With
-// no backup a write is refused under replication factor 2, which is safe.
-func (h *Host) ReplicaSet(pid ans104.ID, v *awcluster.View) (owner, backup string) {
+// ReplicaSet returns the remote addresses of pid's replica set under view v (nil: the current view)
+// and replication factor factor: its preference list (cluster.View.Replicas), the owner first and
+// then its backups, exactly as the router ranks owners restricted to the process's placement
+// labels (labels place the backups too: a process's log stays on members with its labels). The
+// list is shorter than factor when too few members can hold pid (a write is then refused, which is
+// safe), and nil when the labels cannot be learnt.
+func (h *Host) ReplicaSet(pid ans104.ID, v *awcluster.View, factor int) []string {
 	if v == nil {
 		v = h.members.View()
 	}
 	want, err := h.labelsOf(context.Background(), pid, nil)
 	if err != nil {
-		return "", ""
+		return nil
 	}
-	owners := v.Owners(pid.String(), want)
-	switch len(owners) {
-	case 0:
-		return "", ""
-	case 1:
-		return owners[0].Address, ""
+	ms := v.Replicas(pid.String(), want, factor)
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Address
 	}
-	return owners[0].Address, owners[1].Address
+	return out
 }

@@ -13,9 +13,10 @@
 // Everything that moves or copies process data asks this package two things:
 //
 //   - where a process belongs now: Membership.View() returns an immutable *View;
-//     View.Owners(pid, nil) is the preference list, best first — [0] the owner, [1] the backup,
-//     and so on — computed by Rank, a pure function of the member set (every node with the same
-//     members computes the same list). View.IsSelf(m) says whether m is this node. Members are
+//     View.Owners(pid, nil) is the preference list, best first — [0] the owner, [1] the first
+//     backup, and so on — computed by Rank, a pure function of the member set (every node with the
+//     same members computes the same list); View.Replicas(pid, nil, factor) is that list cut to the
+//     replication factor, the process's replica set. View.IsSelf(m) says whether m is this node. Members are
 //     hashed by Member.Name (the node key's wallet address, stable across restarts on the same
 //     data folder), not by Member.ID (the actor system id, new on every start).
 //   - when that changes: Membership.Subscribe() returns a channel of *View (latest-wins: a slow

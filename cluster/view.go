@@ -18,6 +18,22 @@ type View struct {
 // [1] its backup, and so on. want restricts placement to members with those labels (nil: any).
 func (v *View) Owners(pid string, want Labels) []Member { return Rank(pid, v.Members, want) }
 
+// Replicas is pid's replica set under replication factor factor: its preference list, the owner
+// first and then its backups in order, which is Owners(pid, want) (the router's order) cut to
+// factor members. It is shorter when fewer members can hold pid; factor < 1 counts as 1. Every
+// user of a replica set (replication, rebalancing, the node's wiring) takes it from here, so that
+// they all agree with the router on who owns a process and who backs it up.
+func (v *View) Replicas(pid string, want Labels, factor int) []Member {
+	r := v.Owners(pid, want)
+	if factor < 1 {
+		factor = 1
+	}
+	if len(r) > factor {
+		r = r[:factor]
+	}
+	return r
+}
+
 // Owner is Owners(pid, want)[0]; ok is false when no member can hold pid.
 func (v *View) Owner(pid string, want Labels) (Member, bool) {
 	r := v.Owners(pid, want)

@@ -50,13 +50,14 @@ func rendezvous(pid persistence.ID, members []string) []string {
 	return out
 }
 
-// filePlacement reads the members (one remote address a line) from file, re-reading it when it changes.
-func filePlacement(file string) replication.Placement {
+// filePlacement reads the members (one remote address a line) from file, re-reading it when it
+// changes; a replica set is the first factor of their rendezvous order.
+func filePlacement(file string, factor int) replication.Placement {
 	var mu sync.Mutex
 	var members []string
 	var mtime time.Time
 	var checked time.Time
-	return func(pid persistence.ID) (string, string) {
+	return func(pid persistence.ID) replication.Replicas {
 		mu.Lock()
 		defer mu.Unlock()
 		if time.Since(checked) > 10*time.Millisecond {
@@ -68,13 +69,7 @@ func filePlacement(file string) replication.Placement {
 			}
 		}
 		r := rendezvous(pid, members)
-		switch len(r) {
-		case 0:
-			return "", ""
-		case 1:
-			return r[0], ""
-		}
-		return r[0], r[1]
+		return replication.Replicas(r[:min(len(r), factor)])
 	}
 }
 
@@ -91,6 +86,9 @@ func TestClusterNodeChild(t *testing.T) {
 		cfg.Listen = a // in a network namespace: the clients' link
 	}
 	cfg.Replication.Timeout = 2 * time.Second
+	if v := os.Getenv("AW_CLUSTER_REPLICATION_FACTOR"); v != "" {
+		fmt.Sscan(v, &cfg.Replication.Factor) // --replication-factor
+	}
 	cfg.API.RequestTimeout = time.Minute
 	if v := os.Getenv("AW_CLUSTER_REQUEST_TIMEOUT"); v != "" {
 		cfg.API.RequestTimeout, _ = time.ParseDuration(v) // the default is 10 s; the tests give slack
@@ -112,7 +110,7 @@ func TestClusterNodeChild(t *testing.T) {
 			cfg.Cluster.Join = strings.Split(j, ",")
 		}
 	} else {
-		cfg.Placement = filePlacement(filepath.Join(dir, "members"))
+		cfg.Placement = filePlacement(filepath.Join(dir, "members"), max(cfg.Replication.Factor, 2))
 	}
 	if seed := os.Getenv("AW_SCHEDULER_SEED"); seed != "" && os.Getenv("AW_CLUSTER_KEY") == "" {
 		// Explicit members have no cluster key to derive the scheduler key from: the test gives

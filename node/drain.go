@@ -61,8 +61,8 @@ func (n *Node) Drain(ctx context.Context) error {
 	var pids []persistence.ID
 	alone := 0 // owned processes no other member may hold (alone, or labels): they stay here
 	_ = n.store.ProcessIDs(func(id persistence.ID) bool {
-		if o, _ := from(id); o == n.RemoteAddress() {
-			if s, _ := to(id); s == "" {
+		if from(id).Owner() == n.RemoteAddress() {
+			if to(id).Owner() == "" {
 				alone++
 			} else {
 				pids = append(pids, id)

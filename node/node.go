@@ -60,8 +60,9 @@ type Config struct {
 	WeaveDrive weavedrive.Config
 	// Cluster makes the node a member of a cluster (cluster.go); zero: a single node.
 	Cluster ClusterConfig
-	// Replication configures backup replication; Factor 0 means 2 in a cluster (or with a
-	// Placement) and 1 alone (--replication-factor).
+	// Replication configures backup replication (--replication-factor): Factor 1 to
+	// replication.MaxFactor copies of every acknowledged append; 0 is the default, the same as
+	// replication.Config's: 2 in a cluster (or with a Placement), with Auto, and 1 alone.
 	Replication replication.Config
 	// Placement names each process's owner and backup (Proto.Actor addresses) instead of cluster
 	// membership: tests with an explicit member list set it.
@@ -111,6 +112,7 @@ type Node struct {
 	height    atomic.Uint64
 	served    chan error
 	repl      *replication.Replicator
+	factor    int               // the replication factor in force (startReplication): replica sets are cut to it
 	quorum    *awcluster.Quorum // the split-brain guard (nil on a single node)
 	// quorumStop ends the loop that records every view's members; quorumDone is closed when it has.
 	quorumStop, quorumDone chan struct{}

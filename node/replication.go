@@ -61,27 +61,31 @@ func (n *Node) startQuorum() error {
 	return nil
 }
 
-// startReplication makes the node replicate every append to each process's backup when it has a
-// placement (cluster membership, or Config.Placement) and a replication factor of 2 (the default in
-// a cluster; a single node has no backup).
+// startReplication makes the node replicate every append to each process's backups when it has a
+// placement (cluster membership, or Config.Placement) and a replication factor of 2 or more (2 is
+// the default in a cluster; a single node has no backup).
 func (n *Node) startReplication(reg prometheus.Registerer) error {
+	rc := n.cfg.Replication
+	if err := replication.CheckFactor(rc.Factor); err != nil {
+		return err
+	}
+	if rc.Factor == 0 {
+		// The default, as replication.Config reads a zero Factor: DefaultFactor in a cluster with
+		// Auto (a member that was never part of one runs alone until one joins), which Clustered
+		// answers from the store (an explicit member list: always a cluster).
+		rc.Factor, rc.Auto = replication.DefaultFactor, true
+		if n.quorum != nil {
+			rc.Clustered = n.quorum.Clustered
+		}
+	}
+	n.factor = rc.Factor
 	place := n.cfg.Placement
 	if place == nil && n.provider != nil {
-		// The live view's placement, the router's (owner, backup = first two of the order).
+		// The live view's placement, the router's order cut to the factor.
 		place = n.placementOf(nil)
 	}
 	if place == nil {
 		return nil // single node: factor 1
-	}
-	rc := n.cfg.Replication
-	if rc.Factor == 0 {
-		// Default: 2 in a cluster; a member that was never part of one runs alone until one joins.
-		rc.Factor, rc.Auto = 2, true
-		if n.quorum != nil {
-			rc.Clustered = n.quorum.Clustered
-		} else {
-			rc.Clustered = func() bool { return true } // an explicit member list: always a cluster
-		}
 	}
 	if rc.Factor == 1 {
 		return nil
@@ -136,9 +140,13 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	return nil
 }
 
-// placementOf is the replication placement under view v (nil: the live view): the router's order.
+// placementOf is the replication placement under view v (nil: the live view): each process's
+// replica set, the router's order cut to the replication factor (actors.Host.ReplicaSet).
 func (n *Node) placementOf(v *awcluster.View) replication.Placement {
-	return func(pid persistence.ID) (string, string) { return n.host.ReplicaSet(ans104.ID(pid), v) }
+	factor := max(n.factor, 1)
+	return func(pid persistence.ID) replication.Replicas {
+		return replication.Replicas(n.host.ReplicaSet(ans104.ID(pid), v, factor))
+	}
 }
 
 // rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).

@@ -1,37 +1,73 @@
-// Package replication makes every durable append of a process durable on its backup node too, and
+// Package replication makes every durable append of a process durable on its backup nodes too, and
 // moves ownership of a process between nodes without losing or forking its log (docs/design.md §5,
 // invariants 1 and 2).
 //
-// It owns the replication stream (owner → backup over Proto.Actor remote, protobuf messages in
-// replpb), the ownership fence (epochs raised on the backup before a new owner writes), catch-up of a
-// lagging replica from the owner's log, and pulling a log a new owner lacks from the replica that
+// It owns the replication stream (owner → backups over Proto.Actor remote, protobuf messages in
+// replpb), the ownership fence (epochs raised on the backups before a new owner writes), catch-up of
+// a lagging replica from the owner's log, and pulling a log a new owner lacks from the replica that
 // holds it. It must not decide placement (it is given a Placement function: cluster membership
-// decides owner and backup), evaluate anything, or hold process state in memory beyond which
-// processes are in sync with which backup.
+// decides the replica set), evaluate anything, or hold process state in memory beyond which
+// processes are in sync with which backups.
+//
+// # Replica sets
+//
+// A process's replica set under replication factor N (Config.Factor, 1 to MaxFactor; 0 is the
+// default, 2 with Auto) is a preference list (Replicas): the first N members of the router's
+// weighted rendezvous order restricted to the process's labels (cluster.View.Replicas), the owner
+// first and then its N-1 backups in order. Factor 2 is owner and backup; everything below reads
+// "the backup" as "every backup of the list" with N-1 = 1. A list with fewer than N-1 backups (too
+// few members can hold the process) refuses writes with ErrNoBackup.
 //
 // # Protocol
 //
-// Backup first: the owner sends each batch to the backup, which appends it (persistence
-// AppendReplicated: the sender's epoch is checked and, if higher, raised in the same Pebble batch
-// as the entries) and answers after its fsync; only then does the owner append locally and
-// acknowledge. So an acknowledged entry is on both nodes, and a write the backup refuses (a newer
-// owner fenced it, or it cannot be reached) is written nowhere: a stale or partitioned owner can
-// never fork the log. A crash between the two leaves the backup one batch ahead of the owner, with
-// entries nobody acknowledged; the owner's next activation pulls them (the client's retry is then
+// Backups first, all of them: the owner sends each batch to every backup of the list, in parallel;
+// each appends it (persistence AppendReplicated: the sender's epoch is checked and, if higher,
+// raised in the same Pebble batch as the entries) and answers after its fsync; only when every
+// backup has answered OK does the owner append locally and acknowledge (write-all). So an
+// acknowledged entry is on all N members of the list, and any one surviving member holds every
+// acknowledged write: the cluster keeps them through the loss of N-1 members. A write any backup
+// refuses (a newer owner fenced it, or it cannot be reached) is not acknowledged: a stale or
+// partitioned owner can never get an acknowledgement past a fence. A crash between the backups'
+// appends and the owner's leaves backups one batch ahead of the owner, with entries nobody
+// acknowledged; the owner's next activation pulls them (the client's retry is then
 // deduplicated).
 //
 // Activation (Replicator.Activate, before the process actor reads its state) is the hand-over:
-//  1. Fence: the backup raises its epoch to max(its epoch+1, ours+1) and reports its log length and
-//     last hash-chain link. From then on the backup refuses every older owner.
-//  2. Pull what the backup holds beyond our log (failover: the backup was the only survivor;
-//     migration: the old owner is now our backup under rendezvous placement), or push what we hold
-//     beyond the backup's (a new, empty or lagging backup). Every entry is checked for hash-chain
-//     continuity on arrival, so diverged logs are reported (ErrDiverged), never merged.
-//  3. Raise our own epoch to the fenced one. The scheduler then stamps that epoch on new assignments.
+//  1. Fence every backup of the list, in parallel: each raises its epoch to max(its epoch+1, ours+1)
+//     and reports its log length and last hash-chain link. Each fence of a replica returns an epoch
+//     no other fence of it ever returns; backups that answered less than the highest answer are
+//     fenced again at it, until this owner holds one epoch e on every backup (fenceAll). From then
+//     on each of them refuses every owner of an older epoch.
+//  2. Take e locally (persistence.ClaimEpoch: a compare-and-set on the epoch read before fencing,
+//     so an owner that fenced this node meanwhile wins).
+//  3. Level the logs: with each backup in list order, drop the lower-epoch side of a diverged tail
+//     (reconcile) and pull what it holds beyond our log (failover: a backup was the only survivor;
+//     migration: the old owner is now a backup under rendezvous placement), so our log ends as the
+//     longest history the epoch rules keep; then push to every backup what it lacks (a new, empty
+//     or lagging backup), reconciling again one whose turn came before our log changed. Every
+//     entry is checked for hash-chain continuity on arrival, so diverged logs are reported
+//     (ErrDiverged), never merged. The scheduler then stamps e on new assignments.
 //
-// If the backup cannot be reached, activation still succeeds (reads are served from the local log)
-// but every write is refused with ErrBackupUnreachable until a later sync succeeds: with a
-// replication factor of 2 that is the quorum rule (owner and backup must both hold each write).
+// If a backup cannot be reached, activation still succeeds (reads are served from the local log)
+// but every write is refused with ErrBackupUnreachable until a later sync with every backup of the
+// current list succeeds: write-all needs them all.
+//
+// Why this is safe under factor N. A stale owner O (its view's list L, its epoch e) gets an
+// acknowledgement only when every member of L took the batch. A new owner O' (list L', epoch
+// e' > e) fences every member of L' before it writes, and pulls from them. If L and L' share a
+// member X, then from the moment O' fenced X, X refuses O (STALE_EPOCH: X is at e' > e), so O
+// acknowledges nothing more; and everything O acknowledged before is on X, which O' pulled (or
+// on a longer replica continuing the same chain). A shared member exists across a failover:
+// rendezvous ranks every member on its own, so the members of L alive in the view of O' keep their
+// relative order and stay among its first N (they can only move up); members of L missing from
+// that view are dead (then O cannot reach them either and acknowledges nothing) or cut off, which
+// the quorum guard covers (a side without a majority writes nothing). A join pushes at most one
+// member out of a list; only N joins ranked above every member of L in one view change leave L and
+// L' disjoint, and then safety rests on the old owner handing the process over (Rebalance: the new
+// owner fences it and pulls), as with factor 2. The owner's own store is one more replica: a
+// hand-over that fenced it makes its claim (step 2) or its next write fail. Two owners never hold
+// the same epoch on a shared replica (step 1), so invariant 2 (one signer per epoch) holds for any
+// N.
 //
 // # Diverged tails and forks
 //

@@ -96,15 +96,24 @@ func (r *Replicator) ResolveFork(ctx context.Context, pid persistence.ID, keep s
 	defer l.Unlock()
 	r.forget(pid)
 	res := Resolution{Process: pid}
-	if _, ok, err := r.store.Fork(pid); err != nil || !ok {
+	rec, ok, err := r.store.Fork(pid)
+	if err != nil || !ok {
 		return res, orNotForked(err, pid, r.self)
 	}
-	backup, err := r.backupOf(pid)
+	backups, err := r.backupsOf(pid)
 	if err != nil {
 		return res, err
 	}
-	if backup == "" {
+	if len(backups) == 0 {
 		return res, fmt.Errorf("process %s: %w: a fork is resolved between the owner and its backup", b64(pid), ErrNoBackup)
+	}
+	// Between this node and the backup the fork was found with (the first backup if that one is
+	// no longer in the replica set); the other backups are levelled by the next write's hand-over.
+	backup := backups[0]
+	for _, b := range backups {
+		if r.nodeName(b) == rec.Peer {
+			backup = b
+		}
 	}
 	keepSelf, err := r.keeps(keep, backup)
 	if err != nil {
@@ -154,7 +163,9 @@ func (r *Replicator) ResolveFork(ctx context.Context, pid persistence.ID, keep s
 	if err := r.store.ClearFork(ctx, pid); err != nil {
 		return res, err
 	}
-	r.remember(pid, syncState{epoch: epoch, backup: backup})
+	if len(backups) == 1 {
+		r.remember(pid, syncState{epoch: epoch, backups: backups})
+	}
 	return res, nil
 }
 

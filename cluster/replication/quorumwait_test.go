@@ -40,7 +40,7 @@ func TestCallEndsWhenQuorumLapses(t *testing.T) {
 		return nil
 	}}
 	// The replicator of this test process (New names its actor; one per actor system).
-	r, err := New(sys, st, func(persistence.ID) (string, string) { return "", "" }, cfg)
+	r, err := New(sys, st, func(persistence.ID) Replicas { return nil }, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // RebalanceResult is what one Rebalance did.
 type RebalanceResult struct {
 	Processes int // processes held locally and examined
-	Synced    int // processes this node now owns whose backup (or owner) changed: fenced and seeded
+	Synced    int // processes this node now owns whose backups (or owner) changed: fenced and seeded
 	HandedOff int // processes this node owned and handed to their new owner
 	Failed    int // hand-overs that failed (retry them with Rebalance's only argument)
 	FailedIDs []persistence.ID
@@ -22,8 +22,8 @@ type RebalanceResult struct {
 }
 
 // Rebalance moves ownership eagerly after a membership change from prev to next: for every process
-// in the local store, a process this node now owns with a changed backup (or that it did not own)
-// is synced at once (fence, pull or push: the new backup is seeded), and a process this node owned
+// in the local store, a process this node now owns with changed backups (or that it did not own)
+// is synced at once (fence, pull or push: new backups are seeded), and a process this node owned
 // and no longer does is handed to its new owner, which fences this node and pulls the log before it
 // serves a write. Without it the same happens lazily on each process's next request; with it the
 // replication factor is restored, and a joining node holds its share, without waiting for traffic.
@@ -66,18 +66,19 @@ func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, worker
 		if ctx.Err() != nil {
 			break
 		}
-		oO, oB := prev(pid)
-		nO, nB := next(pid)
+		o, n := prev(pid), next(pid)
+		oO, nO := o.Owner(), n.Owner()
+		oB, nB := o.backupsOf(r.self, r.cfg.Factor), n.backupsOf(r.self, r.cfg.Factor)
 		switch {
-		case nO == r.self && (oO != r.self || oB != nB):
+		case nO == r.self && (oO != r.self || !sameList(oB, nB)):
 			res.Synced++
-			if nB == "" || r.cfg.Factor < 2 {
+			if len(nB) == 0 || r.cfg.Factor < 2 {
 				continue
 			}
 			jobs <- job{pid, func() error { return r.sync(ctx, pid, nB) }}
 		case oO == r.self && nO != r.self && nO != "":
 			res.HandedOff++
-			jobs <- job{pid, func() error { return r.handOff(ctx, pid, nO, nB) }}
+			jobs <- job{pid, func() error { return r.handOff(ctx, pid, nO, n.backupsOf(nO, r.cfg.Factor)) }}
 		}
 	}
 	close(jobs)
@@ -89,9 +90,16 @@ func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, worker
 	return res
 }
 
-// handOff asks owner to take pid over from this node.
-func (r *Replicator) handOff(ctx context.Context, pid persistence.ID, owner, backup string) error {
-	rep, err := r.call(ctx, owner, &replpb.Handover{Process: pid[:], From: r.self, Backup: backup})
+// handOff asks owner to take pid over from this node, with backups its replica set's backups.
+func (r *Replicator) handOff(ctx context.Context, pid persistence.ID, owner string, backups []string) error {
+	msg := &replpb.Handover{Process: pid[:], From: r.self}
+	if len(backups) > 0 {
+		msg.Backup = backups[0]
+	}
+	if len(backups) > 1 {
+		msg.Backups = backups
+	}
+	rep, err := r.call(ctx, owner, msg)
 	if err != nil {
 		return err
 	}
@@ -111,16 +119,22 @@ func handover(ctx context.Context) context.Context {
 }
 
 // takeOver is the new owner's side of a hand-over: fence the node the log comes from and pull it,
-// then bring the backup level (which fences it too).
-func (r *Replicator) takeOver(ctx context.Context, pid persistence.ID, from, backup string) error {
+// then bring the backups level (which fences them too).
+func (r *Replicator) takeOver(ctx context.Context, pid persistence.ID, from string, backups []string) error {
 	ctx = handover(ctx)
-	if from != "" && from != backup && from != r.self {
-		if err := r.sync(ctx, pid, from); err != nil {
+	var peers []string
+	for _, b := range backups {
+		if b != "" && b != r.self && !contains(peers, b) && len(peers) < r.cfg.Factor-1 {
+			peers = append(peers, b)
+		}
+	}
+	if from != "" && !contains(peers, from) && from != r.self {
+		if err := r.sync(ctx, pid, []string{from}); err != nil {
 			return err
 		}
 	}
-	if backup != "" && backup != r.self && r.cfg.Factor >= 2 {
-		if err := r.sync(ctx, pid, backup); err != nil {
+	if len(peers) > 0 {
+		if err := r.sync(ctx, pid, peers); err != nil {
 			return err
 		}
 	}

@@ -41,8 +41,10 @@ type cmd struct {
 	PID    string `json:"pid,omitempty"`
 	Owner  string `json:"owner,omitempty"`
 	Backup string `json:"backup,omitempty"`
-	N      int    `json:"n,omitempty"`
-	From   uint64 `json:"from,omitempty"`
+	// Replicas, if set, is the whole replica set "place" gives (Owner and Backup are ignored).
+	Replicas []string `json:"replicas,omitempty"`
+	N        int      `json:"n,omitempty"`
+	From     uint64   `json:"from,omitempty"`
 }
 
 type reply struct {
@@ -91,7 +93,7 @@ type member struct {
 	done  chan struct{}
 
 	mu            sync.Mutex
-	place         map[persistence.ID][2]string
+	place         map[persistence.ID]Replicas
 	owners        map[persistence.ID]*owner
 	quorum        *awcluster.Quorum // with Auto: the durable record of the members seen, as a node keeps it
 	selfAddr, dir string
@@ -109,7 +111,7 @@ func startMember(dir string) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &member{sys: sys, store: st, dir: dir, done: make(chan struct{}), place: map[persistence.ID][2]string{},
+	m := &member{sys: sys, store: st, dir: dir, done: make(chan struct{}), place: map[persistence.ID]Replicas{},
 		owners: map[persistence.ID]*owner{}}
 	var cfg Config
 	_ = json.Unmarshal([]byte(os.Getenv("AW_REPL_CONFIG")), &cfg)
@@ -130,11 +132,10 @@ func startMember(dir string) (*member, error) {
 	return m, err
 }
 
-func (m *member) placement(pid persistence.ID) (string, string) {
+func (m *member) placement(pid persistence.ID) Replicas {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := m.place[pid]
-	return p[0], p[1]
+	return m.place[pid]
 }
 
 func (m *member) receive(c actor.Context) {
@@ -181,12 +182,16 @@ func (m *member) do(in cmd) reply {
 	m.mu.Unlock()
 	switch in.Op {
 	case "place":
+		list := Replicas{in.Owner, in.Backup}
+		if len(in.Replicas) > 0 {
+			list = in.Replicas
+		}
 		m.mu.Lock()
-		m.place[pid] = [2]string{in.Owner, in.Backup}
+		m.place[pid] = list
 		m.mu.Unlock()
 		if m.quorum != nil {
 			v := &awcluster.View{}
-			for _, a := range []string{in.Owner, in.Backup} {
+			for _, a := range list {
 				name := a
 				if a == m.selfAddr {
 					name = "member:" + m.dir

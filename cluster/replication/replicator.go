@@ -38,22 +38,89 @@ var (
 	ErrForked = persistence.ErrForked
 )
 
-// Placement returns the Proto.Actor addresses of pid's owner and backup under the current
-// membership ("" for none). The cluster package provides it (weighted rendezvous).
-type Placement func(pid persistence.ID) (owner, backup string)
+// Replicas is a process's replica set: its preference list of Proto.Actor addresses, the owner
+// first, then its backups in order (cluster.View.Replicas: the router's weighted rendezvous order
+// cut to the replication factor). Empty: no member can hold the process.
+type Replicas []string
+
+// Owner is the first of the list ("" for none).
+func (l Replicas) Owner() string {
+	if len(l) == 0 {
+		return ""
+	}
+	return l[0]
+}
+
+// Backup is the first backup ("" for none).
+func (l Replicas) Backup() string {
+	if len(l) < 2 {
+		return ""
+	}
+	return l[1]
+}
+
+// backupsOf returns the backups of the list as seen from self, at most factor-1 of them: every
+// address after the owner, except self and "" (a node the view names as a backup does not
+// replicate to itself: with too few other members its writes are refused).
+func (l Replicas) backupsOf(self string, factor int) []string {
+	var out []string
+	for i := 1; i < len(l) && i < factor; i++ {
+		if a := l[i]; a != "" && a != self && !contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func contains(l []string, a string) bool {
+	for _, x := range l {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Placement returns pid's replica set under the current membership. The node provides it from the
+// cluster view (actors.Host.ReplicaSet).
+type Placement func(pid persistence.ID) Replicas
+
+const (
+	// DefaultFactor is the replication factor of a zero Config.Factor (with Auto).
+	DefaultFactor = 2
+	// MaxFactor is the largest replication factor accepted: every write waits for every backup,
+	// and more copies than this buy durability no deployment of this runtime needs.
+	MaxFactor = 5
+)
 
 // Config tunes replication. Zero fields take the defaults.
 type Config struct {
-	// Factor is the replication factor: 1 (no backup) or 2 (owner and backup). Default 2.
+	// Factor is the replication factor, 1 to MaxFactor: every acknowledged append is durable on
+	// the first Factor members of the process's preference list (the owner and Factor-1 backups).
+	// Zero is the default, and means the same here and in the node (--replication-factor 0 or
+	// absent): DefaultFactor (2) with Auto.
 	Factor int
-	// Auto (the node's default when no factor is given) runs factor 1 while this node has never
-	// been part of a cluster, and factor 2 from then on: a lone node works, and a node that was
-	// ever part of a larger cluster never acknowledges alone (a partition must not let both sides
-	// write). "Ever" is Clustered, read from disk: a node restarted inside a partition sees no
-	// one, and only its store can tell it that it is not alone.
+	// Auto runs factor 1 while this node has never been part of a cluster, and Factor from then
+	// on: a lone node works, and a node that was ever part of a larger cluster never acknowledges
+	// alone (a partition must not let both sides write). "Ever" is Clustered, read from disk: a
+	// node restarted inside a partition sees no one, and only its store can tell it that it is not
+	// alone. A zero Factor sets it.
 	Auto bool
 	// Clustered reports, durably, whether this node has been part of a cluster (cluster.Quorum's
-	// known members). Required with Auto; without it Auto is refused.
+	// known members). Nil with Auto: always (the node was configured as a cluster member, so a
+	// lone member refuses to write, the safe side).
 	Clustered func() bool `json:"-"`
 	// Timeout bounds each request to a peer. Default 5 s.
 	Timeout time.Duration
@@ -73,8 +140,11 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.Factor <= 0 {
-		c.Factor = 2
+	if c.Factor == 0 {
+		c.Factor, c.Auto = DefaultFactor, true
+	}
+	if c.Auto && c.Clustered == nil {
+		c.Clustered = func() bool { return true }
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
@@ -131,20 +201,19 @@ type Replicator struct {
 	syncLocks [256]sync.Mutex
 }
 
+// syncState: this node, as pid's owner, fenced every one of backups at epoch and brought their
+// logs level with its own; writes at epoch to exactly those backups may go on without a hand-over.
 type syncState struct {
-	epoch  uint64
-	backup string
+	epoch   uint64
+	backups []string
 }
 
 // New starts the replication actor on system (named ActorName) and returns the replicator.
 func New(system *actor.ActorSystem, store *persistence.Store, place Placement, cfg Config) (*Replicator, error) {
+	if err := CheckFactor(cfg.Factor); err != nil {
+		return nil, err
+	}
 	cfg.defaults()
-	if cfg.Factor > 2 {
-		return nil, fmt.Errorf("replication factor %d: only 1 and 2 are supported", cfg.Factor)
-	}
-	if cfg.Auto && cfg.Clustered == nil {
-		return nil, errors.New("replication: Auto needs Clustered (whether this node was ever in a cluster, from its store)")
-	}
 	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
 		synced: map[persistence.ID]syncState{}}
 	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats,
@@ -166,23 +235,35 @@ func (r *Replicator) Stats() *Stats { return &r.stats }
 // Factor is the configured replication factor.
 func (r *Replicator) Factor() int { return r.cfg.Factor }
 
-func (r *Replicator) backupOf(pid persistence.ID) (string, error) {
-	if r.cfg.Factor < 2 {
-		return "", nil
+// CheckFactor refuses a replication factor the replicator cannot run (0 is the default).
+func CheckFactor(f int) error {
+	if f < 0 || f > MaxFactor {
+		return fmt.Errorf("replication factor %d: must be 1 to %d (0: the default, %d)", f, MaxFactor, DefaultFactor)
 	}
-	_, backup := r.place(pid)
-	if (backup == "" || backup == r.self) && r.cfg.Auto && !r.cfg.Clustered() {
-		return "", nil // a lone node that was never part of a cluster: factor 1
+	return nil
+}
+
+// backupsOf returns the backups pid's writes must reach, in preference order: Factor-1 of them,
+// or an error refusing the write (no quorum, or too few members to hold Factor copies). None (nil,
+// nil) with factor 1, and for a lone node that was never part of a cluster under Auto.
+func (r *Replicator) backupsOf(pid persistence.ID) ([]string, error) {
+	if r.cfg.Factor < 2 {
+		return nil, nil
+	}
+	backups := r.place(pid).backupsOf(r.self, r.cfg.Factor)
+	if len(backups) == 0 && r.cfg.Auto && !r.cfg.Clustered() {
+		return nil, nil // a lone node that was never part of a cluster: factor 1
 	}
 	// The quorum first: on the minority side of a partition "no quorum" is the reason, whether or
-	// not the view still names a backup.
+	// not the view still names backups.
 	if err := r.quorum(pid); err != nil {
-		return "", err
+		return nil, err
 	}
-	if backup == "" || backup == r.self {
-		return "", fmt.Errorf("process %s: %w (replication factor %d)", b64(pid), ErrNoBackup, r.cfg.Factor)
+	if len(backups) < r.cfg.Factor-1 {
+		return nil, fmt.Errorf("process %s: %w (replication factor %d, %d of %d backups in the view)",
+			b64(pid), ErrNoBackup, r.cfg.Factor, len(backups), r.cfg.Factor-1)
 	}
-	return backup, nil
+	return backups, nil
 }
 
 func (r *Replicator) quorum(pid persistence.ID) error {
@@ -268,31 +349,32 @@ func (r *Replicator) call(ctx context.Context, addr string, msg proto.Message) (
 	return rep, nil
 }
 
-// Activate hands process pid over to this node, which placement made its owner: fence the backup
-// with a higher epoch, pull what the backup holds beyond the local log (or push what it lacks), and
-// raise the local epoch to the fenced one. Afterwards the store's epoch is this owner's epoch.
-// If the backup cannot be reached the error says so; the process may still serve reads, and
-// Replicate retries the sync before any write.
+// Activate hands process pid over to this node, which placement made its owner: fence every
+// backup of its replica set with a higher epoch, bring the local log level with the longest of
+// theirs and theirs with it, and raise the local epoch to the fenced one. Afterwards the store's
+// epoch is this owner's epoch. If a backup cannot be reached the error says so; the process may
+// still serve reads, and Replicate retries the sync before any write.
 func (r *Replicator) Activate(ctx context.Context, pid persistence.ID) error {
-	backup, err := r.backupOf(pid)
-	if err != nil || backup == "" {
+	backups, err := r.backupsOf(pid)
+	if err != nil || len(backups) == 0 {
 		return err
 	}
-	return r.sync(ctx, pid, backup)
+	return r.sync(ctx, pid, backups)
 }
 
-// CatchUp makes sure this node, about to serve a read of pid as its owner, holds what the backup
-// holds: it runs the hand-over unless this node is already synced with the current backup. For a
-// process neither holds it does nothing (a read of a process that does not exist fences nothing).
+// CatchUp makes sure this node, about to serve a read of pid as its owner, holds what its backups
+// hold: it runs the hand-over unless this node is already synced with the current backups. For a
+// process none of them holds it does nothing (a read of a process that does not exist fences
+// nothing).
 func (r *Replicator) CatchUp(ctx context.Context, pid persistence.ID) error {
-	backup, err := r.backupOf(pid)
-	if err != nil || backup == "" {
+	backups, err := r.backupsOf(pid)
+	if err != nil || len(backups) == 0 {
 		return err
 	}
 	r.mu.Lock()
 	st, ok := r.synced[pid]
 	r.mu.Unlock()
-	if ok && st.backup == backup {
+	if ok && sameList(st.backups, backups) {
 		return nil
 	}
 	local, err := r.store.State(ctx, pid)
@@ -300,18 +382,88 @@ func (r *Replicator) CatchUp(ctx context.Context, pid persistence.ID) error {
 		return err
 	}
 	if !local.Known {
-		rep, err := r.call(ctx, backup, &replpb.Fetch{Process: pid[:]}) // its state, no entries
-		if err != nil {
-			return err
+		known := false
+		for _, b := range backups {
+			rep, err := r.call(ctx, b, &replpb.Fetch{Process: pid[:]}) // its state, no entries
+			if err != nil {
+				return err
+			}
+			if rep.Code != replpb.Code_UNKNOWN_PROCESS {
+				known = true
+				break
+			}
 		}
-		if rep.Code == replpb.Code_UNKNOWN_PROCESS {
+		if !known {
 			return nil
 		}
 	}
-	return r.sync(ctx, pid, backup)
+	return r.sync(ctx, pid, backups)
 }
 
-func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string) error {
+// maxFenceRounds bounds fenceAll's rounds: more means another owner keeps fencing the same
+// replicas (a hand-over racing this one), which the caller answers as a fenced owner would.
+const maxFenceRounds = 5
+
+// fenceAll fences every peer of pid, in parallel, and returns their replies and the epoch this
+// owner now holds on all of them. Each fence raises a replica's epoch to max(its epoch+1, min) and
+// so returns a value no other fence of that replica ever returns; the replicas answer different
+// epochs, so the ones below the highest are fenced again at it, until every peer's latest fence by
+// this node returned the same epoch e. No other owner can get e from any of these replicas, so two
+// owners whose replica sets share a member never hold the same epoch (invariant 2), and whoever
+// fences a shared member later refuses this owner's writes there. With one peer (factor 2) this is
+// the single fence of before.
+func (r *Replicator) fenceAll(ctx context.Context, pid persistence.ID, peers []string, min uint64) ([]*replpb.Reply, uint64, error) {
+	reps := make([]*replpb.Reply, len(peers))
+	need := make([]int, len(peers))
+	for i := range need {
+		need[i] = i
+	}
+	epoch := min
+	for round := 0; round < maxFenceRounds; round++ {
+		errs := make([]error, len(peers))
+		var wg sync.WaitGroup
+		for _, i := range need {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rep, err := r.call(ctx, peers[i], &replpb.Fence{Process: pid[:], MinEpoch: epoch, From: r.self})
+				reps[i], errs[i] = rep, err
+			}()
+		}
+		wg.Wait()
+		for _, i := range need {
+			if errs[i] != nil {
+				return nil, 0, fmt.Errorf("process %s: %w", b64(pid), errs[i])
+			}
+			switch reps[i].Code {
+			case replpb.Code_OK, replpb.Code_UNKNOWN_PROCESS:
+			default:
+				return nil, 0, fmt.Errorf("process %s: fence on %s: %s", b64(pid), peers[i], reps[i].Detail)
+			}
+			epoch = max(epoch, reps[i].Epoch)
+		}
+		need = need[:0]
+		for i, rep := range reps {
+			if rep.Epoch != epoch {
+				need = append(need, i)
+			}
+		}
+		if len(need) == 0 {
+			return reps, epoch, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("process %s: %w (its replicas' epochs kept rising under %d fences: another owner is taking it over)",
+		b64(pid), ErrNotOwner, maxFenceRounds)
+}
+
+// sync is the hand-over with peers (the backups of pid's replica set, or the node a hand-over
+// takes the log from): fence them all (fenceAll), take the fenced epoch here, then level the logs.
+// First the local log is brought level with each peer in turn (reconcile: a diverged tail of lower
+// epoch is dropped, wherever it is; then pull what the peer holds beyond it), so that it ends as
+// the longest history the epoch rules keep; then each peer is brought level with it (reconciled
+// again if the local log changed after that peer's turn, then pushed what it lacks). Every entry
+// is checked for hash-chain continuity on arrival.
+func (r *Replicator) sync(ctx context.Context, pid persistence.ID, peers []string) error {
 	// One hand-over of a process at a time on this node (activation, a write's re-sync, rebalancing).
 	l := &r.syncLocks[pid[0]]
 	l.Lock()
@@ -327,66 +479,94 @@ func (r *Replicator) sync(ctx context.Context, pid persistence.ID, backup string
 	if err != nil {
 		return err
 	}
-	rep, err := r.call(ctx, backup, &replpb.Fence{Process: pid[:], MinEpoch: local.Epoch + 1, From: r.self})
+	reps, epoch, err := r.fenceAll(ctx, pid, peers, local.Epoch+1)
 	if err != nil {
-		return fmt.Errorf("process %s: %w", b64(pid), err)
+		return err
 	}
 	r.stats.Syncs.Add(1)
-	switch rep.Code {
-	case replpb.Code_OK:
-	case replpb.Code_UNKNOWN_PROCESS:
-		// The backup recorded the fence as the process's epoch floor (rep.Epoch): that epoch is
-		// this owner's alone, so two nodes that both take a new process for theirs never write it
-		// at the same epoch (invariant 2).
-		epoch := max(rep.Epoch, local.Epoch+1)
-		if err := r.claim(ctx, pid, local.Epoch, epoch); err != nil {
-			return err
-		}
-		if !local.Known {
-			// A new process, nothing anywhere yet: the floor here is now the epoch, so the spawn
-			// registers at it.
-			r.remember(pid, syncState{epoch: epoch, backup: backup})
-			return nil
-		}
-		// A fresh backup: seed it with everything.
-		if err := r.push(ctx, pid, backup, epoch, 0, true); err != nil {
-			return err
-		}
-		r.remember(pid, syncState{epoch: epoch, backup: backup})
-		return nil
-	default:
-		return fmt.Errorf("process %s: fence on %s: %s", b64(pid), backup, rep.Detail)
-	}
-	epoch := rep.Epoch
+	// The peers' fences are epoch floors of a process they do not hold, or their epochs: epoch
+	// is this owner's alone (invariant 2), taken here unless another owner fenced this node since.
 	if err := r.claim(ctx, pid, local.Epoch, epoch); err != nil {
 		return err
 	}
-	if local.Known {
-		if err := r.reconcile(ctx, pid, backup, epoch, &local, rep); err != nil {
-			return err
-		}
+	anyKnown := local.Known
+	for _, rep := range reps {
+		anyKnown = anyKnown || rep.Code == replpb.Code_OK
 	}
-	switch {
-	case !local.Known:
-		if err := r.pull(ctx, pid, backup, epoch, 0, rep.Count, true); err != nil {
-			return err
+	if !anyKnown {
+		// A new process, nothing anywhere yet: the floor here is now the epoch, so the spawn
+		// registers at it.
+		r.remember(pid, syncState{epoch: epoch, backups: peers})
+		return nil
+	}
+	// Level the local log with every peer that holds the process, in list order. changed[i] is
+	// the local log's version when peer i was levelled with it.
+	version, levelled := 0, make([]int, len(peers))
+	for i, rep := range reps {
+		if rep.Code != replpb.Code_OK {
+			continue
 		}
-	case rep.Count > local.Count:
-		if err := r.pull(ctx, pid, backup, epoch, local.Count, rep.Count, false); err != nil {
-			return err
+		if local.Known {
+			before := local.Count
+			if err := r.reconcile(ctx, pid, peers[i], epoch, &local, rep); err != nil {
+				return err
+			}
+			if local.Count != before {
+				version++
+			}
 		}
-	case rep.Count < local.Count:
-		if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
-			return err
+		if rep.Count > local.Count || !local.Known {
+			if err := r.pull(ctx, pid, peers[i], epoch, local.Count, rep.Count, !local.Known); err != nil {
+				return err
+			}
+			local.Known, local.Count = true, rep.Count
+			version++
 		}
-		if err := r.push(ctx, pid, backup, epoch, rep.Count, false); err != nil {
-			return err
+		levelled[i] = version
+	}
+	// Then every peer with the local log.
+	for i, rep := range reps {
+		if rep.Code != replpb.Code_OK {
+			// A fresh backup: seed it with everything.
+			if err := r.push(ctx, pid, peers[i], epoch, 0, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if levelled[i] != version {
+			// The local log changed after this peer's turn (pulled from, or truncated by, a later
+			// one): compare again, from the peer's current state.
+			st, err := r.call(ctx, peers[i], &replpb.Fetch{Process: pid[:]})
+			if err != nil {
+				return fmt.Errorf("process %s: %w", b64(pid), err)
+			}
+			if st.Code != replpb.Code_OK {
+				return fmt.Errorf("process %s: state of %s: %s", b64(pid), peers[i], st.Detail)
+			}
+			rep = st
+			count := local.Count
+			if err := r.reconcile(ctx, pid, peers[i], epoch, &local, rep); err != nil {
+				return err
+			}
+			if local.Count != count {
+				// A later peer's history lost to this one's: this cannot be, since the local log
+				// took the higher-epoch tail of both; refuse rather than guess.
+				return fmt.Errorf("process %s: %w: %s holds a tail of higher epoch than the one just levelled", b64(pid), ErrResync, peers[i])
+			}
+		}
+		if rep.Count < local.Count {
+			if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
+				return err
+			}
+			if err := r.push(ctx, pid, peers[i], epoch, rep.Count, false); err != nil {
+				return err
+			}
 		}
 	}
 	if err := r.store.AppendReplicated(ctx, pid, epoch, nil); err != nil {
 		return err
 	}
-	r.remember(pid, syncState{epoch: epoch, backup: backup})
+	r.remember(pid, syncState{epoch: epoch, backups: peers})
 	return nil
 }
 
@@ -658,8 +838,8 @@ func (r *Replicator) ForgetAll() {
 	r.mu.Unlock()
 }
 
-// Replicate makes entries (consecutive, of process pid, scheduled at epoch) durable on pid's
-// backup, and returns once the backup has fsync'd them. The caller appends them locally only
+// Replicate makes entries (consecutive, of process pid, scheduled at epoch) durable on every
+// backup of pid's replica set, and returns once each has fsync'd them (write-all). The caller appends them locally only
 // after that. Errors: ErrBackupUnreachable / ErrNoBackup (refuse the write), ErrNotOwner (stop
 // owning the process), ErrResync (reload and schedule again; nothing was written), ErrDiverged.
 func (r *Replicator) Replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
@@ -678,12 +858,12 @@ func (r *Replicator) Replicate(ctx context.Context, pid persistence.ID, epoch ui
 }
 
 func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch uint64, entries []persistence.Entry) error {
-	backup, err := r.backupOf(pid)
-	if err != nil || backup == "" || len(entries) == 0 {
+	backups, err := r.backupsOf(pid)
+	if err != nil || len(backups) == 0 || len(entries) == 0 {
 		return err
 	}
 	// A newer owner that took this node as its backup fenced the local store: refuse before the
-	// old backup could take a batch no one will acknowledge.
+	// old backups could take a batch no one will acknowledge.
 	if local, err := r.store.State(ctx, pid); err != nil {
 		return err
 	} else if local.Epoch > epoch {
@@ -700,10 +880,10 @@ func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch ui
 	r.mu.Lock()
 	st, ok := r.synced[pid]
 	r.mu.Unlock()
-	if !ok || st.backup != backup || st.epoch != epoch {
-		// Not synced with this backup at this epoch (the backup changed, or it was unreachable at
-		// activation): hand over now; the caller's schedule is then stale.
-		if err := r.sync(ctx, pid, backup); err != nil {
+	if !ok || !sameList(st.backups, backups) || st.epoch != epoch {
+		// Not synced with these backups at this epoch (the replica set changed, or a backup was
+		// unreachable at activation): hand over now; the caller's schedule is then stale.
+		if err := r.sync(ctx, pid, backups); err != nil {
 			return err
 		}
 		r.mu.Lock()
@@ -713,6 +893,56 @@ func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch ui
 			return fmt.Errorf("process %s: %w (epoch %d, scheduled at %d)", b64(pid), ErrResync, st.epoch, epoch)
 		}
 	}
+	if len(backups) == 1 {
+		return r.appendTo(ctx, pid, backups[0], epoch, entries)
+	}
+	// Write-all: the batch is acknowledged only once every backup holds it durably, so any one
+	// surviving member of the replica set holds every acknowledged entry. The backups are asked
+	// in parallel; a refusal by any of them refuses the write.
+	errs := make([]error, len(backups))
+	var wg sync.WaitGroup
+	for i, b := range backups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.appendTo(ctx, pid, b, epoch, entries)
+		}()
+	}
+	wg.Wait()
+	return worstError(errs)
+}
+
+// worstError is the error of a write to several backups that decides what the owner does next:
+// fenced (stop owning) before diverged or forked, before a re-sync, before any other failure,
+// before unreachable (which Replicate waits out and retries). Nil when every backup took the batch.
+func worstError(errs []error) error {
+	rank := func(err error) int {
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, ErrNotOwner):
+			return 6
+		case errors.Is(err, ErrDiverged), errors.Is(err, ErrForked):
+			return 5
+		case errors.Is(err, ErrResync):
+			return 4
+		case errors.Is(err, ErrBackupUnreachable):
+			return 2
+		}
+		return 3
+	}
+	var worst error
+	for _, err := range errs {
+		if rank(err) > rank(worst) {
+			worst = err
+		}
+	}
+	return worst
+}
+
+// appendTo makes entries durable on one backup (seeding it first if it lacks the process or the
+// entries before them). Any failure drops the sync state: the next write hands over again.
+func (r *Replicator) appendTo(ctx context.Context, pid persistence.ID, backup string, epoch uint64, entries []persistence.Entry) error {
 	for attempt := 0; ; attempt++ {
 		rep, err := r.call(ctx, backup, &replpb.Append{Process: pid[:], Epoch: epoch, Entries: entriesToWire(entries), From: r.self})
 		if err != nil {

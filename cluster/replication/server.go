@@ -28,7 +28,7 @@ type server struct {
 	// maxBytes bounds a compute reply (checkpoint and results; CatchUpBytes).
 	maxBytes int
 	// takeOver runs a hand-over (Replicator.takeOver).
-	takeOver func(ctx context.Context, pid persistence.ID, from, backup string) error
+	takeOver func(ctx context.Context, pid persistence.ID, from string, backups []string) error
 }
 
 func (s *server) Receive(ctx actor.Context) {
@@ -45,7 +45,11 @@ func (s *server) Receive(ctx actor.Context) {
 			if s.takeOver == nil {
 				return &replpb.Reply{Code: replpb.Code_FAILED, Detail: "no hand-over here"}
 			}
-			if err := s.takeOver(c, toID(m.Process), m.From, m.Backup); err != nil {
+			backups := m.Backups
+			if len(backups) == 0 && m.Backup != "" {
+				backups = []string{m.Backup} // factor 2, or a sender from before the list
+			}
+			if err := s.takeOver(c, toID(m.Process), m.From, backups); err != nil {
 				return &replpb.Reply{Code: replpb.Code_FAILED, Detail: err.Error()}
 			}
 			s.stats.TakenOver.Add(1)

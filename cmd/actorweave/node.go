@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/node"
 	"github.com/actorweave/actorweave/runtime"
 )
@@ -38,6 +39,9 @@ over the environment, which wins over the file.`,
 			}
 			if err := cf.apply(&cfg); err != nil {
 				return err
+			}
+			if err := replication.CheckFactor(cfg.Replication.Factor); err != nil {
+				return fmt.Errorf("--replication-factor: %w", err)
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -78,8 +82,8 @@ over the environment, which wins over the file.`,
 	f.StringVar(&cfg.SchedulerKeyFile, "scheduler-key", "", "the cluster's scheduler key, a JWK shared by every member like --cluster-key: it signs assignments, ticks, pushed messages and flushed items, and processes name its address as Scheduler; default: derived from --cluster-key in a cluster, the node key alone (docs/scheduler-identity.md)")
 	f.StringArrayVar(&cfg.SchedulerDelegations, "scheduler-delegation", nil, "a Scheduler-Delegation item file (actorweave delegate) to keep and flush to Arweave, so logs partly signed by another key stay recoverable; repeatable")
 	f.Uint64Var(&cfg.BlockHeight, "block-height", 0, "Arweave block height stamped on assignments (no gateway is configured)")
-	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append: 2 = owner and backup, 1 = owner only; default: 2 in a cluster (a member alone until a second one joins writes alone), 1 without --cluster-listen")
-	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "bound of one request from an owner to its backup")
+	f.IntVar(&cfg.Replication.Factor, "replication-factor", 0, "copies of every acknowledged append, 1 to 5: N = the owner and the next N-1 members of the process's placement order (its backups), each holding every acknowledged write, so the cluster keeps them through the loss of N-1 members and writes while N members can hold the process; 1 = owner only. 0 or unset: the default, 2 in a cluster (a member alone until a second one joins writes alone), 1 without --cluster-listen")
+	f.DurationVar(&cfg.Replication.Timeout, "replication-timeout", 5*time.Second, "bound of one request from an owner to a backup")
 	f.DurationVar(&cfg.Replication.WaitBackup, "replication-wait", 10*time.Second, "how long a write waits for an unreachable backup to answer or be replaced by membership before it is refused (503)")
 	bindItemLimits(f, &cfg.API.Limits)
 	f.DurationVar(&cfg.API.ResultTimeout, "result-timeout", cfg.API.ResultTimeout, "how long GET /result and dry-runs wait for an evaluation")

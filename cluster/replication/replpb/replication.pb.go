@@ -703,7 +703,8 @@ type Handover struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Process       []byte                 `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
 	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
-	Backup        string                 `protobuf:"bytes,3,opt,name=backup,proto3" json:"backup,omitempty"`
+	Backup        string                 `protobuf:"bytes,3,opt,name=backup,proto3" json:"backup,omitempty"`   // the first backup of the new owner's list (a sender before the list: the only one)
+	Backups       []string               `protobuf:"bytes,4,rep,name=backups,proto3" json:"backups,omitempty"` // every backup of the new owner's list, in order (factor ≥ 3)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -757,6 +758,13 @@ func (x *Handover) GetBackup() string {
 		return x.Backup
 	}
 	return ""
+}
+
+func (x *Handover) GetBackups() []string {
+	if x != nil {
+		return x.Backups
+	}
+	return nil
 }
 
 // Reply answers Append, Fence and Fetch: the replica's state after the request.
@@ -940,11 +948,12 @@ const file_replication_proto_rawDesc = "" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1b\n" +
-	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"P\n" +
+	"\tfrom_node\x18\x04 \x01(\tR\bfromNode\"j\n" +
 	"\bHandover\x12\x18\n" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x16\n" +
-	"\x06backup\x18\x03 \x01(\tR\x06backup\"\x9c\x03\n" +
+	"\x06backup\x18\x03 \x01(\tR\x06backup\x12\x18\n" +
+	"\abackups\x18\x04 \x03(\tR\abackups\"\x9c\x03\n" +
 	"\x05Reply\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.actorweave.replication.v1.CodeR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x14\n" +
