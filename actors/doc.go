@@ -19,7 +19,7 @@
 // submits, the Process item whose labels place a spawn and how an ambiguous duplicate is answered.
 // ops.go declares the grain's operations (submit, assign, locate, dry-run, state, monitor, tick),
 // reads.go the reads of a process's record, log and results, which the owner serves from its store
-// after proving its copy current (it hears a quorum and is level with its backup: proveCurrent).
+// after proving its copy current (it hears a quorum and is level with its backups: proveCurrent).
 // call is the one routing loop: it runs any op on the owner under the node's current view (the
 // cluster package's placement, restricted by the process's Placement-Labels tag), locally through
 // serveOwned, or on the owner's forwarder, where register installed the same serveOwned for every
@@ -50,9 +50,10 @@
 // that arrive meanwhile form the next batch, so a hot process gets more than one acknowledgement
 // per fsync, and Pebble's commit pipeline shares each fsync across processes.
 //
-// With Deps.Replication set (a cluster), the append goroutine first makes the batch durable on the
-// process's backup (cluster/replication) and appends locally only once the backup acknowledged it;
-// an activation starts with the hand-over (Replication.Activate: fence the backup, level the logs),
+// With Deps.Replication set (a cluster), the append goroutine first makes the batch durable on
+// every backup of the process's replica set (cluster/replication) and appends locally only once
+// they all acknowledged it; an activation starts with the hand-over (Replication.Activate: fence
+// the backups, level the logs),
 // which also runs on a goroutine: the mailbox keeps serving meanwhile, and the core holds the
 // requests that need the activated state, in order, within MaxPending (beyond it ErrBusy, 503),
 // and starts no append until the hand-over ends; then they are let in, and a failed hand-over is

@@ -114,7 +114,7 @@ func DefaultConfig() Config {
 type Deps struct {
 	Store  *persistence.Store
 	Engine *runtime.Engine
-	// Replication, when set, makes every append durable on the process's backup node first and
+	// Replication, when set, makes every append durable on the process's backups first and
 	// hands processes over between owners (cluster/replication). Nil: a single node.
 	Replication Replication
 	// Signer is the node key: it signs assignments and pushed items.

@@ -72,7 +72,7 @@ func spawnOf[Req, Rep any](o *op[Req, Rep], pid ans104.ID, req Req) *ans104.Data
 
 // proveCurrent refuses a read this member cannot prove current: it must hear a quorum of the
 // cluster (a member cut off from the majority may hold a log the other side extends), and, as the
-// owner, hold what the backup holds (a member that just became owner would otherwise answer from a
+// owner, hold what its backups hold (a member that just became owner would otherwise answer from a
 // stale copy until its hand-over ran, and could deny an acknowledged message).
 func (h *Host) proveCurrent(ctx context.Context, pid ans104.ID) error {
 	if err := h.checkQuorum(); err != nil {
@@ -82,14 +82,14 @@ func (h *Host) proveCurrent(ctx context.Context, pid ans104.ID) error {
 		return nil
 	}
 	if err := h.deps.Replication.CatchUp(ctx, persistence.ID(pid)); err != nil {
-		return fmt.Errorf("%w: process %s: this member owns it but cannot bring its copy level with the backup, "+
+		return fmt.Errorf("%w: process %s: this member owns it but cannot bring its copy level with its backups, "+
 			"so it cannot prove a read current; retry shortly: %w", ErrNotCurrent, pid, err)
 	}
 	return nil
 }
 
 // ErrNotCurrent: the owner cannot prove its copy of a process current (it cannot reach the
-// backup); the read is refused rather than answered from a stale copy.
+// backups); the read is refused rather than answered from a stale copy.
 var ErrNotCurrent = errors.New("copy not proven current")
 
 // wired is an operation that crosses the wire: register installs its owner side on the host's
