@@ -55,8 +55,14 @@ func serveOwned[Req, Rep any](ctx context.Context, h *Host, o *op[Req, Rep], pid
 	case !v.IsSelf(m):
 		return zero, fmt.Errorf("%w: %s belongs to %s (%s) in view %d", awcluster.ErrNotOwner, pid, m.Name, m.Address, v.Seq)
 	}
+	return serveHere(ctx, h, o, pid, req)
+}
+
+// serveHere runs o here once ownership is settled (a read first proves its copy current).
+func serveHere[Req, Rep any](ctx context.Context, h *Host, o *op[Req, Rep], pid ans104.ID, req Req) (Rep, error) {
 	if o.read {
 		if err := h.proveCurrent(ctx, pid); err != nil {
+			var zero Rep
 			return zero, err
 		}
 	}

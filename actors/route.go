@@ -50,8 +50,20 @@ func call[Req, Rep any](ctx context.Context, h *Host, o *op[Req, Rep], pid ans10
 			return zero, err
 		}
 	}
-	views, cancel := h.members.Subscribe()
-	defer cancel()
+	// Views are subscribed to only once a request forwards or waits: a request its owner serves at
+	// once (the common case) pays nothing for it.
+	var views <-chan *awcluster.View
+	var unsubscribe func()
+	defer func() {
+		if unsubscribe != nil {
+			unsubscribe()
+		}
+	}()
+	subscribe := func() {
+		if views == nil {
+			views, unsubscribe = h.members.Subscribe()
+		}
+	}
 	waited, ambiguous := false, false
 	thin := 0 // attempts refused for too few members (no backup, no quorum)
 	for attempt := 0; ; attempt++ {
@@ -67,8 +79,9 @@ func call[Req, Rep any](ctx context.Context, h *Host, o *op[Req, Rep], pid ans10
 		}
 		var rep Rep
 		if v.IsSelf(m) {
-			rep, err = serveOwned(ctx, h, o, pid, req)
+			rep, err = serveHere(ctx, h, o, pid, req)
 		} else {
+			subscribe()
 			h.metrics.forwarded.Inc()
 			rep, err = forwardWatching(ctx, h, o, m, pid, req, views)
 		}
@@ -116,6 +129,7 @@ func call[Req, Rep any](ctx context.Context, h *Host, o *op[Req, Rep], pid ans10
 			h.metrics.routeWaits.Inc()
 		}
 		if pause > 0 {
+			subscribe()
 			select {
 			case <-ctx.Done():
 				return zero, fmt.Errorf("process %s: no member accepted the request in time (%v): %w", pid, err, ctx.Err())
