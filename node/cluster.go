@@ -518,7 +518,7 @@ func (n *Node) serveNodeOps(b *backend) {
 	f.Handle(opItem, b.serveItem)
 	f.Handle(opPublish, b.servePublish)
 	f.Handle(opStatus, n.serveStatus)
-	f.Handle(opForget, n.serveForget)
+	awcluster.ServeForget(f, n.quorum)
 	f.Handle(opResolveFork, b.serveResolveFork)
 }
 
