@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -131,7 +130,10 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})
-		go n.rebalance(r, n.rebalanceStop)
+		go func() {
+			defer close(n.rebalanceDone)
+			r.Follow(n.host.Members(), n.placementOf, n.log, n.rebalanceStop)
+		}()
 	}
 	return nil
 }
@@ -139,53 +141,6 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 // placementOf is the replication placement under view v (nil: the live view): the router's order.
 func (n *Node) placementOf(v *awcluster.View) replication.Placement {
 	return func(pid persistence.ID) (string, string) { return n.host.ReplicaSet(ans104.ID(pid), v) }
-}
-
-// rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).
-func (n *Node) rebalance(r *replication.Replicator, quit <-chan struct{}) {
-	defer close(n.rebalanceDone)
-	views, cancel := n.host.Members().Subscribe()
-	defer cancel()
-	prev := n.host.Members().View()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() {
-		select {
-		case <-quit:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-quit:
-			return
-		case v := <-views:
-			if v == nil || v == prev {
-				continue
-			}
-			from, to := n.placementOf(prev), n.placementOf(v)
-			res := r.Rebalance(ctx, from, to, 8, nil)
-			prev = v
-			if res.Synced+res.HandedOff > 0 {
-				n.log.Info("rebalanced after a membership change", "members", len(v.Members), "processes", res.Processes,
-					"synced", res.Synced, "handed_off", res.HandedOff, "failed", res.Failed, "bytes", res.Bytes, "took", res.Took)
-			}
-			// Retry what failed (a joining member may not serve yet) until it succeeds or the view
-			// moves on; anything left is taken over lazily by its next request.
-			for retry := 0; res.Failed > 0 && retry < 40; retry++ {
-				select {
-				case <-quit:
-					return
-				case <-time.After(250 * time.Millisecond):
-				}
-				if n.host.Members().View() != v {
-					break
-				}
-				res = r.Rebalance(ctx, from, to, 8, res.FailedIDs)
-			}
-		}
-	}
 }
 
 func registerReplicationMetrics(reg prometheus.Registerer, r *replication.Replicator) {
