@@ -193,7 +193,6 @@ type recoveringBackend struct {
 // apiBackend is the node's api.Backend: recovering from the gateway when one is configured
 // (cfg.Gateway, else the flush gateway).
 func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) api.Backend {
-	n.host.Forwarder().Handle(opItems, b.serveItems) // the GraphQL fan-out's member side (items_cluster.go)
 	if cfg.Gateway == "" {
 		cfg.Gateway = flushGateway
 	}
