@@ -23,6 +23,7 @@ import (
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/runtime"
 	"github.com/actorweave/actorweave/weavedrive"
 )
@@ -105,7 +106,7 @@ type Node struct {
 	sched    ans104.Signer // the scheduler key: signs everything about processes (schedkey.go)
 	flush    *flush.Flusher
 	// recoverer recovers processes from the gateway (nil without one); Close stops it.
-	recoverer *recoverer
+	recoverer *recovery.Recoverer
 	srv       *http.Server
 	ln        net.Listener
 	height    atomic.Uint64
@@ -311,7 +312,7 @@ func (n *Node) close(ctx context.Context) error {
 		<-n.quorumDone
 		n.quorumStop = nil
 	}
-	n.recoverer.stop() // before the store closes under it
+	n.recoverer.Stop() // before the store closes under it
 	if n.host != nil {
 		_ = n.host.Stop(ctx)
 	}
