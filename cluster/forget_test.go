@@ -135,3 +135,23 @@ func TestServeForgetWithoutQuorum(t *testing.T) {
 		}
 	}
 }
+
+// TestQuorumFollow: a member that joins enters the known set of a member following its views, and
+// stop ends the loop (the known set no longer follows).
+func TestQuorumFollow(t *testing.T) {
+	a := startForgetMember(t, "a", "127.0.0.1:1")
+	a.q.SetFresh("a", a.p.Fresh)
+	stop := a.q.Follow(a.p, 50*time.Millisecond, testLogger(t, "follow"))
+	startForgetMember(t, "b", "127.0.0.1:2", a.p.GossipAddr())
+	waitFor(t, 10*time.Second, "b known to a's quorum", func() bool { return slices.Contains(a.q.Known(), "b") })
+	if !a.q.Clustered() {
+		t.Fatal("a knows two members but does not say it was part of a cluster")
+	}
+	stop()
+	startForgetMember(t, "c", "127.0.0.1:3", a.p.GossipAddr())
+	waitFor(t, 10*time.Second, "c in a's view", func() bool { return len(a.p.View().Members) == 3 })
+	time.Sleep(200 * time.Millisecond) // four ticks of a loop that should have ended
+	if slices.Contains(a.q.Known(), "c") {
+		t.Fatal("the quorum still followed the views after stop")
+	}
+}

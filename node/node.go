@@ -113,8 +113,8 @@ type Node struct {
 	served    chan error
 	repl      *replication.Replicator
 	quorum    *awcluster.Quorum // the split-brain guard (nil on a single node)
-	// quorumStop ends the loop that records every view's members; quorumDone is closed when it has.
-	quorumStop, quorumDone chan struct{}
+	// stopQuorum ends the loop that records every view's members (cluster.Quorum.Follow).
+	stopQuorum func()
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
 	rebalanceStop, rebalanceDone chan struct{}
 
@@ -307,10 +307,9 @@ func (n *Node) close(ctx context.Context) error {
 		<-n.rebalanceDone
 		n.rebalanceStop = nil
 	}
-	if n.quorumStop != nil {
-		close(n.quorumStop)
-		<-n.quorumDone
-		n.quorumStop = nil
+	if n.stopQuorum != nil {
+		n.stopQuorum()
+		n.stopQuorum = nil
 	}
 	n.recoverer.Stop() // before the store closes under it
 	if n.host != nil {

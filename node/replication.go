@@ -3,7 +3,6 @@ package node
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,32 +30,8 @@ func (n *Node) startQuorum() error {
 	}
 	n.quorum = q
 	n.host.SetQuorum(q.Lease)
-	views, cancel := n.host.Members().Subscribe()
-	n.quorumStop, n.quorumDone = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(n.quorumDone)
-		defer cancel()
-		// A member enters the known set once heard from, which may be after the view that named
-		// it: the current view is recorded again every half lease.
-		again := time.NewTicker(n.provider.Lease() / 2)
-		defer again.Stop()
-		for {
-			var v *awcluster.View
-			select {
-			case <-n.quorumStop:
-				return
-			case v = <-views:
-			case <-again.C:
-				v = n.host.Members().View()
-			}
-			if v == nil {
-				continue
-			}
-			if err := q.Observe(v); err != nil {
-				n.log.Error("cannot record the cluster's members", "err", err)
-			}
-		}
-	}()
+	// Every view's members recorded as it comes (cluster.Quorum.Follow).
+	n.stopQuorum = q.Follow(n.host.Members(), n.provider.Lease()/2, n.log)
 	return nil
 }
 
