@@ -5,7 +5,9 @@
 // It owns the replication stream (owner → backup over Proto.Actor remote, protobuf messages in
 // replpb), the ownership fence (epochs raised on the backup before a new owner writes), catch-up of a
 // lagging replica from the owner's log, and pulling a log a new owner lacks from the replica that
-// holds it. It must not decide placement (it is given a Placement function: cluster membership
+// holds it, and the bulk moves built on the hand-over (drain.go): Follow rebalances after every
+// membership change, Drain hands every owned process to its successor before a graceful leave. It
+// must not decide placement (it is given a Placement function: cluster membership
 // decides owner and backup), evaluate anything, or hold process state in memory beyond which
 // processes are in sync with which backup.
 //
