@@ -44,3 +44,19 @@ func (p *Provider) Capacity() uint32 {
 	defer p.mu.Unlock()
 	return p.cfg.Capacity
 }
+
+// WithoutSelf is v with this node's capacity 0: the placement once this node drains (SetCapacity
+// 0), computed from the same members rather than waiting for the view, as the successors compute
+// it as soon as the metadata reaches them.
+func WithoutSelf(v *View) *View {
+	out := *v
+	out.Members = make([]Member, len(v.Members))
+	for i, m := range v.Members {
+		if m.ID == v.Self.ID {
+			m.Capacity = 0
+		}
+		out.Members[i] = m
+	}
+	out.Self.Capacity = 0
+	return &out
+}

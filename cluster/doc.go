@@ -3,7 +3,9 @@
 // (the Forwarder, with clusterpb wire forms and errors that keep their sentinels across nodes),
 // and the cluster's security (a shared key → memberlist's AES-GCM key, a deterministic CA for
 // mutual TLS on gRPC, and ItemProof: a member's proof to an owner that it verified the item it
-// forwards, so that an item is verified once in the cluster).
+// forwards, so that an item is verified once in the cluster), and the split-brain guard: the known
+// members a quorum counts (Quorum) and forgetting those that leave for good (forget.go: on every
+// member of the view at once).
 //
 // It must not hold process state: logs, results and activations belong to persistence and actors.
 // It does not import actors or node; they import it.

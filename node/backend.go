@@ -254,7 +254,7 @@ func (b *backend) Publish(ctx context.Context, item *ans104.DataItem) error {
 	if err := b.storeItem(ctx, item, height, ts); err != nil {
 		return err
 	}
-	return b.n.broadcastPublish(ctx, item, height, ts)
+	return b.n.publishToMembers(ctx, item, height, ts)
 }
 
 // storeItem keeps a standalone item in this node's store.

@@ -119,12 +119,12 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 	return p, opts, err
 }
 
-// Node-level ops: reads served from the owner's store, items, status.
+// Node-level ops: reads served from the owner's store, items, status (the items ops of
+// cluster/items are registered by serveItems).
 const (
-	opRead    = "node.read"
-	opItem    = "node.item"
-	opPublish = "node.publish"
-	opStatus  = "node.status"
+	opRead   = "node.read"
+	opItem   = "node.item"
+	opStatus = "node.status"
 )
 
 // apiWireErrors are the API's status classes, which cross nodes after the packages' own sentinels
@@ -188,48 +188,6 @@ func (b *backend) serveItem(ctx context.Context, body []byte) (proto.Message, er
 		return nil, err
 	}
 	return &clusterpb.ItemReply{Raw: it.Item.Bytes(), BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
-}
-
-// broadcastPublish stores a published item on every other member, so that a module published
-// through any node can be spawned through any other. A member that joins later fetches it on
-// first use (Deps.FetchItem).
-func (n *Node) broadcastPublish(ctx context.Context, item *ans104.DataItem, height uint64, ts int64) error {
-	v := n.host.Members().View()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for _, m := range v.Members {
-		if v.IsSelf(m) {
-			continue
-		}
-		wg.Add(1)
-		go func(m awcluster.Member) {
-			defer wg.Done()
-			if err := n.host.Forwarder().Call(ctx, m, opPublish, &clusterpb.PublishRequest{Raw: item.Bytes(), BlockHeight: height, Timestamp: ts}, nil); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("publish to %s: %w", m.Address, err))
-				mu.Unlock()
-			}
-		}(m)
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		// The item is durable here; members that missed it fetch it on first use.
-		n.log.Warn("published item not copied to every member", "item", item.ID(), "err", errors.Join(errs...))
-	}
-	return nil
-}
-
-func (b *backend) servePublish(ctx context.Context, body []byte) (proto.Message, error) {
-	var req clusterpb.PublishRequest
-	if err := proto.Unmarshal(body, &req); err != nil {
-		return nil, err
-	}
-	item, err := ans104.ParseAndVerify(req.Raw, ans104.Limits{})
-	if err != nil {
-		return nil, fmt.Errorf("%w: published item: %v", api.ErrBadRequest, err)
-	}
-	return &clusterpb.Empty{}, b.storeItem(ctx, item, req.BlockHeight, req.Timestamp)
 }
 
 // MemberStatus is one member's line of `actorweave cluster status`.
@@ -349,9 +307,9 @@ func (st *MemberStatus) setCounters(r *clusterpb.MemberStatus) {
 func (n *Node) serveNodeOps(b *backend) {
 	f := n.host.Forwarder()
 	f.Handle(opItem, b.serveItem)
-	f.Handle(opPublish, b.servePublish)
+	b.serveItems()
 	f.Handle(opStatus, n.serveStatus)
-	f.Handle(opForget, n.serveForget)
+	awcluster.ServeForget(f, n.quorum)
 	f.Handle(opResolveFork, b.serveResolveFork)
 }
 

@@ -1,8 +1,22 @@
 // Package node assembles one actorweave node: it opens the Pebble store and the node key, starts the
-// wazero engine and the process actors, and serves the HTTP API, implementing api.Backend on top of
-// them. It translates between the packages (their errors into the API's status classes, stored
-// records into API records) and holds no rule of its own.
+// wazero engine and the process actors, joins the cluster, and serves the HTTP API, implementing
+// api.Backend on top of them. It constructs the packages and connects them (each one's callbacks
+// and ops registered on the others), and translates between them: their errors into the API's
+// status classes, stored records into API records, and each package's answer onto the routes.
 //
-// It must not contain scheduling, evaluation or delivery logic: those belong to scheduler,
-// compute, messenger and actors.
+// The rules live in the packages it connects: scheduling, evaluation and delivery in scheduler,
+// compute, messenger and actors; replication, hand-over, rebalancing and drain in
+// cluster/replication; every operation on a process, its routing to the owner and the reads of its
+// log and results in actors (node translates their answers); membership, quorum and forgetting
+// members in cluster; items across members
+// (publish, the GraphQL fan-out) in cluster/items; recovery from Arweave, its single flight and its
+// routing to the owner in recovery. node must not grow one of its own: a decision about processes,
+// members or data belongs to the package that owns that data.
+//
+// What node still decides itself, and why (kept small on purpose): the order of start and stop
+// (node.go, and Drain's order: stop rebalancing, capacity 0, forget self, hand over); the fetch of
+// an item from other members and the
+// cluster status gathering (cluster.go); the operator's resolve-fork route (resolve_fork.go); the
+// scheduler key's derivation and the Scheduler-Location record (schedkey.go, location.go); and the
+// restart after a fence (supervise.go).
 package node

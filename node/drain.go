@@ -3,11 +3,9 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	awcluster "github.com/actorweave/actorweave/cluster"
-	"github.com/actorweave/actorweave/persistence"
 )
 
 // Drain is the first half of a graceful leave (SIGTERM; Close is the second half, which leaves
@@ -18,10 +16,8 @@ import (
 //     successors (placement without this node); a request that reaches this node's activations
 //     meanwhile is refused with ErrNotOwner and routed again by its sender (actors.Host.request),
 //     so it waits rather than fails;
-//  2. it hands every process it owned to its successor with the existing hand-over (Handover →
-//     takeOver on the successor: fence this node with a higher epoch, pull the log tail and the
-//     latest checkpoint, then seed the successor's new backup), in batches, logging progress,
-//     retrying failed hand-overs until ctx ends (the --drain-timeout);
+//  2. it hands every process it owned to its successor (replication.Replicator.Drain: the
+//     hand-over, in batches, retrying failed ones until ctx ends, the --drain-timeout);
 //  3. it returns. Whatever was not handed over by then is left to the backups: a backup already
 //     holds every acknowledged entry and becomes owner when this member leaves.
 //
@@ -54,71 +50,17 @@ func (n *Node) Drain(ctx context.Context) error {
 			}
 		}
 	}
-	// The placement without this node, computed from the same members rather than waiting for the
-	// view: the successors compute the same one as soon as the metadata reaches them.
-	after := withoutSelf(before)
-	from, to := n.placementOf(before), n.placementOf(after)
-	var pids []persistence.ID
-	alone := 0 // owned processes no other member may hold (alone, or labels): they stay here
-	_ = n.store.ProcessIDs(func(id persistence.ID) bool {
-		if from(id).Owner() == n.RemoteAddress() {
-			if to(id).Owner() == "" {
-				alone++
-			} else {
-				pids = append(pids, id)
-			}
-		}
-		return true
-	})
-	n.log.Info("draining: handing processes to their successors", "processes", len(pids), "without_successor", alone)
-	handed, failed := 0, []persistence.ID(nil)
-	const batch = 64
-	lastLog := time.Now()
-	for i := 0; i < len(pids); i += batch {
-		res := n.repl.Rebalance(ctx, from, to, 8, pids[i:min(i+batch, len(pids))])
-		handed += res.HandedOff - res.Failed
-		failed = append(failed, res.FailedIDs...)
-		if time.Since(lastLog) > 2*time.Second {
-			lastLog = time.Now()
-			n.log.Info("draining", "handed_off", handed, "of", len(pids), "failed_so_far", len(failed), "elapsed", time.Since(start).Round(time.Millisecond))
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	for len(failed) > 0 && ctx.Err() == nil {
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
-		res := n.repl.Rebalance(ctx, from, to, 8, failed)
-		handed += res.HandedOff - res.Failed
-		failed = res.FailedIDs
-	}
-	n.drained.Store(int64(handed))
-	if len(failed) > 0 || handed < len(pids) {
-		n.log.Warn("drain: time is up; the rest is left to the backups", "handed_off", handed, "of", len(pids),
+	// The placement without this node (cluster.WithoutSelf); the hand-over is the replicator's.
+	from, to := n.placementOf(before), n.placementOf(awcluster.WithoutSelf(before))
+	res, err := n.repl.Drain(ctx, from, to, n.log)
+	n.drained.Store(int64(res.HandedOff))
+	if err != nil {
+		n.log.Warn("drain: time is up; the rest is left to the backups", "handed_off", res.HandedOff, "of", res.Owned,
 			"took", time.Since(start).Round(time.Millisecond))
-		return fmt.Errorf("drain: %d of %d processes handed over before the deadline: %w", handed, len(pids), errors.Join(ctx.Err(), errDrainIncomplete))
+		return err
 	}
-	n.log.Info("drained", "handed_off", handed, "took", time.Since(start).Round(time.Millisecond))
+	n.log.Info("drained", "handed_off", res.HandedOff, "took", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-var errDrainIncomplete = errors.New("drain incomplete")
-
-// withoutSelf is v with this node's capacity 0 (out of placement).
-func withoutSelf(v *awcluster.View) *awcluster.View {
-	out := *v
-	out.Members = make([]awcluster.Member, len(v.Members))
-	for i, m := range v.Members {
-		if m.ID == v.Self.ID {
-			m.Capacity = 0
-		}
-		out.Members[i] = m
-	}
-	out.Self.Capacity = 0
-	return &out
 }
 
 // SetCapacity changes this node's placement weight at run time (memberlist metadata); the

@@ -23,6 +23,7 @@ import (
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/runtime"
 	"github.com/actorweave/actorweave/weavedrive"
 )
@@ -106,7 +107,7 @@ type Node struct {
 	sched    ans104.Signer // the scheduler key: signs everything about processes (schedkey.go)
 	flush    *flush.Flusher
 	// recoverer recovers processes from the gateway (nil without one); Close stops it.
-	recoverer *recoverer
+	recoverer *recovery.Recoverer
 	srv       *http.Server
 	ln        net.Listener
 	height    atomic.Uint64
@@ -114,8 +115,8 @@ type Node struct {
 	repl      *replication.Replicator
 	factor    int               // the replication factor in force (startReplication): replica sets are cut to it
 	quorum    *awcluster.Quorum // the split-brain guard (nil on a single node)
-	// quorumStop ends the loop that records every view's members; quorumDone is closed when it has.
-	quorumStop, quorumDone chan struct{}
+	// stopQuorum ends the loop that records every view's members (cluster.Quorum.Follow).
+	stopQuorum func()
 	// rebalanceStop ends the rebalancing loop; rebalanceDone is closed when it has.
 	rebalanceStop, rebalanceDone chan struct{}
 
@@ -308,12 +309,11 @@ func (n *Node) close(ctx context.Context) error {
 		<-n.rebalanceDone
 		n.rebalanceStop = nil
 	}
-	if n.quorumStop != nil {
-		close(n.quorumStop)
-		<-n.quorumDone
-		n.quorumStop = nil
+	if n.stopQuorum != nil {
+		n.stopQuorum()
+		n.stopQuorum = nil
 	}
-	n.recoverer.stop() // before the store closes under it
+	n.recoverer.Stop() // before the store closes under it
 	if n.host != nil {
 		_ = n.host.Stop(ctx)
 	}

@@ -3,20 +3,18 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
 	"github.com/actorweave/actorweave/arweave"
-	"github.com/actorweave/actorweave/persistence"
+	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/recovery"
 )
 
 // RecoveryConfig: recovery of processes from the gateway. A node with a gateway that is asked
-// about a process it does not hold rebuilds it from Arweave first (package recovery), once for all
-// concurrent askers, then answers.
+// about a process it does not hold rebuilds it from Arweave first, once for all concurrent askers,
+// then answers (recovery.Recoverer).
 type RecoveryConfig struct {
 	// Gateway is read from; empty: the flush gateway (--gateway), and no recovery without one.
 	Gateway string
@@ -55,149 +53,44 @@ func (c RecoveryConfig) withDefaults() RecoveryConfig {
 	return c
 }
 
-type recoverCall struct {
-	done chan struct{}
-	err  error
-}
-
-// recoverer runs at most one recovery per process at a time (a single flight: later askers wait
-// for the first one's outcome).
-type recoverer struct {
-	n      *Node
-	cfg    RecoveryConfig
-	src    recovery.Source
-	mu     sync.Mutex
-	calls  map[ans104.ID]*recoverCall
-	absent map[ans104.ID]time.Time
-	// owned: "owner address/pid" -> when that owner last confirmed it holds (or recovered) pid.
-	owned map[string]time.Time
-	// base is the context every recovery runs under (not an asker's: others may wait for the same
-	// one); stop cancels it and waits for the recoveries it started.
-	base   context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func newRecoverer(n *Node, cfg RecoveryConfig) *recoverer {
+// newRecoverer is recovery's Recoverer over this node's store, gateway and cluster, with its errors
+// in the API's status classes.
+func newRecoverer(n *Node, cfg RecoveryConfig) *recovery.Recoverer {
 	cfg = cfg.withDefaults()
-	r := &recoverer{n: n, cfg: cfg, src: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
-		calls: map[ans104.ID]*recoverCall{}, absent: map[ans104.ID]time.Time{}}
-	r.base, r.cancel = context.WithCancel(context.Background())
-	return r
-}
-
-// stop cancels the recoveries in progress and waits for them to end (the node closes its store
-// afterwards). A cancelled recovery leaves its process marked as recovering, and the next start
-// resumes it. Nil-safe.
-func (r *recoverer) stop() {
-	if r == nil {
-		return
-	}
-	r.cancel()
-	r.wg.Wait()
-}
-
-// ensure returns once pid is held locally (in a cluster: by its owner), or the gateway does not have it (the caller then
-// answers "not found" as usual), or its recovery failed (503 with the reason).
-func (r *recoverer) ensure(ctx context.Context, pid ans104.ID) error {
-	return r.ensureAt(ctx, pid, true)
-}
-
-// ensureLocal recovers pid on this node whoever owns it (the owner side of opRecover).
-func (r *recoverer) ensureLocal(ctx context.Context, pid ans104.ID) error {
-	return r.ensureAt(ctx, pid, false)
-}
-
-// ensureAt: with route, a process another member owns is recovered there (recover_cluster.go).
-func (r *recoverer) ensureAt(ctx context.Context, pid ans104.ID, route bool) error {
-	if r == nil {
-		return nil
-	}
-	if _, err := r.n.store.Process(pid); !errors.Is(err, persistence.ErrNotFound) {
-		// Held, unless a recovery of it did not finish (then it is resumed below); a store error is
-		// reported by the call itself.
-		if unfinished, rerr := r.n.store.Recovering(pid); err != nil || rerr != nil || !unfinished {
-			return nil
+	rc := recovery.RecovererConfig{Source: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
+		Store: n.store, Gateway: cfg.Gateway, Timeout: cfg.Timeout, AbsentTTL: cfg.AbsentTTL, Scheduler: n.host.Address(),
+		Logger: n.log, Forwarder: n.host.Forwarder(), Errors: classifyRecovery}
+	if n.provider != nil {
+		rc.Owner = func(ctx context.Context, pid ans104.ID) (awcluster.Member, bool) {
+			m, v, err := n.host.Owner(ctx, pid)
+			return m, err == nil && !v.IsSelf(m)
 		}
 	}
-	if route {
-		if done, err := r.atOwner(ctx, pid); done {
-			return err
-		}
-	}
-	r.mu.Lock()
-	if t, ok := r.absent[pid]; ok && time.Since(t) < r.cfg.AbsentTTL {
-		r.mu.Unlock()
-		return nil
-	}
-	c := r.calls[pid]
-	if c == nil {
-		c = &recoverCall{done: make(chan struct{})}
-		r.calls[pid] = c
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.run(pid, c)
-		}()
-	}
-	r.mu.Unlock()
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return classify(fmt.Errorf("waiting for the recovery of process %s from %s: %w", pid, r.cfg.Gateway, ctx.Err()))
-	}
+	return recovery.NewRecoverer(rc)
 }
 
-func (r *recoverer) run(pid ans104.ID, c *recoverCall) {
-	// Not the asker's context: a recovery others wait for must not stop when the first asker leaves.
-	ctx, cancel := context.WithTimeout(r.base, r.cfg.Timeout)
-	defer cancel()
-	r.n.log.Info("recovering process from the gateway", "process", pid, "gateway", r.cfg.Gateway)
-	rep, err := recovery.Recover(ctx, r.src, r.n.store, pid, recovery.Options{Logger: r.n.log})
-	switch {
-	case err == nil:
-		if !rep.ModuleVerified {
-			r.n.log.Warn("recovered module could not be signature-checked; its data is trusted from the gateway",
-				"process", pid, "module", rep.Module, "why", rep.ModuleNote)
-		}
-		if sched := rep.Scheduler; sched != "" && sched != r.n.host.Address() {
-			r.n.log.Warn("recovered process names another scheduler: this node serves it but its new assignments will not verify against the process's Scheduler tag",
-				"process", pid, "scheduler", sched, "node", r.n.host.Address())
-		}
-	case errors.Is(err, recovery.ErrNotOnGateway):
-		r.mu.Lock()
-		r.absent[pid] = time.Now()
-		r.mu.Unlock()
-		err = nil
-	case errors.Is(err, recovery.ErrAlreadyHeld):
-		err = nil
-	default:
-		r.n.log.Error("recovery from the gateway failed", "process", pid, "gateway", r.cfg.Gateway, "err", err)
-		err = &classified{err: fmt.Errorf("process %s is not held here and recovering it from gateway %s failed: %w", pid, r.cfg.Gateway, err), kind: api.ErrUnavailable}
+// classifyRecovery: a failed recovery is a 503 with the reason; the rest as every error.
+func classifyRecovery(err error) error {
+	if errors.Is(err, recovery.ErrRecoveryFailed) {
+		return &classified{err: err, kind: api.ErrUnavailable}
 	}
-	r.mu.Lock()
-	delete(r.calls, pid)
-	r.mu.Unlock()
-	c.err = err
-	close(c.done)
+	return classify(err)
 }
 
 // apiBackend is the node's api.Backend. With a gateway (cfg.Gateway, else the flush gateway) every
 // operation that names a process recovers it first when the cluster does not hold it: the host
 // runs the recoverer before each operation declared with recover (actors/op.go).
 func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) api.Backend {
-	n.host.Forwarder().Handle(opItems, b.serveItems) // the GraphQL fan-out's member side (items_cluster.go)
 	if cfg.Gateway == "" {
 		cfg.Gateway = flushGateway
 	}
 	if cfg.Disabled || cfg.Gateway == "" {
-		n.serveRecover(nil)
+		recovery.ServeOwner(n.host.Forwarder(), nil)
 		return b
 	}
 	r := newRecoverer(n, cfg)
 	n.recoverer = r
-	n.serveRecover(r)
-	n.host.SetRecover(r.ensure)
+	recovery.ServeOwner(n.host.Forwarder(), r)
+	n.host.SetRecover(r.Ensure)
 	return b
 }

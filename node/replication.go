@@ -1,10 +1,8 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,32 +30,8 @@ func (n *Node) startQuorum() error {
 	}
 	n.quorum = q
 	n.host.SetQuorum(q.Lease)
-	views, cancel := n.host.Members().Subscribe()
-	n.quorumStop, n.quorumDone = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(n.quorumDone)
-		defer cancel()
-		// A member enters the known set once heard from, which may be after the view that named
-		// it: the current view is recorded again every half lease.
-		again := time.NewTicker(n.provider.Lease() / 2)
-		defer again.Stop()
-		for {
-			var v *awcluster.View
-			select {
-			case <-n.quorumStop:
-				return
-			case v = <-views:
-			case <-again.C:
-				v = n.host.Members().View()
-			}
-			if v == nil {
-				continue
-			}
-			if err := q.Observe(v); err != nil {
-				n.log.Error("cannot record the cluster's members", "err", err)
-			}
-		}
-	}()
+	// Every view's members recorded as it comes (cluster.Quorum.Follow).
+	n.stopQuorum = q.Follow(n.host.Members(), n.provider.Lease()/2, n.log)
 	return nil
 }
 
@@ -135,7 +109,10 @@ func (n *Node) startReplication(reg prometheus.Registerer) error {
 	if n.provider != nil && n.cfg.Placement == nil {
 		n.rebalanceStop = make(chan struct{})
 		n.rebalanceDone = make(chan struct{})
-		go n.rebalance(r, n.rebalanceStop)
+		go func() {
+			defer close(n.rebalanceDone)
+			r.Follow(n.host.Members(), n.placementOf, n.log, n.rebalanceStop)
+		}()
 	}
 	return nil
 }
@@ -146,53 +123,6 @@ func (n *Node) placementOf(v *awcluster.View) replication.Placement {
 	factor := max(n.factor, 1)
 	return func(pid persistence.ID) replication.Replicas {
 		return replication.Replicas(n.host.ReplicaSet(ans104.ID(pid), v, factor))
-	}
-}
-
-// rebalance hands processes over eagerly after every membership change (Replicator.Rebalance).
-func (n *Node) rebalance(r *replication.Replicator, quit <-chan struct{}) {
-	defer close(n.rebalanceDone)
-	views, cancel := n.host.Members().Subscribe()
-	defer cancel()
-	prev := n.host.Members().View()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() {
-		select {
-		case <-quit:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-quit:
-			return
-		case v := <-views:
-			if v == nil || v == prev {
-				continue
-			}
-			from, to := n.placementOf(prev), n.placementOf(v)
-			res := r.Rebalance(ctx, from, to, 8, nil)
-			prev = v
-			if res.Synced+res.HandedOff > 0 {
-				n.log.Info("rebalanced after a membership change", "members", len(v.Members), "processes", res.Processes,
-					"synced", res.Synced, "handed_off", res.HandedOff, "failed", res.Failed, "bytes", res.Bytes, "took", res.Took)
-			}
-			// Retry what failed (a joining member may not serve yet) until it succeeds or the view
-			// moves on; anything left is taken over lazily by its next request.
-			for retry := 0; res.Failed > 0 && retry < 40; retry++ {
-				select {
-				case <-quit:
-					return
-				case <-time.After(250 * time.Millisecond):
-				}
-				if n.host.Members().View() != v {
-					break
-				}
-				res = r.Rebalance(ctx, from, to, 8, res.FailedIDs)
-			}
-		}
 	}
 }
 

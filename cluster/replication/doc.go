@@ -4,8 +4,10 @@
 //
 // It owns the replication stream (owner → backups over Proto.Actor remote, protobuf messages in
 // replpb), the ownership fence (epochs raised on the backups before a new owner writes), catch-up of
-// a lagging replica from the owner's log, and pulling a log a new owner lacks from the replica that
-// holds it. It must not decide placement (it is given a Placement function: cluster membership
+// a lagging replica from the owner's log, pulling a log a new owner lacks from the replica that
+// holds it, and the bulk moves built on the hand-over (drain.go): Follow rebalances after every
+// membership change, Drain hands every owned process to its successor before a graceful leave. It
+// must not decide placement (it is given a Placement function: cluster membership
 // decides the replica set), evaluate anything, or hold process state in memory beyond which
 // processes are in sync with which backups.
 //

@@ -274,6 +274,26 @@ func (m *member) do(in cmd) reply {
 		r := m.state(pid)
 		r.Resolved, r.Rescheduled = res.Archived, len(res.Unscheduled)
 		return r
+	case "drain": // hand every process this member owns to its owner under the placement Owner, Backup of pid (others: none), within N ms
+		to := func(id persistence.ID) Replicas {
+			if id == pid {
+				return Replicas{in.Owner, in.Backup}
+			}
+			return nil
+		}
+		dctx, cancel := context.WithTimeout(ctx, time.Duration(in.N)*time.Millisecond)
+		defer cancel()
+		quiet := slog.New(slog.NewTextHandler(discard{}, nil))
+		res, err := m.repl.Drain(dctx, m.placement, to, quiet)
+		r := reply{Count: uint64(res.HandedOff), Epoch: uint64(res.Owned)}
+		if err != nil {
+			r = errReply(err)
+			r.Count = uint64(res.HandedOff)
+			if errors.Is(err, ErrDrainIncomplete) {
+				r.Kind = "drain-incomplete"
+			}
+		}
+		return r
 	case "stats":
 		s := m.repl.Stats()
 		return reply{Stats: map[string]int64{"pulled": s.Pulled.Load(), "caughtUp": s.CaughtUp.Load(),

@@ -1,4 +1,4 @@
-package node
+package items
 
 import (
 	"encoding/base64"
@@ -9,9 +9,9 @@ import (
 	"github.com/actorweave/actorweave/api"
 )
 
-// mergeItemPages orders members' hits by the cursor's bytes (not its base64url text), keeps one
+// Merge orders members' hits by the cursor's bytes (not its base64url text), keeps one
 // entry per id (the first in that order), cuts at first and says when more remain.
-func TestMergeItemPages(t *testing.T) {
+func TestMerge(t *testing.T) {
 	s, _ := ans104.GenerateEd25519Signer()
 	item := func(n int) *ans104.DataItem {
 		d := ans104.NewItem(nil, nil, nil, []ans104.Tag{{Name: "N", Value: string(rune('a' + n))}})
@@ -29,7 +29,7 @@ func TestMergeItemPages(t *testing.T) {
 	early, late := uint64(0x04)<<56, uint64(0xf8)<<56
 	m1 := &api.ItemPage{Items: []api.StoredItem{{Item: a}, {Item: c}}, Cursors: []string{cursor(early, a), cursor(late, c)}}
 	m2 := &api.ItemPage{Items: []api.StoredItem{{Item: a}, {Item: b}}, Cursors: []string{cursor(early+1, a), cursor(early+2, b)}, HasMore: false}
-	got := mergeItemPages([]*api.ItemPage{m1, m2}, 10, false)
+	got := Merge([]*api.ItemPage{m1, m2}, 10, false)
 	want := []ans104.ID{a.ID(), b.ID(), c.ID()}
 	if len(got.Items) != 3 || got.HasMore {
 		t.Fatalf("%d items, more %v; want 3 items, no more", len(got.Items), got.HasMore)
@@ -42,7 +42,7 @@ func TestMergeItemPages(t *testing.T) {
 	if got.Cursors[0] != cursor(early, a) {
 		t.Fatal("a duplicate kept its later cursor")
 	}
-	desc := mergeItemPages([]*api.ItemPage{m1, m2}, 2, true)
+	desc := Merge([]*api.ItemPage{m1, m2}, 2, true)
 	if len(desc.Items) != 2 || !desc.HasMore || desc.Items[0].Item.ID() != c.ID() || desc.Items[1].Item.ID() != b.ID() {
 		t.Fatalf("descending, first 2: %d items, more %v", len(desc.Items), desc.HasMore)
 	}

@@ -1,0 +1,124 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorweave/actorweave/cluster/clusterpb"
+)
+
+// Forgetting members: the known members are a quorum's denominator (Quorum), so a member that
+// leaves for good must be forgotten by every member, not only by the one that was told. A graceful
+// leave forgets itself (the node's drain); an operator forgets dead members that will not come
+// back (POST /cluster/forget) so that the survivors regain a quorum.
+
+// OpForget asks a member to drop names from its known members. Its wire name predates this
+// package (it was a node op) and is kept so that members of different versions understand it.
+const OpForget = "node.forget"
+
+// ErrForgetAlive: a member asked to be forgotten is alive in this node's view. It would count again
+// at its next view, so it must be stopped first.
+var ErrForgetAlive = errors.New("member is alive")
+
+// ForgetResult is what POST /cluster/forget answers: per member of the view, the names it dropped,
+// or why it could not be asked.
+type ForgetResult struct {
+	Members map[string]ForgetOutcome `json:"members"`
+}
+
+// ForgetOutcome is one member's part of a ForgetResult.
+type ForgetOutcome struct {
+	Forgotten []string `json:"forgotten"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// CheckForgettable refuses (ErrForgetAlive) names of members still in v: an operator forgets only
+// members that are gone.
+func CheckForgettable(v *View, names []string) error {
+	for _, name := range names {
+		for _, m := range v.Members {
+			if m.Name == name {
+				return aliveError(name)
+			}
+		}
+	}
+	return nil
+}
+
+type aliveError string
+
+func (e aliveError) Error() string {
+	return fmt.Sprintf("member %s is alive in this node's view: stop it before forgetting it", string(e))
+}
+func (e aliveError) Unwrap() error { return ErrForgetAlive }
+
+// BroadcastForget drops names from q (this member's known members) and from those of every other
+// member of v, asked over f in parallel. A member that cannot be asked keeps counting the names
+// until it is asked again; its outcome says why.
+func BroadcastForget(ctx context.Context, v *View, f *Forwarder, q *Quorum, names []string) *ForgetResult {
+	out := &ForgetResult{Members: map[string]ForgetOutcome{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	args, _ := json.Marshal(names)
+	for _, m := range v.Members {
+		wg.Add(1)
+		go func(m Member) {
+			defer wg.Done()
+			var o ForgetOutcome
+			var gone []string
+			var err error
+			switch {
+			case v.IsSelf(m) && q == nil:
+				err = errors.New("this node keeps no quorum")
+			case v.IsSelf(m):
+				gone, err = q.Forget(names...)
+			default:
+				var r clusterpb.ReadRequest
+				if err = f.Call(ctx, m, OpForget, &clusterpb.ReadRequest{Args: args}, &r); err == nil {
+					err = json.Unmarshal(r.Args, &gone)
+				}
+			}
+			o.Forgotten = gone
+			if o.Forgotten == nil {
+				o.Forgotten = []string{}
+			}
+			if err != nil {
+				o.Error = err.Error()
+			}
+			mu.Lock()
+			out.Members[m.Name] = o
+			mu.Unlock()
+		}(m)
+	}
+	wg.Wait()
+	return out
+}
+
+// ServeForget registers the member side of BroadcastForget on f: it drops the names from q (nil:
+// this member keeps no quorum, and says so).
+func ServeForget(f *Forwarder, q *Quorum) {
+	f.Handle(OpForget, func(ctx context.Context, body []byte) (proto.Message, error) {
+		var req clusterpb.ReadRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			return nil, err
+		}
+		var names []string
+		if err := json.Unmarshal(req.Args, &names); err != nil {
+			return nil, err
+		}
+		if q == nil {
+			return nil, fmt.Errorf("this node keeps no quorum")
+		}
+		gone, err := q.Forget(names...)
+		if err != nil {
+			return nil, err
+		}
+		js, err := json.Marshal(gone)
+		return &clusterpb.ReadRequest{Args: js}, err
+	})
+}
