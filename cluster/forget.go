@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -64,7 +63,6 @@ func BroadcastForget(ctx context.Context, v *View, f *Forwarder, q *Quorum, name
 	out := &ForgetResult{Members: map[string]ForgetOutcome{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	args, _ := json.Marshal(names)
 	for _, m := range v.Members {
 		wg.Add(1)
 		go func(m Member) {
@@ -78,9 +76,9 @@ func BroadcastForget(ctx context.Context, v *View, f *Forwarder, q *Quorum, name
 			case v.IsSelf(m):
 				gone, err = q.Forget(names...)
 			default:
-				var r clusterpb.ReadRequest
-				if err = f.Call(ctx, m, OpForget, &clusterpb.ReadRequest{Args: args}, &r); err == nil {
-					err = json.Unmarshal(r.Args, &gone)
+				var r clusterpb.Names
+				if err = f.Call(ctx, m, OpForget, &clusterpb.Names{Names: names}, &r); err == nil {
+					gone = r.Names
 				}
 			}
 			o.Forgotten = gone
@@ -103,14 +101,11 @@ func BroadcastForget(ctx context.Context, v *View, f *Forwarder, q *Quorum, name
 // this member keeps no quorum, and says so).
 func ServeForget(f *Forwarder, q *Quorum) {
 	f.Handle(OpForget, func(ctx context.Context, body []byte) (proto.Message, error) {
-		var req clusterpb.ReadRequest
+		var req clusterpb.Names
 		if err := proto.Unmarshal(body, &req); err != nil {
 			return nil, err
 		}
-		var names []string
-		if err := json.Unmarshal(req.Args, &names); err != nil {
-			return nil, err
-		}
+		names := req.Names
 		if q == nil {
 			return nil, fmt.Errorf("this node keeps no quorum")
 		}
@@ -118,7 +113,6 @@ func ServeForget(f *Forwarder, q *Quorum) {
 		if err != nil {
 			return nil, err
 		}
-		js, err := json.Marshal(gone)
-		return &clusterpb.ReadRequest{Args: js}, err
+		return &clusterpb.Names{Names: gone}, nil
 	})
 }

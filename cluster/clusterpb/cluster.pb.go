@@ -1201,31 +1201,34 @@ func (x *LabelsRequest) GetProcess() []byte {
 	return nil
 }
 
-// ReadRequest carries JSON arguments for the node's administrative and fan-out requests (status,
-// item queries, forget, fork resolution); the Reply body is JSON too.
-type ReadRequest struct {
+// ItemsQuery is the GraphQL transactions query a member answers from its own store (by ids, the
+// asking member looks items up itself).
+type ItemsQuery struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Process       []byte                 `protobuf:"bytes,2,opt,name=process,proto3" json:"process,omitempty"`
-	Args          []byte                 `protobuf:"bytes,3,opt,name=args,proto3" json:"args,omitempty"`
+	Owners        []string               `protobuf:"bytes,1,rep,name=owners,proto3" json:"owners,omitempty"`
+	Recipients    []string               `protobuf:"bytes,2,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	Tags          []*TagFilter           `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	First         int64                  `protobuf:"varint,4,opt,name=first,proto3" json:"first,omitempty"`
+	After         string                 `protobuf:"bytes,5,opt,name=after,proto3" json:"after,omitempty"`
+	Desc          bool                   `protobuf:"varint,6,opt,name=desc,proto3" json:"desc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ReadRequest) Reset() {
-	*x = ReadRequest{}
+func (x *ItemsQuery) Reset() {
+	*x = ItemsQuery{}
 	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ReadRequest) String() string {
+func (x *ItemsQuery) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ReadRequest) ProtoMessage() {}
+func (*ItemsQuery) ProtoMessage() {}
 
-func (x *ReadRequest) ProtoReflect() protoreflect.Message {
+func (x *ItemsQuery) ProtoReflect() protoreflect.Message {
 	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1237,28 +1240,266 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
-func (*ReadRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ItemsQuery.ProtoReflect.Descriptor instead.
+func (*ItemsQuery) Descriptor() ([]byte, []int) {
 	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{20}
 }
 
-func (x *ReadRequest) GetMethod() string {
+func (x *ItemsQuery) GetOwners() []string {
 	if x != nil {
-		return x.Method
-	}
-	return ""
-}
-
-func (x *ReadRequest) GetProcess() []byte {
-	if x != nil {
-		return x.Process
+		return x.Owners
 	}
 	return nil
 }
 
-func (x *ReadRequest) GetArgs() []byte {
+func (x *ItemsQuery) GetRecipients() []string {
 	if x != nil {
-		return x.Args
+		return x.Recipients
+	}
+	return nil
+}
+
+func (x *ItemsQuery) GetTags() []*TagFilter {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *ItemsQuery) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *ItemsQuery) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ItemsQuery) GetDesc() bool {
+	if x != nil {
+		return x.Desc
+	}
+	return false
+}
+
+type TagFilter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagFilter) Reset() {
+	*x = TagFilter{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagFilter) ProtoMessage() {}
+
+func (x *TagFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagFilter.ProtoReflect.Descriptor instead.
+func (*TagFilter) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TagFilter) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TagFilter) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type ItemsPage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*PagedItem           `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	HasMore       bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ItemsPage) Reset() {
+	*x = ItemsPage{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemsPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemsPage) ProtoMessage() {}
+
+func (x *ItemsPage) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemsPage.ProtoReflect.Descriptor instead.
+func (*ItemsPage) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ItemsPage) GetItems() []*PagedItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ItemsPage) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+type PagedItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Raw           []byte                 `protobuf:"bytes,1,opt,name=raw,proto3" json:"raw,omitempty"`
+	Cursor        string                 `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	BlockHeight   uint64                 `protobuf:"varint,3,opt,name=block_height,json=blockHeight,proto3" json:"block_height,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PagedItem) Reset() {
+	*x = PagedItem{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PagedItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PagedItem) ProtoMessage() {}
+
+func (x *PagedItem) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PagedItem.ProtoReflect.Descriptor instead.
+func (*PagedItem) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PagedItem) GetRaw() []byte {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
+func (x *PagedItem) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *PagedItem) GetBlockHeight() uint64 {
+	if x != nil {
+		return x.BlockHeight
+	}
+	return 0
+}
+
+func (x *PagedItem) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+// Names lists member names: those to forget (node.forget), and those a member forgot.
+type Names struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Names) Reset() {
+	*x = Names{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Names) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Names) ProtoMessage() {}
+
+func (x *Names) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Names.ProtoReflect.Descriptor instead.
+func (*Names) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Names) GetNames() []string {
+	if x != nil {
+		return x.Names
 	}
 	return nil
 }
@@ -1272,7 +1513,7 @@ type ItemRequest struct {
 
 func (x *ItemRequest) Reset() {
 	*x = ItemRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1525,7 @@ func (x *ItemRequest) String() string {
 func (*ItemRequest) ProtoMessage() {}
 
 func (x *ItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[21]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1538,7 @@ func (x *ItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRequest.ProtoReflect.Descriptor instead.
 func (*ItemRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ItemRequest) GetId() []byte {
@@ -1318,7 +1559,7 @@ type ItemReply struct {
 
 func (x *ItemReply) Reset() {
 	*x = ItemReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1571,7 @@ func (x *ItemReply) String() string {
 func (*ItemReply) ProtoMessage() {}
 
 func (x *ItemReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[22]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1584,7 @@ func (x *ItemReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemReply.ProtoReflect.Descriptor instead.
 func (*ItemReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ItemReply) GetRaw() []byte {
@@ -1379,7 +1620,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1632,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[23]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1645,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{23}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PublishRequest) GetRaw() []byte {
@@ -1436,7 +1677,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1689,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[24]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1702,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{24}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{28}
 }
 
 // MemberStatus answers node.status: a member's counters for GET /cluster/status (who it is, the
@@ -1485,7 +1726,7 @@ type MemberStatus struct {
 
 func (x *MemberStatus) Reset() {
 	*x = MemberStatus{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1738,7 @@ func (x *MemberStatus) String() string {
 func (*MemberStatus) ProtoMessage() {}
 
 func (x *MemberStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[25]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1751,7 @@ func (x *MemberStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberStatus.ProtoReflect.Descriptor instead.
 func (*MemberStatus) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{25}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MemberStatus) GetProcesses() uint64 {
@@ -1604,7 +1845,7 @@ type ResolveForkRequest struct {
 
 func (x *ResolveForkRequest) Reset() {
 	*x = ResolveForkRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1857,7 @@ func (x *ResolveForkRequest) String() string {
 func (*ResolveForkRequest) ProtoMessage() {}
 
 func (x *ResolveForkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[26]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1870,7 @@ func (x *ResolveForkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveForkRequest.ProtoReflect.Descriptor instead.
 func (*ResolveForkRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{26}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResolveForkRequest) GetProcess() string {
@@ -1675,7 +1916,7 @@ type ForkResolution struct {
 
 func (x *ForkResolution) Reset() {
 	*x = ForkResolution{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1928,7 @@ func (x *ForkResolution) String() string {
 func (*ForkResolution) ProtoMessage() {}
 
 func (x *ForkResolution) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[27]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1941,7 @@ func (x *ForkResolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkResolution.ProtoReflect.Descriptor instead.
 func (*ForkResolution) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{27}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ForkResolution) GetProcess() string {
@@ -1764,7 +2005,7 @@ type RescheduledMessage struct {
 
 func (x *RescheduledMessage) Reset() {
 	*x = RescheduledMessage{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +2017,7 @@ func (x *RescheduledMessage) String() string {
 func (*RescheduledMessage) ProtoMessage() {}
 
 func (x *RescheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[28]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +2030,7 @@ func (x *RescheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduledMessage.ProtoReflect.Descriptor instead.
 func (*RescheduledMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{28}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RescheduledMessage) GetMessage() string {
@@ -1831,7 +2072,7 @@ type LabelsReply struct {
 
 func (x *LabelsReply) Reset() {
 	*x = LabelsReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2084,7 @@ func (x *LabelsReply) String() string {
 func (*LabelsReply) ProtoMessage() {}
 
 func (x *LabelsReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[29]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2097,7 @@ func (x *LabelsReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelsReply.ProtoReflect.Descriptor instead.
 func (*LabelsReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{29}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LabelsReply) GetHeld() bool {
@@ -1884,7 +2125,7 @@ type MonitorRequest struct {
 
 func (x *MonitorRequest) Reset() {
 	*x = MonitorRequest{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2137,7 @@ func (x *MonitorRequest) String() string {
 func (*MonitorRequest) ProtoMessage() {}
 
 func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[30]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2150,7 @@ func (x *MonitorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorRequest.ProtoReflect.Descriptor instead.
 func (*MonitorRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{30}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *MonitorRequest) GetProcess() []byte {
@@ -1934,7 +2175,7 @@ type MonitorReply struct {
 
 func (x *MonitorReply) Reset() {
 	*x = MonitorReply{}
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2187,7 @@ func (x *MonitorReply) String() string {
 func (*MonitorReply) ProtoMessage() {}
 
 func (x *MonitorReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[31]
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2200,7 @@ func (x *MonitorReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorReply.ProtoReflect.Descriptor instead.
 func (*MonitorReply) Descriptor() ([]byte, []int) {
-	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{31}
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{35}
 }
 
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
@@ -2049,11 +2290,30 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\aprocess\x18\x01 \x01(\fR\aprocess\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\fR\x02id\")\n" +
 	"\rLabelsRequest\x12\x18\n" +
-	"\aprocess\x18\x01 \x01(\fR\aprocess\"S\n" +
-	"\vReadRequest\x12\x16\n" +
-	"\x06method\x18\x01 \x01(\tR\x06method\x12\x18\n" +
-	"\aprocess\x18\x02 \x01(\fR\aprocess\x12\x12\n" +
-	"\x04args\x18\x03 \x01(\fR\x04args\"\x1d\n" +
+	"\aprocess\x18\x01 \x01(\fR\aprocess\"\xba\x01\n" +
+	"\n" +
+	"ItemsQuery\x12\x16\n" +
+	"\x06owners\x18\x01 \x03(\tR\x06owners\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x02 \x03(\tR\n" +
+	"recipients\x124\n" +
+	"\x04tags\x18\x03 \x03(\v2 .actorweave.cluster.v1.TagFilterR\x04tags\x12\x14\n" +
+	"\x05first\x18\x04 \x01(\x03R\x05first\x12\x14\n" +
+	"\x05after\x18\x05 \x01(\tR\x05after\x12\x12\n" +
+	"\x04desc\x18\x06 \x01(\bR\x04desc\"7\n" +
+	"\tTagFilter\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"^\n" +
+	"\tItemsPage\x126\n" +
+	"\x05items\x18\x01 \x03(\v2 .actorweave.cluster.v1.PagedItemR\x05items\x12\x19\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\"v\n" +
+	"\tPagedItem\x12\x10\n" +
+	"\x03raw\x18\x01 \x01(\fR\x03raw\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12!\n" +
+	"\fblock_height\x18\x03 \x01(\x04R\vblockHeight\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\"\x1d\n" +
+	"\x05Names\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\x1d\n" +
 	"\vItemRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\"^\n" +
 	"\tItemReply\x12\x10\n" +
@@ -2117,7 +2377,7 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*Call)(nil),               // 0: actorweave.cluster.v1.Call
 	(*Reply)(nil),              // 1: actorweave.cluster.v1.Reply
@@ -2139,27 +2399,33 @@ var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*ResultsReply)(nil),       // 17: actorweave.cluster.v1.ResultsReply
 	(*ResultOfRequest)(nil),    // 18: actorweave.cluster.v1.ResultOfRequest
 	(*LabelsRequest)(nil),      // 19: actorweave.cluster.v1.LabelsRequest
-	(*ReadRequest)(nil),        // 20: actorweave.cluster.v1.ReadRequest
-	(*ItemRequest)(nil),        // 21: actorweave.cluster.v1.ItemRequest
-	(*ItemReply)(nil),          // 22: actorweave.cluster.v1.ItemReply
-	(*PublishRequest)(nil),     // 23: actorweave.cluster.v1.PublishRequest
-	(*Empty)(nil),              // 24: actorweave.cluster.v1.Empty
-	(*MemberStatus)(nil),       // 25: actorweave.cluster.v1.MemberStatus
-	(*ResolveForkRequest)(nil), // 26: actorweave.cluster.v1.ResolveForkRequest
-	(*ForkResolution)(nil),     // 27: actorweave.cluster.v1.ForkResolution
-	(*RescheduledMessage)(nil), // 28: actorweave.cluster.v1.RescheduledMessage
-	(*LabelsReply)(nil),        // 29: actorweave.cluster.v1.LabelsReply
-	(*MonitorRequest)(nil),     // 30: actorweave.cluster.v1.MonitorRequest
-	(*MonitorReply)(nil),       // 31: actorweave.cluster.v1.MonitorReply
+	(*ItemsQuery)(nil),         // 20: actorweave.cluster.v1.ItemsQuery
+	(*TagFilter)(nil),          // 21: actorweave.cluster.v1.TagFilter
+	(*ItemsPage)(nil),          // 22: actorweave.cluster.v1.ItemsPage
+	(*PagedItem)(nil),          // 23: actorweave.cluster.v1.PagedItem
+	(*Names)(nil),              // 24: actorweave.cluster.v1.Names
+	(*ItemRequest)(nil),        // 25: actorweave.cluster.v1.ItemRequest
+	(*ItemReply)(nil),          // 26: actorweave.cluster.v1.ItemReply
+	(*PublishRequest)(nil),     // 27: actorweave.cluster.v1.PublishRequest
+	(*Empty)(nil),              // 28: actorweave.cluster.v1.Empty
+	(*MemberStatus)(nil),       // 29: actorweave.cluster.v1.MemberStatus
+	(*ResolveForkRequest)(nil), // 30: actorweave.cluster.v1.ResolveForkRequest
+	(*ForkResolution)(nil),     // 31: actorweave.cluster.v1.ForkResolution
+	(*RescheduledMessage)(nil), // 32: actorweave.cluster.v1.RescheduledMessage
+	(*LabelsReply)(nil),        // 33: actorweave.cluster.v1.LabelsReply
+	(*MonitorRequest)(nil),     // 34: actorweave.cluster.v1.MonitorRequest
+	(*MonitorReply)(nil),       // 35: actorweave.cluster.v1.MonitorReply
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
 	13, // 0: actorweave.cluster.v1.LogReply.entries:type_name -> actorweave.cluster.v1.Entry
-	28, // 1: actorweave.cluster.v1.ForkResolution.rescheduled:type_name -> actorweave.cluster.v1.RescheduledMessage
-	2,  // [2:2] is the sub-list for method output_type
-	2,  // [2:2] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	21, // 1: actorweave.cluster.v1.ItemsQuery.tags:type_name -> actorweave.cluster.v1.TagFilter
+	23, // 2: actorweave.cluster.v1.ItemsPage.items:type_name -> actorweave.cluster.v1.PagedItem
+	32, // 3: actorweave.cluster.v1.ForkResolution.rescheduled:type_name -> actorweave.cluster.v1.RescheduledMessage
+	4,  // [4:4] is the sub-list for method output_type
+	4,  // [4:4] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_cluster_clusterpb_cluster_proto_init() }
@@ -2175,7 +2441,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

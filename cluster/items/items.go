@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -113,19 +113,6 @@ func (e *PartialError) Error() string {
 		len(e.Failed), e.Of, strings.Join(e.Failed, "; "))
 }
 
-// wireItemPage is a member's answer (JSON in a clusterpb.ReadRequest body).
-type wireItemPage struct {
-	Items   []wireStoredItem
-	HasMore bool
-}
-
-type wireStoredItem struct {
-	Raw         []byte
-	Cursor      string
-	BlockHeight uint64
-	Timestamp   int64
-}
-
 // Query answers q over every member of v: by ids (each looked up by the caller: local answers
 // them) or with v alone, from local; else every member's page of q, merged (Merge). A query every
 // member refuses as wrong (api.ErrBadRequest, api.ErrUnsupported) returns that error; any other
@@ -227,16 +214,8 @@ func cursorCompare(a, b string) int {
 }
 
 func remoteQuery(ctx context.Context, f *awcluster.Forwarder, m awcluster.Member, q api.ItemQuery) (*api.ItemPage, error) {
-	args, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
-	}
-	var reply clusterpb.ReadRequest
-	if err := f.Call(ctx, m, OpItems, &clusterpb.ReadRequest{Method: "Items", Args: args}, &reply); err != nil {
-		return nil, err
-	}
-	var w wireItemPage
-	if err := json.Unmarshal(reply.Args, &w); err != nil {
+	var w clusterpb.ItemsPage
+	if err := f.Call(ctx, m, OpItems, wireQuery(q), &w); err != nil {
 		return nil, err
 	}
 	out := &api.ItemPage{HasMore: w.HasMore}
@@ -251,25 +230,44 @@ func remoteQuery(ctx context.Context, f *awcluster.Forwarder, m awcluster.Member
 	return out, nil
 }
 
+// wireQuery is q on the wire (without its ids: by ids, the asking member looks items up itself).
+func wireQuery(q api.ItemQuery) *clusterpb.ItemsQuery {
+	w := &clusterpb.ItemsQuery{Owners: q.Owners, Recipients: q.Recipients, First: int64(q.First), After: q.After, Desc: q.Desc}
+	for _, t := range q.Tags {
+		w.Tags = append(w.Tags, &clusterpb.TagFilter{Name: t.Name, Values: t.Values})
+	}
+	return w
+}
+
+// queryOf reads a query off the wire.
+func queryOf(w *clusterpb.ItemsQuery) (api.ItemQuery, error) {
+	if w.First < 0 || w.First > math.MaxInt32 {
+		return api.ItemQuery{}, fmt.Errorf("%w: items query: first %d", api.ErrBadRequest, w.First)
+	}
+	q := api.ItemQuery{Owners: w.Owners, Recipients: w.Recipients, First: int(w.First), After: w.After, Desc: w.Desc}
+	for _, t := range w.Tags {
+		q.Tags = append(q.Tags, api.TagFilter{Name: t.Name, Values: t.Values})
+	}
+	return q, nil
+}
+
 // serveItems is the member side of remoteQuery.
 func serveItems(ctx context.Context, local Local, body []byte) (proto.Message, error) {
-	var req clusterpb.ReadRequest
-	if err := proto.Unmarshal(body, &req); err != nil {
-		return nil, err
-	}
-	var q api.ItemQuery
-	if err := json.Unmarshal(req.Args, &q); err != nil {
+	var w clusterpb.ItemsQuery
+	if err := proto.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: items query: %v", api.ErrBadRequest, err)
 	}
-	q.IDs = nil // by ids, the asking node looks items up itself
+	q, err := queryOf(&w)
+	if err != nil {
+		return nil, err
+	}
 	p, err := local.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	w := wireItemPage{HasMore: p.HasMore}
+	out := &clusterpb.ItemsPage{HasMore: p.HasMore, Items: make([]*clusterpb.PagedItem, len(p.Items))}
 	for i, it := range p.Items {
-		w.Items = append(w.Items, wireStoredItem{Raw: it.Item.Bytes(), Cursor: p.Cursors[i], BlockHeight: it.BlockHeight, Timestamp: it.Timestamp})
+		out.Items[i] = &clusterpb.PagedItem{Raw: it.Item.Bytes(), Cursor: p.Cursors[i], BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}
 	}
-	js, err := json.Marshal(w)
-	return &clusterpb.ReadRequest{Args: js}, err
+	return out, nil
 }
