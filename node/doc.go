@@ -9,8 +9,8 @@
 // cluster/replication; every operation on a process, its routing to the owner and the reads of its
 // log and results in actors (node translates their answers); membership, quorum and forgetting
 // members in cluster; items across members
-// (publish, the GraphQL fan-out) in cluster/items; recovery from Arweave, its single flight and its
-// routing to the owner in recovery. node must not grow one of its own: a decision about processes,
+// (publish, the GraphQL fan-out) in cluster/items; recovery from Arweave in recovery, its single
+// flight and its routing to the owner in recovery/ondemand. node must not grow one of its own: a decision about processes,
 // members or data belongs to the package that owns that data.
 //
 // What node still decides itself, and why (kept small on purpose): the order of start and stop

@@ -23,7 +23,7 @@ import (
 	"github.com/actorweave/actorweave/cluster/replication"
 	"github.com/actorweave/actorweave/flush"
 	"github.com/actorweave/actorweave/persistence"
-	"github.com/actorweave/actorweave/recovery"
+	"github.com/actorweave/actorweave/recovery/ondemand"
 	"github.com/actorweave/actorweave/runtime"
 	"github.com/actorweave/actorweave/weavedrive"
 )
@@ -107,7 +107,7 @@ type Node struct {
 	sched    ans104.Signer // the scheduler key: signs everything about processes (schedkey.go)
 	flush    *flush.Flusher
 	// recoverer recovers processes from the gateway (nil without one); Close stops it.
-	recoverer *recovery.Recoverer
+	recoverer *ondemand.Recoverer
 	srv       *http.Server
 	ln        net.Listener
 	height    atomic.Uint64

@@ -10,11 +10,12 @@ import (
 	"github.com/actorweave/actorweave/arweave"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/recovery"
+	"github.com/actorweave/actorweave/recovery/ondemand"
 )
 
 // RecoveryConfig: recovery of processes from the gateway. A node with a gateway that is asked
 // about a process it does not hold rebuilds it from Arweave first, once for all concurrent askers,
-// then answers (recovery.Recoverer).
+// then answers (ondemand.Recoverer).
 type RecoveryConfig struct {
 	// Gateway is read from; empty: the flush gateway (--gateway), and no recovery without one.
 	Gateway string
@@ -55,9 +56,9 @@ func (c RecoveryConfig) withDefaults() RecoveryConfig {
 
 // newRecoverer is recovery's Recoverer over this node's store, gateway and cluster, with its errors
 // in the API's status classes.
-func newRecoverer(n *Node, cfg RecoveryConfig) *recovery.Recoverer {
+func newRecoverer(n *Node, cfg RecoveryConfig) *ondemand.Recoverer {
 	cfg = cfg.withDefaults()
-	rc := recovery.RecovererConfig{Source: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
+	rc := ondemand.RecovererConfig{Source: recovery.Gateway(arweave.NewGateway(cfg.Gateway), cfg.Retry, cfg.MaxDataBytes),
 		Store: n.store, Gateway: cfg.Gateway, Timeout: cfg.Timeout, AbsentTTL: cfg.AbsentTTL, Scheduler: n.host.Address(),
 		Logger: n.log, Forwarder: n.host.Forwarder(), Errors: classifyRecovery}
 	if n.provider != nil {
@@ -66,12 +67,12 @@ func newRecoverer(n *Node, cfg RecoveryConfig) *recovery.Recoverer {
 			return m, err == nil && !v.IsSelf(m)
 		}
 	}
-	return recovery.NewRecoverer(rc)
+	return ondemand.NewRecoverer(rc)
 }
 
 // classifyRecovery: a failed recovery is a 503 with the reason; the rest as every error.
 func classifyRecovery(err error) error {
-	if errors.Is(err, recovery.ErrRecoveryFailed) {
+	if errors.Is(err, ondemand.ErrRecoveryFailed) {
 		return &classified{err: err, kind: api.ErrUnavailable}
 	}
 	return classify(err)
@@ -85,12 +86,12 @@ func (n *Node) apiBackend(b *backend, cfg RecoveryConfig, flushGateway string) a
 		cfg.Gateway = flushGateway
 	}
 	if cfg.Disabled || cfg.Gateway == "" {
-		recovery.ServeOwner(n.host.Forwarder(), nil)
+		ondemand.ServeOwner(n.host.Forwarder(), nil)
 		return b
 	}
 	r := newRecoverer(n, cfg)
 	n.recoverer = r
-	recovery.ServeOwner(n.host.Forwarder(), r)
+	ondemand.ServeOwner(n.host.Forwarder(), r)
 	n.host.SetRecover(r.Ensure)
 	return b
 }

@@ -6,13 +6,12 @@
 // node with an empty data folder continues the process after the last flushed nonce; Walk is the
 // same read for callers that only want the entries (actorweave verify).
 //
-// Recoverer is recovery on demand (flight.go): a node asked about a process it does not hold
-// rebuilds it once for all concurrent askers, remembers for a while what the gateway does not
-// have, and in a cluster asks the process's owner to recover it there (op OpRecover) instead of
-// rebuilding it itself.
+// Recovery on demand for a node (one recovery per process for all concurrent askers, asking the
+// owner in a cluster) is the subpackage ondemand, so that this package, which verify uses, does
+// not import the cluster's transport.
 //
-// It owns the reading, the checks and that orchestration, not the transport: a Source gives it
-// batches, fields and data (Gateway adapts an arweave.Reader), the caller says who owns a process
-// and gives the cluster's Forwarder. It must not evaluate anything, must not write anything before
-// the data it writes has been checked, and must not decide placement or answer API requests.
+// It owns the reading and the checks, not the transport: a Source gives it batches, fields and data
+// (Gateway adapts an arweave.Reader). It must not evaluate anything, must not write anything before
+// the data it writes has been checked, and must not decide placement, answer API requests or
+// import the cluster packages.
 package recovery

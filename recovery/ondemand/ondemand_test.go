@@ -1,4 +1,4 @@
-package recovery
+package ondemand
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/actorweave/actorweave/arweave"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/recovery"
 )
 
 // emptyGateway is an HTTP gateway that holds nothing (every GraphQL query has no edges), counting
@@ -64,7 +65,7 @@ func newTestRecoverer(t *testing.T, g *emptyGateway, cfg RecovererConfig) *Recov
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg.Source = Gateway(arweave.NewGateway(g.URL), arweave.Retry{Attempts: 1}, 1<<20)
+	cfg.Source = recovery.Gateway(arweave.NewGateway(g.URL), arweave.Retry{Attempts: 1}, 1<<20)
 	cfg.Store, cfg.Gateway, cfg.Timeout = st, g.URL, time.Minute
 	if cfg.AbsentTTL == 0 {
 		cfg.AbsentTTL = time.Minute

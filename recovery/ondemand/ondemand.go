@@ -1,4 +1,4 @@
-package recovery
+package ondemand
 
 import (
 	"context"
@@ -14,19 +14,8 @@ import (
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
 	"github.com/actorweave/actorweave/persistence"
+	"github.com/actorweave/actorweave/recovery"
 )
-
-// Recovery on demand. A node with a gateway that is asked about a process it does not hold
-// rebuilds it from Arweave first (Recover), once for all concurrent askers (a single flight: later
-// askers wait for the first one's outcome), then answers. A process the gateway does not have is
-// not asked for again for a while, so requests for unknown ids do not each cost a gateway query.
-//
-// In a cluster, a process that no member holds is rebuilt by the member that will own it, not by
-// the member that was asked: the routes then reach it at its owner, which serves it and
-// replicates it to its backup on its first write (the activation's hand-over seeds a backup that
-// lacks the process). A member asked about a process it does not hold therefore asks the owner to
-// make sure of it (OpRecover; the owner runs its own single-flight recovery, or does nothing when
-// it holds the process or has no gateway), and waits for the answer.
 
 // OpRecover asks a process's owner to recover it from its gateway if it holds nothing of it. Its
 // wire name predates this package (it was a node op) and is kept.
@@ -38,7 +27,7 @@ var ErrRecoveryFailed = errors.New("recovery from the gateway failed")
 
 // RecovererConfig is what a Recoverer recovers from and into.
 type RecovererConfig struct {
-	Source Source
+	Source recovery.Source
 	Store  *persistence.Store
 	// Gateway names the Source in logs and errors.
 	Gateway string
@@ -163,7 +152,7 @@ func (r *Recoverer) run(pid ans104.ID, c *recoverCall) {
 	defer cancel()
 	log := r.cfg.Logger
 	log.Info("recovering process from the gateway", "process", pid, "gateway", r.cfg.Gateway)
-	rep, err := Recover(ctx, r.cfg.Source, r.cfg.Store, pid, Options{Logger: log})
+	rep, err := recovery.Recover(ctx, r.cfg.Source, r.cfg.Store, pid, recovery.Options{Logger: log})
 	switch {
 	case err == nil:
 		if !rep.ModuleVerified {
@@ -174,12 +163,12 @@ func (r *Recoverer) run(pid ans104.ID, c *recoverCall) {
 			log.Warn("recovered process names another scheduler: this node serves it but its new assignments will not verify against the process's Scheduler tag",
 				"process", pid, "scheduler", sched, "node", r.cfg.Scheduler)
 		}
-	case errors.Is(err, ErrNotOnGateway):
+	case errors.Is(err, recovery.ErrNotOnGateway):
 		r.mu.Lock()
 		r.absent[pid] = time.Now()
 		r.mu.Unlock()
 		err = nil
-	case errors.Is(err, ErrAlreadyHeld):
+	case errors.Is(err, recovery.ErrAlreadyHeld):
 		err = nil
 	default:
 		log.Error("recovery from the gateway failed", "process", pid, "gateway", r.cfg.Gateway, "err", err)
