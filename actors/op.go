@@ -147,6 +147,20 @@ func decodeFor(body []byte, req interface {
 	return idOf(req.GetProcess())
 }
 
+// decodeItemOf unmarshals a forwarded request that names a process and a message in it.
+func decodeItemOf(body []byte, req interface {
+	proto.Message
+	GetProcess() []byte
+	GetId() []byte
+}) (ans104.ID, ans104.ID, error) {
+	pid, err := decodeFor(body, req)
+	if err != nil {
+		return pid, ans104.ID{}, err
+	}
+	id, err := idOf(req.GetId())
+	return pid, id, err
+}
+
 // unmarshal decodes a body into a new message of type M.
 func unmarshal[M any, PM interface {
 	*M

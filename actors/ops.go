@@ -153,13 +153,7 @@ var opLocate = &op[ans104.ID, Ack]{
 		return &clusterpb.EntryRequest{Process: pid[:], Id: id[:]}
 	},
 	decodeReq: func(_ *Host, body []byte) (ans104.ID, ans104.ID, error) {
-		var req clusterpb.EntryRequest
-		pid, err := decodeFor(body, &req)
-		if err != nil {
-			return pid, ans104.ID{}, err
-		}
-		id, err := idOf(req.Id)
-		return pid, id, err
+		return decodeItemOf(body, &clusterpb.EntryRequest{})
 	},
 	encodeRep: wireAck,
 	decodeRep: ackOf,

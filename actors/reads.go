@@ -302,13 +302,7 @@ var opResultOf = &op[ans104.ID, []byte]{
 		return &clusterpb.ResultOfRequest{Process: pid[:], Id: id[:]}
 	},
 	decodeReq: func(_ *Host, body []byte) (ans104.ID, ans104.ID, error) {
-		var req clusterpb.ResultOfRequest
-		pid, err := decodeFor(body, &req)
-		if err != nil {
-			return pid, ans104.ID{}, err
-		}
-		id, err := idOf(req.Id)
-		return pid, id, err
+		return decodeItemOf(body, &clusterpb.ResultOfRequest{})
 	},
 	encodeRep: func(raw []byte) (proto.Message, error) { return &clusterpb.ResultReply{Result: raw}, nil },
 	decodeRep: func(body []byte) ([]byte, error) {

@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func (r *Replicator) Rebalance(ctx context.Context, prev, next Placement, worker
 		oO, nO := o.Owner(), n.Owner()
 		oB, nB := o.backupsOf(r.self, r.cfg.Factor), n.backupsOf(r.self, r.cfg.Factor)
 		switch {
-		case nO == r.self && (oO != r.self || !sameList(oB, nB)):
+		case nO == r.self && (oO != r.self || !slices.Equal(oB, nB)):
 			res.Synced++
 			if len(nB) == 0 || r.cfg.Factor < 2 {
 				continue
@@ -124,11 +125,11 @@ func (r *Replicator) takeOver(ctx context.Context, pid persistence.ID, from stri
 	ctx = handover(ctx)
 	var peers []string
 	for _, b := range backups {
-		if b != "" && b != r.self && !contains(peers, b) && len(peers) < r.cfg.Factor-1 {
+		if b != "" && b != r.self && !slices.Contains(peers, b) && len(peers) < r.cfg.Factor-1 {
 			peers = append(peers, b)
 		}
 	}
-	if from != "" && !contains(peers, from) && from != r.self {
+	if from != "" && !slices.Contains(peers, from) && from != r.self {
 		if err := r.sync(ctx, pid, []string{from}); err != nil {
 			return err
 		}

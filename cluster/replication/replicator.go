@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,32 +66,11 @@ func (l Replicas) Backup() string {
 func (l Replicas) backupsOf(self string, factor int) []string {
 	var out []string
 	for i := 1; i < len(l) && i < factor; i++ {
-		if a := l[i]; a != "" && a != self && !contains(out, a) {
+		if a := l[i]; a != "" && a != self && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
 	return out
-}
-
-func contains(l []string, a string) bool {
-	for _, x := range l {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
-
-func sameList(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Placement returns pid's replica set under the current membership. The node provides it from the
@@ -374,7 +354,7 @@ func (r *Replicator) CatchUp(ctx context.Context, pid persistence.ID) error {
 	r.mu.Lock()
 	st, ok := r.synced[pid]
 	r.mu.Unlock()
-	if ok && sameList(st.backups, backups) {
+	if ok && slices.Equal(st.backups, backups) {
 		return nil
 	}
 	local, err := r.store.State(ctx, pid)
@@ -880,7 +860,7 @@ func (r *Replicator) replicate(ctx context.Context, pid persistence.ID, epoch ui
 	r.mu.Lock()
 	st, ok := r.synced[pid]
 	r.mu.Unlock()
-	if !ok || !sameList(st.backups, backups) || st.epoch != epoch {
+	if !ok || !slices.Equal(st.backups, backups) || st.epoch != epoch {
 		// Not synced with these backups at this epoch (the replica set changed, or a backup was
 		// unreachable at activation): hand over now; the caller's schedule is then stale.
 		if err := r.sync(ctx, pid, backups); err != nil {
