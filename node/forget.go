@@ -10,12 +10,6 @@ import (
 	awcluster "github.com/actorweave/actorweave/cluster"
 )
 
-// ForgetResult and ForgetOutcome are cluster's (cluster/forget.go), named here for the node's users.
-type (
-	ForgetResult  = awcluster.ForgetResult
-	ForgetOutcome = awcluster.ForgetOutcome
-)
-
 // ClusterForget is POST /cluster/forget (cluster.BroadcastForget), with its errors in the API's
 // status classes.
 func (b *backend) ClusterForget(ctx context.Context, req api.ForgetRequest) (any, error) {
@@ -38,7 +32,7 @@ func (b *backend) ClusterForget(ctx context.Context, req api.ForgetRequest) (any
 }
 
 // broadcastForget is cluster.BroadcastForget over this node's view, logged.
-func (n *Node) broadcastForget(ctx context.Context, names []string) *ForgetResult {
+func (n *Node) broadcastForget(ctx context.Context, names []string) *awcluster.ForgetResult {
 	out := awcluster.BroadcastForget(ctx, n.host.Members().View(), n.host.Forwarder(), n.quorum, names)
 	n.log.Info("forgot cluster members", "names", names, "result", out.Members)
 	return out

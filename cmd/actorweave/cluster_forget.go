@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/actorweave/actorweave/api"
-	"github.com/actorweave/actorweave/node"
+	"github.com/actorweave/actorweave/cluster"
 )
 
 // newClusterForgetCmd is `actorweave cluster forget`: remove members that will not come back from
@@ -38,7 +38,7 @@ address). The request is signed with the cluster key; members still alive are re
 			if err != nil {
 				return err
 			}
-			var res node.ForgetResult
+			var res cluster.ForgetResult
 			if err := json.Unmarshal(out, &res); err != nil {
 				return err
 			}
