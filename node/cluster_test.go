@@ -240,18 +240,28 @@ func startMemberNodeIn(t *testing.T, prefix, env []string, dir, key string, join
 // each joining through the first.
 func startMemberlistCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	if err := os.WriteFile(c.key, key, 0o600); err != nil {
-		t.Fatal(err)
+	return startTestCluster(t, n, true, nil)
+}
+
+// startTestCluster starts n member nodes with env: under real memberlist with a fresh cluster key
+// (each joining through the first), or with the member list the test writes (setMembers).
+func startTestCluster(t *testing.T, n int, memberlist bool, env []string) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t}
+	if memberlist {
+		c.key = filepath.Join(t.TempDir(), "cluster.key")
+		key := make([]byte, 32)
+		_, _ = crand.Read(key)
+		if err := os.WriteFile(c.key, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := 0; i < n; i++ {
 		var join []string
-		if i > 0 {
+		if memberlist && i > 0 {
 			join = []string{c.members[0].gossip}
 		}
-		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
+		c.members = append(c.members, startMemberNodeIn(t, nil, env, t.TempDir(), c.key, join...))
 	}
 	return c
 }
@@ -418,22 +428,7 @@ func TestClusterKill9(t *testing.T) {
 func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	c := &testCluster{t: t}
-	if memberlist {
-		c.key = filepath.Join(t.TempDir(), "cluster.key")
-		key := make([]byte, 32)
-		_, _ = crand.Read(key)
-		if err := os.WriteFile(c.key, key, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < 3; i++ {
-		var join []string
-		if memberlist && i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
-	}
+	c := startTestCluster(t, 3, memberlist, nil)
 	c.setMembers()
 	if memberlist {
 		time.Sleep(time.Second) // views settle (a request meanwhile is retried by the router anyway)
@@ -443,11 +438,7 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	clientOf := memberClients(user, 10*time.Second)
 	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	mod := modItem.ID()
 
 	const procs = 9
@@ -702,6 +693,25 @@ func postTx(ctx context.Context, url string, raw []byte) error {
 		return &client.Error{Status: resp.StatusCode, Message: "POST /tx: " + string(b)}
 	}
 	return nil
+}
+
+// processItem is a new Process of modItem scheduled by this cluster, signed by signer (a fresh
+// Nonce-Salt makes every one a new process).
+func (c *testCluster) processItem(signer *client.Client, modItem *ans104.DataItem) (*ans104.DataItem, error) {
+	return signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
+		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
+		{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
+		{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+}
+
+// publish posts the module item to every member (409: a member holds it already).
+func (c *testCluster) publish(ctx context.Context, modItem *ans104.DataItem) {
+	c.t.Helper()
+	for _, m := range c.members {
+		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
+			c.t.Fatal(err)
+		}
+	}
 }
 
 // conflict reports whether err is the node's 409 (the item is already in the log). It reads the

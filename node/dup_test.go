@@ -47,11 +47,7 @@ func TestClusterDuplicateOfPendingWrite(t *testing.T) {
 	user, _ := ans104.GenerateEd25519Signer()
 	clientOf := memberClients(user, time.Minute)
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	signer := client.New("http://unused", user)
 	proc, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},

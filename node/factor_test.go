@@ -2,12 +2,7 @@ package node
 
 import (
 	"context"
-	crand "crypto/rand"
 	"fmt"
-	"math/rand"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,22 +70,7 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	defer cancel()
 	const factor = 3
 	env := []string{fmt.Sprintf("AW_CLUSTER_REPLICATION_FACTOR=%d", factor), "AW_CLUSTER_COMPILE_CACHE=" + wasmcache.Dir(t)}
-	c := &testCluster{t: t}
-	if memberlist {
-		c.key = filepath.Join(t.TempDir(), "cluster.key")
-		key := make([]byte, 32)
-		_, _ = crand.Read(key)
-		if err := os.WriteFile(c.key, key, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < 5; i++ {
-		var join []string
-		if memberlist && i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNodeIn(t, nil, env, t.TempDir(), c.key, join...))
-	}
+	c := startTestCluster(t, 5, memberlist, env)
 	c.setMembers()
 	if memberlist {
 		waitOneView(ctx, t, c.members, "after the start")
@@ -99,18 +79,11 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	signer := client.New("http://unused", user)
 	clientOf := memberClients(user, 30*time.Second)
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !strings.Contains(err.Error(), "409") {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	const procs = 6
 	pids := make([]ans104.ID, procs)
 	for i := range pids {
-		item, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
-			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
-			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+		item, err := c.processItem(signer, modItem)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +108,7 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 				to = c.entry(pid, try) // any member: it forwards to the owner of its view
 			}
 			_, err := clientOf(to).PostItem(ctx, item)
-			if err == nil || strings.Contains(err.Error(), "409") {
+			if err == nil || conflict(err) {
 				acked[token] = pid
 				ackedIDs[item.ID()] = pid
 				return nil

@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 	crand "crypto/rand"
-	"fmt"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,18 +46,11 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 	signer := client.New("http://unused", user)
 	clientOf := memberClients(user, 10*time.Second)
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	const procs = 6
 	pids := make([]ans104.ID, procs)
 	for i := range pids {
-		item, err := signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
-			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
-			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+		item, err := c.processItem(signer, modItem)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,11 +80,7 @@ func failoverVerify(t *testing.T, wasm []byte, members, rounds int) {
 	clientOf := memberClients(user, 30*time.Second)
 	signer := client.New("http://unused", user)
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	// GET / on every member answers the one scheduler address.
 	for _, m := range c.members {
 		if got, err := clientOf(m).SchedulerAddress(ctx); err != nil || got != sched {

@@ -56,11 +56,7 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 	user, _ := ans104.GenerateEd25519Signer()
 	s := &migrateSetup{c: c, signer: client.New("http://unused", user), clientOf: memberClients(user, 2*time.Minute)}
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	for i := 0; i < procs; i++ {
 		item, err := s.signer.Sign([]byte(" "), nil, nil, []ans104.Tag{
 			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},

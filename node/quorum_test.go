@@ -39,11 +39,7 @@ func TestClusterQuorum(t *testing.T) {
 	user, _ := ans104.GenerateEd25519Signer()
 	clientOf := memberClients(user, 30*time.Second)
 	modItem := signModule(t, user, wasm)
-	for _, m := range c.members {
-		if err := postTx(ctx, m.url, modItem.Bytes()); err != nil && !conflict(err) {
-			t.Fatal(err)
-		}
-	}
+	c.publish(ctx, modItem)
 	signer := client.New("http://unused", user)
 	var pids []ans104.ID
 	for i := 0; i < 6; i++ {
