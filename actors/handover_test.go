@@ -45,7 +45,7 @@ func (s *slowHandover) Replicate(context.Context, persistence.ID, uint64, []pers
 func (s *slowHandover) Forget(persistence.ID)                         {}
 func (s *slowHandover) CatchUp(context.Context, persistence.ID) error { return nil }
 
-func startTestHost(t *testing.T, cfg Config, r Replication) *Host {
+func startTestHost(t *testing.T, cfg Config, r Replication, with ...func(*Deps)) *Host {
 	t.Helper()
 	st, err := persistence.Open(t.TempDir(), persistence.Options{})
 	if err != nil {
@@ -56,8 +56,12 @@ func startTestHost(t *testing.T, cfg Config, r Replication) *Host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Start(cfg, Deps{Store: st, Signer: signer, Registerer: prometheus.NewRegistry(),
-		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: func() uint64 { return 1 }})
+	deps := Deps{Store: st, Signer: signer, Registerer: prometheus.NewRegistry(),
+		Clock: func() int64 { return time.Now().UnixMilli() }, BlockHeight: func() uint64 { return 1 }}
+	for _, w := range with {
+		w(&deps)
+	}
+	h, err := Start(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,24 @@ func (h *Host) Submit(ctx context.Context, item *ans104.DataItem) (Ack, error) {
 	return call(ctx, h, opSubmit, pid, item)
 }
 
+// loadSpawnModule loads the module of a spawn (item is pid's Process item) before the grain sees
+// the spawn, under the request's deadline: fetching it from another member and compiling it take
+// up to the fetch's bound, and the grain's mailbox would otherwise wait that long. The grain then
+// finds it in the host's module cache. Any other item passes through.
+func (h *Host) loadSpawnModule(ctx context.Context, pid ans104.ID, item *ans104.DataItem) error {
+	if item.ID() != pid {
+		return nil
+	}
+	proc, err := ans104.AsProcess(item)
+	if err != nil {
+		return nil // the grain refuses it with the reason
+	}
+	if _, err := h.module(ctx, proc.Module); err != nil {
+		return fmt.Errorf("%w: %v (publish the module to this node first)", ErrModuleNotFound, err)
+	}
+	return nil
+}
+
 // Assign schedules message on process pid (the assign flow).
 func (h *Host) Assign(ctx context.Context, pid, message ans104.ID, exclude []string) (Ack, error) {
 	return call(ctx, h, opAssign, pid, assignArgs{message: message, exclude: exclude})
@@ -52,6 +70,9 @@ var opSubmit = &op[*ans104.DataItem, Ack]{
 	name:    "grain.submit",
 	recover: true,
 	serve: func(ctx context.Context, h *Host, pid ans104.ID, item *ans104.DataItem) (Ack, error) {
+		if err := h.loadSpawnModule(ctx, pid, item); err != nil {
+			return Ack{}, err
+		}
 		r, err := askGrain[submitResponse](ctx, h, pid, &submitRequest{item: item})
 		if err != nil {
 			return Ack{}, err
@@ -254,7 +275,7 @@ func (h *Host) serveOps() {
 	for _, o := range append(grainOps, readOps...) {
 		o.register(h)
 	}
-	h.serveLabels()
+	h.labelsOp().Register(h.fwd)
 }
 
 // grainReply is a grain's reply, which carries the grain's refusal if any.

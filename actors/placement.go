@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
@@ -105,59 +103,37 @@ func (h *Host) labelsOf(ctx context.Context, pid ans104.ID, spawn *ans104.DataIt
 	return l, nil
 }
 
-// remoteLabels asks every other member at once; the first that holds pid answers.
+// remoteLabels asks every other member at once; the first that holds pid answers. Nobody holds
+// it (a process not spawned yet, or on a member that did not answer: then routing without labels
+// may pick a wrong owner, which refuses for lack of the process): no labels, no error.
 func (h *Host) remoteLabels(ctx context.Context, pid ans104.ID) (awcluster.Labels, bool, error) {
 	v := h.members.View()
 	if len(v.Members) < 2 {
 		return nil, false, nil
 	}
-	type res struct {
-		r   *clusterpb.LabelsReply
-		err error
+	held := func(r *clusterpb.LabelsReply) bool { return r.Held }
+	r, ok, _ := h.labelsOp().Any(ctx, v, h.fwd, &clusterpb.LabelsRequest{Process: pid[:]}, held, nil)
+	if !ok {
+		return nil, false, nil
 	}
-	ch := make(chan res, len(v.Members))
-	n := 0
-	for _, m := range v.Members {
-		if v.IsSelf(m) {
-			continue
-		}
-		n++
-		go func(m awcluster.Member) {
-			r := res{r: &clusterpb.LabelsReply{}}
-			r.err = h.fwd.Call(ctx, m, opLabels, &clusterpb.LabelsRequest{Process: pid[:]}, r.r)
-			ch <- r
-		}(m)
-	}
-	var firstErr error
-	for range n {
-		r := <-ch
-		if r.err == nil && r.r.Held {
-			l, err := awcluster.ParseLabels(r.r.Labels)
-			return l, err == nil, err
-		}
-		if r.err != nil && firstErr == nil {
-			firstErr = r.err
-		}
-	}
-	// Nobody holds it (a process not spawned yet, or on a member that did not answer: then
-	// routing without labels may pick a wrong owner, which refuses for lack of the process).
-	_ = firstErr
-	return nil, false, nil
+	l, err := awcluster.ParseLabels(r.Labels)
+	return l, err == nil, err
 }
 
-func (h *Host) serveLabels() {
-	h.fwd.Handle(opLabels, func(ctx context.Context, body []byte) (proto.Message, error) {
-		var req clusterpb.LabelsRequest
-		pid, err := decodeFor(body, &req)
-		if err != nil {
-			return nil, err
-		}
-		l, ok, err := h.localLabels(pid)
-		if err != nil {
-			return nil, err
-		}
-		return &clusterpb.LabelsReply{Held: ok, Labels: l.String()}, nil
-	})
+// labelsOp answers the placement labels of a process the receiving member holds.
+func (h *Host) labelsOp() *awcluster.Op[*clusterpb.LabelsRequest, *clusterpb.LabelsReply] {
+	return &awcluster.Op[*clusterpb.LabelsRequest, *clusterpb.LabelsReply]{Name: opLabels,
+		Serve: func(ctx context.Context, req *clusterpb.LabelsRequest) (*clusterpb.LabelsReply, error) {
+			pid, err := idOf(req.Process)
+			if err != nil {
+				return nil, err
+			}
+			l, ok, err := h.localLabels(pid)
+			if err != nil {
+				return nil, err
+			}
+			return &clusterpb.LabelsReply{Held: ok, Labels: l.String()}, nil
+		}}
 }
 
 // Owner returns the member that owns pid under this node's current view, with the view.

@@ -26,11 +26,13 @@
 //     view has a larger Seq on this node. Compare Owners under the old and the new view to find
 //     the processes that move.
 //
-// To talk to another member, register an op on the node's Forwarder (actors.Host.Forwarder()):
-// Handle(op, func(ctx, body []byte) (proto.Message, error)); call it with
-// Call(ctx, member, op, req, resp). Define request and reply messages in clusterpb/cluster.proto
-// (`make proto`), and list sentinel errors in the ErrorTable given to NewForwarder (actors.WireErrors,
-// one table for the node) so errors.Is works on the caller.
+// To talk to another member, declare an Op (op.go) where its rule lives: its name, its protobuf
+// request and reply (clusterpb/cluster.proto, `make proto`) and what the receiving member does.
+// Register it on the node's Forwarder (actors.Host.Forwarder()), and call it on one member (Call),
+// on the first other member that holds the answer (Any), or on every member, each answer kept for
+// the caller to merge (All, Others). An operation on one process is not an Op but an actors
+// operation, routed to the process's owner (actors/op.go). List sentinel errors in the ErrorTable
+// given to NewForwarder (actors.WireErrors, one table for the node) so errors.Is works on the caller.
 //
 // Tests: cluster/clustertest starts N nodes as child processes (the test binary re-executed: the
 // package's TestMain must call clustertest.Main) with their own data folders and random loopback

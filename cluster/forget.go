@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/actorweave/actorweave/cluster/clusterpb"
 )
@@ -56,63 +53,39 @@ func (e aliveError) Error() string {
 }
 func (e aliveError) Unwrap() error { return ErrForgetAlive }
 
+// forgetOp drops names from the receiving member's known members (q, its quorum; nil: it keeps
+// none, and says so).
+func forgetOp(q *Quorum) *Op[*clusterpb.Names, *clusterpb.Names] {
+	return &Op[*clusterpb.Names, *clusterpb.Names]{Name: OpForget,
+		Serve: func(ctx context.Context, req *clusterpb.Names) (*clusterpb.Names, error) {
+			if q == nil {
+				return nil, errors.New("this node keeps no quorum")
+			}
+			gone, err := q.Forget(req.Names...)
+			if err != nil {
+				return nil, err
+			}
+			return &clusterpb.Names{Names: gone}, nil
+		}}
+}
+
 // BroadcastForget drops names from q (this member's known members) and from those of every other
 // member of v, asked over f in parallel. A member that cannot be asked keeps counting the names
 // until it is asked again; its outcome says why.
 func BroadcastForget(ctx context.Context, v *View, f *Forwarder, q *Quorum, names []string) *ForgetResult {
 	out := &ForgetResult{Members: map[string]ForgetOutcome{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range v.Members {
-		wg.Add(1)
-		go func(m Member) {
-			defer wg.Done()
-			var o ForgetOutcome
-			var gone []string
-			var err error
-			switch {
-			case v.IsSelf(m) && q == nil:
-				err = errors.New("this node keeps no quorum")
-			case v.IsSelf(m):
-				gone, err = q.Forget(names...)
-			default:
-				var r clusterpb.Names
-				if err = f.Call(ctx, m, OpForget, &clusterpb.Names{Names: names}, &r); err == nil {
-					gone = r.Names
-				}
-			}
-			o.Forgotten = gone
-			if o.Forgotten == nil {
-				o.Forgotten = []string{}
-			}
-			if err != nil {
-				o.Error = err.Error()
-			}
-			mu.Lock()
-			out.Members[m.Name] = o
-			mu.Unlock()
-		}(m)
+	for _, a := range forgetOp(q).All(ctx, v, f, &clusterpb.Names{Names: names}, 0) {
+		o := ForgetOutcome{Forgotten: []string{}}
+		if a.Err != nil {
+			o.Error = a.Err.Error()
+		} else if a.Rep.Names != nil {
+			o.Forgotten = a.Rep.Names
+		}
+		out.Members[a.Member.Name] = o
 	}
-	wg.Wait()
 	return out
 }
 
 // ServeForget registers the member side of BroadcastForget on f: it drops the names from q (nil:
 // this member keeps no quorum, and says so).
-func ServeForget(f *Forwarder, q *Quorum) {
-	f.Handle(OpForget, func(ctx context.Context, body []byte) (proto.Message, error) {
-		var req clusterpb.Names
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		names := req.Names
-		if q == nil {
-			return nil, fmt.Errorf("this node keeps no quorum")
-		}
-		gone, err := q.Forget(names...)
-		if err != nil {
-			return nil, err
-		}
-		return &clusterpb.Names{Names: gone}, nil
-	})
-}
+func ServeForget(f *Forwarder, q *Quorum) { forgetOp(q).Register(f) }

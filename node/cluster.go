@@ -16,12 +16,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
+	"github.com/actorweave/actorweave/cluster/items"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -119,13 +119,9 @@ func clusterDeps(cfg *Config, name string, onFenced func(string)) (*awcluster.Pr
 	return p, opts, err
 }
 
-// Node-level ops: reads served from the owner's store, items, status (the items ops of
-// cluster/items are registered by serveItems).
-const (
-	opRead   = "node.read"
-	opItem   = "node.item"
-	opStatus = "node.status"
-)
+// opStatus asks a member for its line of the cluster status (the items ops of cluster/items are
+// registered by serveItems).
+const opStatus = "node.status"
 
 // apiWireErrors are the API's status classes, which cross nodes after the packages' own sentinels
 // (actors.WireErrors, more specific) in the forwarder's one error table.
@@ -139,55 +135,7 @@ func apiWireErrors() awcluster.ErrorTable {
 
 // fetchItem asks every other member for an item and returns the first copy found.
 func (n *Node) fetchItem(ctx context.Context, id ans104.ID) ([]byte, error) {
-	v := n.host.Members().View()
-	type res struct {
-		raw []byte
-		err error
-	}
-	others := 0
-	ch := make(chan res, len(v.Members))
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for _, m := range v.Members {
-		if v.IsSelf(m) {
-			continue
-		}
-		others++
-		go func(m awcluster.Member) {
-			var r clusterpb.ItemReply
-			err := n.host.Forwarder().Call(cctx, m, opItem, &clusterpb.ItemRequest{Id: id[:]}, &r)
-			ch <- res{r.Raw, err}
-		}(m)
-	}
-	var firstErr error
-	for range others {
-		r := <-ch
-		if r.err == nil {
-			return r.raw, nil
-		}
-		if !errors.Is(r.err, persistence.ErrNotFound) && !errors.Is(r.err, api.ErrNotFound) && firstErr == nil {
-			firstErr = r.err
-		}
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return nil, fmt.Errorf("%w: item %s is held by no member", persistence.ErrNotFound, id)
-}
-
-// serveItem answers opItem from this node's own store (never asks further: no loops).
-func (b *backend) serveItem(ctx context.Context, body []byte) (proto.Message, error) {
-	var req clusterpb.ItemRequest
-	if err := proto.Unmarshal(body, &req); err != nil {
-		return nil, err
-	}
-	var id ans104.ID
-	copy(id[:], req.Id)
-	it, err := b.localItem(id)
-	if err != nil {
-		return nil, err
-	}
-	return &clusterpb.ItemReply{Raw: it.Item.Bytes(), BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
+	return items.Fetch(ctx, n.host.Members().View(), n.host.Forwarder(), id)
 }
 
 // MemberStatus is one member's line of `actorweave cluster status`.
@@ -244,49 +192,34 @@ func (n *Node) localStatus() (MemberStatus, error) {
 // statusTimeout bounds each member's answer to GET /cluster/status.
 const statusTimeout = time.Second
 
-// Status gathers every member's status (each member answers for itself).
-func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
-	v := n.host.Members().View()
-	out := &ClusterStatus{Node: v.Self.Address, Members: make([]MemberStatus, len(v.Members))}
-	var wg sync.WaitGroup
-	for i, m := range v.Members {
-		if v.IsSelf(m) {
+// statusOp answers a member's line of the cluster status, each member for itself.
+func (n *Node) statusOp() *awcluster.Op[*clusterpb.Empty, *clusterpb.MemberStatus] {
+	return &awcluster.Op[*clusterpb.Empty, *clusterpb.MemberStatus]{Name: opStatus,
+		Serve: func(context.Context, *clusterpb.Empty) (*clusterpb.MemberStatus, error) {
 			st, err := n.localStatus()
 			if err != nil {
-				st.Error = err.Error()
+				return nil, err
 			}
-			out.Members[i] = st
-			continue
-		}
-		wg.Add(1)
-		go func(i int, m awcluster.Member) {
-			defer wg.Done()
-			var r clusterpb.MemberStatus
-			st := MemberStatus{Member: m}
-			// A member cut off by a partition must not hold the status up: it is reported as
-			// unreachable after statusTimeout.
-			cctx, cancel := context.WithTimeout(ctx, statusTimeout)
-			defer cancel()
-			if err := n.host.Forwarder().Call(cctx, m, opStatus, &clusterpb.Empty{}, &r); err != nil {
-				st.Error = err.Error()
-			} else {
-				st.setCounters(&r)
-			}
-			st.Self = false
-			out.Members[i] = st
-		}(i, m)
-	}
-	wg.Wait()
-	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Address < out.Members[j].Address })
-	return out, nil
+			return st.counters(), nil
+		}}
 }
 
-func (n *Node) serveStatus(ctx context.Context, body []byte) (proto.Message, error) {
-	st, err := n.localStatus()
-	if err != nil {
-		return nil, err
+// Status gathers every member's status (each member answers for itself; one cut off by a
+// partition is reported as unreachable after statusTimeout, without holding the others up).
+func (n *Node) Status(ctx context.Context) (*ClusterStatus, error) {
+	v := n.host.Members().View()
+	out := &ClusterStatus{Node: v.Self.Address}
+	for _, a := range n.statusOp().All(ctx, v, n.host.Forwarder(), &clusterpb.Empty{}, statusTimeout) {
+		st := MemberStatus{Member: a.Member, Self: v.IsSelf(a.Member)}
+		if a.Err != nil {
+			st.Error = a.Err.Error()
+		} else {
+			st.setCounters(a.Rep)
+		}
+		out.Members = append(out.Members, st)
 	}
-	return st.counters(), nil
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Address < out.Members[j].Address })
+	return out, nil
 }
 
 // counters is the wire form of st's counters.
@@ -306,11 +239,10 @@ func (st *MemberStatus) setCounters(r *clusterpb.MemberStatus) {
 // serveNodeOps registers the node's ops on the host's forwarder.
 func (n *Node) serveNodeOps(b *backend) {
 	f := n.host.Forwarder()
-	f.Handle(opItem, b.serveItem)
 	b.serveItems()
-	f.Handle(opStatus, n.serveStatus)
+	n.statusOp().Register(f)
 	awcluster.ServeForget(f, n.quorum)
-	f.Handle(opResolveFork, b.serveResolveFork)
+	b.resolveForkOp().Register(f)
 }
 
 // Members is the node's membership (for tests and status).

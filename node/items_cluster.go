@@ -34,5 +34,6 @@ func (n *Node) publishToMembers(ctx context.Context, item *ans104.DataItem, heig
 
 // serveItems registers the member sides of the items ops, answered from this node's store.
 func (b *backend) serveItems() {
-	items.Serve(b.n.host.Forwarder(), items.Local{Query: b.localQueryItems, Store: b.storeItem})
+	items.Serve(b.n.host.Forwarder(), items.Local{Query: b.localQueryItems, Store: b.storeItem,
+		Item: func(_ context.Context, id ans104.ID) (*api.StoredItem, error) { return b.localItem(id) }})
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
 	awcluster "github.com/actorweave/actorweave/cluster"
@@ -73,9 +71,6 @@ func (b *backend) ClusterResolveFork(ctx context.Context, req api.ResolveForkReq
 	if n.repl == nil {
 		return nil, &classified{err: errors.New("this node does not replicate: there is no second history to choose from"), kind: api.ErrNotImplemented}
 	}
-	if err := n.verifyResolve(req); err != nil {
-		return nil, err
-	}
 	pid, err := ans104.ParseID(req.Process)
 	if err != nil {
 		return nil, &classified{err: fmt.Errorf("process: %w", err), kind: api.ErrBadRequest}
@@ -84,17 +79,18 @@ func (b *backend) ClusterResolveFork(ctx context.Context, req api.ResolveForkReq
 	if err != nil {
 		return nil, classify(err)
 	}
-	if v.IsSelf(owner) {
-		out, err := n.resolveFork(ctx, pid, req.Keep)
-		if err != nil {
-			return nil, classifyResolve(err)
-		}
-		return out, nil
-	}
-	var r clusterpb.ForkResolution
+	// The owner checks the operator's signature, freshness and single use (resolveForkOp): it
+	// trusts the operator, not the member that forwarded the request.
+	op := b.resolveForkOp()
 	in := &clusterpb.ResolveForkRequest{Process: req.Process, Keep: req.Keep, Time: req.Time, Mac: req.MAC}
-	if err := n.host.Forwarder().Call(ctx, owner, opResolveFork, in, &r); err != nil {
-		return nil, classifyResolve(fmt.Errorf("resolve-fork on the owner %s: %w", owner.Name, err))
+	var r *clusterpb.ForkResolution
+	if v.IsSelf(owner) {
+		r, err = op.Serve(ctx, in)
+	} else if r, err = op.Call(ctx, n.host.Forwarder(), owner, in); err != nil {
+		err = fmt.Errorf("resolve-fork on the owner %s: %w", owner.Name, err)
+	}
+	if err != nil {
+		return nil, classifyResolve(err)
 	}
 	out := &ForkResolution{Process: r.Process, Nonce: r.Nonce, Kept: r.Kept, Lost: r.Lost, Archived: r.Archived, RolledBack: r.RolledBack,
 		Rescheduled: make([]Rescheduled, len(r.Rescheduled))}
@@ -135,31 +131,30 @@ func classifyResolve(err error) error {
 	return classify(err)
 }
 
-// serveResolveFork is the owner's side of a resolve-fork another member received: it checks the
-// operator's signature again (the owner trusts the operator, not the member that forwarded it).
-func (b *backend) serveResolveFork(ctx context.Context, body []byte) (proto.Message, error) {
-	var in clusterpb.ResolveForkRequest
-	if err := proto.Unmarshal(body, &in); err != nil {
-		return nil, err
-	}
-	req := api.ResolveForkRequest{Process: in.Process, Keep: in.Keep, Time: in.Time, MAC: in.Mac}
-	if err := b.n.verifyResolve(req); err != nil {
-		return nil, err
-	}
-	pid, err := ans104.ParseID(req.Process)
-	if err != nil {
-		return nil, err
-	}
-	out, err := b.n.resolveFork(ctx, pid, req.Keep)
-	if err != nil {
-		return nil, err
-	}
-	w := &clusterpb.ForkResolution{Process: out.Process, Nonce: out.Nonce, Kept: out.Kept, Lost: out.Lost, Archived: out.Archived,
-		RolledBack: out.RolledBack, Rescheduled: make([]*clusterpb.RescheduledMessage, len(out.Rescheduled))}
-	for i, m := range out.Rescheduled {
-		w.Rescheduled[i] = &clusterpb.RescheduledMessage{Message: m.Message, OldNonce: m.OldNonce, Nonce: m.Nonce, Error: m.Error}
-	}
-	return w, nil
+// resolveForkOp is the owner's side of a resolve-fork: it checks the operator's signature,
+// freshness and single use, and settles the fork.
+func (b *backend) resolveForkOp() *awcluster.Op[*clusterpb.ResolveForkRequest, *clusterpb.ForkResolution] {
+	return &awcluster.Op[*clusterpb.ResolveForkRequest, *clusterpb.ForkResolution]{Name: opResolveFork,
+		Serve: func(ctx context.Context, in *clusterpb.ResolveForkRequest) (*clusterpb.ForkResolution, error) {
+			req := api.ResolveForkRequest{Process: in.Process, Keep: in.Keep, Time: in.Time, MAC: in.Mac}
+			if err := b.n.verifyResolve(req); err != nil {
+				return nil, err
+			}
+			pid, err := ans104.ParseID(req.Process)
+			if err != nil {
+				return nil, err
+			}
+			out, err := b.n.resolveFork(ctx, pid, req.Keep)
+			if err != nil {
+				return nil, err
+			}
+			w := &clusterpb.ForkResolution{Process: out.Process, Nonce: out.Nonce, Kept: out.Kept, Lost: out.Lost, Archived: out.Archived,
+				RolledBack: out.RolledBack, Rescheduled: make([]*clusterpb.RescheduledMessage, len(out.Rescheduled))}
+			for i, m := range out.Rescheduled {
+				w.Rescheduled[i] = &clusterpb.RescheduledMessage{Message: m.Message, OldNonce: m.OldNonce, Nonce: m.Nonce, Error: m.Error}
+			}
+			return w, nil
+		}}
 }
 
 // resolveFork settles the fork here (replication.ResolveFork), then schedules the lost history's

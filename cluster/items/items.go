@@ -9,15 +9,13 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/api"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
+	"github.com/actorweave/actorweave/persistence"
 )
 
 // The ops' wire names predate this package (they were node ops) and are kept so that members of
@@ -27,6 +25,8 @@ const (
 	OpItems = "node.items"
 	// OpPublish stores a published item on the member that receives it.
 	OpPublish = "node.publish"
+	// OpItem answers one item from the receiving member's store (Fetch).
+	OpItem = "node.item"
 )
 
 // Local is the member's own store, as the API sees it.
@@ -35,12 +35,64 @@ type Local struct {
 	Query func(ctx context.Context, q api.ItemQuery) (*api.ItemPage, error)
 	// Store keeps an item with its block height and storage time (a copy keeps the publisher's).
 	Store func(ctx context.Context, item *ans104.DataItem, height uint64, ts int64) error
+	// Item is one item this member holds (api.ErrNotFound or persistence.ErrNotFound if none).
+	Item func(ctx context.Context, id ans104.ID) (*api.StoredItem, error)
 }
 
-// Serve registers the member sides of Query (OpItems) and Publish (OpPublish) on f.
+// The three operations, declared once: each member answers from its own store and never asks
+// further. Callers that only send (Publish, Fetch) declare them with an empty Local.
+
+func queryOp(local Local) *awcluster.Op[*clusterpb.ItemsQuery, *clusterpb.ItemsPage] {
+	return &awcluster.Op[*clusterpb.ItemsQuery, *clusterpb.ItemsPage]{Name: OpItems,
+		Serve: func(ctx context.Context, w *clusterpb.ItemsQuery) (*clusterpb.ItemsPage, error) {
+			q, err := queryOf(w)
+			if err != nil {
+				return nil, err
+			}
+			p, err := local.Query(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			out := &clusterpb.ItemsPage{HasMore: p.HasMore, Items: make([]*clusterpb.PagedItem, len(p.Items))}
+			for i, it := range p.Items {
+				out.Items[i] = &clusterpb.PagedItem{Raw: it.Item.Bytes(), Cursor: p.Cursors[i], BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}
+			}
+			return out, nil
+		}}
+}
+
+func publishOp(local Local) *awcluster.Op[*clusterpb.PublishRequest, *clusterpb.Empty] {
+	return &awcluster.Op[*clusterpb.PublishRequest, *clusterpb.Empty]{Name: OpPublish,
+		Serve: func(ctx context.Context, req *clusterpb.PublishRequest) (*clusterpb.Empty, error) {
+			item, err := ans104.ParseAndVerify(req.Raw, ans104.Limits{})
+			if err != nil {
+				return nil, fmt.Errorf("%w: published item: %v", api.ErrBadRequest, err)
+			}
+			return &clusterpb.Empty{}, local.Store(ctx, item, req.BlockHeight, req.Timestamp)
+		}}
+}
+
+func itemOp(local Local) *awcluster.Op[*clusterpb.ItemRequest, *clusterpb.ItemReply] {
+	return &awcluster.Op[*clusterpb.ItemRequest, *clusterpb.ItemReply]{Name: OpItem,
+		Serve: func(ctx context.Context, req *clusterpb.ItemRequest) (*clusterpb.ItemReply, error) {
+			var id ans104.ID
+			if len(req.Id) != len(id) {
+				return nil, fmt.Errorf("%w: item id of %d bytes", api.ErrBadRequest, len(req.Id))
+			}
+			copy(id[:], req.Id)
+			it, err := local.Item(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return &clusterpb.ItemReply{Raw: it.Item.Bytes(), BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
+		}}
+}
+
+// Serve registers the member sides of Query, Publish and Fetch on f.
 func Serve(f *awcluster.Forwarder, local Local) {
-	f.Handle(OpItems, func(ctx context.Context, body []byte) (proto.Message, error) { return serveItems(ctx, local, body) })
-	f.Handle(OpPublish, func(ctx context.Context, body []byte) (proto.Message, error) { return servePublish(ctx, local, body) })
+	queryOp(local).Register(f)
+	publishOp(local).Register(f)
+	itemOp(local).Register(f)
 }
 
 // Publish stores a published item on every other member of v, so that a module published through
@@ -48,37 +100,30 @@ func Serve(f *awcluster.Forwarder, local Local) {
 // item is durable on the caller, and a member that missed it, or joins later, fetches it on first
 // use).
 func Publish(ctx context.Context, v *awcluster.View, f *awcluster.Forwarder, item *ans104.DataItem, height uint64, ts int64) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	var errs []error
-	for _, m := range v.Members {
-		if v.IsSelf(m) {
-			continue
+	for _, a := range publishOp(Local{}).Others(ctx, v, f, &clusterpb.PublishRequest{Raw: item.Bytes(), BlockHeight: height, Timestamp: ts}, 0) {
+		if a.Err != nil {
+			errs = append(errs, fmt.Errorf("publish to %s: %w", a.Member.Address, a.Err))
 		}
-		wg.Add(1)
-		go func(m awcluster.Member) {
-			defer wg.Done()
-			if err := f.Call(ctx, m, OpPublish, &clusterpb.PublishRequest{Raw: item.Bytes(), BlockHeight: height, Timestamp: ts}, nil); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("publish to %s: %w", m.Address, err))
-				mu.Unlock()
-			}
-		}(m)
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func servePublish(ctx context.Context, local Local, body []byte) (proto.Message, error) {
-	var req clusterpb.PublishRequest
-	if err := proto.Unmarshal(body, &req); err != nil {
+// Fetch asks every other member of v for an item at once and returns the first copy found (a
+// module published through another member, or a message one of them stored). Nobody holding it is
+// persistence.ErrNotFound; a member that could not be asked, when nobody else holds it, is its error.
+func Fetch(ctx context.Context, v *awcluster.View, f *awcluster.Forwarder, id ans104.ID) ([]byte, error) {
+	notHeld := func(err error) bool {
+		return errors.Is(err, persistence.ErrNotFound) || errors.Is(err, api.ErrNotFound)
+	}
+	r, ok, err := itemOp(Local{}).Any(ctx, v, f, &clusterpb.ItemRequest{Id: id[:]}, nil, notHeld)
+	switch {
+	case ok:
+		return r.Raw, nil
+	case err != nil:
 		return nil, err
 	}
-	item, err := ans104.ParseAndVerify(req.Raw, ans104.Limits{})
-	if err != nil {
-		return nil, fmt.Errorf("%w: published item: %v", api.ErrBadRequest, err)
-	}
-	return &clusterpb.Empty{}, local.Store(ctx, item, req.BlockHeight, req.Timestamp)
+	return nil, fmt.Errorf("%w: item %s is held by no member", persistence.ErrNotFound, id)
 }
 
 // GraphQL transactions by tags or owners across the cluster. Each member indexes the items it
@@ -121,39 +166,21 @@ func Query(ctx context.Context, v *awcluster.View, f *awcluster.Forwarder, local
 	if len(q.IDs) > 0 || len(v.Members) < 2 {
 		return local(ctx, q)
 	}
-	type answer struct {
-		m    awcluster.Member
-		page *api.ItemPage
-		err  error
-	}
-	answers := make([]answer, len(v.Members))
-	var wg sync.WaitGroup
-	for i, m := range v.Members {
-		answers[i].m = m
-		if v.IsSelf(m) {
-			answers[i].page, answers[i].err = local(ctx, q)
-			continue
-		}
-		wg.Add(1)
-		go func(a *answer) {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, MemberQueryTimeout)
-			defer cancel()
-			a.page, a.err = remoteQuery(cctx, f, a.m, q)
-		}(&answers[i])
-	}
-	wg.Wait()
+	answers := queryOp(Local{Query: local}).All(ctx, v, f, wireQuery(q), MemberQueryTimeout)
 	var failed []string
 	var pages []*api.ItemPage
 	for _, a := range answers {
-		switch {
-		case a.err == nil:
-			pages = append(pages, a.page)
-		case errors.Is(a.err, api.ErrBadRequest) || errors.Is(a.err, api.ErrUnsupported):
-			return nil, a.err // the query itself is wrong: every member says so
-		default:
-			failed = append(failed, fmt.Sprintf("%s (%s): %v", a.m.Name, a.m.Address, a.err))
+		if a.Err == nil {
+			var page *api.ItemPage
+			if page, a.Err = pageOf(a.Member, a.Rep); a.Err == nil {
+				pages = append(pages, page)
+				continue
+			}
 		}
+		if errors.Is(a.Err, api.ErrBadRequest) || errors.Is(a.Err, api.ErrUnsupported) {
+			return nil, a.Err // the query itself is wrong: every member says so
+		}
+		failed = append(failed, fmt.Sprintf("%s (%s): %v", a.Member.Name, a.Member.Address, a.Err))
 	}
 	if len(failed) > 0 {
 		return nil, &PartialError{Failed: failed, Of: len(v.Members)}
@@ -213,11 +240,8 @@ func cursorCompare(a, b string) int {
 	return bytes.Compare(ab, bb)
 }
 
-func remoteQuery(ctx context.Context, f *awcluster.Forwarder, m awcluster.Member, q api.ItemQuery) (*api.ItemPage, error) {
-	var w clusterpb.ItemsPage
-	if err := f.Call(ctx, m, OpItems, wireQuery(q), &w); err != nil {
-		return nil, err
-	}
+// pageOf reads a member's page off the wire.
+func pageOf(m awcluster.Member, w *clusterpb.ItemsPage) (*api.ItemPage, error) {
 	out := &api.ItemPage{HasMore: w.HasMore}
 	for _, it := range w.Items {
 		item, err := ans104.Parse(it.Raw, ans104.Limits{})
@@ -249,25 +273,4 @@ func queryOf(w *clusterpb.ItemsQuery) (api.ItemQuery, error) {
 		q.Tags = append(q.Tags, api.TagFilter{Name: t.Name, Values: t.Values})
 	}
 	return q, nil
-}
-
-// serveItems is the member side of remoteQuery.
-func serveItems(ctx context.Context, local Local, body []byte) (proto.Message, error) {
-	var w clusterpb.ItemsQuery
-	if err := proto.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("%w: items query: %v", api.ErrBadRequest, err)
-	}
-	q, err := queryOf(&w)
-	if err != nil {
-		return nil, err
-	}
-	p, err := local.Query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	out := &clusterpb.ItemsPage{HasMore: p.HasMore, Items: make([]*clusterpb.PagedItem, len(p.Items))}
-	for i, it := range p.Items {
-		out.Items[i] = &clusterpb.PagedItem{Raw: it.Item.Bytes(), Cursor: p.Cursors[i], BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}
-	}
-	return out, nil
 }

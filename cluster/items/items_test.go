@@ -1,6 +1,7 @@
 package items
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -29,7 +30,19 @@ func openStore(t *testing.T) *store {
 	return &store{st}
 }
 
-func (s *store) local() Local { return Local{Query: s.query, Store: s.store} }
+func (s *store) local() Local { return Local{Query: s.query, Store: s.store, Item: s.item} }
+
+func (s *store) item(_ context.Context, id ans104.ID) (*api.StoredItem, error) {
+	it, err := s.st.GetItem(id)
+	if err != nil {
+		return nil, err
+	}
+	item, err := ans104.Parse(it.Raw, ans104.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return &api.StoredItem{Item: item, BlockHeight: it.BlockHeight, Timestamp: it.Timestamp}, nil
+}
 
 func (s *store) store(ctx context.Context, item *ans104.DataItem, height uint64, ts int64) error {
 	tags := make([]persistence.Tag, len(item.Tags))
@@ -74,7 +87,7 @@ func twoMembers(t *testing.T, b Local) (*awcluster.View, *awcluster.Forwarder) {
 	system := actor.NewActorSystem()
 	// The API's classes cross members as the node's table has them (node.apiWireErrors).
 	f, err := awcluster.NewForwarder(system, nil, awcluster.ErrorTable{{Code: "api_bad_request", Err: api.ErrBadRequest},
-		{Code: "api_unsupported", Err: api.ErrUnsupported}})
+		{Code: "api_unsupported", Err: api.ErrUnsupported}, {Code: "not_found", Err: persistence.ErrNotFound}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,5 +197,26 @@ func TestServePublishRefusesForgery(t *testing.T) {
 	}
 	if _, err := sb.st.GetItem(forged.ID()); !errors.Is(err, persistence.ErrNotFound) {
 		t.Fatalf("the forged item was stored: %v", err)
+	}
+}
+
+// TestFetch: an item only b holds is fetched through a, byte for byte; one nobody holds is
+// persistence.ErrNotFound (b's refusal crosses as that, not as a failure to ask).
+func TestFetch(t *testing.T) {
+	ctx := context.Background()
+	sb := openStore(t)
+	v, f := twoMembers(t, sb.local())
+	key, _ := ans104.GenerateEd25519Signer()
+	onB := signed(t, key, ans104.Tag{Name: "N", Value: "b"})
+	if err := sb.store(ctx, onB, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Fetch(ctx, v, f, onB.ID())
+	if err != nil || !bytes.Equal(raw, onB.Bytes()) {
+		t.Fatalf("fetching b's item: %d bytes, %v; want its %d bytes", len(raw), err, len(onB.Bytes()))
+	}
+	absent := signed(t, key, ans104.Tag{Name: "N", Value: "nowhere"})
+	if _, err := Fetch(ctx, v, f, absent.ID()); !errors.Is(err, persistence.ErrNotFound) {
+		t.Fatalf("fetching an item nobody holds: %v, want persistence.ErrNotFound", err)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/actorweave/actorweave/ans104"
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/clusterpb"
@@ -198,7 +196,7 @@ func (r *Recoverer) atOwner(ctx context.Context, pid ans104.ID) (done bool, err 
 	if ok && time.Since(t) < r.cfg.AbsentTTL {
 		return true, nil // asked a moment ago: every request here would otherwise cost a round trip
 	}
-	if err := r.cfg.Forwarder.Call(ctx, m, OpRecover, &clusterpb.StateRequest{Process: pid[:]}, &clusterpb.Empty{}); err != nil {
+	if _, err := recoverOp(nil).Call(ctx, r.cfg.Forwarder, m, &clusterpb.StateRequest{Process: pid[:]}); err != nil {
 		return true, fmt.Errorf("process %s is not held here; its owner %s could not make sure it is recovered: %w", pid, m.Address, err)
 	}
 	r.mu.Lock()
@@ -213,24 +211,25 @@ func (r *Recoverer) atOwner(ctx context.Context, pid ans104.ID) (done bool, err 
 // maxOwnerChecks bounds the memory of owners recently asked (full: it starts over).
 const maxOwnerChecks = 100_000
 
+// recoverOp is the owner side of OpRecover (r nil: this node has no gateway, and answers that
+// there is nothing to do).
+func recoverOp(r *Recoverer) *awcluster.Op[*clusterpb.StateRequest, *clusterpb.Empty] {
+	return &awcluster.Op[*clusterpb.StateRequest, *clusterpb.Empty]{Name: OpRecover,
+		Serve: func(ctx context.Context, req *clusterpb.StateRequest) (*clusterpb.Empty, error) {
+			var pid ans104.ID
+			if len(req.Process) != len(pid) {
+				return nil, fmt.Errorf("recover: process id of %d bytes", len(req.Process))
+			}
+			copy(pid[:], req.Process)
+			if r == nil {
+				return &clusterpb.Empty{}, nil
+			}
+			// Asked by a member that routes to this node: recover here whatever the view says (the
+			// asker's view placed it here; if ours disagrees, routing sorts it out as for any request).
+			return &clusterpb.Empty{}, r.ensureLocal(ctx, pid)
+		}}
+}
+
 // ServeOwner registers the owner side of OpRecover on f (r nil: this node has no gateway, and
 // answers that there is nothing to do).
-func ServeOwner(f *awcluster.Forwarder, r *Recoverer) {
-	f.Handle(OpRecover, func(ctx context.Context, body []byte) (proto.Message, error) {
-		var req clusterpb.StateRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			return nil, err
-		}
-		var pid ans104.ID
-		if len(req.Process) != len(pid) {
-			return nil, fmt.Errorf("recover: process id of %d bytes", len(req.Process))
-		}
-		copy(pid[:], req.Process)
-		if r == nil {
-			return &clusterpb.Empty{}, nil
-		}
-		// Asked by a member that routes to this node: recover here whatever the view says (the
-		// asker's view placed it here; if ours disagrees, routing sorts it out as for any request).
-		return &clusterpb.Empty{}, r.ensureLocal(ctx, pid)
-	})
-}
+func ServeOwner(f *awcluster.Forwarder, r *Recoverer) { recoverOp(r).Register(f) }
