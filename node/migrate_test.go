@@ -52,7 +52,7 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 		}
 		c.members = append(c.members, startMemberNode(t, t.TempDir(), c.key, join...))
 	}
-	waitViews(t, c, n)
+	waitViews(t, c.members, n)
 	user, _ := ans104.GenerateEd25519Signer()
 	s := &migrateSetup{c: c, signer: client.New("http://unused", user), clientOf: memberClients(user, 2*time.Minute)}
 	modItem := signModule(t, user, wasm)
@@ -82,13 +82,13 @@ func startMigrateCluster(t *testing.T, ctx context.Context, n, procs int) *migra
 	return s
 }
 
-// waitViews waits until every live member's view holds want members.
-func waitViews(t *testing.T, c *testCluster, want int) {
+// waitViews waits until the view of every live member of ms holds want members.
+func waitViews(t *testing.T, ms []*member, want int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ok := true
-		for _, m := range c.members {
+		for _, m := range ms {
 			if !m.alive {
 				continue
 			}
@@ -233,7 +233,7 @@ func TestClusterKill9NoRetry(t *testing.T) {
 	waits0 := routeWaits(t, s.c)
 	killedAt := time.Now()
 	s.c.kill(victim)
-	waitViews(t, s.c, 2)
+	waitViews(t, s.c.members, 2)
 	detected := time.Since(killedAt)
 	time.Sleep(5 * time.Second)
 	close(stop)
@@ -289,7 +289,7 @@ func TestClusterGracefulLeave(t *testing.T) {
 	s.c.mu.Lock()
 	leaver.alive = false
 	s.c.mu.Unlock()
-	waitViews(t, s.c, 2)
+	waitViews(t, s.c.members, 2)
 	dropped := time.Since(termAt)
 	time.Sleep(3 * time.Second)
 	close(stop)
@@ -385,7 +385,7 @@ func TestClusterHandoverCarriesCheckpoint(t *testing.T) {
 	s.c.mu.Lock()
 	leaver.alive = false
 	s.c.mu.Unlock()
-	waitViews(t, s.c, 2)
+	waitViews(t, s.c.members, 2)
 	t.Logf("owner of %d processes left after %v", len(moved), time.Since(termAt).Round(time.Millisecond))
 	// Old results, read on the new owners, are the old owner's.
 	for _, pid := range moved {

@@ -35,7 +35,7 @@ func TestClusterQuorum(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := startMemberlistCluster(t, 4)
-	waitView(t, ctx, c.members, 4)
+	waitViews(t, c.members, 4)
 	user, _ := ans104.GenerateEd25519Signer()
 	clientOf := memberClients(user, 30*time.Second)
 	modItem := signModule(t, user, wasm)
@@ -75,7 +75,7 @@ func TestClusterQuorum(t *testing.T) {
 	c.kill(c.members[2])
 	c.kill(c.members[3])
 	survivors := c.members[:2]
-	waitView(t, ctx, survivors, 2)
+	waitViews(t, survivors, 2)
 	for i, pid := range pids {
 		_, err := send(survivors[i%2], pid)
 		if err == nil {
@@ -90,7 +90,7 @@ func TestClusterQuorum(t *testing.T) {
 	back := startMemberNode(t, c.members[2].dir, c.key, survivors[0].gossip)
 	*c.members[2] = *back
 	live := c.members[:3]
-	waitView(t, ctx, live, 3)
+	waitViews(t, live, 3)
 	start := time.Now()
 	for i, pid := range pids {
 		for {
@@ -134,7 +134,7 @@ func TestClusterQuorum(t *testing.T) {
 		t.Fatalf("forget of the dead member: %d %s (want it forgotten on all three live members)", code, body)
 	}
 	c.kill(c.members[2])
-	waitView(t, ctx, survivors, 2)
+	waitViews(t, survivors, 2)
 	start = time.Now()
 	for i, pid := range pids {
 		for {
@@ -160,42 +160,3 @@ func TestClusterQuorum(t *testing.T) {
 	}
 }
 
-// waitView waits until every member in ms sees exactly want members.
-func waitView(t *testing.T, ctx context.Context, ms []*member, want int) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for _, m := range ms {
-		for {
-			n, err := viewSize(ctx, m.url)
-			if err == nil && n == want {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("member %s sees %d members (%v), want %d", m.name, n, err, want)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
-func viewSize(ctx context.Context, url string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/cluster/status", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var st ClusterStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return 0, err
-	}
-	for _, m := range st.Members {
-		if m.Self {
-			return m.ViewSize, nil
-		}
-	}
-	return 0, fmt.Errorf("no self in the status")
-}
