@@ -69,6 +69,11 @@ func startTestHost(t *testing.T, cfg Config, r Replication, with ...func(*Deps))
 	return h
 }
 
+// The real-component version of these two tests is node's TestClusterHandoverWithFrozenBackup (a
+// backup frozen with SIGSTOP holds a real hand-over open). These keep a scripted Replication for
+// what only it can show: one hand-over for all the requests that waited, and Stop waiting for a
+// hand-over that does not end by itself.
+
 // TestHandoverOffTheMailbox: while an activation's hand-over runs, its grain keeps answering:
 // requests beyond MaxPending are refused with ErrBusy at once, the others wait and, when the
 // hand-over fails, are answered with its error without trying it again for each; a new request

@@ -100,6 +100,12 @@ func TestClusterNodeChild(t *testing.T) {
 	if v := os.Getenv("AW_CLUSTER_CHECKPOINT_EVERY"); v != "" {
 		fmt.Sscan(v, &cfg.Actors.CheckpointEvery)
 	}
+	if v := os.Getenv("AW_CLUSTER_IDLE_TIMEOUT"); v != "" {
+		cfg.Actors.IdleTimeout, _ = time.ParseDuration(v) // --idle-timeout
+	}
+	if v := os.Getenv("AW_CLUSTER_MAX_PENDING"); v != "" {
+		fmt.Sscan(v, &cfg.Actors.MaxPending) // --max-pending
+	}
 	if key := os.Getenv("AW_CLUSTER_KEY"); key != "" {
 		// Real membership: memberlist over loopback UDP/TCP, joined through the given members.
 		cfg.Cluster = ClusterConfig{Listen: "127.0.0.1:0", KeyFile: key, Capacity: 1, Resync: 200 * time.Millisecond}

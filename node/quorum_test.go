@@ -159,4 +159,3 @@ func TestClusterQuorum(t *testing.T) {
 		}
 	}
 }
-
