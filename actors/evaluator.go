@@ -301,6 +301,13 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	e.driveRetryIn = 0
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
+	// unrecorded stops evaluation after entry n was evaluated but not recorded: the instance holds
+	// the memory after n while e.next is still n, so it is closed rather than left for a
+	// checkpoint (passivate) to store as the memory after n-1.
+	unrecorded := func(err error) {
+		e.broken = err
+		e.closeInstance()
+	}
 	var cert []byte
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
 	if e.host.cfg.Certify {
@@ -324,7 +331,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		}
 		var rejected []messenger.Rejected
 		if pushes, rejected, err = messenger.Plan(src, res.Messages, res.Spawns, res.Assignments, e.host.deps.Signer); err != nil {
-			e.broken = fmt.Errorf("signing pushes: %w", err)
+			unrecorded(fmt.Errorf("signing pushes: %w", err))
 			return
 		}
 		pushes, rejected = e.pushQuota(pushes, rejected, &stored)
@@ -335,7 +342,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	body, err := json.Marshal(stored)
 	if err != nil {
-		e.broken = err
+		unrecorded(err)
 		return
 	}
 	ev := persistence.Evaluation{Process: e.pid, Nonce: n, Result: body, Certificate: cert}
@@ -347,7 +354,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		ev.Pushes = append(ev.Pushes, pp)
 	}
 	if err := e.host.deps.Store.CommitEvaluation(context.Background(), ev); err != nil {
-		e.broken = fmt.Errorf("recording the evaluation of entry %d: %w", n, err)
+		unrecorded(fmt.Errorf("recording the evaluation of entry %d: %w", n, err))
 		return
 	}
 	e.next = n + 1
