@@ -13,6 +13,7 @@ import (
 	"github.com/actorweave/actorweave/arweave"
 	"github.com/actorweave/actorweave/compute"
 	"github.com/actorweave/actorweave/cron"
+	"github.com/actorweave/actorweave/evaluation"
 	"github.com/actorweave/actorweave/messenger"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/runtime"
@@ -28,9 +29,10 @@ type evalEntry struct {
 // maxQueued bounds the fresh entries an evaluator keeps in memory ahead of evaluation.
 const maxQueued = 1024
 
-// evaluator is the compute unit of one process: it owns the process's module instance and
-// evaluates the log in nonce order, each result committed with its pushes in one batch, the
-// pushes handed to the pusher only once durable.
+// evaluator is the compute unit of one process: it evaluates the log in nonce order through the
+// process's evaluation pipeline (package evaluation: the module instance, its rebuilding from the
+// last checkpoint and the log, the failure rule), each result committed with its pushes in one
+// batch, the pushes handed to the pusher only once durable.
 type evaluator struct {
 	host     *Host
 	pid      ans104.ID
@@ -39,18 +41,13 @@ type evaluator struct {
 	head     uint64 // entries in the log, as the grain last told
 	next     uint64 // entries evaluated
 
-	inst *runtime.Instance
-	lm   *loadedModule
-	// drive is the process's WeaveDrive (Deps.Drive), given to every instance of it and to its
-	// dry-runs; driveBudget the bytes one message may read through it.
-	drive       runtime.Drive
-	driveBudget int64
-	limits      runtime.Limits
-	env         []byte
-	broken      error
-	queue       []evalEntry
-	waiters     map[uint64][]*actor.PID
-	dryBase     *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
+	// pipe is set once the module is loaded; its drive is the process's WeaveDrive (Deps.Drive),
+	// given to every instance of it and to its dry-runs.
+	pipe    *evaluation.Pipeline
+	broken  error
+	queue   []evalEntry
+	waiters map[uint64][]*actor.PID
+	dryBase *dryRunBase // the memory dry-runs start from, while e.next is dryBase.next
 
 	continuing bool
 	// driveWait is set while the next entry waits for WeaveDrive (its read was unavailable): no
@@ -60,8 +57,6 @@ type evaluator struct {
 	sinceCheckpoint int
 	checkpointAt    time.Time // last checkpoint, or the activation
 	memCertifiedAt  time.Time // last certificate that carried the memory hash
-	lastTS          int64
-	lastHeight      uint64
 }
 
 func (*evalProgress) NotInfluenceReceiveTimeout() {}
@@ -190,82 +185,74 @@ func (e *evaluator) entryAt(n uint64) (evalEntry, error) {
 	return evalEntry{entry: ent}, nil
 }
 
-// messageOf parses an entry into what compute.MessageJSON needs (compute.EntryOf): a message held
-// elsewhere is looked up on this node and its cluster.
-func (e *evaluator) messageOf(ee evalEntry) (*compute.Entry, error) {
+// evalLog is the evaluator's log as its pipeline reads it: entries from the queue or the store, a
+// message held elsewhere looked up on this node and its cluster, checkpoints from the store.
+type evalLog evaluator
+
+func (l *evalLog) Entry(n uint64) (compute.LogEntry, *ans104.DataItem, error) {
+	ee, err := (*evaluator)(l).entryAt(n)
+	if err != nil {
+		return compute.LogEntry{}, nil, err
+	}
 	le := compute.LogEntry{Nonce: ee.entry.Nonce, Assignment: ee.entry.Assignment, Message: ee.entry.Message, MessageID: ans104.ID(ee.entry.MessageID)}
-	return compute.EntryOf(le, e.proc, ee.item, func(id ans104.ID) *ans104.DataItem {
-		it, err := e.host.findItem(id)
-		if err != nil {
-			return nil
-		}
-		return it
-	})
+	return le, ee.item, nil
 }
 
-func (e *evaluator) ensureInstance() error {
-	if e.inst != nil {
+func (l *evalLog) Item(id ans104.ID) *ans104.DataItem {
+	it, err := l.host.findItem(id)
+	if err != nil {
 		return nil
 	}
-	ctx := context.Background()
-	lm, err := e.host.module(ctx, e.moduleID)
+	return it
+}
+
+func (l *evalLog) Checkpoint(n uint64) (*evaluation.Checkpoint, error) {
+	cp, err := l.host.deps.Store.LatestCheckpoint(l.pid, n)
+	if errors.Is(err, persistence.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.lm = lm
-	if e.limits, err = compute.LimitsFor(e.proc, lm.item); err != nil {
-		return err
-	}
-	if e.env, err = compute.EnvJSON(e.proc, lm.item); err != nil {
-		return err
-	}
-	from := uint64(0)
-	if e.next > 0 {
-		cp, err := e.host.deps.Store.LatestCheckpoint(e.pid, e.next-1)
-		switch {
-		case err == nil:
-			if e.inst, err = e.host.deps.Engine.Restore(ctx, lm.mod, e.limits, cp.Memory); err != nil {
-				return fmt.Errorf("restore checkpoint %d: %w", cp.Nonce, err)
-			}
-			from = cp.Nonce + 1
-			e.lastTS, e.lastHeight = cp.Timestamp, cp.BlockHeight
-		case errors.Is(err, persistence.ErrNotFound):
-		default:
-			return err
-		}
-	}
-	if e.inst == nil {
-		if e.inst, err = e.host.deps.Engine.Instantiate(ctx, lm.mod, e.limits); err != nil {
-			return fmt.Errorf("instantiate: %w", err)
-		}
-	}
-	if e.drive == nil && e.host.deps.Drive != nil {
-		e.drive, e.driveBudget = e.host.deps.Drive(e.pid, e.proc, lm.item)
-	}
-	e.inst.SetDrive(e.drive, e.driveBudget)
-	// Replay what was evaluated after the checkpoint: deterministic evaluation (docs/design.md
-	// invariant 3) rebuilds the same memory; results and pushes are already stored.
-	for n := from; n < e.next; n++ {
-		ee, err := e.entryAt(n)
+	return &evaluation.Checkpoint{Nonce: cp.Nonce, Timestamp: cp.Timestamp, BlockHeight: cp.BlockHeight, Memory: cp.Memory}, nil
+}
+
+// ensureInstance opens the process's instance at e.next: the pipeline (once the module is loaded)
+// restores the latest checkpoint or boots, and replays what was evaluated after it; results and
+// pushes are already stored.
+func (e *evaluator) ensureInstance() error {
+	if e.pipe == nil {
+		lm, err := e.host.module(context.Background(), e.moduleID)
 		if err != nil {
 			return err
 		}
-		ce, err := e.messageOf(ee)
+		var drive runtime.Drive
+		var driveBudget int64
+		if e.host.deps.Drive != nil {
+			drive, driveBudget = e.host.deps.Drive(e.pid, e.proc, lm.item)
+		}
+		p, err := evaluation.New(evaluation.Config{Engine: e.host.deps.Engine, Module: lm.mod, Process: e.proc, ModuleItem: lm.item,
+			Drive: drive, DriveBudget: driveBudget, Source: (*evalLog)(e),
+			Replayed: func(uint64) {
+				e.sinceCheckpoint++
+				e.host.metrics.replayed.Inc()
+			},
+			Measure: func(handle func()) { e.host.metrics.evalCPU.Add(onThreadCPU(handle).Seconds()) },
+		})
 		if err != nil {
 			return err
 		}
-		msg, err := compute.MessageJSON(ce, e.moduleID)
-		if err != nil {
-			return err
-		}
-		if err := e.inst.Replay(ctx, msg, e.env); err != nil {
-			return fmt.Errorf("replay of entry %d: %w", n, err)
-		}
-		e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
-		e.sinceCheckpoint++
-		e.host.metrics.replayed.Inc()
+		e.pipe = p
 	}
-	return nil
+	return e.pipe.Open(context.Background(), e.next)
+}
+
+// instance is the open module instance, nil when there is none.
+func (e *evaluator) instance() *runtime.Instance {
+	if e.pipe == nil {
+		return nil
+	}
+	return e.pipe.Instance()
 }
 
 func (e *evaluator) evalNext(ctx actor.Context) {
@@ -280,57 +267,47 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		return
 	}
 	n := e.next
-	ee, err := e.entryAt(n)
+	m, err := e.pipe.Message(n)
 	if err != nil {
 		e.broken = err
 		return
 	}
-	ce, err := e.messageOf(ee)
-	if err != nil {
-		e.broken = err
-		return
-	}
-	msg, err := compute.MessageJSON(ce, e.moduleID)
-	if err != nil {
-		e.broken = err
-		return
-	}
+	ce := m.Entry
 	start := time.Now()
-	var res *runtime.Result
-	cpu := onThreadCPU(func() { res, err = e.inst.Handle(e.host.evalCtx, msg, e.env) })
-	e.host.metrics.evalCPU.Add(cpu.Seconds())
-	if errors.Is(err, runtime.ErrEngineClosed) || e.host.evalCtx.Err() != nil {
-		// The node is shutting down: the evaluation was (or may have been) cut short, so it has no
-		// result (a "deadline exceeded" from the cancellation is not the message's answer); the
-		// next start evaluates the entry again.
-		if err == nil {
-			err = ErrStopping
-		}
-		e.broken = err
+	res, err := e.pipe.Evaluate(e.host.evalCtx, m)
+	if e.pipe.Instance() == nil {
+		// The evaluation failed the instance or was cut short (evaluation.Pipeline.Evaluate): the
+		// next one rebuilds it from the last checkpoint and the log.
 		e.closeInstance()
+	}
+	var stopped *evaluation.Interrupted
+	if errors.As(err, &stopped) {
+		// The node is shutting down: the entry has no result; the next start evaluates it again.
+		e.broken = stopped.Cause
+		if e.broken == nil {
+			e.broken = ErrStopping
+		}
 		return
 	}
 	if errors.Is(err, runtime.ErrDriveUnavailable) {
-		// Undoing the message needed a WeaveDrive read that failed: the instance is gone, the
-		// message has no answer yet; it is evaluated again, from the log, once the drive answers.
-		e.closeInstance()
-		e.waitForDrive(ctx, fmt.Errorf("entry %d: %w", n, err))
+		// The entry needs a WeaveDrive read that failed for a reason outside the process: nothing
+		// is recorded, and the entry is evaluated again once the drive answers.
+		e.waitForDrive(ctx, err)
 		return
 	}
 	if err != nil {
-		// The instance is unusable; the message's result is an Error and the next evaluation
-		// rebuilds the instance from the last checkpoint and the log.
-		res = &runtime.Result{Error: err.Error()}
-		e.closeInstance()
-	}
-	if res.Unavailable {
-		// Not the message's answer (runtime.ErrDriveUnavailable): nothing is recorded, and the
-		// entry is evaluated again once the drive answers.
-		e.waitForDrive(ctx, fmt.Errorf("entry %d: %s", n, res.Error))
+		e.broken = err
 		return
 	}
 	e.driveRetryIn = 0
 	e.host.metrics.evalLatency.Observe(time.Since(start).Seconds())
+	// unrecorded stops evaluation after entry n was evaluated but not recorded: the instance holds
+	// the memory after n while e.next is still n, so it is closed rather than left for a
+	// checkpoint (passivate) to store as the memory after n-1.
+	unrecorded := func(err error) {
+		e.broken = err
+		e.closeInstance()
+	}
 	var cert []byte
 	stored := StoredResult{Result: *res, Nonce: n, Timestamp: ce.Assignment.Timestamp, BlockHeight: ce.Assignment.BlockHeight}
 	if e.host.cfg.Certify {
@@ -354,7 +331,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		}
 		var rejected []messenger.Rejected
 		if pushes, rejected, err = messenger.Plan(src, res.Messages, res.Spawns, res.Assignments, e.host.deps.Signer); err != nil {
-			e.broken = fmt.Errorf("signing pushes: %w", err)
+			unrecorded(fmt.Errorf("signing pushes: %w", err))
 			return
 		}
 		pushes, rejected = e.pushQuota(pushes, rejected, &stored)
@@ -365,7 +342,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	}
 	body, err := json.Marshal(stored)
 	if err != nil {
-		e.broken = err
+		unrecorded(err)
 		return
 	}
 	ev := persistence.Evaluation{Process: e.pid, Nonce: n, Result: body, Certificate: cert}
@@ -377,11 +354,10 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 		ev.Pushes = append(ev.Pushes, pp)
 	}
 	if err := e.host.deps.Store.CommitEvaluation(context.Background(), ev); err != nil {
-		e.broken = fmt.Errorf("recording the evaluation of entry %d: %w", n, err)
+		unrecorded(fmt.Errorf("recording the evaluation of entry %d: %w", n, err))
 		return
 	}
 	e.next = n + 1
-	e.lastTS, e.lastHeight = ce.Assignment.Timestamp, ce.Assignment.BlockHeight
 	e.sinceCheckpoint++
 	e.host.metrics.evaluated.Inc()
 	if isTick {
@@ -402,7 +378,7 @@ func (e *evaluator) evalNext(ctx actor.Context) {
 	delete(e.waiters, n)
 	every := e.sinceCheckpoint >= e.host.cfg.CheckpointEvery
 	aged := e.host.cfg.CheckpointInterval > 0 && time.Since(e.checkpointAt) >= e.host.cfg.CheckpointInterval
-	if (every || aged) && e.inst != nil {
+	if (every || aged) && e.instance() != nil {
 		e.checkpoint()
 	}
 }
@@ -430,8 +406,8 @@ func (e *evaluator) waitForDrive(ctx actor.Context, why error) {
 // (none after a failed evaluation: the instance is gone, and its memory was not kept).
 func (e *evaluator) certify(n uint64, res *runtime.Result) arweave.Certified {
 	c := arweave.Certified{Nonce: n, Outcome: compute.OutcomeHash(res)}
-	if every := e.host.cfg.CertifyMemoryEvery; every > 0 && e.inst != nil && time.Since(e.memCertifiedAt) >= every {
-		sum, _ := e.inst.MemorySha256()
+	if every := e.host.cfg.CertifyMemoryEvery; every > 0 && e.instance() != nil && time.Since(e.memCertifiedAt) >= every {
+		sum, _ := e.instance().MemorySha256()
 		c.Memory = &sum
 		e.memCertifiedAt = time.Now()
 	}
@@ -460,15 +436,16 @@ func (e *evaluator) pushQuota(pushes []messenger.Push, rejected []messenger.Reje
 }
 
 func (e *evaluator) checkpoint() {
-	if e.inst == nil || e.next == 0 {
+	if e.instance() == nil || e.next == 0 {
 		return
 	}
-	mem, sum := e.inst.Snapshot()
+	mem, sum := e.instance().Snapshot()
+	ts, height := e.pipe.Last()
 	if mem == nil {
 		return // the engine is closing
 	}
 	size, err := e.host.deps.Store.PutCheckpoint(persistence.Checkpoint{Process: e.pid, Nonce: e.next - 1,
-		Timestamp: e.lastTS, BlockHeight: e.lastHeight, SHA256: sum, Memory: mem})
+		Timestamp: ts, BlockHeight: height, SHA256: sum, Memory: mem})
 	if err != nil {
 		e.host.log.Warn("checkpoint failed", "process", e.pid, "err", err)
 		return
@@ -498,13 +475,15 @@ func (e *evaluator) dryRunBase(actx actor.Context) (*dryRunBase, error) {
 		return nil, err
 	}
 	if e.dryBase == nil || e.dryBase.next != e.next {
-		mem := e.inst.MemoryCopy()
+		mem := e.pipe.Instance().MemoryCopy()
 		if mem == nil {
 			return nil, runtime.ErrEngineClosed
 		}
-		e.dryBase = &dryRunBase{next: e.next, mem: mem, mod: e.lm.mod, limits: e.limits, env: e.env,
-			drive: e.drive, driveBudget: e.driveBudget,
-			moduleID: e.moduleID, ts: e.lastTS, height: e.lastHeight}
+		drive, driveBudget := e.pipe.Drive()
+		ts, height := e.pipe.Last()
+		e.dryBase = &dryRunBase{next: e.next, mem: mem, mod: e.pipe.Module(), limits: e.pipe.Limits(), env: e.pipe.Env(),
+			drive: drive, driveBudget: driveBudget,
+			moduleID: e.moduleID, ts: ts, height: height}
 	}
 	return e.dryBase, nil
 }
@@ -513,12 +492,13 @@ func (e *evaluator) state(actx actor.Context) (*MemoryState, error) {
 	if err := e.catchUp(actx); err != nil {
 		return nil, err
 	}
-	mem, _ := e.inst.Snapshot()
+	mem, _ := e.pipe.Instance().Snapshot()
 	var nonce uint64
 	if e.next > 0 {
 		nonce = e.next - 1
 	}
-	return &MemoryState{Memory: mem, Nonce: nonce, Timestamp: e.lastTS, BlockHeight: e.lastHeight}, nil
+	ts, height := e.pipe.Last()
+	return &MemoryState{Memory: mem, Nonce: nonce, Timestamp: ts, BlockHeight: height}, nil
 }
 
 func (e *evaluator) passivate() {
@@ -530,8 +510,7 @@ func (e *evaluator) passivate() {
 
 func (e *evaluator) closeInstance() {
 	e.dryBase = nil
-	if e.inst != nil {
-		_ = e.inst.Close(context.Background())
-		e.inst = nil
+	if e.pipe != nil {
+		e.pipe.Close()
 	}
 }

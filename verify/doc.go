@@ -2,11 +2,12 @@
 // node serves: the claim of the whole system is that anyone can check a computation.
 //
 // Run reads the process back with package recovery into a temporary store (every signature, the
-// hash chain, the Scheduler, epochs; the module; checkpoints), evaluates every entry with the
-// runtime exactly as a node's evaluator does (package compute's message and env, compute.LimitsFor),
-// and reports, per checkpoint, the recomputed memory SHA-256 against the checkpoint's tag, per
-// message the recomputed result against the node's GET /result (Messages, Spawns, Assignments,
-// Output, Error as canonical JSON), and at the end the final memory against the node's GET /state.
+// hash chain, the Scheduler, epochs; the module; checkpoints), evaluates every entry through the
+// node's own evaluation pipeline (package evaluation: compute's message and env, compute.LimitsFor,
+// the rule for a failed instance), and reports, per checkpoint, the recomputed memory SHA-256
+// against the checkpoint's tag, per message the recomputed result against the node's GET /result
+// (Messages, Spawns, Assignments, Output, Error as canonical JSON), and at the end the final memory
+// against the node's GET /state.
 // Render prints the report as a table; the report's OK is what the exit status says.
 //
 // It must not write to the node or to the gateway, and must not trust either: everything it

@@ -19,6 +19,7 @@ import (
 
 	"github.com/actorweave/actorweave/ans104"
 	"github.com/actorweave/actorweave/compute"
+	"github.com/actorweave/actorweave/evaluation"
 	"github.com/actorweave/actorweave/persistence"
 	"github.com/actorweave/actorweave/recovery"
 	"github.com/actorweave/actorweave/runtime"
@@ -239,12 +240,15 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 			return nil, err
 		}
 		msgID, res, err := ev.next(ctx, n)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			rep.add(Check{Nonce: n, Message: msgID, What: "result", Status: Missing, Detail: "cannot evaluate: " + err.Error()})
 			return rep.finish(start), nil
 		}
 		if cs := wantSum[n]; len(cs) > 0 {
-			sum, _ := ev.inst.MemorySha256()
+			sum, _ := ev.instance().MemorySha256()
 			got := hex.EncodeToString(sum[:])
 			for _, c := range cs {
 				if got == c.Checkpoint.SHA256 {
@@ -256,7 +260,7 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 			}
 		}
 		if cs := certs[n]; len(cs) > 0 {
-			rep.checkCertificates(n, msgID, res, cs, ev.inst)
+			rep.checkCertificates(n, msgID, res, cs, ev.instance())
 		}
 		if cfg.Node != "" {
 			rep.add(node.compareResult(ctx, pid, n, msgID, res))
@@ -266,7 +270,7 @@ func Run(ctx context.Context, cfg Config, pid ans104.ID) (*Report, error) {
 		}
 	}
 	rep.certificateSummary(rr.Entries)
-	sum, _ := ev.inst.MemorySha256()
+	sum, _ := ev.instance().MemorySha256()
 	rep.FinalMemory = hex.EncodeToString(sum[:])
 	if cfg.Node != "" {
 		rep.add(node.compareState(ctx, pid, rr.Entries-1, rep.FinalMemory))
@@ -382,32 +386,41 @@ func rank(c Check) uint64 {
 	return c.Nonce + 1
 }
 
-// evaluator evaluates a recovered log exactly as the node's evaluator does: the same message and
-// env JSON (package compute), the same limits (compute.LimitsFor), a failed instance rebuilt by
-// replaying the log.
+// evaluator evaluates a recovered log through the node's own evaluation pipeline (package
+// evaluation: the same message and env JSON, the same limits, the same failure rule), reading the
+// log and the items its entries name from the temporary store.
 type evaluator struct {
-	st       *persistence.Store
-	pid      ans104.ID
-	proc     *ans104.DataItem
-	moduleID ans104.ID
-	eng      *runtime.Engine
-	ownEng   bool
-	mod      *runtime.Module
-	limits   runtime.Limits
-	env      []byte
-	inst     *runtime.Instance
-	// drive is the process's WeaveDrive (nil without a gateway), budget its per-message bound.
-	drive  runtime.Drive
-	budget int64
+	eng    *runtime.Engine
+	ownEng bool
+	pipe   *evaluation.Pipeline
 }
 
-// instantiate makes a fresh instance with the process's drive.
-func (e *evaluator) instantiate(ctx context.Context) (err error) {
-	if e.inst, err = e.eng.Instantiate(ctx, e.mod, e.limits); err == nil {
-		e.inst.SetDrive(e.drive, e.budget)
-	}
-	return err
+// storeLog is the recovered log as the pipeline reads it. verify recomputes from entry 0: the
+// gateway's checkpoints are what it checks, not where it starts.
+type storeLog struct {
+	st  *persistence.Store
+	pid ans104.ID
 }
+
+func (l storeLog) Entry(n uint64) (compute.LogEntry, *ans104.DataItem, error) {
+	ent, err := l.st.Entry(l.pid, n)
+	if err != nil {
+		return compute.LogEntry{}, nil, err
+	}
+	return compute.LogEntry{Nonce: n, Assignment: ent.Assignment, Message: ent.Message, MessageID: ans104.ID(ent.MessageID)}, nil, nil
+}
+
+// Item is a standalone item the recovery stored (the message of an assignment-only entry), if any.
+func (l storeLog) Item(id ans104.ID) *ans104.DataItem {
+	it, err := l.st.GetItem(persistence.ID(id))
+	if err != nil {
+		return nil
+	}
+	d, _ := ans104.Parse(it.Raw, ans104.Limits{})
+	return d
+}
+
+func (storeLog) Checkpoint(uint64) (*evaluation.Checkpoint, error) { return nil, nil }
 
 func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid ans104.ID, proc *ans104.DataItem) (*evaluator, error) {
 	pv, err := ans104.AsProcess(proc)
@@ -426,22 +439,15 @@ func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid an
 	if err != nil {
 		return nil, err
 	}
-	e := &evaluator{st: st, pid: pid, proc: proc, moduleID: pv.Module, eng: cfg.Engine}
+	e := &evaluator{eng: cfg.Engine}
 	if e.eng == nil {
 		if e.eng, err = runtime.NewEngine(ctx, runtime.DefaultConfig()); err != nil {
 			return nil, err
 		}
 		e.ownEng = true
 	}
-	if e.mod, err = e.eng.Compile(ctx, modItem.Data, mv.Format); err != nil {
-		e.close(ctx)
-		return nil, err
-	}
-	if e.limits, err = compute.LimitsFor(proc, modItem); err != nil {
-		e.close(ctx)
-		return nil, err
-	}
-	if e.env, err = compute.EnvJSON(proc, modItem); err != nil {
+	pc := evaluation.Config{Engine: e.eng, Process: proc, ModuleItem: modItem, Source: storeLog{st: st, pid: pid}}
+	if pc.Module, err = e.eng.Compile(ctx, modItem.Data, mv.Format); err != nil {
 		e.close(ctx)
 		return nil, err
 	}
@@ -455,81 +461,54 @@ func newEvaluator(ctx context.Context, cfg Config, st *persistence.Store, pid an
 				e.close(ctx)
 				return nil, err
 			}
-			e.drive, e.budget = d.For(pid, proc.Tags, modItem.Tags), d.ReadBudget()
+			pc.Drive, pc.DriveBudget = d.For(pid, proc.Tags, modItem.Tags), d.ReadBudget()
 		}
 	}
-	if err := e.instantiate(ctx); err != nil {
+	if e.pipe, err = evaluation.New(pc); err != nil {
+		e.close(ctx)
+		return nil, err
+	}
+	if err := e.pipe.Open(ctx, 0); err != nil {
 		e.close(ctx)
 		return nil, err
 	}
 	return e, nil
 }
 
+// instance is the instance holding the memory after the last entry evaluated.
+func (e *evaluator) instance() *runtime.Instance { return e.pipe.Instance() }
+
 func (e *evaluator) close(ctx context.Context) {
-	if e.inst != nil {
-		_ = e.inst.Close(ctx)
+	if e.pipe != nil {
+		e.pipe.Close()
 	}
 	if e.ownEng {
 		_ = e.eng.Close(ctx)
 	}
 }
 
-// message builds entry n's message JSON (compute.EntryOf, as a node does) and says which id names
-// it. An assignment-only entry's message is a standalone item the recovery stored, if any.
-func (e *evaluator) message(n uint64) (string, []byte, error) {
-	ent, err := e.st.Entry(e.pid, n)
-	if err != nil {
-		return "", nil, err
-	}
-	le := compute.LogEntry{Nonce: n, Assignment: ent.Assignment, Message: ent.Message, MessageID: ans104.ID(ent.MessageID)}
-	ce, err := compute.EntryOf(le, e.proc, nil, func(id ans104.ID) *ans104.DataItem {
-		it, err := e.st.GetItem(persistence.ID(id))
-		if err != nil {
-			return nil
-		}
-		d, _ := ans104.Parse(it.Raw, ans104.Limits{})
-		return d
-	})
-	if err != nil {
-		return "", nil, err
-	}
-	id := ce.Assignment.Message.String()
-	if le.MessageID.IsZero() {
-		id = e.pid.String()
-	}
-	msg, err := compute.MessageJSON(ce, e.moduleID)
-	return id, msg, err
-}
-
-// next evaluates entry n (the instance holds the memory after n-1).
+// next evaluates entry n (the instance holds the memory after n-1) and says which id names its
+// message. After a failed instance the pipeline's rule applies (the result is the error, the
+// instance is rebuilt from the log); verify rebuilds it at once, since it reads the memory after
+// every entry.
 func (e *evaluator) next(ctx context.Context, n uint64) (string, *runtime.Result, error) {
-	id, msg, err := e.message(n)
+	m, err := e.pipe.Message(n)
+	id := ""
+	if m != nil {
+		id = m.ID.String()
+	}
 	if err != nil {
 		return id, nil, err
 	}
-	res, err := e.inst.Handle(ctx, msg, e.env)
-	if err == nil && res.Unavailable {
-		// The entry cannot be recomputed now (its WeaveDrive read failed for a reason outside
-		// the process): not a result to compare, a verification that cannot finish.
-		return id, nil, fmt.Errorf("entry %d: %w: %s", n, runtime.ErrDriveUnavailable, res.Error)
-	}
-	if err == nil {
-		return id, res, nil
-	}
-	// As the node: the message's result is the error, and the instance is rebuilt from the log.
-	res = &runtime.Result{Error: err.Error()}
-	_ = e.inst.Close(ctx)
-	if err := e.instantiate(ctx); err != nil {
+	res, err := e.pipe.Evaluate(ctx, m)
+	if err != nil {
+		// A WeaveDrive read that failed for a reason outside the process (errors.Is
+		// runtime.ErrDriveUnavailable), or an evaluation cut short: not a result to compare, a
+		// verification that cannot finish.
 		return id, nil, err
 	}
-	for i := uint64(0); i < n; i++ {
-		_, m, err := e.message(i)
-		if err != nil {
-			return id, nil, err
-		}
-		if err := e.inst.Replay(ctx, m, e.env); err != nil {
-			return id, nil, fmt.Errorf("rebuilding the instance after entry %d failed: replay of %d: %w", n, i, err)
-		}
+	if err := e.pipe.Open(ctx, n+1); err != nil {
+		return id, nil, fmt.Errorf("rebuilding the instance after entry %d failed: %w", n, err)
 	}
 	return id, res, nil
 }
