@@ -6,20 +6,22 @@ import (
 )
 
 func (s *Store) checkEntry(e *Entry) error {
-	where := fmt.Sprintf("entry %d of process %s", e.Nonce, b64(e.Process))
+	// The text is built only for a refusal: this runs for every entry, on the owner and on every
+	// replica, and formatting it up front cost about 1% of a 3-node cluster's CPU.
+	where := func() string { return fmt.Sprintf("entry %d of process %s", e.Nonce, b64(e.Process)) }
 	switch {
 	case e.Process == ID{}:
 		return newErr(ErrInvalid, "entry has a zero process id")
 	case e.AssignmentID == ID{}:
-		return newErr(ErrInvalid, where+" has a zero assignment id")
+		return newErr(ErrInvalid, where()+" has a zero assignment id")
 	case len(e.Assignment) == 0:
-		return newErr(ErrInvalid, where+" has no assignment bytes")
+		return newErr(ErrInvalid, where()+" has no assignment bytes")
 	case len(e.Message) > 0 && e.MessageID == ID{}:
-		return newErr(ErrInvalid, where+" has message bytes but a zero message id")
+		return newErr(ErrInvalid, where()+" has message bytes but a zero message id")
 	case len(e.Assignment) > s.opts.MaxAssignmentBytes:
-		return newErr(ErrLimit, fmt.Sprintf("%s: assignment is %d bytes, MaxAssignmentBytes is %d", where, len(e.Assignment), s.opts.MaxAssignmentBytes))
+		return newErr(ErrLimit, fmt.Sprintf("%s: assignment is %d bytes, MaxAssignmentBytes is %d", where(), len(e.Assignment), s.opts.MaxAssignmentBytes))
 	case len(e.Message) > s.opts.MaxMessageBytes:
-		return newErr(ErrLimit, fmt.Sprintf("%s: message is %d bytes, MaxMessageBytes is %d", where, len(e.Message), s.opts.MaxMessageBytes))
+		return newErr(ErrLimit, fmt.Sprintf("%s: message is %d bytes, MaxMessageBytes is %d", where(), len(e.Message), s.opts.MaxMessageBytes))
 	}
 	return nil
 }
@@ -43,25 +45,27 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 
 // validate checks e against the process head and the id indexes. Called with the head lock held.
 func (s *Store) validate(hd *head, e *Entry) error {
-	pid := b64(e.Process)
+	pid := e.Process // encoded (b64) only in a refusal's text, as in checkEntry
 	if !hd.exists {
-		return newErr(ErrUnknownProcess, "append to process "+pid)
+		return newErr(ErrUnknownProcess, "append to process "+b64(pid))
 	}
 	if e.Epoch < hd.epoch {
-		return newErr(ErrStaleEpoch, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d", pid, e.Epoch, hd.epoch))
+		return newErr(ErrStaleEpoch, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d", b64(pid), e.Epoch, hd.epoch))
 	}
 	if e.Epoch > hd.epoch {
-		return newErr(ErrEpochAhead, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d (SetEpoch first)", pid, e.Epoch, hd.epoch))
+		return newErr(ErrEpochAhead, fmt.Sprintf("append to process %s with epoch %d: current epoch is %d (SetEpoch first)", b64(pid), e.Epoch, hd.epoch))
 	}
 	if e.Nonce != hd.count {
-		return newErr(ErrNonceGap, fmt.Sprintf("append nonce %d to process %s: next nonce is %d", e.Nonce, pid, hd.count))
+		return newErr(ErrNonceGap, fmt.Sprintf("append nonce %d to process %s: next nonce is %d", e.Nonce, b64(pid), hd.count))
 	}
-	want := FirstHashChain(e.Process)
+	var want ID
 	if hd.count > 0 {
 		want = NextHashChain(hd.lastAsgID, hd.lastHC)
+	} else {
+		want = FirstHashChain(e.Process)
 	}
 	if e.HashChain != want {
-		return newErr(ErrHashChain, fmt.Sprintf("append nonce %d to process %s: hash chain %s, expected %s", e.Nonce, pid, b64(e.HashChain), b64(want)))
+		return newErr(ErrHashChain, fmt.Sprintf("append nonce %d to process %s: hash chain %s, expected %s", e.Nonce, b64(pid), b64(e.HashChain), b64(want)))
 	}
 	if e.MessageID != (ID{}) {
 		dup, err := s.mayHave(msgKey(e.MessageID, e.Process))
@@ -69,7 +73,7 @@ func (s *Store) validate(hd *head, e *Entry) error {
 			return err
 		}
 		if dup {
-			return newErr(ErrMessageExists, fmt.Sprintf("message %s already in process %s", b64(e.MessageID), pid))
+			return newErr(ErrMessageExists, fmt.Sprintf("message %s already in process %s", b64(e.MessageID), b64(pid)))
 		}
 	}
 	// Assignment ids are signatures over tags that include the process id, so a duplicate across
@@ -79,7 +83,7 @@ func (s *Store) validate(hd *head, e *Entry) error {
 		return err
 	}
 	if dup {
-		return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s (nonce %d of process %s)", b64(e.AssignmentID), e.Nonce, pid))
+		return newErr(ErrAssignmentExists, fmt.Sprintf("assignment %s (nonce %d of process %s)", b64(e.AssignmentID), e.Nonce, b64(pid)))
 	}
 	return nil
 }
