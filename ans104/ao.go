@@ -238,8 +238,24 @@ func (a *Assignment) Tags() []Tag {
 	return tags
 }
 
-// FormatBlockHeight zero-pads a height to 12 digits, as SU tags carry it.
-func FormatBlockHeight(h uint64) string { return fmt.Sprintf("%012d", h) }
+// FormatBlockHeight zero-pads a height to 12 digits, as SU tags carry it (longer heights are not
+// cut). Every assignment the node signs formats one, so it avoids fmt (about 1% of a node's CPU on
+// the acknowledgement path, in a profile of bench cluster).
+func FormatBlockHeight(h uint64) string {
+	const width = 12
+	var buf [20]byte
+	b := strconv.AppendUint(buf[:0], h, 10)
+	if len(b) >= width {
+		return string(b)
+	}
+	var out [width]byte
+	pad := width - len(b)
+	for i := range pad {
+		out[i] = '0'
+	}
+	copy(out[pad:], b)
+	return string(out[:])
+}
 
 // AsAssignment reads an Assignment item's tags back into an Assignment.
 func AsAssignment(d *DataItem) (*Assignment, error) {

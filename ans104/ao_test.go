@@ -2,6 +2,7 @@ package ans104
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,15 @@ func TestAOViews(t *testing.T) {
 	mod, err := AsModule(mk(nil, aoTags("Data-Protocol", "ao", "Type", "Module", "Module-Format", "wasm32-unknown-emscripten2", "Input-Encoding", "JSON-1", "Output-Encoding", "JSON-1", "Memory-Limit", "1-gb")))
 	if err != nil || mod.Format != "wasm32-unknown-emscripten2" || mod.MemoryLimit != "1-gb" {
 		t.Fatalf("module view %+v %v", mod, err)
+	}
+}
+
+// TestFormatBlockHeight: twelve digits, zero-padded, as fmt's %012d writes them, and longer heights
+// whole.
+func TestFormatBlockHeight(t *testing.T) {
+	for _, h := range []uint64{0, 7, 1234567, 999999999999, 1000000000000, 18446744073709551615} {
+		if got, want := FormatBlockHeight(h), fmt.Sprintf("%012d", h); got != want {
+			t.Errorf("FormatBlockHeight(%d) = %q, want %q", h, got, want)
+		}
 	}
 }
