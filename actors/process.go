@@ -468,7 +468,7 @@ func (p *processActor) startAppend(ctx actor.Context, a grain.Append) {
 		root.Send(self, &appendDone{batch: a.Batch, err: ErrStopping})
 		return
 	}
-	go func() {
+	h.warm.Go(func() {
 		defer h.appends.Done()
 		// No append without a quorum, whatever the replication factor (a member cut off from the
 		// majority must not extend a log the other side may be extending).
@@ -482,7 +482,7 @@ func (p *processActor) startAppend(ctx actor.Context, a grain.Append) {
 			err = store.AppendBatch(h.appendCtx, pid, a.Entries)
 		}
 		root.Send(self, &appendDone{batch: a.Batch, err: err})
-	}()
+	})
 }
 
 // appended brings an append's outcome to the core; on failure it first reads the log back (the
@@ -545,5 +545,5 @@ func (p *processActor) ensureEvaluator(ctx actor.Context) {
 		return
 	}
 	ev := &evaluator{host: p.host, pid: p.pid, proc: p.proc, moduleID: p.module, head: p.core.Log().Head}
-	p.evaluator = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ev }))
+	p.evaluator = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ev }, actor.WithDispatcher(p.host.warm)))
 }
