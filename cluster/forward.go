@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorweave/actorweave/cluster/clusterpb"
+	"github.com/actorweave/actorweave/internal/warm"
 )
 
 // ForwarderName is the name of every node's forwarder actor.
@@ -39,6 +40,9 @@ type Forwarder struct {
 	base    context.Context
 	cancel  context.CancelFunc
 	running sync.WaitGroup
+	// pool runs the handlers on parked goroutines, whose stacks have already grown
+	// (internal/warm).
+	pool *warm.Pool
 }
 
 // WireStats counts what Calls put on the wire (bytes are the Call and Reply protos, not gRPC framing).
@@ -56,7 +60,7 @@ func NewForwarder(system *actor.ActorSystem, seq func() uint64, errs ErrorTable)
 	if err := table.check(); err != nil {
 		return nil, err
 	}
-	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq, errs: table}
+	f := &Forwarder{system: system, ops: map[string]Handler{}, seq: seq, errs: table, pool: warm.New(handlerIdle, 0)}
 	f.base, f.cancel = context.WithCancel(context.Background())
 	pid, err := system.Root.SpawnNamed(actor.PropsFromFunc(f.receive), ForwarderName)
 	if err != nil {
@@ -82,6 +86,7 @@ func (f *Forwarder) Stop() {
 	_ = f.system.Root.StopFuture(f.pid).Wait()
 	f.cancel()
 	f.running.Wait()
+	f.pool.Stop()
 }
 
 func (f *Forwarder) receive(ctx actor.Context) {
@@ -96,7 +101,7 @@ func (f *Forwarder) receive(ctx actor.Context) {
 	h := f.ops[call.Op]
 	f.mu.RUnlock()
 	f.running.Add(1) // on the actor's goroutine: Stop waits only once the actor has stopped
-	go func() {
+	f.pool.Go(func() {
 		defer f.running.Done()
 		reply := &clusterpb.Reply{}
 		if h == nil {
@@ -121,8 +126,11 @@ func (f *Forwarder) receive(ctx actor.Context) {
 			f.stats.ReplyBytesOut.Add(int64(proto.Size(reply)))
 			f.system.Root.Send(sender, reply)
 		}
-	}()
+	})
 }
+
+// handlerIdle is how long a parked handler goroutine waits for the next Call.
+const handlerIdle = 10 * time.Second
 
 // ErrUnreachable wraps failures to reach a member (timeouts of the transport, dead letters).
 var ErrUnreachable = errors.New("cluster: member unreachable")

@@ -15,6 +15,7 @@ import (
 
 	awcluster "github.com/actorweave/actorweave/cluster"
 	"github.com/actorweave/actorweave/cluster/replication/replpb"
+	"github.com/actorweave/actorweave/internal/warm"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -174,6 +175,7 @@ type Replicator struct {
 	self   string
 	stats  Stats
 	server *actor.PID
+	srv    *server
 
 	active    func(persistence.ID) bool // SetActive: a live activation here (compute.go)
 	mu        sync.Mutex
@@ -197,17 +199,24 @@ func New(system *actor.ActorSystem, store *persistence.Store, place Placement, c
 	r := &Replicator{cfg: cfg, system: system, store: store, place: place, self: system.Address(),
 		synced: map[persistence.ID]syncState{}}
 	srv := &server{store: store, root: system.Root, timeout: cfg.Timeout, maxScan: cfg.CatchUpEntries, stats: &r.stats,
-		takeOver: r.takeOver, maxBytes: cfg.CatchUpBytes}
+		takeOver: r.takeOver, maxBytes: cfg.CatchUpBytes, pool: warm.New(serverIdle, 0)}
+	srv.base, srv.cancel = context.WithCancel(context.Background())
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return srv }), ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("replication actor: %w", err)
 	}
-	r.server = pid
+	r.server, r.srv = pid, srv
 	return r, nil
 }
 
-// Stop stops the replication actor.
-func (r *Replicator) Stop() { _ = r.system.Root.StopFuture(r.server).Wait() }
+// serverIdle is how long a parked request goroutine of the replication server waits for the next.
+const serverIdle = 10 * time.Second
+
+// Stop stops the replication actor, cancels the requests it still serves and waits for them.
+func (r *Replicator) Stop() {
+	_ = r.system.Root.StopFuture(r.server).Wait()
+	r.srv.stop()
+}
 
 // Stats returns the counters.
 func (r *Replicator) Stats() *Stats { return &r.stats }

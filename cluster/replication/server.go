@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorweave/actorweave/cluster/replication/replpb"
+	"github.com/actorweave/actorweave/internal/warm"
 	"github.com/actorweave/actorweave/persistence"
 )
 
@@ -29,19 +30,30 @@ type server struct {
 	maxBytes int
 	// takeOver runs a hand-over (Replicator.takeOver).
 	takeOver func(ctx context.Context, pid persistence.ID, from string, backups []string) error
+	// The requests' owner: each runs on a goroutine of pool (parked ones, whose stacks have
+	// grown: internal/warm) under base, which stop cancels before it waits for them.
+	pool   *warm.Pool
+	base   context.Context
+	cancel context.CancelFunc
+}
+
+// stop cancels the requests still running and waits for them to return.
+func (s *server) stop() {
+	s.cancel()
+	s.pool.Stop()
 }
 
 func (s *server) Receive(ctx actor.Context) {
 	sender := ctx.Sender()
 	switch m := ctx.Message().(type) {
 	case *replpb.Append:
-		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.append(c, m) })
+		s.serve(sender, func(c context.Context) *replpb.Reply { return s.append(c, m) })
 	case *replpb.Fence:
-		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fence(c, m) })
+		s.serve(sender, func(c context.Context) *replpb.Reply { return s.fence(c, m) })
 	case *replpb.Fetch:
-		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.fetch(c, m) })
+		s.serve(sender, func(c context.Context) *replpb.Reply { return s.fetch(c, m) })
 	case *replpb.Handover:
-		go s.reply(sender, func(c context.Context) *replpb.Reply {
+		s.serve(sender, func(c context.Context) *replpb.Reply {
 			if s.takeOver == nil {
 				return &replpb.Reply{Code: replpb.Code_FAILED, Detail: "no hand-over here"}
 			}
@@ -56,26 +68,30 @@ func (s *server) Receive(ctx actor.Context) {
 			return &replpb.Reply{}
 		})
 	case *replpb.Truncate:
-		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
+		s.serve(sender, func(c context.Context) *replpb.Reply { return s.truncate(c, m) })
 	case *replpb.Discard:
-		go s.reply(sender, func(c context.Context) *replpb.Reply { return s.discard(c, m) })
+		s.serve(sender, func(c context.Context) *replpb.Reply { return s.discard(c, m) })
 	case *replpb.FetchCompute:
-		go func() {
+		s.pool.Go(func() {
 			r := s.fetchCompute(m)
 			if sender != nil {
 				s.root.Send(sender, r)
 			}
-		}()
+		})
 	}
 }
 
-func (s *server) reply(to *actor.PID, fn func(context.Context) *replpb.Reply) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	r := fn(ctx)
-	if to != nil {
-		s.root.Send(to, r)
-	}
+// serve runs fn on its own goroutine (an append waits for its fsync), bounded by the server's
+// timeout, and sends its reply straight to the requester.
+func (s *server) serve(to *actor.PID, fn func(context.Context) *replpb.Reply) {
+	s.pool.Go(func() {
+		ctx, cancel := context.WithTimeout(s.base, s.timeout)
+		defer cancel()
+		r := fn(ctx)
+		if to != nil {
+			s.root.Send(to, r)
+		}
+	})
 }
 
 // state fills r with what this replica holds of pid.
