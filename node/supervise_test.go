@@ -105,6 +105,7 @@ func TestRunKeepsHTTPAcrossRestart(t *testing.T) {
 // and closes the connection without an answer (the client sees EOF on a fresh connection and does
 // not retry): the cause of TestRunKeepsHTTPAcrossRestart's rare "requests failed at the transport".
 func TestHandOverAnswersAcceptedConnection(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
