@@ -183,7 +183,6 @@ func processTimestamp(t *testing.T, ctx context.Context, c *client.Client, pid a
 // entries carrying the cron's tags; its module sees them as the reference's cron messages (From the
 // process owner); GET /cron serves their results; a bad interval refuses the spawn.
 func TestCronTicks(t *testing.T) {
-	t.Parallel()
 	_, c, mod, ctx := slowNode(t, nil)
 	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("1-second", ans104.Tag{Name: "Cron-Tag-Kind", Value: "heartbeat"}))
 	if err != nil {
@@ -290,7 +289,6 @@ func TestCronMonitor(t *testing.T) {
 // TestBlockCron: block crons fire when the node's block height reaches their heights; with a static
 // height (no gateway) they do not fire.
 func TestBlockCron(t *testing.T) {
-	t.Parallel()
 	n, c, mod, ctx := slowNode(t, func(cfg *Config) { cfg.BlockHeight = 100 })
 	pid, err := c.Spawn(ctx, mod, "", nil, cronTags("2-blocks"))
 	if err != nil {
@@ -319,7 +317,6 @@ func TestBlockCron(t *testing.T) {
 
 // TestCronOutboxIsPushed: what a cron evaluation sends is delivered by the pusher like any outbox.
 func TestCronOutboxIsPushed(t *testing.T) {
-	t.Parallel()
 	_, c, mod, ctx := slowNode(t, nil)
 	other, err := c.Spawn(ctx, mod, "", nil, nil)
 	if err != nil {

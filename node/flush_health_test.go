@@ -153,7 +153,6 @@ func TestFlushRefusedThenHealed(t *testing.T) {
 // A graceful stop drains the flush: entries acknowledged just before Close, which the interval
 // would upload only much later, are on the gateway when Close returns.
 func TestFlushDrainOnClose(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -118,7 +118,6 @@ func waitFlushed(t *testing.T, n *Node, pids []ans104.ID, timeout time.Duration)
 // gateway, readable by GraphQL and GET, every item verifying; the module and process items are
 // there as themselves; checkpoints are there with their AO tags.
 func TestFlushToArlocal(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -236,7 +235,6 @@ func idStrings(ids []ans104.ID) []string {
 
 // A node started with a gateway but no wallet or bundler refuses to start, saying what is missing.
 func TestFlushConfigErrors(t *testing.T) {
-	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Listen = t.TempDir(), "127.0.0.1:0"
 	cfg.Flush.Gateway = "http://127.0.0.1:1"
@@ -257,7 +255,6 @@ func TestFlushConfigErrors(t *testing.T) {
 // is checkpointed once its last checkpoint is older than the interval; with the interval off it is
 // not (the same load, so the test can fail).
 func TestCheckpointInterval(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -304,7 +301,6 @@ func TestCheckpointInterval(t *testing.T) {
 // The flusher is off the acknowledgement path: with a gateway that accepts connections and never
 // answers, messages are still acknowledged and evaluated, and nothing is marked flushed.
 func TestFlushNeverDelaysAcks(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -164,7 +164,6 @@ func controlStatus(t *testing.T, base, method string, pid ans104.ID, body []byte
 // made for the request, used once. The owner's public Process item and Eval message (anyone
 // reads them from GET /{pid}) and a replay of the owner's own control item are refused (403).
 func TestMonitorReplayRefused(t *testing.T) {
-	t.Parallel()
 	_, c, mod, ctx := slowNode(t, nil)
 	sched, _ := c.SchedulerAddress(ctx)
 	procItem, _ := c.Sign([]byte(" "), nil, nil, append(cronTags("1-second"),
@@ -204,7 +203,6 @@ func TestMonitorReplayRefused(t *testing.T) {
 // A body trickled slower than the floor is cut off: slow uploads cannot hold memory or a
 // connection indefinitely (main only bounded the headers).
 func TestSlowBodyCutOff(t *testing.T) {
-	t.Parallel()
 	n := startNode(t, t.TempDir(), func(cfg *Config) {
 		cfg.API.Server.BodyGrace = time.Second
 		cfg.API.Server.MinBodyRate = 1000
@@ -241,7 +239,6 @@ func TestSlowBodyCutOff(t *testing.T) {
 
 // An output over --max-result-bytes is recorded as an Error, not stored and served.
 func TestResultSizeLimit(t *testing.T) {
-	t.Parallel()
 	n, c, pid := spawnEval(t, func(cfg *Config) { cfg.Actors.MaxResultBytes = 64 << 10 })
 	defer n.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -278,7 +275,6 @@ func postGraphQL(t *testing.T, base, query string) (int, string) {
 // One GraphQL request cannot cost gigabytes: aliased transactions(first: 1000) are refused with
 // 400 naming the budget before the items are loaded; an ordinary query is answered.
 func TestGraphQLBudget(t *testing.T) {
-	t.Parallel()
 	n, c, pid := spawnEval(t, nil)
 	defer n.Close(context.Background())
 	q := fmt.Sprintf(`{ transactions(ids: [%q]) { edges { node { id owner { address } tags { name value } } } } }`, pid.String())

@@ -52,7 +52,6 @@ func evalOutput(t *testing.T, r *client.Result) string {
 }
 
 func TestSpawnMessageResultRestart(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	dir := t.TempDir()
 	n := startNode(t, dir, nil)
@@ -141,7 +140,6 @@ func TestSpawnMessageResultRestart(t *testing.T) {
 // Close may be called twice (an explicit Close and a deferred one): the second is a no-op that
 // returns the first's result instead of closing channels or the store again.
 func TestCloseTwice(t *testing.T) {
-	t.Parallel()
 	n := startNode(t, t.TempDir(), nil)
 	ctx := context.Background()
 	first := n.Close(ctx)

@@ -20,7 +20,6 @@ import (
 // and reactivate constantly while messages keep arriving at random intervals, and every message is
 // acknowledged, evaluated once and in order.
 func TestRequestsRacingPassivation(t *testing.T) {
-	t.Parallel()
 	_, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.IdleTimeout = 30 * time.Millisecond
 		c.Actors.CheckpointEvery = 7 // checkpoints and replays both happen
@@ -92,7 +91,6 @@ func TestRequestsRacingPassivation(t *testing.T) {
 // With lazy evaluation a process is evaluated only when asked, can passivate with unevaluated
 // entries, and evaluates them all when a result is asked for after reactivation.
 func TestLazyEvaluation(t *testing.T) {
-	t.Parallel()
 	n, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.LazyEval = true
 		c.Actors.IdleTimeout = 30 * time.Millisecond
@@ -128,7 +126,6 @@ func TestLazyEvaluation(t *testing.T) {
 // The number of live activations is bounded by MaxActive whatever the idle timeout, and a process
 // refuses submits beyond MaxPending with 503 instead of queueing without bound.
 func TestBoundedActivationsAndMailboxes(t *testing.T) {
-	t.Parallel()
 	n, c, mod, ctx := nodeWithModule(t, func(c *Config) {
 		c.Actors.IdleTimeout = time.Hour
 		c.Actors.MaxActive = 3

@@ -18,7 +18,6 @@ import (
 // Invariant 8: a node refuses a Process naming a Scheduler it cannot sign for, with a 400 naming
 // both addresses; it takes one naming its scheduler address.
 func TestRefusesForeignScheduler(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -54,7 +53,6 @@ func TestRefusesForeignScheduler(t *testing.T) {
 // the process is still recovered from the gateway alone because the node flushed a delegation
 // signed by the node key. GET / answers the scheduler address after the upgrade.
 func TestSchedulerKeyUpgradeRecoverable(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

@@ -29,7 +29,6 @@ import (
 // (not an Error: that would not be the answer a reachable gateway gives); once the gateway is back
 // the message is evaluated and its result is the item.
 func TestWeaveDriveNode(t *testing.T) {
-	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ar := testutil.Arlocal(t)
