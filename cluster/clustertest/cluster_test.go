@@ -106,9 +106,12 @@ func runSpawnAndMessage(t *testing.T, n, processes, messages int) {
 // drains for up to --drain-timeout, 30 s, because its successors are leaving too); the package
 // used 17 % of one core over its run. Each test has its own cluster: child processes on ports
 // the kernel picks, a fresh cluster key, its own folders; the compilation cache is shared and
-// safe to share. Two stay serial: TestJoinUnderLoadNoDeadLetters, which loads the machine on
-// purpose and requires that no request fail, and TestCronFollowsJoin, which requires every
-// process's last tick to be under 5 s old (the tightest timing here).
+// safe to share. Four stay serial: TestJoinUnderLoadNoDeadLetters, which loads the machine on
+// purpose and requires that no request fail; TestCronFollowsJoin, which requires every
+// process's last tick to be under 5 s old (the tightest timing here); and TestRecoverInCluster
+// (a node in this process) and TestNonMemberCannotInjectUnverifiedItem (a Proto.Actor remote in
+// this process): each Remote.Start replaces gRPC's global logger, a data race with any other
+// gRPC user of the process (docs/design.md §8), so they must not overlap.
 func TestMain(m *testing.M) { clustertest.Main(m) }
 
 func TestThreeNodes(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 // member then serves its results, and it takes new messages, acknowledged by its owner and
 // replicated to its backup.
 func TestRecoverInCluster(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

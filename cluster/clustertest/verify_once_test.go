@@ -164,7 +164,6 @@ func TestForwardedItemVerifiedOnce(t *testing.T) {
 // with this cluster's proof is stored without the owner's verification counter moving (a member's
 // word), which also shows the harness reaches the handler the refusals come from.
 func TestNonMemberCannotInjectUnverifiedItem(t *testing.T) {
-	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	c := clustertest.Start(t, 2, clustertest.Options{Configure: func(_ int, nc *clustertest.NodeConfig) { nc.LazyEval = true }})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
