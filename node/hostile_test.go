@@ -298,6 +298,7 @@ func TestGraphQLBudget(t *testing.T) {
 // GET /cluster/status shows anonymous callers names, weights and counts, but not where members
 // listen (gossip, gRPC) nor their incarnation ids; a caller with the cluster key sees them.
 func TestClusterStatusAnonymous(t *testing.T) {
+	t.Parallel()
 	c := startMemberlistCluster(t, 1)
 	m := c.members[0]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -31,6 +31,7 @@ import (
 // it), every result and the final memory recomputed and compared with the cluster's, and its
 // coverage must be full: as many entries on Arweave as in the cluster's log.
 func TestClusterFailoverVerifiedFromArweave(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs member nodes and arlocal")
 	}

@@ -102,6 +102,7 @@ func (d *discardWriter) WriteHeader(c int)           { d.code = c }
 // message's assignment and message are on the gateway, batches are contiguous and never overlap,
 // and no item id appears twice across all batches.
 func TestKill9Flush(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill -9 test runs a child node")
 	}

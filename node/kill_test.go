@@ -89,6 +89,7 @@ func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 // same data folder. Every acknowledged message must be in its process's log and get its result, and
 // every outbox message the evaluations produced must be delivered exactly once.
 func TestKill9Node(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill -9 test runs a child node")
 	}

@@ -110,6 +110,7 @@ type Node struct {
 	recoverer *ondemand.Recoverer
 	srv       *http.Server
 	ln        net.Listener
+	held      *heldListener // Run's port (ln reads from it), or nil
 	height    atomic.Uint64
 	served    chan error
 	repl      *replication.Replicator
@@ -235,7 +236,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.port != nil {
-		n.ln = cfg.port.listener()
+		n.held = cfg.port.listener()
+		n.ln = n.held
 	} else if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		n.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -297,7 +299,10 @@ func (n *Node) Close(ctx context.Context) error {
 // or is cancelled, instances closed), then the WebAssembly engine (which waits for any call still
 // in module code: closing it under one unmaps memory that compiled code is using), then the store.
 func (n *Node) close(ctx context.Context) error {
-	if n.srv != nil {
+	if n.srv != nil && n.held != nil {
+		// Run keeps the port: the next server (its stand-in) takes the connections from here on.
+		handOver(ctx, n.srv, n.held, shutdownGrace)
+	} else if n.srv != nil {
 		sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
 		if err := n.srv.Shutdown(sctx); err != nil {
 			_ = n.srv.Close()

@@ -17,6 +17,7 @@ import (
 // process, the nonce where the histories part and both nodes, also after crossing the cluster wire
 // as another error's cause.
 func TestForkIsUnavailable(t *testing.T) {
+	t.Parallel()
 	var pid persistence.ID
 	pid[0] = 7
 	f := persistence.ForkRecord{Process: pid, Nonce: 272, Node: "node-a", Peer: "node-b", NodeCount: 280, PeerCount: 275, Reason: "same epoch"}
@@ -33,6 +34,7 @@ func TestForkIsUnavailable(t *testing.T) {
 }
 
 func TestAdminRequestUsedOnce(t *testing.T) {
+	t.Parallel()
 	var once adminOnce
 	now := time.Now()
 	if err := once.use("mac-1", now, now); err != nil {

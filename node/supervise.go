@@ -64,13 +64,14 @@ func Run(ctx context.Context, cfg Config, started func(*Node)) error {
 		}
 		n.log.Error("restarting with a new cluster identity", "err", werr)
 		cfg = pinPorts(cfg, n)
-		_ = closeWithin(n, 30*time.Second)
+		// The stand-in takes the port's connections before the old incarnation lets go of it, so
+		// that a connection the old server stops accepting is answered, not left waiting.
 		standIn := &http.Server{Handler: http.HandlerFunc(rejoining), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = standIn.Serve(cfg.port.listener()) }()
+		standInLn := cfg.port.listener()
+		go func() { _ = standIn.Serve(standInLn) }()
+		_ = closeWithin(n, 30*time.Second)
 		n, err = restart(ctx, cfg)
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = standIn.Shutdown(sctx)
-		scancel()
+		handOver(context.Background(), standIn, standInLn, 5*time.Second)
 		if err != nil {
 			return err
 		}
@@ -115,27 +116,120 @@ func (h *portHolder) close() {
 	<-h.ended
 }
 
-func (h *portHolder) listener() net.Listener { return &heldListener{h: h, closed: make(chan struct{})} }
+func (h *portHolder) listener() *heldListener {
+	return &heldListener{h: h, closed: make(chan struct{}), detached: make(chan struct{})}
+}
 
+// heldListener is one server's share of the held port. detach stops it taking connections from
+// the port without ending its server's Accept (which would end Serve with an error); it counts the
+// connections it handed out that are still open, so that handOver can wait for them.
 type heldListener struct {
-	h      *portHolder
-	once   sync.Once
-	closed chan struct{}
+	h        *portHolder
+	once     sync.Once
+	closed   chan struct{}
+	detached chan struct{}
+
+	mu         sync.Mutex
+	isDetached bool
+	accepting  bool // an Accept may be taking a connection from the port
+	open       int  // connections handed out and not yet closed
 }
 
 func (l *heldListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.h.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	case <-l.h.done:
-		return nil, net.ErrClosed
+	l.mu.Lock()
+	if l.isDetached {
+		l.mu.Unlock()
+		return l.waitClosed()
 	}
+	l.accepting = true
+	l.mu.Unlock()
+	var c net.Conn
+	var err error
+	select {
+	case c = <-l.h.conns:
+	case <-l.detached:
+	case <-l.closed:
+		err = net.ErrClosed
+	case <-l.h.done:
+		err = net.ErrClosed
+	}
+	l.mu.Lock()
+	l.accepting = false
+	if c != nil {
+		l.open++
+	}
+	l.mu.Unlock()
+	if c != nil {
+		return &heldConn{Conn: c, l: l}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.waitClosed()
+}
+
+func (l *heldListener) waitClosed() (net.Conn, error) {
+	select {
+	case <-l.closed:
+	case <-l.h.done:
+	}
+	return nil, net.ErrClosed
 }
 
 func (l *heldListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
 func (l *heldListener) Addr() net.Addr { return l.h.ln.Addr() }
+
+// detach stops l taking connections from the port (another server's listener takes them); it
+// reports whether every connection l handed out is closed: false while one is open, or while an
+// Accept may still hand one out.
+func (l *heldListener) detach() (quiet bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.isDetached {
+		l.isDetached = true
+		close(l.detached)
+	}
+	return !l.accepting && l.open == 0
+}
+
+type heldConn struct {
+	net.Conn
+	once sync.Once
+	l    *heldListener
+}
+
+func (c *heldConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.l.open--
+		c.l.mu.Unlock()
+	})
+	return err
+}
+
+// handOver stops srv, which serves on l, without dropping a request: http.Server.Shutdown closes,
+// unanswered, a connection whose request it reads after the shutdown began (one accepted just
+// before, whose request had not arrived yet), and the client sees EOF on a fresh connection, which
+// it does not retry. So srv first stops taking connections from the port (the next server gets
+// them) and stops keeping connections alive (idle ones are closed, a retry the client makes on a
+// reused connection; the others close after their answer); once every connection it accepted has
+// closed, or after grace, it shuts down, and what is still open then is cut.
+func handOver(ctx context.Context, srv *http.Server, l *heldListener, grace time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	l.detach()
+	srv.SetKeepAlivesEnabled(false)
+	for !l.detach() && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+	}
+}
 
 // rejoining is what the HTTP port answers while the node restarts after a fence.
 func rejoining(w http.ResponseWriter, _ *http.Request) {

@@ -99,15 +99,35 @@ func runSpawnAndMessage(t *testing.T, n, processes, messages int) {
 	}
 }
 
+// TestMain runs the tests; a child node when the harness re-executes the binary.
+//
+// Which tests run in parallel (t.Parallel): a test here spends most of its time waiting (a
+// cluster's start and convergence, failure detection, and at the end Close, where every member
+// drains for up to --drain-timeout, 30 s, because its successors are leaving too); the package
+// used 17 % of one core over its run. Each test has its own cluster: child processes on ports
+// the kernel picks, a fresh cluster key, its own folders; the compilation cache is shared and
+// safe to share. Four stay serial: TestJoinUnderLoadNoDeadLetters, which loads the machine on
+// purpose and requires that no request fail; TestCronFollowsJoin, which requires every
+// process's last tick to be under 5 s old (the tightest timing here); and TestRecoverInCluster
+// (a node in this process) and TestNonMemberCannotInjectUnverifiedItem (a Proto.Actor remote in
+// this process): each Remote.Start replaces gRPC's global logger, a data race with any other
+// gRPC user of the process (docs/design.md §8), so they must not overlap.
 func TestMain(m *testing.M) { clustertest.Main(m) }
 
-func TestThreeNodes(t *testing.T) { runSpawnAndMessage(t, 3, 6, 3) }
+func TestThreeNodes(t *testing.T) {
+	t.Parallel()
+	runSpawnAndMessage(t, 3, 6, 3)
+}
 
-func TestFiveNodes(t *testing.T) { runSpawnAndMessage(t, 5, 5, 2) }
+func TestFiveNodes(t *testing.T) {
+	t.Parallel()
+	runSpawnAndMessage(t, 5, 5, 2)
+}
 
 // Placement spreads processes by capacity: a node of capacity 3 owns more than either node of
 // capacity 1, and the owned counts add up (a process stored off its owner would be missing).
 func TestPlacementFollowsCapacity(t *testing.T) {
+	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	c := clustertest.Start(t, 3, clustertest.Options{Capacities: []uint32{1, 1, 3}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -146,6 +166,7 @@ func TestPlacementFollowsCapacity(t *testing.T) {
 // A process with a Placement-Labels tag lives only on members with those labels, is reachable
 // through every member, and a requirement no member meets fails the spawn with a clear error.
 func TestPlacementLabels(t *testing.T) {
+	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	// One member has region=us: the processes below have no second eligible member to hold their
 	// backup (labels place the backup too), so with replication factor 2 their writes would be
@@ -201,6 +222,7 @@ func TestPlacementLabels(t *testing.T) {
 // other view after memberlist's failure detection; one stopped with SIGTERM leaves at once
 // (it leaves memberlist before exiting). The times are logged, not asserted beyond a bound.
 func TestMembershipFollowsKillAndLeave(t *testing.T) {
+	t.Parallel()
 	c := clustertest.Start(t, 4, clustertest.Options{})
 	nodes := c.Nodes()
 	waitSize := func(want int, bound time.Duration) time.Duration {
@@ -230,6 +252,7 @@ func TestMembershipFollowsKillAndLeave(t *testing.T) {
 // activations there passivate (no requests reach them any more), so each member's live
 // activations are among the processes it owns.
 func TestJoinPassivatesMovedActivations(t *testing.T) {
+	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	c := clustertest.Start(t, 2, clustertest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -258,6 +258,7 @@ func (f *cronFixture) waitTicks(t *testing.T, ctx context.Context, via *clustert
 // afterwards every log holds every tick sequence exactly once (the default catch-up policy, all,
 // appends the ticks that fell while nobody ticked). The gap (seconds without a tick) is logged.
 func TestCronFollowsFailover(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	f := spawnCrons(t, ctx, 3, 6)

@@ -119,6 +119,7 @@ func pageAll(t *testing.T, ctx context.Context, url, tag, value string, first in
 // either sort order. A member that does not answer makes the query fail with an error naming it,
 // never a silently partial page.
 func TestGraphQLAcrossMembers(t *testing.T) {
+	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	c := clustertest.Start(t, 3, clustertest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

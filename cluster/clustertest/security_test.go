@@ -15,6 +15,7 @@ import (
 // A node without the cluster key, or with another key, cannot join; the members' views stay as
 // they were. And Proto.Actor remote refuses TLS clients without a certificate of the cluster CA.
 func TestNodeWithoutKeyCannotJoin(t *testing.T) {
+	t.Parallel()
 	c := clustertest.Start(t, 2, clustertest.Options{})
 	for _, tc := range []struct {
 		name string

@@ -98,6 +98,7 @@ func ownerOf(t *testing.T, ctx context.Context, c *clustertest.Cluster, pid ans1
 // (cluster.ItemProof) instead of the signature. Before, the owner verified every forwarded item
 // again: the cluster's verifications were the messages plus the forwarded ones.
 func TestForwardedItemVerifiedOnce(t *testing.T) {
+	t.Parallel()
 	wasm := testutil.Module(t, "aoslike")
 	c := clustertest.Start(t, 3, clustertest.Options{Configure: func(_ int, nc *clustertest.NodeConfig) { nc.LazyEval = true }})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
