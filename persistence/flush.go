@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -384,12 +385,23 @@ func (s *Store) FlushInFlight() (*FlushRecord, bool, error) {
 		return nil, false, err
 	}
 	defer done()
-	v, ok, err := s.get(inFlightKey())
-	if err != nil || !ok {
-		return nil, false, err
+	rec, err := s.inFlight()
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
 	}
-	rec, err := decodeFlushRecord(v)
 	return rec, err == nil, err
+}
+
+// inFlight reads the recorded upload (ErrNotFound: none); the caller holds s.enter.
+func (s *Store) inFlight() (*FlushRecord, error) {
+	v, ok, err := s.get(inFlightKey())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newErr(ErrNotFound, "no upload in flight")
+	}
+	return decodeFlushRecord(v)
 }
 
 // CompleteFlush records that the in-flight upload is on Arweave: in one durable batch it advances
@@ -402,14 +414,7 @@ func (s *Store) CompleteFlush(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	v, ok, err := s.get(inFlightKey())
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return newErr(ErrNotFound, "no upload in flight")
-	}
-	rec, err := decodeFlushRecord(v)
+	rec, err := s.inFlight()
 	if err != nil {
 		return err
 	}
@@ -448,14 +453,7 @@ func (s *Store) ReplaceFlushUpload(ctx context.Context, upload []byte) error {
 		return err
 	}
 	defer done()
-	v, ok, err := s.get(inFlightKey())
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return newErr(ErrNotFound, "no upload in flight")
-	}
-	rec, err := decodeFlushRecord(v)
+	rec, err := s.inFlight()
 	if err != nil {
 		return err
 	}
