@@ -330,32 +330,11 @@ func (c *testCluster) busiestOwner(pids []ans104.ID) *member {
 }
 
 func (c *testCluster) owner(pid ans104.ID) (*member, *member) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	byRemote := map[string]*member{}
-	var live []string
-	for _, m := range c.members {
-		if m.alive {
-			live = append(live, m.remote)
-			byRemote[m.remote] = m
-		}
-	}
-	if c.key != "" {
-		// The cluster's own placement: weighted rendezvous over the members' names.
-		var ms []awcluster.Member
-		for _, m := range c.members {
-			if m.alive {
-				ms = append(ms, awcluster.Member{Name: m.name, Address: m.remote, Capacity: 1})
-			}
-		}
-		r := awcluster.Rank(pid.String(), ms, nil)
-		return byRemote[r[0].Address], byRemote[r[1].Address]
-	}
-	r := rendezvous(pid, live)
+	r := c.replicaSet(pid, 2)
 	if len(r) < 2 {
-		return byRemote[r[0]], nil
+		return r[0], nil
 	}
-	return byRemote[r[0]], byRemote[r[1]]
+	return r[0], r[1]
 }
 
 // entry is the node a client sends pid's requests to: its owner with an explicit member list (no
@@ -445,26 +424,9 @@ func clusterKillRound(t *testing.T, wasm []byte, memberlist, freeze bool) []time
 	// Publish one module item to all nodes (the same bytes, so the same id everywhere).
 	modItem := signModule(t, user, wasm)
 	c.publish(ctx, modItem)
-	mod := modItem.ID()
 
 	const procs = 9
-	pids := make([]ans104.ID, procs)
-	for i := range pids {
-		item, err := client.New(c.members[0].url, user).Sign([]byte(" "), nil, nil, []ans104.Tag{
-			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
-			{Name: "Module", Value: mod.String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
-			{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pids[i] = item.ID()
-		o, _ := c.owner(pids[i])
-		// The first spawn on a node compiles the module: slow under -race on a loaded machine.
-		slow := client.New(o.url, user)
-		if _, err := slow.PostItem(ctx, item); err != nil {
-			t.Fatalf("spawn on its owner: %v", err)
-		}
-	}
+	pids := c.spawnOnOwners(ctx, user, modItem, procs)
 
 	// Load: every worker sends to its process's owner (under the test's current view) and retries the
 	// same item until it is acknowledged; 409 (already in the log) counts as acknowledged.
@@ -708,6 +670,27 @@ func (c *testCluster) processItem(signer *client.Client, modItem *ans104.DataIte
 		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Process"},
 		{Name: "Module", Value: modItem.ID().String()}, {Name: "Scheduler", Value: c.scheduler()}, {Name: "SDK", Value: "actorweave"},
 		{Name: "Nonce-Salt", Value: fmt.Sprint(rand.Int63())}})
+}
+
+// spawnOnOwners spawns n new processes of modItem signed by user, each posted to its owner under
+// the test's current view, and returns their ids. No client timeout: the first spawn on a node
+// compiles the module (slow under -race on a loaded machine); ctx bounds it.
+func (c *testCluster) spawnOnOwners(ctx context.Context, user ans104.Signer, modItem *ans104.DataItem, n int) []ans104.ID {
+	c.t.Helper()
+	signer := client.New("http://unused", user)
+	pids := make([]ans104.ID, n)
+	for i := range pids {
+		item, err := c.processItem(signer, modItem)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		pids[i] = item.ID()
+		o, _ := c.owner(pids[i])
+		if _, err := client.New(o.url, user).PostItem(ctx, item); err != nil {
+			c.t.Fatalf("spawn on its owner: %v", err)
+		}
+	}
+	return pids
 }
 
 // publish posts the module item to every member (409: a member holds it already).

@@ -81,17 +81,7 @@ func factor3Kill2(t *testing.T, wasm []byte, memberlist bool) {
 	modItem := signModule(t, user, wasm)
 	c.publish(ctx, modItem)
 	const procs = 6
-	pids := make([]ans104.ID, procs)
-	for i := range pids {
-		item, err := c.processItem(signer, modItem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pids[i] = item.ID()
-		if _, err := clientOf(c.replicaSet(pids[i], factor)[0]).PostItem(ctx, item); err != nil {
-			t.Fatalf("spawn on its owner: %v", err)
-		}
-	}
+	pids := c.spawnOnOwners(ctx, user, modItem, procs)
 	// send posts one message with a unique token to pid's owner under the current view, retrying
 	// the same item until it is acknowledged (a 409: already in the log) or the bound passes.
 	acked := map[string]ans104.ID{}       // token → process

@@ -2,9 +2,6 @@ package node
 
 import (
 	"context"
-	crand "crypto/rand"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -27,20 +24,8 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 	wasm := testutil.Module(t, "aoslike")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := &testCluster{t: t, key: filepath.Join(t.TempDir(), "cluster.key")}
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	if err := os.WriteFile(c.key, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	env := []string{"AW_CLUSTER_TIMING=200ms,1s,500ms,30", "AW_CLUSTER_LAZY=1"}
-	for i := 0; i < 3; i++ {
-		var join []string
-		if i > 0 {
-			join = []string{c.members[0].gossip}
-		}
-		c.members = append(c.members, startMemberNodeIn(t, nil, env, t.TempDir(), c.key, join...))
-	}
+	c := startTestCluster(t, 3, true, env)
 	waitOneView(ctx, t, c.members, "at start")
 	user, _ := ans104.GenerateEd25519Signer()
 	signer := client.New("http://unused", user)
@@ -48,20 +33,7 @@ func TestClusterKill9FailureSignal(t *testing.T) {
 	modItem := signModule(t, user, wasm)
 	c.publish(ctx, modItem)
 	const procs = 6
-	pids := make([]ans104.ID, procs)
-	for i := range pids {
-		item, err := c.processItem(signer, modItem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pids[i] = item.ID()
-		o, _ := c.owner(pids[i])
-		// No client timeout: the first spawn on a node compiles the module (slow under -race on a
-		// loaded machine); ctx bounds it.
-		if _, err := client.New(o.url, user).PostItem(ctx, item); err != nil {
-			t.Fatalf("spawn on its owner: %v", err)
-		}
-	}
+	pids := c.spawnOnOwners(ctx, user, modItem, procs)
 	// send posts a new message to pid through a live member (the i-th), once.
 	send := func(pid ans104.ID, i int) error {
 		item, err := signer.MessageItem(pid, []byte("return 1"), []ans104.Tag{{Name: "Action", Value: "Eval"}})

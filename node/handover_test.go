@@ -37,15 +37,8 @@ func TestClusterHandoverWithFrozenBackup(t *testing.T) {
 	modItem := signModule(t, user, wasm)
 	c.publish(ctx, modItem)
 	signer := client.New("http://unused", user)
-	proc, err := c.processItem(signer, modItem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := proc.ID()
+	pid := c.spawnOnOwners(ctx, user, modItem, 1)[0]
 	owner, backup := c.owner(pid)
-	if _, err := clientOf(owner).PostItem(ctx, proc); err != nil {
-		t.Fatalf("spawn: %v", err)
-	}
 	// The process passivates on its owner (idle for 1 s).
 	deadline := time.Now().Add(30 * time.Second)
 	for metric(t, owner.url, "actorweave_active_processes") != 0 {
@@ -70,6 +63,7 @@ func TestClusterHandoverWithFrozenBackup(t *testing.T) {
 	}
 	msgs := make([]*ans104.DataItem, sent)
 	for i := range msgs {
+		var err error
 		if msgs[i], err = signer.MessageItem(pid, []byte(fmt.Sprintf("return %d", i)), []ans104.Tag{{Name: "Action", Value: "Eval"}}); err != nil {
 			t.Fatal(err)
 		}
