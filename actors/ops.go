@@ -30,8 +30,8 @@ func (h *Host) Submit(ctx context.Context, item *ans104.DataItem) (Ack, error) {
 // up to the fetch's bound, and the grain's mailbox would otherwise wait that long. The grain then
 // finds it in the host's module cache. Any other item passes through.
 func (h *Host) loadSpawnModule(ctx context.Context, pid ans104.ID, item *ans104.DataItem) error {
-	if item.ID() != pid {
-		return nil
+	if len(item.Target) != 0 || item.ID() != pid {
+		return nil // a message (it has a target): every submit but a spawn stops here, unhashed
 	}
 	proc, err := ans104.AsProcess(item)
 	if err != nil {

@@ -166,10 +166,22 @@ func Query(ctx context.Context, v *awcluster.View, f *awcluster.Forwarder, local
 	if len(q.IDs) > 0 || len(v.Members) < 2 {
 		return local(ctx, q)
 	}
-	answers := queryOp(Local{Query: local}).All(ctx, v, f, wireQuery(q), MemberQueryTimeout)
+	// The others are asked while this member's store answers; its page is used as the store gives
+	// it, not through the wire form the others' pages take (which would parse every item again).
+	others := make(chan []awcluster.Answer[*clusterpb.ItemsPage], 1) // Others ends by ctx and each member's bound
+	go func() { others <- queryOp(Local{}).Others(ctx, v, f, wireQuery(q), MemberQueryTimeout) }()
+	mine, err := local(ctx, q)
+	if err != nil && (errors.Is(err, api.ErrBadRequest) || errors.Is(err, api.ErrUnsupported)) {
+		return nil, err
+	}
 	var failed []string
 	var pages []*api.ItemPage
-	for _, a := range answers {
+	if err != nil {
+		failed = append(failed, fmt.Sprintf("%s (%s): %v", v.Self.Name, v.Self.Address, err))
+	} else {
+		pages = append(pages, mine)
+	}
+	for _, a := range <-others {
 		if a.Err == nil {
 			var page *api.ItemPage
 			if page, a.Err = pageOf(a.Member, a.Rep); a.Err == nil {
